@@ -1,0 +1,9 @@
+//! safeweights: open, validate and decode Hugging Face SafeTensors model directories.
+//!
+//! The pipeline follows the data: [`container`] (one `.safetensors` file) → `model`
+//! (a directory: index, shards, config, tokenizer) → `quant` (detect, bind) →
+//! `oracle` / `fast` / `cuda`. [`diag`] is the vocabulary every stage reports in.
+
+pub mod container;
+pub mod diag;
+pub mod dtype;
