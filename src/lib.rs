@@ -7,3 +7,7 @@
 pub mod container;
 pub mod diag;
 pub mod dtype;
+pub mod fast;
+pub mod gen;
+pub mod oracle;
+pub mod quant;
