@@ -5,6 +5,7 @@
 pub mod bind;
 pub mod deep;
 pub mod detect;
+pub mod files;
 pub mod linear;
 pub mod pattern;
 pub mod scheme;
