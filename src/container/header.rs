@@ -374,57 +374,44 @@ fn validate_members(
         entries.push(e);
     }
 
-    // Byte counts and offsets of each entry that got that far.
+    // Order of each entry's offsets, then its byte count where shape and dtype are known.
     for e in entries.iter_mut() {
-        if let (Some((s, end)), Some(shape)) = (e.offsets, e.shape.as_ref()) {
-            if s > end {
+        let Some((s, end)) = e.offsets else { continue };
+        if s > end {
+            diags.push(
+                Diagnostic::error(
+                    "ST030",
+                    format!("data_offsets [{s}, {end}] end before they start"),
+                )
+                .tensor(e.name.clone())
+                .advice("the header is corrupt; re-export the file"),
+            );
+            e.fail("ST030");
+            continue;
+        }
+        let (Some(shape), Some(dtype)) = (e.shape.as_ref(), e.dtype) else {
+            continue;
+        };
+        match byte_count(shape, dtype) {
+            Ok(bytes) if bytes != end - s => {
                 diags.push(
                     Diagnostic::error(
-                        "ST030",
-                        format!("data_offsets [{s}, {end}] end before they start"),
+                        "ST031",
+                        format!(
+                            "{dtype} {shape:?} needs {bytes} bytes but data_offsets [{s}, {end}] span {}",
+                            end - s
+                        ),
                     )
                     .tensor(e.name.clone())
-                    .advice("the header is corrupt; re-export the file"),
+                    .advice("shape, dtype and offsets disagree; the header is corrupt or hand-edited"),
                 );
-                e.fail("ST030");
-                continue;
+                e.fail("ST031");
             }
-            if let Some(dtype) = e.dtype {
-                match byte_count(shape, dtype) {
-                    Ok(bytes) if bytes != end - s => {
-                        diags.push(
-                            Diagnostic::error(
-                                "ST031",
-                                format!(
-                                    "{dtype} {shape:?} needs {bytes} bytes but data_offsets [{s}, {end}] span {}",
-                                    end - s
-                                ),
-                            )
-                            .tensor(e.name.clone())
-                            .advice("shape, dtype and offsets disagree; the header is corrupt or hand-edited"),
-                        );
-                        e.fail("ST031");
-                    }
-                    Ok(_) => {}
-                    Err(d) => {
-                        let code = d.code;
-                        diags.push(d.tensor(e.name.clone()));
-                        e.fail(code);
-                    }
-                }
-            }
-        } else if e.offsets.is_some() && e.shape.is_none() {
-            // Shape was invalid; offsets alone are still checked for order.
-            let (s, end) = e.offsets.expect("checked");
-            if s > end {
-                diags.push(
-                    Diagnostic::error(
-                        "ST030",
-                        format!("data_offsets [{s}, {end}] end before they start"),
-                    )
-                    .tensor(e.name.clone())
-                    .advice("the header is corrupt; re-export the file"),
-                );
+            Ok(_) => {}
+            Err(d) => {
+                let code = d.code;
+                diags.push(d.tensor(e.name.clone()));
+                e.fail(code);
             }
         }
     }
