@@ -517,7 +517,7 @@ impl GenModel {
             let mut w = Writer::new();
             w.metadata("format", "pt");
             for (t, _) in self.tensors.iter().zip(&shard_of).filter(|(_, &si)| si == s) {
-                w.add(&t.name, t.dtype, t.shape.clone(), t.bytes.clone()).map_err(|e| {
+                w.add(t.name.as_str(), t.dtype, t.shape.clone(), t.bytes.as_slice()).map_err(|e| {
                     gen_err("GEN003", format!("cannot add {}: {e}", t.name), "tensor names must be unique and shapes match the bytes")
                 })?;
                 weight_map.insert(t.name.clone(), json!(file_name(s)));
