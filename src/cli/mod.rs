@@ -4,6 +4,8 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod dequant;
+mod gen;
 mod inspect;
 mod output;
 mod validate;
@@ -24,6 +26,10 @@ enum Command {
     Validate(validate::Args),
     /// Show a file's tensors (name, dtype, shape, bytes, offset, alignment) and metadata.
     Inspect(inspect::Args),
+    /// Write one quantized Linear's dequantized weight as an F32 [N, K] tensor `weight`.
+    Dequant(dequant::Args),
+    /// Write spec-exact quantized fixtures (one layer or a whole model), from a seed.
+    Gen(gen::Args),
 }
 
 /// Exit code for success.
@@ -46,6 +52,8 @@ pub fn main() -> ExitCode {
     let code = match cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Dequant(args) => dequant::run(args),
+        Command::Gen(args) => gen::run(args),
     };
     ExitCode::from(code)
 }
