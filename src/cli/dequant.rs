@@ -43,15 +43,34 @@ pub fn run(args: Args) -> u8 {
     let (scheme, diags) = detect(&files.config, &args.dir, &names);
     report(&diags);
     let Some(scheme) = scheme else {
-        report(&[Diagnostic::error("QNT026", format!("{} is not quantized; there is nothing to dequantize", args.dir.display()))
-            .advice("plain weights can be read directly; `safeweights inspect` shows them")]);
+        report(&[Diagnostic::error(
+            "QNT026",
+            format!(
+                "{} is not quantized; there is nothing to dequantize",
+                args.dir.display()
+            ),
+        )
+        .advice("plain weights can be read directly; `safeweights inspect` shows them")]);
         return EXIT_INVALID;
     };
-    if !layer_prefixes(&scheme, &names).iter().any(|p| p == &args.layer) {
-        let some: Vec<String> = layer_prefixes(&scheme, &names).into_iter().take(5).collect();
-        report(&[Diagnostic::error("QNT026", format!("no quantized layer `{}` in {}", args.layer, args.dir.display()))
-            .tensor(args.layer.clone())
-            .advice(format!("pass a layer prefix such as {}", some.join(", ")))]);
+    if !layer_prefixes(&scheme, &names)
+        .iter()
+        .any(|p| p == &args.layer)
+    {
+        let some: Vec<String> = layer_prefixes(&scheme, &names)
+            .into_iter()
+            .take(5)
+            .collect();
+        report(&[Diagnostic::error(
+            "QNT026",
+            format!(
+                "no quantized layer `{}` in {}",
+                args.layer,
+                args.dir.display()
+            ),
+        )
+        .tensor(args.layer.clone())
+        .advice(format!("pass a layer prefix such as {}", some.join(", ")))]);
         return EXIT_INVALID;
     }
     let lookup = files.lookup();
@@ -60,14 +79,20 @@ pub fn run(args: Args) -> u8 {
     let Some(layer) = layer else {
         return EXIT_INVALID;
     };
-    let w = if args.oracle { crate::oracle::dequant(&layer) } else { crate::fast::dequant(&layer) };
+    let w = if args.oracle {
+        crate::oracle::dequant(&layer)
+    } else {
+        crate::fast::dequant(&layer)
+    };
     let bytes: Vec<u8> = w.iter().flat_map(|x| x.to_le_bytes()).collect();
     let (rows, cols) = (layer.rows() as u64, layer.cols() as u64);
     let mut writer = Writer::new();
     writer.metadata("source_layer", args.layer.as_str());
     writer.metadata("method", layer.method());
     writer.metadata("decoder", if args.oracle { "oracle" } else { "fast" });
-    let added = writer.add("weight", Dtype::F32, vec![rows, cols], bytes).map(|_| ());
+    let added = writer
+        .add("weight", Dtype::F32, vec![rows, cols], bytes)
+        .map(|_| ());
     let written = added.and_then(|()| writer.write_atomic(&args.out));
     match written {
         Ok(_) => {

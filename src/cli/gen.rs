@@ -79,16 +79,29 @@ pub struct Args {
 }
 
 fn pair(s: &str, what: &str) -> Result<(usize, usize), String> {
-    let (a, b) = s.split_once(',').ok_or_else(|| format!("{what} must be A,B"))?;
-    let p = |x: &str| x.trim().parse::<usize>().map_err(|e| format!("{what}: {e}"));
+    let (a, b) = s
+        .split_once(',')
+        .ok_or_else(|| format!("{what} must be A,B"))?;
+    let p = |x: &str| {
+        x.trim()
+            .parse::<usize>()
+            .map_err(|e| format!("{what}: {e}"))
+    };
     Ok((p(a)?, p(b)?))
 }
 
 fn build(args: &Args) -> Result<(GenModel, GenFormat), String> {
-    let fmt_name = if args.what == "model" { args.format.as_str() } else { args.what.as_str() };
+    let fmt_name = if args.what == "model" {
+        args.format.as_str()
+    } else {
+        args.what.as_str()
+    };
     let format = GenFormat::from_name(fmt_name).ok_or_else(|| {
         let all: Vec<&str> = GenFormat::ALL.iter().map(|f| f.name()).collect();
-        format!("unknown format `{fmt_name}` (one of: model, {})", all.join(", "))
+        format!(
+            "unknown format `{fmt_name}` (one of: model, {})",
+            all.join(", ")
+        )
     })?;
     let location = ConfigLocation::from_name(&args.location)
         .ok_or_else(|| format!("unknown --location `{}`", args.location))?;
@@ -102,7 +115,13 @@ fn build(args: &Args) -> Result<(GenModel, GenFormat), String> {
     let (br, bc) = pair(&args.block, "--block")?;
     quant.block = [br, bc];
     let mut spec = ModelSpec {
-        family: args.family.clone().unwrap_or_else(|| if format == GenFormat::Mxfp4 { "gpt_oss".into() } else { "llama".into() }),
+        family: args.family.clone().unwrap_or_else(|| {
+            if format == GenFormat::Mxfp4 {
+                "gpt_oss".into()
+            } else {
+                "llama".into()
+            }
+        }),
         layers: args.layers,
         hidden: args.hidden,
         intermediate: args.intermediate,
@@ -121,8 +140,11 @@ fn build(args: &Args) -> Result<(GenModel, GenFormat), String> {
         let mut m = synthesize(&spec).map_err(|d| d.to_string())?;
         let mut rng = SplitMix64::new(args.seed ^ 0x5EED);
         let w = rng.weights(n, k, 0.05);
-        let l = quant.quantize("layer", &w, 1, n, k, &mut rng).map_err(|d| d.to_string())?;
-        m.tensors.retain(|t| !t.name.starts_with("model.") && t.name != "lm_head.weight");
+        let l = quant
+            .quantize("layer", &w, 1, n, k, &mut rng)
+            .map_err(|d| d.to_string())?;
+        m.tensors
+            .retain(|t| !t.name.starts_with("model.") && t.name != "lm_head.weight");
         m.tensors.extend(l.tensors);
         m.tensors.sort_by(|a, b| a.name.cmp(&b.name));
         m.recon.insert("layer".into(), l.recon);
@@ -144,7 +166,10 @@ pub fn run(args: Args) -> u8 {
     if let Some(name) = &args.mutate {
         let Some(m) = Mutator::from_name(name) else {
             let all: Vec<&str> = Mutator::ALL.iter().map(|m| m.name()).collect();
-            eprintln!("error: unknown mutator `{name}` (one of: {})", all.join(", "));
+            eprintln!(
+                "error: unknown mutator `{name}` (one of: {})",
+                all.join(", ")
+            );
             return EXIT_USAGE;
         };
         if let Err(d) = m.apply(&mut model, format, &target) {
@@ -162,7 +187,14 @@ pub fn run(args: Args) -> u8 {
         let bytes: Vec<u8> = recon.iter().flat_map(|x| x.to_le_bytes()).collect();
         let mut w = Writer::new();
         w.metadata("source_layer", target.as_str());
-        let added = w.add("weight", Dtype::F32, vec![(recon.len() / k) as u64, k as u64], bytes).map(|_| ());
+        let added = w
+            .add(
+                "weight",
+                Dtype::F32,
+                vec![(recon.len() / k) as u64, k as u64],
+                bytes,
+            )
+            .map(|_| ());
         if let Err(e) = added.and_then(|()| w.write_atomic(path)) {
             eprintln!("error: cannot write {}: {e}", path.display());
             return EXIT_USAGE;
@@ -189,8 +221,14 @@ fn reference_cols(model: &GenModel, prefix: &str, len: usize) -> usize {
         t.shape[t.shape.len() - 2] as usize * 32
     } else if let Some(t) = find(&format!("{prefix}.qweight")) {
         t.shape[0] as usize // AWQ qweight is [K, N/8]
-    } else if let Some(t) = find(&format!("{prefix}.weight_packed")).or_else(|| find(&format!("{prefix}.weight"))) {
-        if t.dtype == Dtype::U8 { t.shape[1] as usize * 2 } else { t.shape[1] as usize }
+    } else if let Some(t) =
+        find(&format!("{prefix}.weight_packed")).or_else(|| find(&format!("{prefix}.weight")))
+    {
+        if t.dtype == Dtype::U8 {
+            t.shape[1] as usize * 2
+        } else {
+            t.shape[1] as usize
+        }
     } else {
         len
     };

@@ -55,6 +55,8 @@ pub fn dequant_rows_into(layer: &QuantizedLinear<'_>, first_row: usize, out: &mu
         first_row + out.len() / k <= layer.rows(),
         "rows past the layer"
     );
+    let tables = Tables::new();
+    let tables = &tables;
     out.par_chunks_mut(ROWS_PER_TASK * k)
         .enumerate()
         .for_each(|(t, chunk)| {
@@ -63,11 +65,29 @@ pub fn dequant_rows_into(layer: &QuantizedLinear<'_>, first_row: usize, out: &mu
                 QuantizedLinear::Gptq(l) => gptq_rows(l, n0, chunk),
                 QuantizedLinear::Awq(l) => awq_rows(l, n0, chunk),
                 QuantizedLinear::IntPack(l) => intpack_rows(l, n0, chunk),
-                QuantizedLinear::Nvfp4(l) => nvfp4_rows(l, n0, chunk),
-                QuantizedLinear::Mxfp4(l) => mxfp4_rows(l, n0, chunk),
-                QuantizedLinear::Fp8(l) => fp8_rows(l, n0, chunk),
+                QuantizedLinear::Nvfp4(l) => nvfp4_rows(l, n0, chunk, tables),
+                QuantizedLinear::Mxfp4(l) => mxfp4_rows(l, n0, chunk, tables),
+                QuantizedLinear::Fp8(l) => fp8_rows(l, n0, chunk, tables),
             }
         });
+}
+
+/// Every code of the minifloat formats, decoded once per call by the oracle's own decoders
+/// (so table lookups are bit-identical to calling them).
+struct Tables {
+    e2m1: [f32; 16],
+    e4m3: [f32; 256],
+    e8m0: [f32; 256],
+}
+
+impl Tables {
+    fn new() -> Self {
+        Tables {
+            e2m1: std::array::from_fn(|c| e2m1_to_f32(c as u8)),
+            e4m3: std::array::from_fn(|c| e4m3fn_to_f32(c as u8)),
+            e8m0: std::array::from_fn(|c| e8m0_to_f32(c as u8)),
+        }
+    }
 }
 
 fn group_of_column(g_idx: Option<&[u8]>, k: usize, group: usize) -> Vec<usize> {
@@ -196,10 +216,16 @@ fn intpack_rows(l: &IntPackLinear<'_>, n0: usize, out: &mut [f32]) {
 
 /// Decodes one row of packed FP4 with one scale per `block` elements, via a 16-entry table
 /// per block holding exactly `e2m1(code) * scale`.
-fn fp4_row(packed: &[u8], scales: impl Fn(usize) -> f32, block: usize, dst: &mut [f32]) {
+fn fp4_row(
+    packed: &[u8],
+    scales: impl Fn(usize) -> f32,
+    block: usize,
+    dst: &mut [f32],
+    e2m1: &[f32; 16],
+) {
     for (bi, blk) in dst.chunks_mut(block).enumerate() {
         let scale = scales(bi);
-        let lut: [f32; 16] = std::array::from_fn(|c| e2m1_to_f32(c as u8) * scale);
+        let lut: [f32; 16] = std::array::from_fn(|c| e2m1[c] * scale);
         let bytes = &packed[bi * block / 2..(bi + 1) * block / 2];
         for (pair, &byte) in blk.chunks_exact_mut(2).zip(bytes) {
             pair[0] = lut[(byte & 0x0F) as usize];
@@ -208,7 +234,7 @@ fn fp4_row(packed: &[u8], scales: impl Fn(usize) -> f32, block: usize, dst: &mut
     }
 }
 
-fn nvfp4_rows(l: &Nvfp4Linear<'_>, n0: usize, out: &mut [f32]) {
+fn nvfp4_rows(l: &Nvfp4Linear<'_>, n0: usize, out: &mut [f32], tb: &Tables) {
     let p = &l.params;
     let k_in = p.k;
     let rows = out.len() / k_in;
@@ -217,17 +243,23 @@ fn nvfp4_rows(l: &Nvfp4Linear<'_>, n0: usize, out: &mut [f32]) {
         let packed = &l.packed.data[n * k_in / 2..(n + 1) * k_in / 2];
         let bs = &l.block_scale.data[n * (k_in / 16)..(n + 1) * (k_in / 16)];
         let scale = |bi: usize| {
-            let s = e4m3fn_to_f32(bs[bi]);
+            let s = tb.e4m3[bs[bi] as usize];
             match p.convention {
                 GlobalScaleConvention::Divisor => s / p.global_scale,
                 GlobalScaleConvention::Multiplier => s * p.global_scale,
             }
         };
-        fp4_row(packed, scale, 16, &mut out[r * k_in..(r + 1) * k_in]);
+        fp4_row(
+            packed,
+            scale,
+            16,
+            &mut out[r * k_in..(r + 1) * k_in],
+            &tb.e2m1,
+        );
     }
 }
 
-fn mxfp4_rows(l: &Mxfp4Linear<'_>, n0: usize, out: &mut [f32]) {
+fn mxfp4_rows(l: &Mxfp4Linear<'_>, n0: usize, out: &mut [f32], tb: &Tables) {
     let k_in = l.params.k;
     let rows = out.len() / k_in;
     for r in 0..rows {
@@ -236,18 +268,19 @@ fn mxfp4_rows(l: &Mxfp4Linear<'_>, n0: usize, out: &mut [f32]) {
         let sc = &l.scales.data[n * (k_in / 32)..(n + 1) * (k_in / 32)];
         fp4_row(
             packed,
-            |bi| e8m0_to_f32(sc[bi]),
+            |bi| tb.e8m0[sc[bi] as usize],
             32,
             &mut out[r * k_in..(r + 1) * k_in],
+            &tb.e2m1,
         );
     }
 }
 
-fn fp8_rows(l: &Fp8Linear<'_>, n0: usize, out: &mut [f32]) {
+fn fp8_rows(l: &Fp8Linear<'_>, n0: usize, out: &mut [f32], tb: &Tables) {
     let p = &l.params;
     let k_in = p.k;
     let rows = out.len() / k_in;
-    let lut: [f32; 256] = std::array::from_fn(|c| e4m3fn_to_f32(c as u8));
+    let lut = &tb.e4m3;
     let (sd, sb) = (l.scale.dtype, l.scale.data);
     for r in 0..rows {
         let n = n0 + r;

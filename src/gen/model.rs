@@ -88,7 +88,9 @@ impl GenFormat {
             GenFormat::IntPack | GenFormat::Nvfp4Ct | GenFormat::Fp8Channel => {
                 &[QuantizationConfig, CompressionConfig, TextConfig]
             }
-            GenFormat::Mxfp4 | GenFormat::Fp8Block | GenFormat::Fp8Tensor => &[QuantizationConfig, TextConfig],
+            GenFormat::Mxfp4 | GenFormat::Fp8Block | GenFormat::Fp8Tensor => {
+                &[QuantizationConfig, TextConfig]
+            }
         }
     }
 }
@@ -164,7 +166,15 @@ impl QuantSpec {
     }
 
     /// Quantizes one `[n, k]` matrix (MXFP4: `[experts * n, k]`) into this format.
-    pub fn quantize(&self, prefix: &str, w: &[f32], experts: usize, n: usize, k: usize, rng: &mut SplitMix64) -> Result<QuantizedLayer, Diagnostic> {
+    pub fn quantize(
+        &self,
+        prefix: &str,
+        w: &[f32],
+        experts: usize,
+        n: usize,
+        k: usize,
+        rng: &mut SplitMix64,
+    ) -> Result<QuantizedLayer, Diagnostic> {
         match self.format {
             GenFormat::GptqV1 | GenFormat::GptqV2 => {
                 let o = GptqOptions {
@@ -187,11 +197,20 @@ impl QuantSpec {
                 quantize_intpack(prefix, w, n, k, &o, rng)
             }
             GenFormat::Nvfp4Ct => quantize_nvfp4(prefix, w, n, k, GlobalScaleConvention::Divisor),
-            GenFormat::Nvfp4ModelOpt => quantize_nvfp4(prefix, w, n, k, GlobalScaleConvention::Multiplier),
-            GenFormat::Mxfp4 => quantize_mxfp4(prefix, w, experts, n, k),
-            GenFormat::Fp8Block => {
-                quantize_fp8(prefix, w, n, k, Fp8Granularity::Block { rows: self.block[0], cols: self.block[1] })
+            GenFormat::Nvfp4ModelOpt => {
+                quantize_nvfp4(prefix, w, n, k, GlobalScaleConvention::Multiplier)
             }
+            GenFormat::Mxfp4 => quantize_mxfp4(prefix, w, experts, n, k),
+            GenFormat::Fp8Block => quantize_fp8(
+                prefix,
+                w,
+                n,
+                k,
+                Fp8Granularity::Block {
+                    rows: self.block[0],
+                    cols: self.block[1],
+                },
+            ),
             GenFormat::Fp8Tensor => quantize_fp8(prefix, w, n, k, Fp8Granularity::Tensor),
             GenFormat::Fp8Channel => quantize_fp8(prefix, w, n, k, Fp8Granularity::Channel),
         }
@@ -224,7 +243,11 @@ impl QuantSpec {
                 });
                 if !legacy {
                     q["quant_method"] = json!("gptq");
-                    q["checkpoint_format"] = json!(if self.format == GenFormat::GptqV1 { "gptq" } else { "gptq_v2" });
+                    q["checkpoint_format"] = json!(if self.format == GenFormat::GptqV1 {
+                        "gptq"
+                    } else {
+                        "gptq_v2"
+                    });
                     q["modules_to_not_convert"] = json!(unquantized);
                 } else if self.format == GenFormat::GptqV2 {
                     q["checkpoint_format"] = json!("gptq_v2");
@@ -271,7 +294,9 @@ impl QuantSpec {
                 "kv_cache_quant_algo": "FP8", "exclude_modules": unquantized,
                 "producer": {"name": "modelopt", "version": "0.29.0"}
             }),
-            GenFormat::Mxfp4 => json!({"quant_method": "mxfp4", "modules_to_not_convert": unquantized}),
+            GenFormat::Mxfp4 => {
+                json!({"quant_method": "mxfp4", "modules_to_not_convert": unquantized})
+            }
             GenFormat::Fp8Block => json!({
                 "quant_method": "fp8", "fmt": "e4m3", "activation_scheme": "dynamic",
                 "weight_block_size": self.block, "modules_to_not_convert": unquantized
@@ -321,7 +346,11 @@ impl ModelSpec {
     /// A small model of `family` in `format` (shapes legal for every format, 3-bit included).
     pub fn small(format: GenFormat, seed: u64) -> Self {
         ModelSpec {
-            family: if format == GenFormat::Mxfp4 { "gpt_oss".into() } else { "llama".into() },
+            family: if format == GenFormat::Mxfp4 {
+                "gpt_oss".into()
+            } else {
+                "llama".into()
+            },
             layers: 2,
             hidden: 64,
             intermediate: 128,
@@ -329,7 +358,11 @@ impl ModelSpec {
             experts: 2,
             shards: 2,
             location: ConfigLocation::QuantizationConfig,
-            quant: QuantSpec { group_size: 32, block: [32, 16], ..QuantSpec::new(format) },
+            quant: QuantSpec {
+                group_size: 32,
+                block: [32, 16],
+                ..QuantSpec::new(format)
+            },
             seed,
         }
     }
@@ -358,7 +391,9 @@ fn gen_err(code: &'static str, msg: String, advice: &str) -> Diagnostic {
 
 fn plain(name: String, shape: Vec<u64>, rng: &mut SplitMix64, scale: f32) -> OwnedTensor {
     let n: u64 = shape.iter().product();
-    let bytes = (0..n).flat_map(|_| f16::from_f32(rng.normal() * scale).to_le_bytes()).collect();
+    let bytes = (0..n)
+        .flat_map(|_| f16::from_f32(rng.normal() * scale).to_le_bytes())
+        .collect();
     OwnedTensor::new(name, Dtype::F16, shape, bytes)
 }
 
@@ -368,7 +403,11 @@ pub fn synthesize(spec: &ModelSpec) -> Result<GenModel, Diagnostic> {
     if !q.format.legal_locations().contains(&spec.location) {
         return Err(gen_err(
             "GEN002",
-            format!("{} configs cannot live in {}", q.format.name(), spec.location.name()),
+            format!(
+                "{} configs cannot live in {}",
+                q.format.name(),
+                spec.location.name()
+            ),
             "pick a location the format's producer writes (see `safeweights gen --help`)",
         ));
     }
@@ -376,7 +415,11 @@ pub fn synthesize(spec: &ModelSpec) -> Result<GenModel, Diagnostic> {
     if moe != (spec.family == "gpt_oss") {
         return Err(gen_err(
             "GEN002",
-            format!("family {} does not fit format {}", spec.family, q.format.name()),
+            format!(
+                "family {} does not fit format {}",
+                spec.family,
+                q.format.name()
+            ),
             "MXFP4 models are gpt_oss; other formats use a dense family (llama, qwen2, mistral)",
         ));
     }
@@ -384,48 +427,128 @@ pub fn synthesize(spec: &ModelSpec) -> Result<GenModel, Diagnostic> {
     let (h, i, v) = (spec.hidden, spec.intermediate, spec.vocab);
     let mut tensors = Vec::new();
     let mut recon = BTreeMap::new();
-    let mut add_q = |tensors: &mut Vec<OwnedTensor>, rng: &mut SplitMix64, prefix: String, e: usize, n: usize, k: usize| -> Result<(), Diagnostic> {
+    let mut add_q = |tensors: &mut Vec<OwnedTensor>,
+                     rng: &mut SplitMix64,
+                     prefix: String,
+                     e: usize,
+                     n: usize,
+                     k: usize|
+     -> Result<(), Diagnostic> {
         let w = rng.weights(e * n, k, 0.05);
         let l = q.quantize(&prefix, &w, e, n, k, rng)?;
         tensors.extend(l.tensors);
         recon.insert(prefix, l.recon);
         Ok(())
     };
-    tensors.push(plain("model.embed_tokens.weight".into(), vec![v as u64, h as u64], &mut rng, 0.02));
-    tensors.push(plain("model.norm.weight".into(), vec![h as u64], &mut rng, 1.0));
-    tensors.push(plain("lm_head.weight".into(), vec![v as u64, h as u64], &mut rng, 0.02));
+    tensors.push(plain(
+        "model.embed_tokens.weight".into(),
+        vec![v as u64, h as u64],
+        &mut rng,
+        0.02,
+    ));
+    tensors.push(plain(
+        "model.norm.weight".into(),
+        vec![h as u64],
+        &mut rng,
+        1.0,
+    ));
+    tensors.push(plain(
+        "lm_head.weight".into(),
+        vec![v as u64, h as u64],
+        &mut rng,
+        0.02,
+    ));
     let unquantized: Vec<&str>;
     for l in 0..spec.layers {
         let p = format!("model.layers.{l}");
-        tensors.push(plain(format!("{p}.input_layernorm.weight"), vec![h as u64], &mut rng, 1.0));
-        tensors.push(plain(format!("{p}.post_attention_layernorm.weight"), vec![h as u64], &mut rng, 1.0));
+        tensors.push(plain(
+            format!("{p}.input_layernorm.weight"),
+            vec![h as u64],
+            &mut rng,
+            1.0,
+        ));
+        tensors.push(plain(
+            format!("{p}.post_attention_layernorm.weight"),
+            vec![h as u64],
+            &mut rng,
+            1.0,
+        ));
         for proj in ["q_proj", "k_proj", "v_proj", "o_proj"] {
             let prefix = format!("{p}.self_attn.{proj}");
             if moe {
-                tensors.push(plain(format!("{prefix}.weight"), vec![h as u64, h as u64], &mut rng, 0.05));
+                tensors.push(plain(
+                    format!("{prefix}.weight"),
+                    vec![h as u64, h as u64],
+                    &mut rng,
+                    0.05,
+                ));
             } else {
                 add_q(&mut tensors, &mut rng, prefix, 1, h, h)?;
             }
         }
         if moe {
             let e = spec.experts;
-            tensors.push(plain(format!("{p}.mlp.router.weight"), vec![e as u64, h as u64], &mut rng, 0.05));
-            add_q(&mut tensors, &mut rng, format!("{p}.mlp.experts.gate_up_proj"), e, 2 * i, h)?;
-            add_q(&mut tensors, &mut rng, format!("{p}.mlp.experts.down_proj"), e, h, i)?;
+            tensors.push(plain(
+                format!("{p}.mlp.router.weight"),
+                vec![e as u64, h as u64],
+                &mut rng,
+                0.05,
+            ));
+            add_q(
+                &mut tensors,
+                &mut rng,
+                format!("{p}.mlp.experts.gate_up_proj"),
+                e,
+                2 * i,
+                h,
+            )?;
+            add_q(
+                &mut tensors,
+                &mut rng,
+                format!("{p}.mlp.experts.down_proj"),
+                e,
+                h,
+                i,
+            )?;
             let bias = |name: String, n: usize, rng: &mut SplitMix64| {
-                let b = (0..e * n).flat_map(|_| (rng.normal() * 0.01).to_le_bytes()).collect();
+                let b = (0..e * n)
+                    .flat_map(|_| (rng.normal() * 0.01).to_le_bytes())
+                    .collect();
                 OwnedTensor::new(name, Dtype::F32, vec![e as u64, n as u64], b)
             };
-            tensors.push(bias(format!("{p}.mlp.experts.gate_up_proj_bias"), 2 * i, &mut rng));
+            tensors.push(bias(
+                format!("{p}.mlp.experts.gate_up_proj_bias"),
+                2 * i,
+                &mut rng,
+            ));
             tensors.push(bias(format!("{p}.mlp.experts.down_proj_bias"), h, &mut rng));
         } else {
-            add_q(&mut tensors, &mut rng, format!("{p}.mlp.gate_proj"), 1, i, h)?;
+            add_q(
+                &mut tensors,
+                &mut rng,
+                format!("{p}.mlp.gate_proj"),
+                1,
+                i,
+                h,
+            )?;
             add_q(&mut tensors, &mut rng, format!("{p}.mlp.up_proj"), 1, i, h)?;
-            add_q(&mut tensors, &mut rng, format!("{p}.mlp.down_proj"), 1, h, i)?;
+            add_q(
+                &mut tensors,
+                &mut rng,
+                format!("{p}.mlp.down_proj"),
+                1,
+                h,
+                i,
+            )?;
         }
     }
     unquantized = if moe {
-        vec!["model.layers.*.self_attn", "model.layers.*.mlp.router", "model.embed_tokens", "lm_head"]
+        vec![
+            "model.layers.*.self_attn",
+            "model.layers.*.mlp.router",
+            "model.embed_tokens",
+            "lm_head",
+        ]
     } else {
         vec!["lm_head"]
     };
@@ -451,10 +574,15 @@ pub fn synthesize(spec: &ModelSpec) -> Result<GenModel, Diagnostic> {
             config["quantization_config"] = q.config_json(&unquantized, false);
             if q.format == GenFormat::Nvfp4ModelOpt {
                 // ModelOpt's export writes both files (quant_formats.md §7.1)
-                side_files.push(("hf_quant_config.json".into(), q.config_json(&unquantized, true)));
+                side_files.push((
+                    "hf_quant_config.json".into(),
+                    q.config_json(&unquantized, true),
+                ));
             }
         }
-        ConfigLocation::CompressionConfig => config["compression_config"] = q.config_json(&unquantized, false),
+        ConfigLocation::CompressionConfig => {
+            config["compression_config"] = q.config_json(&unquantized, false)
+        }
         ConfigLocation::TextConfig => {
             let text = config.clone();
             config = json!({
@@ -468,7 +596,14 @@ pub fn synthesize(spec: &ModelSpec) -> Result<GenModel, Diagnostic> {
             side_files.push((name.to_string(), q.config_json(&unquantized, true)));
         }
     }
-    Ok(GenModel { config, side_files, tensors, recon, shards: spec.shards.max(1), vocab: v })
+    Ok(GenModel {
+        config,
+        side_files,
+        tensors,
+        recon,
+        shards: spec.shards.max(1),
+        vocab: v,
+    })
 }
 
 impl GenModel {
@@ -480,22 +615,38 @@ impl GenModel {
     /// Writes the directory: config.json, side files, shards (+ index), tokenizer.json.
     pub fn write(&self, dir: &Path) -> Result<(), Diagnostic> {
         let io = |e: std::io::Error, what: &str| {
-            gen_err("GEN003", format!("cannot write {what} in {}: {e}", dir.display()), "check the output path is a writable directory")
+            gen_err(
+                "GEN003",
+                format!("cannot write {what} in {}: {e}", dir.display()),
+                "check the output path is a writable directory",
+            )
         };
         std::fs::create_dir_all(dir).map_err(|e| io(e, "the directory"))?;
         let pretty = |v: &Value| serde_json::to_string_pretty(v).expect("JSON values serialize");
-        std::fs::write(dir.join("config.json"), pretty(&self.config)).map_err(|e| io(e, "config.json"))?;
+        std::fs::write(dir.join("config.json"), pretty(&self.config))
+            .map_err(|e| io(e, "config.json"))?;
         for (name, v) in &self.side_files {
             std::fs::write(dir.join(name), pretty(v)).map_err(|e| io(e, name))?;
         }
-        let vocab: serde_json::Map<String, Value> =
-            (0..self.vocab).map(|t| (if t == 0 { "<unk>".to_string() } else { format!("t{t}") }, json!(t))).collect();
+        let vocab: serde_json::Map<String, Value> = (0..self.vocab)
+            .map(|t| {
+                (
+                    if t == 0 {
+                        "<unk>".to_string()
+                    } else {
+                        format!("t{t}")
+                    },
+                    json!(t),
+                )
+            })
+            .collect();
         let tok = json!({
             "version": "1.0", "truncation": null, "padding": null, "added_tokens": [],
             "normalizer": null, "pre_tokenizer": {"type": "Whitespace"}, "post_processor": null, "decoder": null,
             "model": {"type": "WordLevel", "vocab": vocab, "unk_token": "<unk>"}
         });
-        std::fs::write(dir.join("tokenizer.json"), pretty(&tok)).map_err(|e| io(e, "tokenizer.json"))?;
+        std::fs::write(dir.join("tokenizer.json"), pretty(&tok))
+            .map_err(|e| io(e, "tokenizer.json"))?;
         // Contiguous runs of the sorted tensor list, balanced by bytes.
         let total: usize = self.tensors.iter().map(|t| t.bytes.len()).sum();
         let per = total.div_ceil(self.shards).max(1);
@@ -516,18 +667,39 @@ impl GenModel {
         for s in 0..self.shards {
             let mut w = Writer::new();
             w.metadata("format", "pt");
-            for (t, _) in self.tensors.iter().zip(&shard_of).filter(|(_, &si)| si == s) {
-                w.add(t.name.as_str(), t.dtype, t.shape.clone(), t.bytes.as_slice()).map_err(|e| {
-                    gen_err("GEN003", format!("cannot add {}: {e}", t.name), "tensor names must be unique and shapes match the bytes")
+            for (t, _) in self
+                .tensors
+                .iter()
+                .zip(&shard_of)
+                .filter(|(_, &si)| si == s)
+            {
+                w.add(
+                    t.name.as_str(),
+                    t.dtype,
+                    t.shape.clone(),
+                    t.bytes.as_slice(),
+                )
+                .map_err(|e| {
+                    gen_err(
+                        "GEN003",
+                        format!("cannot add {}: {e}", t.name),
+                        "tensor names must be unique and shapes match the bytes",
+                    )
                 })?;
                 weight_map.insert(t.name.clone(), json!(file_name(s)));
             }
-            w.write_atomic(&dir.join(file_name(s)))
-                .map_err(|e| gen_err("GEN003", format!("cannot write {}: {e}", file_name(s)), "check disk space and permissions"))?;
+            w.write_atomic(&dir.join(file_name(s))).map_err(|e| {
+                gen_err(
+                    "GEN003",
+                    format!("cannot write {}: {e}", file_name(s)),
+                    "check disk space and permissions",
+                )
+            })?;
         }
         if self.shards > 1 {
             let index = json!({"metadata": {"total_size": total}, "weight_map": weight_map});
-            std::fs::write(dir.join("model.safetensors.index.json"), pretty(&index)).map_err(|e| io(e, "the index"))?;
+            std::fs::write(dir.join("model.safetensors.index.json"), pretty(&index))
+                .map_err(|e| io(e, "the index"))?;
         }
         Ok(())
     }

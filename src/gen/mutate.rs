@@ -96,9 +96,14 @@ impl Mutator {
     pub fn applies_to(self, format: GenFormat, act_order: bool) -> bool {
         use GenFormat::*;
         match self {
-            Mutator::SwapNibbles => matches!(format, GptqV1 | GptqV2 | Awq | IntPack | Nvfp4Ct | Nvfp4ModelOpt | Mxfp4),
+            Mutator::SwapNibbles => matches!(
+                format,
+                GptqV1 | GptqV2 | Awq | IntPack | Nvfp4Ct | Nvfp4ModelOpt | Mxfp4
+            ),
             Mutator::MissingGIdx => act_order && matches!(format, GptqV1 | GptqV2 | IntPack),
-            Mutator::GIdxOutOfRange => matches!(format, GptqV1 | GptqV2) || (act_order && format == IntPack),
+            Mutator::GIdxOutOfRange => {
+                matches!(format, GptqV1 | GptqV2) || (act_order && format == IntPack)
+            }
             Mutator::TransposedScale => !matches!(format, Fp8Tensor | Mxfp4),
             Mutator::U8Scale => matches!(format, Nvfp4Ct | Nvfp4ModelOpt),
             Mutator::NanGlobalScale | Mutator::ZeroGlobalScale | Mutator::ScaleConventionSwap => {
@@ -110,15 +115,29 @@ impl Mutator {
             Mutator::WrongGroupSize => matches!(format, GptqV1 | GptqV2 | Awq | IntPack),
             Mutator::NanMxScale => format == Mxfp4,
             Mutator::InfFp8Scale => matches!(format, Fp8Block | Fp8Tensor | Fp8Channel),
-            Mutator::MissingTensor | Mutator::QuantizedIgnoredModule | Mutator::ConflictingSideFile => true,
+            Mutator::MissingTensor
+            | Mutator::QuantizedIgnoredModule
+            | Mutator::ConflictingSideFile => true,
         }
     }
 
     /// Applies the mutation to the first quantized layer (`target`) of `model`.
-    pub fn apply(self, model: &mut GenModel, format: GenFormat, target: &str) -> Result<(), Diagnostic> {
+    pub fn apply(
+        self,
+        model: &mut GenModel,
+        format: GenFormat,
+        target: &str,
+    ) -> Result<(), Diagnostic> {
         let na = || {
-            Diagnostic::error("GEN004", format!("mutator {} does not apply to {}", self.name(), format.name()))
-                .advice("choose a mutator listed for this format in docs/quant-notes.md")
+            Diagnostic::error(
+                "GEN004",
+                format!(
+                    "mutator {} does not apply to {}",
+                    self.name(),
+                    format.name()
+                ),
+            )
+            .advice("choose a mutator listed for this format in docs/quant-notes.md")
         };
         let sep = if format == GenFormat::Mxfp4 { "_" } else { "." };
         let name = |s: &str| format!("{target}{sep}{s}");
@@ -128,7 +147,12 @@ impl Mutator {
                 let packed = ["qweight", "weight_packed", "weight", "blocks"]
                     .iter()
                     .map(|s| name(s))
-                    .find(|n| model.tensors.iter().any(|t| &t.name == n && matches!(t.dtype, Dtype::U8 | Dtype::I32)))
+                    .find(|n| {
+                        model
+                            .tensors
+                            .iter()
+                            .any(|t| &t.name == n && matches!(t.dtype, Dtype::U8 | Dtype::I32))
+                    })
                     .ok_or_else(na)?;
                 // Swapping the nibbles of each byte swaps adjacent 4-bit fields (and scrambles
                 // 2-, 3- and 8-bit fields), as a writer with the wrong nibble order would.
@@ -139,7 +163,9 @@ impl Mutator {
             }
             Mutator::MissingGIdx => {
                 let before = model.tensors.len();
-                model.tensors.retain(|t| t.name != name("g_idx") && t.name != name("weight_g_idx"));
+                model
+                    .tensors
+                    .retain(|t| t.name != name("g_idx") && t.name != name("weight_g_idx"));
                 if model.tensors.len() == before {
                     return Err(na());
                 }
@@ -150,15 +176,28 @@ impl Mutator {
                     .iter()
                     .find(|t| t.name == name("scales") || t.name == name("weight_scale"))
                     .ok_or_else(na)?;
-                let groups = if scales.name.ends_with(".scales") { scales.shape[0] } else { scales.shape[1] } as i32;
-                let t = model.tensors.iter_mut().find(|t| t.name == name("g_idx") || t.name == name("weight_g_idx")).ok_or_else(na)?;
+                let groups = if scales.name.ends_with(".scales") {
+                    scales.shape[0]
+                } else {
+                    scales.shape[1]
+                } as i32;
+                let t = model
+                    .tensors
+                    .iter_mut()
+                    .find(|t| t.name == name("g_idx") || t.name == name("weight_g_idx"))
+                    .ok_or_else(na)?;
                 t.bytes[..4].copy_from_slice(&groups.to_le_bytes());
             }
             Mutator::TransposedScale => {
                 let t = ["scales", "weight_scale", "weight_scale_inv"]
                     .iter()
                     .map(|s| name(s))
-                    .find_map(|n| model.tensors.iter().position(|t| t.name == n && t.shape.len() == 2))
+                    .find_map(|n| {
+                        model
+                            .tensors
+                            .iter()
+                            .position(|t| t.name == n && t.shape.len() == 2)
+                    })
                     .ok_or_else(na)?;
                 let t = &mut model.tensors[t];
                 let (r, c) = (t.shape[0] as usize, t.shape[1] as usize);
@@ -166,7 +205,8 @@ impl Mutator {
                 let mut out = vec![0u8; t.bytes.len()];
                 for i in 0..r {
                     for j in 0..c {
-                        out[(j * r + i) * es..(j * r + i + 1) * es].copy_from_slice(&t.bytes[(i * c + j) * es..(i * c + j + 1) * es]);
+                        out[(j * r + i) * es..(j * r + i + 1) * es]
+                            .copy_from_slice(&t.bytes[(i * c + j) * es..(i * c + j + 1) * es]);
                     }
                 }
                 t.bytes = out;
@@ -180,19 +220,31 @@ impl Mutator {
                 t.dtype = Dtype::U8;
             }
             Mutator::NanGlobalScale | Mutator::ZeroGlobalScale => {
-                let v = if self == Mutator::NanGlobalScale { f32::NAN } else { 0.0 };
+                let v = if self == Mutator::NanGlobalScale {
+                    f32::NAN
+                } else {
+                    0.0
+                };
                 let t = model
                     .tensors
                     .iter_mut()
-                    .find(|t| t.name == name("weight_global_scale") || t.name == name("weight_scale_2"))
+                    .find(|t| {
+                        t.name == name("weight_global_scale") || t.name == name("weight_scale_2")
+                    })
                     .ok_or_else(na)?;
                 t.bytes = v.to_le_bytes().to_vec();
             }
             Mutator::V1V2Confusion | Mutator::V2WithoutHint => {
                 let q = qcfg.ok_or_else(na)?;
-                let cur = q.get("checkpoint_format").and_then(Value::as_str).unwrap_or("gptq").to_string();
+                let cur = q
+                    .get("checkpoint_format")
+                    .and_then(Value::as_str)
+                    .unwrap_or("gptq")
+                    .to_string();
                 if self == Mutator::V2WithoutHint {
-                    q.as_object_mut().ok_or_else(na)?.remove("checkpoint_format");
+                    q.as_object_mut()
+                        .ok_or_else(na)?
+                        .remove("checkpoint_format");
                 } else {
                     q["checkpoint_format"] = json!(if cur == "gptq" { "gptq_v2" } else { "gptq" });
                 }
@@ -233,9 +285,15 @@ impl Mutator {
                 let t = model
                     .tensors
                     .iter_mut()
-                    .find(|t| t.name == name("weight_global_scale") || t.name == name("weight_scale_2"))
+                    .find(|t| {
+                        t.name == name("weight_global_scale") || t.name == name("weight_scale_2")
+                    })
                     .ok_or_else(na)?;
-                t.name = if t.name.ends_with("weight_global_scale") { name("weight_scale_2") } else { name("weight_global_scale") };
+                t.name = if t.name.ends_with("weight_global_scale") {
+                    name("weight_scale_2")
+                } else {
+                    name("weight_global_scale")
+                };
                 model.tensors.sort_by(|a, b| a.name.cmp(&b.name));
             }
             Mutator::QuantizedIgnoredModule => {
@@ -245,9 +303,15 @@ impl Mutator {
             }
             Mutator::ConflictingSideFile => {
                 let (file, v) = if matches!(format, GenFormat::GptqV1 | GenFormat::GptqV2) {
-                    ("quant_config.json", json!({"zero_point": true, "q_group_size": 128, "w_bit": 4, "version": "GEMM"}))
+                    (
+                        "quant_config.json",
+                        json!({"zero_point": true, "q_group_size": 128, "w_bit": 4, "version": "GEMM"}),
+                    )
                 } else {
-                    ("quantize_config.json", json!({"quant_method": "gptq", "bits": 4, "group_size": 128, "desc_act": false}))
+                    (
+                        "quantize_config.json",
+                        json!({"quant_method": "gptq", "bits": 4, "group_size": 128, "desc_act": false}),
+                    )
                 };
                 model.side_files.retain(|(n, _)| n != file);
                 model.side_files.push((file.to_string(), v));
@@ -265,7 +329,11 @@ fn quant_config_mut(model: &mut GenModel) -> Option<&mut Value> {
     if model.config.get("compression_config").is_some() {
         return model.config.get_mut("compression_config");
     }
-    if model.config.pointer("/text_config/quantization_config").is_some() {
+    if model
+        .config
+        .pointer("/text_config/quantization_config")
+        .is_some()
+    {
         return model.config.pointer_mut("/text_config/quantization_config");
     }
     model.side_files.first_mut().map(|(_, v)| v)

@@ -258,4 +258,3 @@ pub fn progress_bar() -> impl FnMut(usize, usize, &str) {
         }
     }
 }
-

@@ -18,7 +18,9 @@ pub struct ModelFiles {
 }
 
 fn open_err(path: &Path, msg: String) -> Diagnostic {
-    Diagnostic::error("QNT009", msg).file(path).advice("point at a model directory with config.json and .safetensors weights")
+    Diagnostic::error("QNT009", msg)
+        .file(path)
+        .advice("point at a model directory with config.json and .safetensors weights")
 }
 
 impl ModelFiles {
@@ -26,13 +28,15 @@ impl ModelFiles {
     pub fn open(dir: &Path) -> Result<ModelFiles, Diagnostic> {
         let cfg_path = dir.join("config.json");
         let config = match std::fs::read_to_string(&cfg_path) {
-            Ok(t) => serde_json::from_str(&t).map_err(|e| open_err(&cfg_path, format!("config.json is not valid JSON: {e}")))?,
+            Ok(t) => serde_json::from_str(&t)
+                .map_err(|e| open_err(&cfg_path, format!("config.json is not valid JSON: {e}")))?,
             Err(_) => Value::Null,
         };
         let index_path = dir.join("model.safetensors.index.json");
         let mut names: Vec<String> = Vec::new();
         if let Ok(t) = std::fs::read_to_string(&index_path) {
-            let index: Value = serde_json::from_str(&t).map_err(|e| open_err(&index_path, format!("index is not valid JSON: {e}")))?;
+            let index: Value = serde_json::from_str(&t)
+                .map_err(|e| open_err(&index_path, format!("index is not valid JSON: {e}")))?;
             let map = index
                 .get("weight_map")
                 .and_then(Value::as_object)
@@ -46,15 +50,25 @@ impl ModelFiles {
         } else if dir.join("model.safetensors").is_file() {
             names.push("model.safetensors".into());
         } else {
-            return Err(open_err(dir, format!("{} has neither model.safetensors nor model.safetensors.index.json", dir.display())));
+            return Err(open_err(
+                dir,
+                format!(
+                    "{} has neither model.safetensors nor model.safetensors.index.json",
+                    dir.display()
+                ),
+            ));
         }
         let mut files = Vec::new();
         for n in names {
             if n.contains('/') || n.contains('\\') || n.starts_with('.') {
-                return Err(open_err(&index_path, format!("index names shard `{n}` outside the directory")));
+                return Err(open_err(
+                    &index_path,
+                    format!("index names shard `{n}` outside the directory"),
+                ));
             }
             let path = dir.join(&n);
-            let f = SafeTensorsFile::open(&path, &Limits::default()).map_err(|e| open_err(&path, format!("cannot open {n}: {e}")))?;
+            let f = SafeTensorsFile::open(&path, &Limits::default())
+                .map_err(|e| open_err(&path, format!("cannot open {n}: {e}")))?;
             files.push((path, f));
         }
         Ok(ModelFiles { config, files })
@@ -62,12 +76,17 @@ impl ModelFiles {
 
     /// Every tensor name across the shards.
     pub fn names(&self) -> Vec<String> {
-        self.files.iter().flat_map(|(_, f)| f.tensors().map(|v| v.name.to_string()).collect::<Vec<_>>()).collect()
+        self.files
+            .iter()
+            .flat_map(|(_, f)| f.tensors().map(|v| v.name.to_string()).collect::<Vec<_>>())
+            .collect()
     }
 
     /// A lookup over all shards.
     pub fn lookup(&self) -> ShardLookup<'_> {
-        ShardLookup { files: self.files.iter().map(|(_, f)| f).collect() }
+        ShardLookup {
+            files: self.files.iter().map(|(_, f)| f).collect(),
+        }
     }
 }
 
@@ -78,11 +97,14 @@ pub struct ShardLookup<'f> {
 
 impl<'f> TensorLookup<'f> for ShardLookup<'f> {
     fn tensor(&self, name: &str) -> Option<QTensor<'f>> {
-        self.files.iter().find_map(|f| f.tensor(name)).map(|v| QTensor {
-            name: v.name.to_string(),
-            dtype: v.dtype,
-            shape: v.shape.to_vec(),
-            data: v.data,
-        })
+        self.files
+            .iter()
+            .find_map(|f| f.tensor(name))
+            .map(|v| QTensor {
+                name: v.name.to_string(),
+                dtype: v.dtype,
+                shape: v.shape.to_vec(),
+                data: v.data,
+            })
     }
 }
