@@ -118,6 +118,45 @@ fn gptq_rows(l: &GptqLinear<'_>, n0: usize, out: &mut [f32]) {
         }
     }
     let qw = l.qweight.data;
+    let gs = p.group_size;
+    let contiguous = gk.iter().enumerate().all(|(c, &g)| g == c / gs);
+    // Word-aligned groups: each (row, group) gets a table of `scale * (q - zero)` for every
+    // code, so the inner loop is a shift, a mask and a load.
+    let block = if b == 3 { 32 } else { (32 / b) as usize };
+    if contiguous && (gs % block == 0 || gs >= k_in) {
+        let codes = 1usize << b;
+        let mut lut = [0f32; 256];
+        for r in 0..rows {
+            let n = n0 + r;
+            let dst = &mut out[r * k_in..(r + 1) * k_in];
+            for g in 0..groups {
+                let (sg, zg) = (s[r * groups + g], z[r * groups + g]);
+                for (q, e) in lut[..codes].iter_mut().enumerate() {
+                    *e = sg * (q as i32 - zg) as f32;
+                }
+                let (k0, k1) = (g * gs, ((g + 1) * gs).min(k_in));
+                if b == 3 {
+                    // 32 values in 3 words: one 96-bit LSB-first stream (§2.4)
+                    for blk in k0 / 32..k1 / 32 {
+                        let w = |i: usize| u128::from(word_at(qw, (3 * blk + i) * n_out + n));
+                        let x = w(0) | (w(1) << 32) | (w(2) << 64);
+                        for (i, d) in dst[blk * 32..blk * 32 + 32].iter_mut().enumerate() {
+                            *d = lut[((x >> (3 * i)) & 7) as usize];
+                        }
+                    }
+                } else {
+                    let (pf, mask) = (block, (1u32 << b) - 1);
+                    for wr in k0 / pf..k1 / pf {
+                        let word = word_at(qw, wr * n_out + n);
+                        for (i, d) in dst[wr * pf..wr * pf + pf].iter_mut().enumerate() {
+                            *d = lut[((word >> (b as usize * i)) & mask) as usize];
+                        }
+                    }
+                }
+            }
+        }
+        return;
+    }
     if b == 3 {
         for r in 0..rows {
             let n = n0 + r;
@@ -159,17 +198,15 @@ fn awq_rows(l: &AwqLinear<'_>, n0: usize, out: &mut [f32]) {
         for g in 0..groups {
             let zw = word_at(l.qzeros.data, g * wpr + j);
             // Per column c of this word: scale and zero of group g.
-            let mut sc = [0f32; 8];
-            let mut zc = [0i32; 8];
             for c in 0..8 {
-                sc[c] = float_at(l.scales.dtype, l.scales.data, g * n_out + 8 * j + c);
-                zc[c] = ((zw >> (4 * AWQ_REVERSE_ORDER[c])) & 0xF) as i32;
-            }
-            for k in g * p.group_size..(g + 1) * p.group_size {
-                let w = word_at(l.qweight.data, k * wpr + j);
-                for c in 0..8 {
-                    let q = ((w >> (4 * AWQ_REVERSE_ORDER[c])) & 0xF) as i32;
-                    out[(8 * j + c - n0) * k_in + k] = sc[c] * (q - zc[c]) as f32;
+                let sc = float_at(l.scales.dtype, l.scales.data, g * n_out + 8 * j + c);
+                let shift = 4 * AWQ_REVERSE_ORDER[c];
+                let zc = ((zw >> shift) & 0xF) as i32;
+                let lut: [f32; 16] = std::array::from_fn(|q| sc * (q as i32 - zc) as f32);
+                let (k0, k1) = (g * p.group_size, (g + 1) * p.group_size);
+                let row = (8 * j + c - n0) * k_in;
+                for (k, d) in (k0..k1).zip(out[row + k0..row + k1].iter_mut()) {
+                    *d = lut[((word_at(l.qweight.data, k * wpr + j) >> shift) & 0xF) as usize];
                 }
             }
         }
@@ -203,6 +240,20 @@ fn intpack_rows(l: &IntPackLinear<'_>, n0: usize, out: &mut [f32]) {
             };
         }
         let dst = &mut out[r * k_in..(r + 1) * k_in];
+        let gsz = p.group_size.unwrap_or(k_in);
+        if l.weight_g_idx.is_none() && (gsz % pf == 0 || gsz >= k_in) && b == 4 {
+            for g in 0..groups {
+                let lut: [f32; 16] = std::array::from_fn(|u| s[g] * (u as i32 - z[g]) as f32);
+                let (k0, k1) = (g * gsz, ((g + 1) * gsz).min(k_in));
+                for (wi, chunk) in dst[k0..k1].chunks_mut(pf).enumerate() {
+                    let word = word_at(l.weight_packed.data, n * wpr + k0 / pf + wi);
+                    for (i, d) in chunk.iter_mut().enumerate() {
+                        *d = lut[((word >> (4 * i)) & 0xF) as usize];
+                    }
+                }
+            }
+            continue;
+        }
         for (wi, chunk) in dst.chunks_mut(pf).enumerate() {
             let word = word_at(l.weight_packed.data, n * wpr + wi);
             for (i, d) in chunk.iter_mut().enumerate() {
