@@ -9,17 +9,27 @@ use serde_json::Value;
 use std::path::PathBuf;
 
 fn fixture(name: &str) -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/external").join(name);
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/external")
+        .join(name);
     if p.is_file() {
         Some(p)
     } else {
-        println!("NOTICE: {} is absent; run fixtures/external/make_external.py to produce it. Skipped.", p.display());
+        println!(
+            "NOTICE: {} is absent; run fixtures/external/make_external.py to produce it. Skipped.",
+            p.display()
+        );
         None
     }
 }
 
 fn u32s(v: &Value, key: &str) -> Vec<u32> {
-    v[key].as_array().unwrap_or_else(|| panic!("{key}")).iter().map(|x| x.as_u64().unwrap() as u32).collect()
+    v[key]
+        .as_array()
+        .unwrap_or_else(|| panic!("{key}"))
+        .iter()
+        .map(|x| x.as_u64().unwrap() as u32)
+        .collect()
 }
 
 /// Same value, where every NaN equals every NaN (payloads differ between libraries).
@@ -28,11 +38,16 @@ fn same(ours: f32, theirs_bits: u32) -> bool {
     (ours.is_nan() && theirs.is_nan()) || ours.to_bits() == theirs_bits
 }
 
+/// A minifloat decoder.
+type Decoder = fn(u8) -> f32;
+
 #[test]
 fn every_minifloat_code_matches_ml_dtypes() {
-    let Some(p) = fixture("minifloat_codes.json") else { return };
+    let Some(p) = fixture("minifloat_codes.json") else {
+        return;
+    };
     let v: Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
-    let tables: [(&str, fn(u8) -> f32, usize); 5] = [
+    let tables: [(&str, Decoder, usize); 5] = [
         ("float4_e2m1fn", e2m1_to_f32, 16),
         ("float8_e4m3fn", e4m3fn_to_f32, 256),
         ("float8_e4m3fnuz", e4m3fnuz_to_f32, 256),
@@ -44,17 +59,28 @@ fn every_minifloat_code_matches_ml_dtypes() {
         assert_eq!(want.len(), n, "{key}");
         for (code, &bits) in want.iter().enumerate() {
             let ours = decode(code as u8);
-            assert!(same(ours, bits), "{key} code {code:#04x}: ours {ours:e} ({:#010x}), ml_dtypes {:e} ({bits:#010x})", ours.to_bits(), f32::from_bits(bits));
+            assert!(
+                same(ours, bits),
+                "{key} code {code:#04x}: ours {ours:e} ({:#010x}), ml_dtypes {:e} ({bits:#010x})",
+                ours.to_bits(),
+                f32::from_bits(bits)
+            );
         }
     }
 }
 
 #[test]
 fn encoders_match_ml_dtypes_round_to_nearest_even() {
-    let Some(p) = fixture("minifloat_codes.json") else { return };
+    let Some(p) = fixture("minifloat_codes.json") else {
+        return;
+    };
     let v: Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
     for (inputs, codes, enc) in [
-        ("e4m3fn_encode_inputs", "e4m3fn_encode_codes", f32_to_e4m3fn as fn(f32) -> u8),
+        (
+            "e4m3fn_encode_inputs",
+            "e4m3fn_encode_codes",
+            f32_to_e4m3fn as fn(f32) -> u8,
+        ),
         ("e2m1_encode_inputs", "e2m1_encode_codes", f32_to_e2m1),
     ] {
         let xs = u32s(&v, inputs);
@@ -70,8 +96,11 @@ fn encoders_match_ml_dtypes_round_to_nearest_even() {
 
 #[test]
 fn torch_float8_tensors_decode_like_torch() {
-    let Some(p) = fixture("torch_float8.safetensors") else { return };
-    let f = SafeTensorsFile::open(&p, &Limits::default()).expect("python safetensors output opens strictly");
+    let Some(p) = fixture("torch_float8.safetensors") else {
+        return;
+    };
+    let f = SafeTensorsFile::open(&p, &Limits::default())
+        .expect("python safetensors output opens strictly");
     for (name, decode) in [
         ("e4m3fn", e4m3fn_to_f32 as fn(u8) -> f32),
         ("e5m2", e5m2_to_f32),

@@ -15,24 +15,40 @@ fn bits_of(v: &[f32]) -> Vec<u32> {
 fn round_trip(spec: &ModelSpec) -> Result<QuantReport, TestCaseError> {
     let model = synthesize(spec).map_err(|d| TestCaseError::fail(d.to_string()))?;
     let dir = tempfile::tempdir().unwrap();
-    model.write(dir.path()).map_err(|d| TestCaseError::fail(d.to_string()))?;
+    model
+        .write(dir.path())
+        .map_err(|d| TestCaseError::fail(d.to_string()))?;
     let files = ModelFiles::open(dir.path()).map_err(|d| TestCaseError::fail(d.to_string()))?;
     let names = files.names();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let (scheme, diags) = detect(&files.config, dir.path(), &names);
-    let errors: Vec<String> = diags.iter().filter(|d| d.is_error()).map(|d| d.to_string()).collect();
+    let errors: Vec<String> = diags
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.to_string())
+        .collect();
     prop_assert!(errors.is_empty(), "{:?}: {errors:?}", spec.quant.format);
     let scheme = scheme.expect("quantized model detected");
     let prefixes = layer_prefixes(&scheme, &names);
-    prop_assert_eq!(prefixes.iter().cloned().collect::<Vec<_>>(), model.recon.keys().cloned().collect::<Vec<_>>());
+    prop_assert_eq!(
+        prefixes.to_vec(),
+        model.recon.keys().cloned().collect::<Vec<_>>()
+    );
     let lookup = files.lookup();
     for p in &prefixes {
         let (layer, diags) = bind(&scheme, p, &lookup);
         prop_assert!(diags.is_empty(), "{p}: {diags:?}");
         let layer = layer.unwrap();
         let o = oracle::dequant(&layer);
-        prop_assert!(bits_of(&o) == bits_of(&model.recon[p]), "oracle != quantizer recon for {p} ({:?})", spec.quant.format);
-        prop_assert!(bits_of(&fast::dequant(&layer)) == bits_of(&o), "fast != oracle for {p}");
+        prop_assert!(
+            bits_of(&o) == bits_of(&model.recon[p]),
+            "oracle != quantizer recon for {p} ({:?})",
+            spec.quant.format
+        );
+        prop_assert!(
+            bits_of(&fast::dequant(&layer)) == bits_of(&o),
+            "fast != oracle for {p}"
+        );
     }
     Ok(QuantReport::new(Some(&scheme), prefixes.len()))
 }
@@ -43,7 +59,8 @@ fn every_format_in_every_legal_location() {
         for &location in format.legal_locations() {
             let mut spec = ModelSpec::small(format, 11);
             spec.location = location;
-            let report = round_trip(&spec).unwrap_or_else(|e| panic!("{format:?} {location:?}: {e}"));
+            let report =
+                round_trip(&spec).unwrap_or_else(|e| panic!("{format:?} {location:?}: {e}"));
             let want = match format {
                 GenFormat::GptqV1 | GenFormat::GptqV2 => Method::Gptq,
                 GenFormat::Awq => Method::Awq,
@@ -54,9 +71,13 @@ fn every_format_in_every_legal_location() {
             };
             assert_eq!(report.method, want, "{format:?} {location:?}");
             assert!(report.supported);
-            assert_eq!(report.layers, if format == GenFormat::Mxfp4 { 4 } else { 14 });
+            assert_eq!(
+                report.layers,
+                if format == GenFormat::Mxfp4 { 4 } else { 14 }
+            );
             // AutoGPTQ's quantize_config.json and AutoAWQ's quant_config.json carry no module list.
-            let legacy_side_file = location == ConfigLocation::SideFile && format != GenFormat::Nvfp4ModelOpt;
+            let legacy_side_file =
+                location == ConfigLocation::SideFile && format != GenFormat::Nvfp4ModelOpt;
             assert_eq!(
                 report.unquantized_modules.iter().any(|m| m == "lm_head"),
                 !legacy_side_file,
@@ -64,8 +85,18 @@ fn every_format_in_every_legal_location() {
             );
             let json = serde_json::to_value(&report).unwrap();
             for key in [
-                "method", "producer", "bits", "group_size", "desc_act", "sym", "checkpoint_format",
-                "scale_convention", "source", "unquantized_modules", "layers", "supported",
+                "method",
+                "producer",
+                "bits",
+                "group_size",
+                "desc_act",
+                "sym",
+                "checkpoint_format",
+                "scale_convention",
+                "source",
+                "unquantized_modules",
+                "layers",
+                "supported",
             ] {
                 assert!(json.get(key).is_some(), "report lacks {key}");
             }
@@ -96,10 +127,15 @@ fn dims(format: GenFormat, bits: u32, a: usize, b: usize) -> (usize, usize) {
         _ => 1,
     };
     let lo = if unit == 1 { 3 } else { 1 };
-    (unit * (lo + a % (96 / unit.min(32)).max(1)), unit * (lo + b % (128 / unit.min(32)).max(1)))
+    (
+        unit * (lo + a % (96 / unit.min(32)).max(1)),
+        unit * (lo + b % (128 / unit.min(32)).max(1)),
+    )
 }
 
-fn random_spec(format: GenFormat, seed: u64, a: usize, b: usize, bits_pick: usize, group_pick: usize, act: bool, sym: bool) -> ModelSpec {
+/// `picks` = [a, b, bits_pick, group_pick]: raw random numbers mapped onto legal choices.
+fn random_spec(format: GenFormat, seed: u64, picks: [usize; 4], act: bool, sym: bool) -> ModelSpec {
+    let [a, b, bits_pick, group_pick] = picks;
     let mut spec = ModelSpec::small(format, seed);
     spec.layers = 1;
     spec.shards = 1 + (seed % 3) as usize;
@@ -119,7 +155,11 @@ fn random_spec(format: GenFormat, seed: u64, a: usize, b: usize, bits_pick: usiz
         GenFormat::Awq => {
             let g = gcd(h, i);
             let divisors: Vec<i64> = (1..=g).filter(|d| g % d == 0).map(|d| d as i64).collect();
-            if group_pick % 3 == 0 { -1 } else { divisors[group_pick % divisors.len()] }
+            if group_pick % 3 == 0 {
+                -1
+            } else {
+                divisors[group_pick % divisors.len()]
+            }
         }
         _ if group_pick % 3 == 0 => -1,
         _ => 1 + (group_pick % 70) as i64,
@@ -129,7 +169,11 @@ fn random_spec(format: GenFormat, seed: u64, a: usize, b: usize, bits_pick: usiz
 }
 
 fn gcd(a: usize, b: usize) -> usize {
-    if b == 0 { a } else { gcd(b, a % b) }
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
 }
 
 proptest! {
@@ -141,7 +185,7 @@ proptest! {
         bits_pick in 0usize..4, group_pick in 0usize..1000, act in any::<bool>(), sym in any::<bool>(),
     ) {
         let format = GenFormat::ALL[f];
-        let spec = random_spec(format, seed, a, b, bits_pick, group_pick, act, sym);
+        let spec = random_spec(format, seed, [a, b, bits_pick, group_pick], act, sym);
         round_trip(&spec)?;
     }
 }
@@ -154,8 +198,19 @@ fn each_format_random_shapes() {
     for format in GenFormat::ALL {
         for _ in 0..6 {
             let r = |rng: &mut safeweights::gen::rng::SplitMix64| rng.below(1000);
-            let spec = random_spec(format, rng.next_u64(), r(&mut rng), r(&mut rng), r(&mut rng), r(&mut rng), rng.below(2) == 0, rng.below(2) == 0);
-            round_trip(&spec).unwrap_or_else(|e| panic!("{format:?} h={} i={} {:?}: {e}", spec.hidden, spec.intermediate, spec.quant));
+            let spec = random_spec(
+                format,
+                rng.next_u64(),
+                [r(&mut rng), r(&mut rng), r(&mut rng), r(&mut rng)],
+                rng.below(2) == 0,
+                rng.below(2) == 0,
+            );
+            round_trip(&spec).unwrap_or_else(|e| {
+                panic!(
+                    "{format:?} h={} i={} {:?}: {e}",
+                    spec.hidden, spec.intermediate, spec.quant
+                )
+            });
         }
     }
 }

@@ -29,7 +29,7 @@ enum Command {
     /// Write one quantized Linear's dequantized weight as an F32 [N, K] tensor `weight`.
     Dequant(dequant::Args),
     /// Write spec-exact quantized fixtures (one layer or a whole model), from a seed.
-    Gen(gen::Args),
+    Gen(Box<gen::Args>),
 }
 
 /// Exit code for success.
@@ -53,7 +53,7 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => validate::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Dequant(args) => dequant::run(args),
-        Command::Gen(args) => gen::run(args),
+        Command::Gen(args) => gen::run(*args),
     };
     ExitCode::from(code)
 }

@@ -198,9 +198,9 @@ fn awq_rows(l: &AwqLinear<'_>, n0: usize, out: &mut [f32]) {
         for g in 0..groups {
             let zw = word_at(l.qzeros.data, g * wpr + j);
             // Per column c of this word: scale and zero of group g.
-            for c in 0..8 {
+            for (c, &slot) in AWQ_REVERSE_ORDER.iter().enumerate() {
                 let sc = float_at(l.scales.dtype, l.scales.data, g * n_out + 8 * j + c);
-                let shift = 4 * AWQ_REVERSE_ORDER[c];
+                let shift = 4 * slot;
                 let zc = ((zw >> shift) & 0xF) as i32;
                 let lut: [f32; 16] = std::array::from_fn(|q| sc * (q as i32 - zc) as f32);
                 let (k0, k1) = (g * p.group_size, (g + 1) * p.group_size);

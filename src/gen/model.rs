@@ -458,7 +458,6 @@ pub fn synthesize(spec: &ModelSpec) -> Result<GenModel, Diagnostic> {
         &mut rng,
         0.02,
     ));
-    let unquantized: Vec<&str>;
     for l in 0..spec.layers {
         let p = format!("model.layers.{l}");
         tensors.push(plain(
@@ -542,7 +541,7 @@ pub fn synthesize(spec: &ModelSpec) -> Result<GenModel, Diagnostic> {
             )?;
         }
     }
-    unquantized = if moe {
+    let unquantized: Vec<&str> = if moe {
         vec![
             "model.layers.*.self_attn",
             "model.layers.*.mlp.router",
@@ -688,7 +687,7 @@ impl GenModel {
                 })?;
                 weight_map.insert(t.name.clone(), json!(file_name(s)));
             }
-            w.write_atomic(&dir.join(file_name(s))).map_err(|e| {
+            w.write_atomic(dir.join(file_name(s))).map_err(|e| {
                 gen_err(
                     "GEN003",
                     format!("cannot write {}: {e}", file_name(s)),
