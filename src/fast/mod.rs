@@ -15,6 +15,9 @@ use rayon::prelude::*;
 /// Output rows handled by one task; a multiple of 8 so AWQ words never straddle tasks.
 const ROWS_PER_TASK: usize = 16;
 
+/// Output rows per AWQ task (a multiple of 8 and of [`ROW_ALIGN`]).
+const AWQ_ROWS_PER_TASK: usize = 128;
+
 /// Row slices passed to [`dequant_rows_into`] must start at a multiple of this.
 pub const ROW_ALIGN: usize = ROWS_PER_TASK;
 
@@ -57,10 +60,15 @@ pub fn dequant_rows_into(layer: &QuantizedLinear<'_>, first_row: usize, out: &mu
     );
     let tables = Tables::new();
     let tables = &tables;
-    out.par_chunks_mut(ROWS_PER_TASK * k)
+    // AWQ packs 8 output rows per word along N: wide tasks read whole cache lines of qweight.
+    let task_rows = match layer {
+        QuantizedLinear::Awq(_) => AWQ_ROWS_PER_TASK,
+        _ => ROWS_PER_TASK,
+    };
+    out.par_chunks_mut(task_rows * k)
         .enumerate()
         .for_each(|(t, chunk)| {
-            let n0 = first_row + t * ROWS_PER_TASK;
+            let n0 = first_row + t * task_rows;
             match layer {
                 QuantizedLinear::Gptq(l) => gptq_rows(l, n0, chunk),
                 QuantizedLinear::Awq(l) => awq_rows(l, n0, chunk),
@@ -123,6 +131,34 @@ fn gptq_rows(l: &GptqLinear<'_>, n0: usize, out: &mut [f32]) {
     // Word-aligned groups: each (row, group) gets a table of `scale * (q - zero)` for every
     // code, so the inner loop is a shift, a mask and a load.
     let block = if b == 3 { 32 } else { (32 / b) as usize };
+    if contiguous && b != 3 && (gs % block == 0 || gs >= k_in) {
+        // Tile = one group x the task's rows: each packed word row is read as one run of
+        // consecutive words (a cache line for 16 rows), each output row written in runs.
+        let (pf, mask) = (block, (1u32 << b) - 1);
+        let codes = 1usize << b;
+        let mut luts = vec![0f32; rows * codes];
+        for g in 0..groups {
+            for r in 0..rows {
+                let (sg, zg) = (s[r * groups + g], z[r * groups + g]);
+                for (q, e) in luts[r * codes..(r + 1) * codes].iter_mut().enumerate() {
+                    *e = sg * (q as i32 - zg) as f32;
+                }
+            }
+            let (k0, k1) = (g * gs, ((g + 1) * gs).min(k_in));
+            for wr in k0 / pf..k1 / pf {
+                let words = &qw[4 * (wr * n_out + n0)..4 * (wr * n_out + n0 + rows)];
+                for (r, wb) in words.chunks_exact(4).enumerate() {
+                    let word = u32::from_le_bytes([wb[0], wb[1], wb[2], wb[3]]);
+                    let lut = &luts[r * codes..(r + 1) * codes];
+                    let d = &mut out[r * k_in + wr * pf..r * k_in + wr * pf + pf];
+                    for (i, x) in d.iter_mut().enumerate() {
+                        *x = lut[((word >> (b as usize * i)) & mask) as usize];
+                    }
+                }
+            }
+        }
+        return;
+    }
     if contiguous && (gs % block == 0 || gs >= k_in) {
         let codes = 1usize << b;
         let mut lut = [0f32; 256];
@@ -190,23 +226,37 @@ fn gptq_rows(l: &GptqLinear<'_>, n0: usize, out: &mut [f32]) {
 
 fn awq_rows(l: &AwqLinear<'_>, n0: usize, out: &mut [f32]) {
     let p = &l.params;
-    let (n_out, k_in) = (p.n, p.k);
+    let (n_out, k_in, gs) = (p.n, p.k, p.group_size);
     let rows = out.len() / k_in;
     let wpr = n_out / 8;
-    let groups = k_in / p.group_size;
-    for j in n0 / 8..(n0 + rows) / 8 {
-        for g in 0..groups {
-            let zw = word_at(l.qzeros.data, g * wpr + j);
-            // Per column c of this word: scale and zero of group g.
+    let (j0, nj) = (n0 / 8, rows / 8);
+    let qw = l.qweight.data;
+    let mut luts = vec![[0f32; 16]; rows];
+    for g in 0..k_in / gs {
+        // One table per output row of the task: scale * (q - zero) for every code.
+        for jj in 0..nj {
+            let zw = word_at(l.qzeros.data, g * wpr + j0 + jj);
             for (c, &slot) in AWQ_REVERSE_ORDER.iter().enumerate() {
-                let sc = float_at(l.scales.dtype, l.scales.data, g * n_out + 8 * j + c);
-                let shift = 4 * slot;
-                let zc = ((zw >> shift) & 0xF) as i32;
-                let lut: [f32; 16] = std::array::from_fn(|q| sc * (q as i32 - zc) as f32);
-                let (k0, k1) = (g * p.group_size, (g + 1) * p.group_size);
-                let row = (8 * j + c - n0) * k_in;
-                for (k, d) in (k0..k1).zip(out[row + k0..row + k1].iter_mut()) {
-                    *d = lut[((word_at(l.qweight.data, k * wpr + j) >> shift) & 0xF) as usize];
+                let sc = float_at(l.scales.dtype, l.scales.data, g * n_out + 8 * (j0 + jj) + c);
+                let zc = ((zw >> (4 * slot)) & 0xF) as i32;
+                luts[jj * 8 + c] = std::array::from_fn(|q| sc * (q as i32 - zc) as f32);
+            }
+        }
+        // Tiles of 16 input columns: 16 qweight rows of this task's words, 16 outputs per row.
+        for kb in (g * gs..(g + 1) * gs).step_by(16) {
+            let ke = (kb + 16).min((g + 1) * gs);
+            for jj in 0..nj {
+                let j = j0 + jj;
+                let mut words = [0u32; 16];
+                for (w, k) in words.iter_mut().zip(kb..ke) {
+                    *w = word_at(qw, k * wpr + j);
+                }
+                for (c, &slot) in AWQ_REVERSE_ORDER.iter().enumerate() {
+                    let lut = &luts[jj * 8 + c];
+                    let row = (jj * 8 + c) * k_in;
+                    for (d, w) in out[row + kb..row + ke].iter_mut().zip(&words) {
+                        *d = lut[((w >> (4 * slot)) & 0xF) as usize];
+                    }
                 }
             }
         }
