@@ -214,3 +214,15 @@ fn each_format_random_shapes() {
         }
     }
 }
+
+#[test]
+fn generators_are_deterministic_from_the_seed() {
+    for format in GenFormat::ALL {
+        let a = synthesize(&ModelSpec::small(format, 77)).unwrap();
+        let b = synthesize(&ModelSpec::small(format, 77)).unwrap();
+        let c = synthesize(&ModelSpec::small(format, 78)).unwrap();
+        assert_eq!(a.tensors, b.tensors, "{format:?}");
+        assert_eq!(a.config, b.config);
+        assert_ne!(a.tensors, c.tensors, "{format:?}: the seed must matter");
+    }
+}

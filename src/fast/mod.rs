@@ -131,39 +131,23 @@ fn gptq_rows(l: &GptqLinear<'_>, n0: usize, out: &mut [f32]) {
     // Word-aligned groups: each (row, group) gets a table of `scale * (q - zero)` for every
     // code, so the inner loop is a shift, a mask and a load.
     let block = if b == 3 { 32 } else { (32 / b) as usize };
-    if contiguous && b != 3 && (gs % block == 0 || gs >= k_in) {
-        // Tile = one group x the task's rows: each packed word row is read as one run of
-        // consecutive words (a cache line for 16 rows), each output row written in runs.
-        let (pf, mask) = (block, (1u32 << b) - 1);
-        let codes = 1usize << b;
-        let mut luts = vec![0f32; rows * codes];
-        for g in 0..groups {
-            for r in 0..rows {
-                let (sg, zg) = (s[r * groups + g], z[r * groups + g]);
-                for (q, e) in luts[r * codes..(r + 1) * codes].iter_mut().enumerate() {
-                    *e = sg * (q as i32 - zg) as f32;
-                }
-            }
-            let (k0, k1) = (g * gs, ((g + 1) * gs).min(k_in));
-            for wr in k0 / pf..k1 / pf {
-                let words = &qw[4 * (wr * n_out + n0)..4 * (wr * n_out + n0 + rows)];
-                for (r, wb) in words.chunks_exact(4).enumerate() {
-                    let word = u32::from_le_bytes([wb[0], wb[1], wb[2], wb[3]]);
-                    let lut = &luts[r * codes..(r + 1) * codes];
-                    let d = &mut out[r * k_in + wr * pf..r * k_in + wr * pf + pf];
-                    for (i, x) in d.iter_mut().enumerate() {
-                        *x = lut[((word >> (b as usize * i)) & mask) as usize];
-                    }
-                }
+    if contiguous && (gs % block == 0 || gs >= k_in) {
+        // qweight is packed along K with N innermost, so one output row's words are N words
+        // apart. Gather the task's rows first (consecutive words = whole cache lines), then
+        // decode each row from its own contiguous copy through a table of
+        // `scale * (q - zero)` per group (the same f32 operation as the oracle).
+        let wrows = k_in * b as usize / 32;
+        let mut local = vec![0u32; rows * wrows];
+        for wr in 0..wrows {
+            let src = &qw[4 * (wr * n_out + n0)..4 * (wr * n_out + n0 + rows)];
+            for (r, wb) in src.chunks_exact(4).enumerate() {
+                local[r * wrows + wr] = u32::from_le_bytes([wb[0], wb[1], wb[2], wb[3]]);
             }
         }
-        return;
-    }
-    if contiguous && (gs % block == 0 || gs >= k_in) {
         let codes = 1usize << b;
         let mut lut = [0f32; 256];
         for r in 0..rows {
-            let n = n0 + r;
+            let words = &local[r * wrows..(r + 1) * wrows];
             let dst = &mut out[r * k_in..(r + 1) * k_in];
             for g in 0..groups {
                 let (sg, zg) = (s[r * groups + g], z[r * groups + g]);
@@ -174,7 +158,7 @@ fn gptq_rows(l: &GptqLinear<'_>, n0: usize, out: &mut [f32]) {
                 if b == 3 {
                     // 32 values in 3 words: one 96-bit LSB-first stream (§2.4)
                     for blk in k0 / 32..k1 / 32 {
-                        let w = |i: usize| u128::from(word_at(qw, (3 * blk + i) * n_out + n));
+                        let w = |i: usize| u128::from(words[3 * blk + i]);
                         let x = w(0) | (w(1) << 32) | (w(2) << 64);
                         for (i, d) in dst[blk * 32..blk * 32 + 32].iter_mut().enumerate() {
                             *d = lut[((x >> (3 * i)) & 7) as usize];
@@ -182,8 +166,7 @@ fn gptq_rows(l: &GptqLinear<'_>, n0: usize, out: &mut [f32]) {
                     }
                 } else {
                     let (pf, mask) = (block, (1u32 << b) - 1);
-                    for wr in k0 / pf..k1 / pf {
-                        let word = word_at(qw, wr * n_out + n);
+                    for (wr, &word) in words.iter().enumerate().take(k1 / pf).skip(k0 / pf) {
                         for (i, d) in dst[wr * pf..wr * pf + pf].iter_mut().enumerate() {
                             *d = lut[((word >> (b as usize * i)) & mask) as usize];
                         }
