@@ -164,6 +164,17 @@ fn gptq_rows(l: &GptqLinear<'_>, n0: usize, out: &mut [f32]) {
                             *d = lut[((x >> (3 * i)) & 7) as usize];
                         }
                     }
+                } else if b == 4 {
+                    // The common case, with constant shifts and a 16-entry table.
+                    let lut16: [f32; 16] = std::array::from_fn(|q| lut[q]);
+                    for (wr, &word) in words.iter().enumerate().take(k1 / 8).skip(k0 / 8) {
+                        let d: &mut [f32; 8] = (&mut dst[wr * 8..wr * 8 + 8])
+                            .try_into()
+                            .expect("8 outputs per word");
+                        for (i, x) in d.iter_mut().enumerate() {
+                            *x = lut16[((word >> (4 * i)) & 0xF) as usize];
+                        }
+                    }
                 } else {
                     let (pf, mask) = (block, (1u32 << b) - 1);
                     for (wr, &word) in words.iter().enumerate().take(k1 / pf).skip(k0 / pf) {
