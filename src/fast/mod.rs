@@ -18,6 +18,12 @@ const ROWS_PER_TASK: usize = 16;
 /// Output rows per AWQ task (a multiple of 8 and of [`ROW_ALIGN`]).
 const AWQ_ROWS_PER_TASK: usize = 128;
 
+/// Input columns per AWQ tile.
+const AWQ_TILE: usize = 64;
+
+/// Output rows per GPTQ task: each packed row is gathered as 512 contiguous bytes.
+const GPTQ_ROWS_PER_TASK: usize = 128;
+
 /// Row slices passed to [`dequant_rows_into`] must start at a multiple of this.
 pub const ROW_ALIGN: usize = ROWS_PER_TASK;
 
@@ -63,6 +69,7 @@ pub fn dequant_rows_into(layer: &QuantizedLinear<'_>, first_row: usize, out: &mu
     // AWQ packs 8 output rows per word along N: wide tasks read whole cache lines of qweight.
     let task_rows = match layer {
         QuantizedLinear::Awq(_) => AWQ_ROWS_PER_TASK,
+        QuantizedLinear::Gptq(_) => GPTQ_ROWS_PER_TASK,
         _ => ROWS_PER_TASK,
     };
     out.par_chunks_mut(task_rows * k)
@@ -236,12 +243,13 @@ fn awq_rows(l: &AwqLinear<'_>, n0: usize, out: &mut [f32]) {
                 luts[jj * 8 + c] = std::array::from_fn(|q| sc * (q as i32 - zc) as f32);
             }
         }
-        // Tiles of 16 input columns: 16 qweight rows of this task's words, 16 outputs per row.
-        for kb in (g * gs..(g + 1) * gs).step_by(16) {
-            let ke = (kb + 16).min((g + 1) * gs);
+        // Tiles of AWQ_TILE input columns: that many qweight rows of this task's words,
+        // AWQ_TILE contiguous outputs per row.
+        for kb in (g * gs..(g + 1) * gs).step_by(AWQ_TILE) {
+            let ke = (kb + AWQ_TILE).min((g + 1) * gs);
             for jj in 0..nj {
                 let j = j0 + jj;
-                let mut words = [0u32; 16];
+                let mut words = [0u32; AWQ_TILE];
                 for (w, k) in words.iter_mut().zip(kb..ke) {
                     *w = word_at(qw, k * wpr + j);
                 }
