@@ -7,3 +7,4 @@
 pub mod container;
 pub mod diag;
 pub mod dtype;
+pub mod model;
