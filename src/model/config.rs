@@ -20,9 +20,20 @@ use crate::model::rope::{self, RopeConfig};
 use serde_json::{Map, Value};
 
 /// Keys that may hold the language model's config inside a multimodal wrapper.
-const TEXT_CONFIG_KEYS: &[&str] = &["text_config", "language_config", "llm_config", "decoder", "generator"];
+const TEXT_CONFIG_KEYS: &[&str] = &[
+    "text_config",
+    "language_config",
+    "llm_config",
+    "decoder",
+    "generator",
+];
 /// Keys of vision sub-configs.
-const VISION_KEYS: &[&str] = &["vision_config", "visual", "vision_tower_config", "vit_config"];
+const VISION_KEYS: &[&str] = &[
+    "vision_config",
+    "visual",
+    "vision_tower_config",
+    "vit_config",
+];
 /// Keys of audio sub-configs.
 const AUDIO_KEYS: &[&str] = &["audio_config", "speech_config", "audio_tower_config"];
 
@@ -155,15 +166,22 @@ pub fn parse_config_str(text: &str) -> Result<(Value, ModelConfig, Vec<Diagnosti
 /// Normalises and interprets a parsed config.json document.
 pub fn normalize_config(raw: &Value) -> Result<(ModelConfig, Vec<Diagnostic>), Diagnostic> {
     let root = raw.as_object().ok_or_else(|| {
-        Diagnostic::error("CFG002", format!("config.json must be a JSON object, found {}", json_kind(raw)))
-            .advice("config.json should be the object that transformers' save_pretrained writes")
+        Diagnostic::error(
+            "CFG002",
+            format!(
+                "config.json must be a JSON object, found {}",
+                json_kind(raw)
+            ),
+        )
+        .advice("config.json should be the object that transformers' save_pretrained writes")
     })?;
     let mut diags = Vec::new();
 
     // 1. Lift the text config.
-    let sub_key = TEXT_CONFIG_KEYS
-        .iter()
-        .find(|k| root.get(**k).is_some_and(|v| v.is_object() && v.as_object().is_some_and(|o| !o.is_empty())));
+    let sub_key = TEXT_CONFIG_KEYS.iter().find(|k| {
+        root.get(**k)
+            .is_some_and(|v| v.is_object() && v.as_object().is_some_and(|o| !o.is_empty()))
+    });
     let mut text = match sub_key {
         Some(k) => root[*k].as_object().cloned().unwrap_or_default(),
         None => root.clone(),
@@ -180,14 +198,20 @@ pub fn normalize_config(raw: &Value) -> Result<(ModelConfig, Vec<Diagnostic>), D
             }
         }
     }
-    let model_type = root.get("model_type").and_then(Value::as_str).map(str::to_string);
+    let model_type = root
+        .get("model_type")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     let text_model_type = sub_key
         .and_then(|_| text.get("model_type"))
         .and_then(Value::as_str)
         .map(str::to_string);
 
     // 2. Class defaults for keys a sub-config left out.
-    if let (Some(k), Some(mt)) = (sub_key, text_model_type.as_deref().or(model_type.as_deref())) {
+    if let (Some(k), Some(mt)) = (
+        sub_key,
+        text_model_type.as_deref().or(model_type.as_deref()),
+    ) {
         let filled = fill_defaults(&mut text, mt);
         if !filled.is_empty() {
             diags.push(
@@ -206,7 +230,11 @@ pub fn normalize_config(raw: &Value) -> Result<(ModelConfig, Vec<Diagnostic>), D
 
     // Architecture.
     let classes: Vec<String> = match root.get("architectures") {
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
         Some(Value::String(s)) => vec![s.clone()],
         _ => Vec::new(),
     };
@@ -232,8 +260,12 @@ pub fn normalize_config(raw: &Value) -> Result<(ModelConfig, Vec<Diagnostic>), D
         });
 
     let mut cfg = interpret(&text, arch, quantization, &mut diags);
-    cfg.has_vision = VISION_KEYS.iter().any(|k| root.get(*k).is_some_and(|v| !v.is_null()));
-    cfg.has_audio = AUDIO_KEYS.iter().any(|k| root.get(*k).is_some_and(|v| !v.is_null()));
+    cfg.has_vision = VISION_KEYS
+        .iter()
+        .any(|k| root.get(*k).is_some_and(|v| !v.is_null()));
+    cfg.has_audio = AUDIO_KEYS
+        .iter()
+        .any(|k| root.get(*k).is_some_and(|v| !v.is_null()));
     if cfg.has_vision || cfg.has_audio {
         let what = match (cfg.has_vision, cfg.has_audio) {
             (true, true) => "vision and audio encoders",
@@ -277,7 +309,11 @@ fn resolve_architecture(
         text_model_type
             .as_deref()
             .and_then(registry::family_for_model_type)
-            .or_else(|| model_type.as_deref().and_then(registry::family_for_model_type))
+            .or_else(|| {
+                model_type
+                    .as_deref()
+                    .and_then(registry::family_for_model_type)
+            })
     };
 
     for class in &classes {
@@ -370,7 +406,11 @@ fn resolve_architecture(
     }
     if arch.class.is_some() && classes.len() > 1 {
         let used = arch.class.clone().unwrap_or_default();
-        let ignored: Vec<&str> = classes.iter().filter(|c| **c != used).map(String::as_str).collect();
+        let ignored: Vec<&str> = classes
+            .iter()
+            .filter(|c| **c != used)
+            .map(String::as_str)
+            .collect();
         diags.push(
             Diagnostic::warning("CFG003", format!("config.json lists {} architectures; {used} is used, ignored: {}", classes.len(), ignored.join(", ")))
                 .tensor("architectures")
@@ -469,9 +509,12 @@ fn get_u64(m: &Map<String, Value>, keys: &[&str], diags: &mut Vec<Diagnostic>) -
                     }
                 }
                 diags.push(
-                    Diagnostic::error("CFG009", format!("config.json: {k} is {v}, not a non-negative integer"))
-                        .tensor(*k)
-                        .advice(format!("write {k} as a plain integer, e.g. \"{k}\": 4096")),
+                    Diagnostic::error(
+                        "CFG009",
+                        format!("config.json: {k} is {v}, not a non-negative integer"),
+                    )
+                    .tensor(*k)
+                    .advice(format!("write {k} as a plain integer, e.g. \"{k}\": 4096")),
                 );
                 return None;
             }
@@ -507,9 +550,14 @@ fn get_bool(m: &Map<String, Value>, keys: &[&str], diags: &mut Vec<Diagnostic>) 
             Some(Value::Bool(b)) => return Some(*b),
             Some(v) => {
                 diags.push(
-                    Diagnostic::error("CFG009", format!("config.json: {k} is {v}, not true or false"))
-                        .tensor(*k)
-                        .advice(format!("write {k} as true or false (JSON booleans, unquoted)")),
+                    Diagnostic::error(
+                        "CFG009",
+                        format!("config.json: {k} is {v}, not true or false"),
+                    )
+                    .tensor(*k)
+                    .advice(format!(
+                        "write {k} as true or false (JSON booleans, unquoted)"
+                    )),
                 );
                 return None;
             }
@@ -525,11 +573,23 @@ fn interpret(
     diags: &mut Vec<Diagnostic>,
 ) -> ModelConfig {
     let d = diags;
-    let num_hidden_layers = get_u64(t, &["num_hidden_layers", "n_layer", "n_layers", "num_layers"], d);
+    let num_hidden_layers = get_u64(
+        t,
+        &["num_hidden_layers", "n_layer", "n_layers", "num_layers"],
+        d,
+    );
     let hidden_size = get_u64(t, &["hidden_size", "n_embd", "d_model", "model_dim"], d);
-    let num_attention_heads = get_u64(t, &["num_attention_heads", "n_head", "n_heads", "num_heads"], d);
+    let num_attention_heads = get_u64(
+        t,
+        &["num_attention_heads", "n_head", "n_heads", "num_heads"],
+        d,
+    );
     let vocab_size = get_u64(t, &["vocab_size", "n_vocab", "padded_vocab_size"], d);
-    let intermediate_size = get_u64(t, &["intermediate_size", "ffn_hidden_size", "n_inner", "ffn_dim"], d);
+    let intermediate_size = get_u64(
+        t,
+        &["intermediate_size", "ffn_hidden_size", "n_inner", "ffn_dim"],
+        d,
+    );
 
     let ssm = matches!(arch.family.name, "mamba");
     let mut required = vec![
@@ -543,9 +603,14 @@ fn interpret(
     for (k, v) in required {
         if v.is_none() && !t.contains_key(k) {
             d.push(
-                Diagnostic::error("CFG008", format!("config.json has no {k} (nor any alias of it); the model cannot be built"))
-                    .tensor(k)
-                    .advice(format!("add \"{k}\" from the original model's config.json")),
+                Diagnostic::error(
+                    "CFG008",
+                    format!(
+                        "config.json has no {k} (nor any alias of it); the model cannot be built"
+                    ),
+                )
+                .tensor(k)
+                .advice(format!("add \"{k}\" from the original model's config.json")),
             );
         }
     }
@@ -553,7 +618,14 @@ fn interpret(
     // KV heads, with vLLM's alias list and Falcon's multi_query flag.
     let mut num_key_value_heads = get_u64(
         t,
-        &["num_key_value_heads", "n_head_kv", "num_kv_heads", "n_kv_heads", "multi_query_group_num", "num_attention_groups"],
+        &[
+            "num_key_value_heads",
+            "n_head_kv",
+            "num_kv_heads",
+            "n_kv_heads",
+            "multi_query_group_num",
+            "num_attention_groups",
+        ],
         d,
     );
     if num_key_value_heads.is_none()
@@ -657,7 +729,10 @@ fn interpret(
 
     let mut layer_types: Option<Vec<String>> = match t.get("layer_types") {
         Some(Value::Array(a)) => {
-            let v: Vec<String> = a.iter().map(|x| x.as_str().unwrap_or("").to_string()).collect();
+            let v: Vec<String> = a
+                .iter()
+                .map(|x| x.as_str().unwrap_or("").to_string())
+                .collect();
             Some(v)
         }
         Some(Value::Null) | None => None,
@@ -672,14 +747,23 @@ fn interpret(
     };
     if layer_types.is_none() {
         if let (Some(p), Some(n), Some(_)) = (
-            t.get("sliding_window_pattern").and_then(Value::as_u64).filter(|p| *p > 0),
+            t.get("sliding_window_pattern")
+                .and_then(Value::as_u64)
+                .filter(|p| *p > 0),
             num_hidden_layers,
             sliding_window,
         ) {
             // Gemma 3 v4: every p-th layer is global.
             layer_types = Some(
                 (0..n)
-                    .map(|i| if (i + 1) % p == 0 { "full_attention" } else { "sliding_attention" }.to_string())
+                    .map(|i| {
+                        if (i + 1) % p == 0 {
+                            "full_attention"
+                        } else {
+                            "sliding_attention"
+                        }
+                        .to_string()
+                    })
                     .collect(),
             );
         }
@@ -687,9 +771,15 @@ fn interpret(
     if let (Some(lt), Some(n)) = (&layer_types, num_hidden_layers) {
         if lt.len() as u64 != n {
             d.push(
-                Diagnostic::error("CFG020", format!("config.json: layer_types has {} entries but num_hidden_layers is {n}", lt.len()))
-                    .tensor("layer_types")
-                    .advice("give exactly one layer type per decoder layer"),
+                Diagnostic::error(
+                    "CFG020",
+                    format!(
+                        "config.json: layer_types has {} entries but num_hidden_layers is {n}",
+                        lt.len()
+                    ),
+                )
+                .tensor("layer_types")
+                .advice("give exactly one layer type per decoder layer"),
             );
         }
         const KNOWN: &[&str] = &[
@@ -702,14 +792,26 @@ fn interpret(
             "conv",
             "hybrid",
         ];
-        let mut unknown: Vec<&str> = lt.iter().map(String::as_str).filter(|x| !KNOWN.contains(x)).collect();
+        let mut unknown: Vec<&str> = lt
+            .iter()
+            .map(String::as_str)
+            .filter(|x| !KNOWN.contains(x))
+            .collect();
         unknown.sort_unstable();
         unknown.dedup();
         if !unknown.is_empty() {
             d.push(
-                Diagnostic::warning("CFG020", format!("config.json: layer_types has unknown kinds {}", unknown.join(", ")))
-                    .tensor("layer_types")
-                    .advice("check the spelling; known kinds include full_attention and sliding_attention"),
+                Diagnostic::warning(
+                    "CFG020",
+                    format!(
+                        "config.json: layer_types has unknown kinds {}",
+                        unknown.join(", ")
+                    ),
+                )
+                .tensor("layer_types")
+                .advice(
+                    "check the spelling; known kinds include full_attention and sliding_attention",
+                ),
             );
         }
         if sliding_window.is_none() && lt.iter().any(|x| x == "sliding_attention") {
@@ -721,10 +823,34 @@ fn interpret(
         }
     }
 
-    let num_experts = get_u64(t, &["num_experts", "num_local_experts", "n_routed_experts", "moe_num_experts"], d).filter(|n| *n > 0);
-    let num_experts_per_tok = get_u64(t, &["num_experts_per_tok", "num_experts_per_token", "moe_top_k"], d);
-    let mut num_shared_experts = get_u64(t, &["n_shared_experts", "num_shared_experts", "moe_num_shared_experts"], d);
-    if num_shared_experts.is_none() && get_u64(t, &["shared_expert_intermediate_size"], d).is_some_and(|s| s > 0) {
+    let num_experts = get_u64(
+        t,
+        &[
+            "num_experts",
+            "num_local_experts",
+            "n_routed_experts",
+            "moe_num_experts",
+        ],
+        d,
+    )
+    .filter(|n| *n > 0);
+    let num_experts_per_tok = get_u64(
+        t,
+        &["num_experts_per_tok", "num_experts_per_token", "moe_top_k"],
+        d,
+    );
+    let mut num_shared_experts = get_u64(
+        t,
+        &[
+            "n_shared_experts",
+            "num_shared_experts",
+            "moe_num_shared_experts",
+        ],
+        d,
+    );
+    if num_shared_experts.is_none()
+        && get_u64(t, &["shared_expert_intermediate_size"], d).is_some_and(|s| s > 0)
+    {
         num_shared_experts = Some(1);
     }
     if let (Some(n), Some(k)) = (num_experts, num_experts_per_tok) {
@@ -737,9 +863,15 @@ fn interpret(
         }
     } else if num_experts.is_some() != num_experts_per_tok.is_some() && num_experts.is_some() {
         d.push(
-            Diagnostic::warning("CFG031", format!("config.json: {} experts but no num_experts_per_tok", opt(num_experts)))
-                .tensor("num_experts_per_tok")
-                .advice("add num_experts_per_tok (top-k routing) from the original config"),
+            Diagnostic::warning(
+                "CFG031",
+                format!(
+                    "config.json: {} experts but no num_experts_per_tok",
+                    opt(num_experts)
+                ),
+            )
+            .tensor("num_experts_per_tok")
+            .advice("add num_experts_per_tok (top-k routing) from the original config"),
         );
     }
 
@@ -816,7 +948,9 @@ mod tests {
 
     #[test]
     fn llama_basics_and_derived_head_dim() {
-        let (c, d) = norm(json!({"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 4096, "num_attention_heads": 32, "num_key_value_heads": 8, "num_hidden_layers": 32, "vocab_size": 128256, "torch_dtype": "bfloat16", "rope_theta": 500000.0}));
+        let (c, d) = norm(
+            json!({"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 4096, "num_attention_heads": 32, "num_key_value_heads": 8, "num_hidden_layers": 32, "vocab_size": 128256, "torch_dtype": "bfloat16", "rope_theta": 500000.0}),
+        );
         assert!(d.is_empty(), "{d:?}");
         assert_eq!(c.arch.family.name, "llama");
         assert_eq!(c.head_dim, Some(128));
@@ -827,7 +961,9 @@ mod tests {
 
     #[test]
     fn explicit_head_dim_wins_and_mha_default() {
-        let (c, d) = norm(json!({"architectures": ["Gemma2ForCausalLM"], "hidden_size": 3584, "num_attention_heads": 16, "head_dim": 256, "num_hidden_layers": 42, "vocab_size": 256000}));
+        let (c, d) = norm(
+            json!({"architectures": ["Gemma2ForCausalLM"], "hidden_size": 3584, "num_attention_heads": 16, "head_dim": 256, "num_hidden_layers": 42, "vocab_size": 256000}),
+        );
         assert_eq!(c.head_dim, Some(256));
         assert!(c.head_dim_explicit);
         assert_eq!(c.num_key_value_heads, Some(16));
@@ -848,23 +984,33 @@ mod tests {
         assert_eq!(c.head_dim, Some(256));
         assert_eq!(c.tie_word_embeddings, Some(true));
         assert!(c.has_vision);
-        assert_eq!(c.quantization.as_ref().unwrap().key, "text_config.quantization_config");
+        assert_eq!(
+            c.quantization.as_ref().unwrap().key,
+            "text_config.quantization_config"
+        );
         let cs = codes(&d);
         for code in ["CFG023", "CFG034", "CFG022"] {
             assert!(cs.contains(&code), "{code} missing in {cs:?}");
         }
         // Gemma 3 v4 local base and pattern-derived layer types.
-        assert_eq!(c.rope.per_layer_type["sliding_attention"].theta, Some(10000.0));
+        assert_eq!(
+            c.rope.per_layer_type["sliding_attention"].theta,
+            Some(10000.0)
+        );
     }
 
     #[test]
     fn architecture_resolution_paths() {
-        let (c, d) = norm(json!({"architectures": ["FooBarForCausalLM", "LlamaForCausalLM"], "model_type": "llama"}));
+        let (c, d) = norm(
+            json!({"architectures": ["FooBarForCausalLM", "LlamaForCausalLM"], "model_type": "llama"}),
+        );
         assert_eq!(c.arch.class.as_deref(), Some("LlamaForCausalLM"));
         assert!(codes(&d).contains(&"CFG003"));
         let (c, d) = norm(json!({"architectures": ["FooBarForCausalLM"], "model_type": "foobar"}));
         assert!(!c.arch.supported());
-        assert!(d.iter().any(|x| x.code == "CFG004" && x.message.contains("FooBarForCausalLM")));
+        assert!(d
+            .iter()
+            .any(|x| x.code == "CFG004" && x.message.contains("FooBarForCausalLM")));
         let (c, d) = norm(json!({"architectures": ["MyQwenForCausalLM"], "model_type": "qwen2"}));
         assert_eq!(c.arch.family.name, "qwen2");
         assert!(codes(&d).contains(&"CFG004"));
@@ -876,44 +1022,77 @@ mod tests {
         assert!(codes(&d).contains(&"CFG005"));
         let (_, d) = norm(json!({"architectures": ["LlamaForSequenceClassification"]}));
         assert!(codes(&d).contains(&"CFG036"));
-        let (c, d) = norm(json!({"architectures": ["NewVlmForConditionalGeneration"], "text_config": {"model_type": "qwen2", "hidden_size": 64}}));
+        let (c, d) = norm(
+            json!({"architectures": ["NewVlmForConditionalGeneration"], "text_config": {"model_type": "qwen2", "hidden_size": 64}}),
+        );
         assert_eq!(c.arch.family.name, "qwen2");
         assert!(codes(&d).contains(&"CFG007"));
     }
 
     #[test]
     fn aliases_falcon_and_gpt2() {
-        let (c, _) = norm(json!({"architectures": ["FalconForCausalLM"], "n_embd": 4544, "n_head": 71, "n_layer": 32, "vocab_size": 65024, "multi_query": true}));
-        assert_eq!((c.hidden_size, c.num_attention_heads, c.num_key_value_heads), (Some(4544), Some(71), Some(1)));
-        let (c, _) = norm(json!({"architectures": ["ChatGLMModel"], "hidden_size": 4096, "num_attention_heads": 32, "multi_query_group_num": 2, "num_layers": 28, "padded_vocab_size": 65024, "seq_length": 8192}));
-        assert_eq!((c.num_key_value_heads, c.num_hidden_layers, c.vocab_size), (Some(2), Some(28), Some(65024)));
+        let (c, _) = norm(
+            json!({"architectures": ["FalconForCausalLM"], "n_embd": 4544, "n_head": 71, "n_layer": 32, "vocab_size": 65024, "multi_query": true}),
+        );
+        assert_eq!(
+            (c.hidden_size, c.num_attention_heads, c.num_key_value_heads),
+            (Some(4544), Some(71), Some(1))
+        );
+        let (c, _) = norm(
+            json!({"architectures": ["ChatGLMModel"], "hidden_size": 4096, "num_attention_heads": 32, "multi_query_group_num": 2, "num_layers": 28, "padded_vocab_size": 65024, "seq_length": 8192}),
+        );
+        assert_eq!(
+            (c.num_key_value_heads, c.num_hidden_layers, c.vocab_size),
+            (Some(2), Some(28), Some(65024))
+        );
         assert_eq!(c.max_position_embeddings, Some(8192));
     }
 
     #[test]
     fn errors_for_missing_and_wrong_types_and_shapes() {
-        let (_, d) = norm(json!({"architectures": ["LlamaForCausalLM"], "hidden_size": "4096", "num_attention_heads": 32}));
-        assert!(d.iter().any(|x| x.code == "CFG009" && x.tensor.as_deref() == Some("hidden_size")));
-        assert!(d.iter().any(|x| x.code == "CFG008" && x.tensor.as_deref() == Some("num_hidden_layers")));
-        let (_, d) = norm(json!({"architectures": ["LlamaForCausalLM"], "hidden_size": 100, "num_attention_heads": 3, "num_key_value_heads": 2, "num_hidden_layers": 1, "vocab_size": 10}));
+        let (_, d) = norm(
+            json!({"architectures": ["LlamaForCausalLM"], "hidden_size": "4096", "num_attention_heads": 32}),
+        );
+        assert!(d
+            .iter()
+            .any(|x| x.code == "CFG009" && x.tensor.as_deref() == Some("hidden_size")));
+        assert!(d
+            .iter()
+            .any(|x| x.code == "CFG008" && x.tensor.as_deref() == Some("num_hidden_layers")));
+        let (_, d) = norm(
+            json!({"architectures": ["LlamaForCausalLM"], "hidden_size": 100, "num_attention_heads": 3, "num_key_value_heads": 2, "num_hidden_layers": 1, "vocab_size": 10}),
+        );
         assert!(codes(&d).contains(&"CFG010"));
         assert!(codes(&d).contains(&"CFG011"));
         let (_, d) = norm(json!({"tie_word_embeddings": "yes"}));
-        assert!(d.iter().any(|x| x.code == "CFG009" && x.tensor.as_deref() == Some("tie_word_embeddings")));
+        assert!(d
+            .iter()
+            .any(|x| x.code == "CFG009" && x.tensor.as_deref() == Some("tie_word_embeddings")));
     }
 
     #[test]
     fn sliding_window_layer_types_moe_mla_dtype() {
-        let (c, d) = norm(json!({"architectures": ["Qwen2ForCausalLM"], "sliding_window": 32768, "use_sliding_window": false}));
+        let (c, d) = norm(
+            json!({"architectures": ["Qwen2ForCausalLM"], "sliding_window": 32768, "use_sliding_window": false}),
+        );
         assert_eq!(c.sliding_window, None);
         assert!(codes(&d).contains(&"CFG019"));
-        let (c, d) = norm(json!({"num_hidden_layers": 3, "sliding_window": 512, "layer_types": ["sliding_attention", "full_attention"]}));
+        let (c, d) = norm(
+            json!({"num_hidden_layers": 3, "sliding_window": 512, "layer_types": ["sliding_attention", "full_attention"]}),
+        );
         assert_eq!(c.sliding_window, Some(512));
         assert!(d.iter().any(|x| x.code == "CFG020" && x.is_error()));
         let (_, d) = norm(json!({"num_hidden_layers": 1, "layer_types": ["sliding_attention"]}));
-        assert!(d.iter().any(|x| x.code == "CFG020" && x.message.contains("no sliding_window")));
-        let (c, d) = norm(json!({"architectures": ["DeepseekV3ForCausalLM"], "n_routed_experts": 256, "num_experts_per_tok": 8, "n_shared_experts": 1, "kv_lora_rank": 512, "q_lora_rank": 1536, "qk_rope_head_dim": 64, "qk_nope_head_dim": 128, "hidden_size": 7168, "num_attention_heads": 128}));
-        assert_eq!((c.num_experts, c.num_experts_per_tok, c.num_shared_experts), (Some(256), Some(8), Some(1)));
+        assert!(d
+            .iter()
+            .any(|x| x.code == "CFG020" && x.message.contains("no sliding_window")));
+        let (c, d) = norm(
+            json!({"architectures": ["DeepseekV3ForCausalLM"], "n_routed_experts": 256, "num_experts_per_tok": 8, "n_shared_experts": 1, "kv_lora_rank": 512, "q_lora_rank": 1536, "qk_rope_head_dim": 64, "qk_nope_head_dim": 128, "hidden_size": 7168, "num_attention_heads": 128}),
+        );
+        assert_eq!(
+            (c.num_experts, c.num_experts_per_tok, c.num_shared_experts),
+            (Some(256), Some(8), Some(1))
+        );
         assert!(c.mla);
         assert_eq!(c.head_dim, Some(192));
         assert!(codes(&d).contains(&"CFG021"));

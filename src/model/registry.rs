@@ -44,50 +44,192 @@ macro_rules! fam {
 
 /// Every known family. Order matters only for readability.
 pub static FAMILIES: &[Family] = &[
-    fam!("llama", ["LlamaForCausalLM", "LLaMAForCausalLM", "LlamaModel"], ["llama"]),
+    fam!(
+        "llama",
+        ["LlamaForCausalLM", "LLaMAForCausalLM", "LlamaModel"],
+        ["llama"]
+    ),
     fam!("mistral", ["MistralForCausalLM"], ["mistral"]),
-    fam!("mistral3", ["Mistral3ForConditionalGeneration", "Ministral3ForCausalLM"], ["mistral3", "ministral3", "ministral"]),
+    fam!(
+        "mistral3",
+        ["Mistral3ForConditionalGeneration", "Ministral3ForCausalLM"],
+        ["mistral3", "ministral3", "ministral"]
+    ),
     fam!("mixtral", ["MixtralForCausalLM"], ["mixtral"], moe),
     fam!("qwen", ["QWenLMHeadModel"], ["qwen"]),
     fam!("qwen2", ["Qwen2ForCausalLM"], ["qwen2"]),
     fam!("qwen2_moe", ["Qwen2MoeForCausalLM"], ["qwen2_moe"], moe),
-    fam!("qwen2_vl", ["Qwen2VLForConditionalGeneration", "Qwen2_5_VLForConditionalGeneration"], ["qwen2_vl", "qwen2_5_vl", "qwen2_vl_text", "qwen2_5_vl_text"]),
+    fam!(
+        "qwen2_vl",
+        [
+            "Qwen2VLForConditionalGeneration",
+            "Qwen2_5_VLForConditionalGeneration"
+        ],
+        ["qwen2_vl", "qwen2_5_vl", "qwen2_vl_text", "qwen2_5_vl_text"]
+    ),
     fam!("qwen3", ["Qwen3ForCausalLM"], ["qwen3"]),
     fam!("qwen3_moe", ["Qwen3MoeForCausalLM"], ["qwen3_moe"], moe),
     fam!("qwen3_next", ["Qwen3NextForCausalLM"], ["qwen3_next"], moe),
-    fam!("qwen3_vl", ["Qwen3VLForConditionalGeneration"], ["qwen3_vl", "qwen3_vl_text"]),
-    fam!("qwen3_vl_moe", ["Qwen3VLMoeForConditionalGeneration"], ["qwen3_vl_moe", "qwen3_vl_moe_text"], moe),
-    fam!("qwen3_5", ["Qwen3_5ForCausalLM", "Qwen3_5ForConditionalGeneration", "Qwen3_6ForCausalLM", "Qwen3_6ForConditionalGeneration"], ["qwen3_5", "qwen3_5_text", "qwen3_6", "qwen3_6_text"]),
-    fam!("qwen3_5_moe", ["Qwen3_5MoeForCausalLM", "Qwen3_5MoeForConditionalGeneration", "Qwen3_6MoeForCausalLM", "Qwen3_6MoeForConditionalGeneration"], ["qwen3_5_moe", "qwen3_5_moe_text", "qwen3_6_moe", "qwen3_6_moe_text"], moe),
+    fam!(
+        "qwen3_vl",
+        ["Qwen3VLForConditionalGeneration"],
+        ["qwen3_vl", "qwen3_vl_text"]
+    ),
+    fam!(
+        "qwen3_vl_moe",
+        ["Qwen3VLMoeForConditionalGeneration"],
+        ["qwen3_vl_moe", "qwen3_vl_moe_text"],
+        moe
+    ),
+    fam!(
+        "qwen3_5",
+        [
+            "Qwen3_5ForCausalLM",
+            "Qwen3_5ForConditionalGeneration",
+            "Qwen3_6ForCausalLM",
+            "Qwen3_6ForConditionalGeneration"
+        ],
+        ["qwen3_5", "qwen3_5_text", "qwen3_6", "qwen3_6_text"]
+    ),
+    fam!(
+        "qwen3_5_moe",
+        [
+            "Qwen3_5MoeForCausalLM",
+            "Qwen3_5MoeForConditionalGeneration",
+            "Qwen3_6MoeForCausalLM",
+            "Qwen3_6MoeForConditionalGeneration"
+        ],
+        [
+            "qwen3_5_moe",
+            "qwen3_5_moe_text",
+            "qwen3_6_moe",
+            "qwen3_6_moe_text"
+        ],
+        moe
+    ),
     fam!("gemma", ["GemmaForCausalLM"], ["gemma"]),
     fam!("gemma2", ["Gemma2ForCausalLM"], ["gemma2"]),
-    fam!("gemma3", ["Gemma3ForCausalLM", "Gemma3ForConditionalGeneration"], ["gemma3", "gemma3_text"]),
-    fam!("gemma3n", ["Gemma3nForCausalLM", "Gemma3nForConditionalGeneration"], ["gemma3n", "gemma3n_text"]),
+    fam!(
+        "gemma3",
+        ["Gemma3ForCausalLM", "Gemma3ForConditionalGeneration"],
+        ["gemma3", "gemma3_text"]
+    ),
+    fam!(
+        "gemma3n",
+        ["Gemma3nForCausalLM", "Gemma3nForConditionalGeneration"],
+        ["gemma3n", "gemma3n_text"]
+    ),
     fam!("phi", ["PhiForCausalLM"], ["phi", "phi-msft"]),
-    fam!("phi3", ["Phi3ForCausalLM", "Phi3SmallForCausalLM", "Phi4MMForCausalLM", "Phi4FlashForCausalLM"], ["phi3", "phi3small", "phi4mm", "phi4flash"]),
+    fam!(
+        "phi3",
+        [
+            "Phi3ForCausalLM",
+            "Phi3SmallForCausalLM",
+            "Phi4MMForCausalLM",
+            "Phi4FlashForCausalLM"
+        ],
+        ["phi3", "phi3small", "phi4mm", "phi4flash"]
+    ),
     fam!("phimoe", ["PhiMoEForCausalLM"], ["phimoe"], moe),
     fam!("deepseek", ["DeepseekForCausalLM"], ["deepseek"], moe),
-    fam!("deepseek_v2", ["DeepseekV2ForCausalLM"], ["deepseek_v2"], mla),
-    fam!("deepseek_v3", ["DeepseekV3ForCausalLM", "DeepseekV32ForCausalLM", "KimiK2ForCausalLM"], ["deepseek_v3", "deepseek_v32", "kimi_k2"], mla),
-    fam!("cohere", ["CohereForCausalLM", "Cohere2ForCausalLM"], ["cohere", "cohere2"]),
+    fam!(
+        "deepseek_v2",
+        ["DeepseekV2ForCausalLM"],
+        ["deepseek_v2"],
+        mla
+    ),
+    fam!(
+        "deepseek_v3",
+        [
+            "DeepseekV3ForCausalLM",
+            "DeepseekV32ForCausalLM",
+            "KimiK2ForCausalLM"
+        ],
+        ["deepseek_v3", "deepseek_v32", "kimi_k2"],
+        mla
+    ),
+    fam!(
+        "cohere",
+        ["CohereForCausalLM", "Cohere2ForCausalLM"],
+        ["cohere", "cohere2"]
+    ),
     fam!("starcoder2", ["Starcoder2ForCausalLM"], ["starcoder2"]),
     fam!("gpt_bigcode", ["GPTBigCodeForCausalLM"], ["gpt_bigcode"]),
-    fam!("internlm2", ["InternLM2ForCausalLM", "InternLMForCausalLM", "InternLM3ForCausalLM"], ["internlm2", "internlm", "internlm3"]),
+    fam!(
+        "internlm2",
+        [
+            "InternLM2ForCausalLM",
+            "InternLMForCausalLM",
+            "InternLM3ForCausalLM"
+        ],
+        ["internlm2", "internlm", "internlm3"]
+    ),
     fam!("gpt_oss", ["GptOssForCausalLM"], ["gpt_oss"], moe),
-    fam!("glm", ["GlmForCausalLM", "Glm4ForCausalLM", "ChatGLMModel", "ChatGLMForConditionalGeneration"], ["glm", "glm4", "chatglm"]),
-    fam!("glm4_moe", ["Glm4MoeForCausalLM", "Glm4MoeLiteForCausalLM"], ["glm4_moe", "glm4_moe_lite"], moe),
-    fam!("glm4v", ["Glm4vForConditionalGeneration", "Glm4vMoeForConditionalGeneration"], ["glm4v", "glm4v_moe", "glm4v_text"]),
-    fam!("llama4", ["Llama4ForCausalLM", "Llama4ForConditionalGeneration"], ["llama4", "llama4_text"], moe),
-    fam!("mllama", ["MllamaForConditionalGeneration"], ["mllama", "mllama_text_model"]),
+    fam!(
+        "glm",
+        [
+            "GlmForCausalLM",
+            "Glm4ForCausalLM",
+            "ChatGLMModel",
+            "ChatGLMForConditionalGeneration"
+        ],
+        ["glm", "glm4", "chatglm"]
+    ),
+    fam!(
+        "glm4_moe",
+        ["Glm4MoeForCausalLM", "Glm4MoeLiteForCausalLM"],
+        ["glm4_moe", "glm4_moe_lite"],
+        moe
+    ),
+    fam!(
+        "glm4v",
+        [
+            "Glm4vForConditionalGeneration",
+            "Glm4vMoeForConditionalGeneration"
+        ],
+        ["glm4v", "glm4v_moe", "glm4v_text"]
+    ),
+    fam!(
+        "llama4",
+        ["Llama4ForCausalLM", "Llama4ForConditionalGeneration"],
+        ["llama4", "llama4_text"],
+        moe
+    ),
+    fam!(
+        "mllama",
+        ["MllamaForConditionalGeneration"],
+        ["mllama", "mllama_text_model"]
+    ),
     fam!("nemotron", ["NemotronForCausalLM"], ["nemotron"]),
     fam!("nemotron_h", ["NemotronHForCausalLM"], ["nemotron_h"]),
-    fam!("olmo", ["OlmoForCausalLM", "Olmo2ForCausalLM", "Olmo3ForCausalLM"], ["olmo", "olmo2", "olmo3"]),
+    fam!(
+        "olmo",
+        ["OlmoForCausalLM", "Olmo2ForCausalLM", "Olmo3ForCausalLM"],
+        ["olmo", "olmo2", "olmo3"]
+    ),
     fam!("olmoe", ["OlmoeForCausalLM"], ["olmoe"], moe),
     fam!("granite", ["GraniteForCausalLM"], ["granite"]),
-    fam!("granitemoe", ["GraniteMoeForCausalLM", "GraniteMoeSharedForCausalLM", "GraniteMoeHybridForCausalLM"], ["granitemoe", "granitemoeshared", "granitemoehybrid"], moe),
-    fam!("falcon", ["FalconForCausalLM", "RWForCausalLM"], ["falcon", "RefinedWeb", "RefinedWebModel"]),
+    fam!(
+        "granitemoe",
+        [
+            "GraniteMoeForCausalLM",
+            "GraniteMoeSharedForCausalLM",
+            "GraniteMoeHybridForCausalLM"
+        ],
+        ["granitemoe", "granitemoeshared", "granitemoehybrid"],
+        moe
+    ),
+    fam!(
+        "falcon",
+        ["FalconForCausalLM", "RWForCausalLM"],
+        ["falcon", "RefinedWeb", "RefinedWebModel"]
+    ),
     fam!("falcon_h1", ["FalconH1ForCausalLM"], ["falcon_h1"]),
-    fam!("mamba", ["MambaForCausalLM", "Mamba2ForCausalLM"], ["mamba", "mamba2"]),
+    fam!(
+        "mamba",
+        ["MambaForCausalLM", "Mamba2ForCausalLM"],
+        ["mamba", "mamba2"]
+    ),
     fam!("jamba", ["JambaForCausalLM"], ["jamba"], moe),
     fam!("dbrx", ["DbrxForCausalLM"], ["dbrx"], moe),
     fam!("arctic", ["ArcticForCausalLM"], ["arctic"], moe),
@@ -96,23 +238,70 @@ pub static FAMILIES: &[Family] = &[
     fam!("gptj", ["GPTJForCausalLM"], ["gptj"]),
     fam!("bloom", ["BloomForCausalLM"], ["bloom"]),
     fam!("mpt", ["MPTForCausalLM", "MptForCausalLM"], ["mpt"]),
-    fam!("baichuan", ["BaichuanForCausalLM", "BaiChuanForCausalLM"], ["baichuan"]),
-    fam!("exaone", ["ExaoneForCausalLM", "Exaone4ForCausalLM"], ["exaone", "exaone4"]),
-    fam!("minicpm", ["MiniCPMForCausalLM", "MiniCPM3ForCausalLM"], ["minicpm", "minicpm3"]),
+    fam!(
+        "baichuan",
+        ["BaichuanForCausalLM", "BaiChuanForCausalLM"],
+        ["baichuan"]
+    ),
+    fam!(
+        "exaone",
+        ["ExaoneForCausalLM", "Exaone4ForCausalLM"],
+        ["exaone", "exaone4"]
+    ),
+    fam!(
+        "minicpm",
+        ["MiniCPMForCausalLM", "MiniCPM3ForCausalLM"],
+        ["minicpm", "minicpm3"]
+    ),
     fam!("ernie4_5", ["Ernie4_5ForCausalLM"], ["ernie4_5"]),
-    fam!("ernie4_5_moe", ["Ernie4_5_MoeForCausalLM"], ["ernie4_5_moe"], moe),
-    fam!("hunyuan", ["HunYuanDenseV1ForCausalLM", "HunYuanMoEV1ForCausalLM"], ["hunyuan_v1_dense", "hunyuan_v1_moe"]),
-    fam!("stablelm", ["StableLmForCausalLM", "StableLMEpochForCausalLM"], ["stablelm", "stablelm_epoch"]),
+    fam!(
+        "ernie4_5_moe",
+        ["Ernie4_5_MoeForCausalLM"],
+        ["ernie4_5_moe"],
+        moe
+    ),
+    fam!(
+        "hunyuan",
+        ["HunYuanDenseV1ForCausalLM", "HunYuanMoEV1ForCausalLM"],
+        ["hunyuan_v1_dense", "hunyuan_v1_moe"]
+    ),
+    fam!(
+        "stablelm",
+        ["StableLmForCausalLM", "StableLMEpochForCausalLM"],
+        ["stablelm", "stablelm_epoch"]
+    ),
     fam!("persimmon", ["PersimmonForCausalLM"], ["persimmon"]),
     fam!("smollm3", ["SmolLM3ForCausalLM"], ["smollm3"]),
     fam!("seed_oss", ["SeedOssForCausalLM"], ["seed_oss"]),
     fam!("apertus", ["ApertusForCausalLM"], ["apertus"]),
     fam!("arcee", ["ArceeForCausalLM"], ["arcee"]),
-    fam!("minimax", ["MiniMaxText01ForCausalLM", "MiniMaxM1ForCausalLM", "MiniMaxM2ForCausalLM"], ["minimax", "minimax_m1", "minimax_m2"], moe),
-    fam!("bailing_moe", ["BailingMoeForCausalLM", "BailingMoeV2ForCausalLM"], ["bailing_moe", "bailing_moe_v2"], moe),
+    fam!(
+        "minimax",
+        [
+            "MiniMaxText01ForCausalLM",
+            "MiniMaxM1ForCausalLM",
+            "MiniMaxM2ForCausalLM"
+        ],
+        ["minimax", "minimax_m1", "minimax_m2"],
+        moe
+    ),
+    fam!(
+        "bailing_moe",
+        ["BailingMoeForCausalLM", "BailingMoeV2ForCausalLM"],
+        ["bailing_moe", "bailing_moe_v2"],
+        moe
+    ),
     fam!("dots1", ["Dots1ForCausalLM"], ["dots1"], moe),
     fam!("solar", ["SolarForCausalLM"], ["solar"]),
-    fam!("llava", ["LlavaForConditionalGeneration", "LlavaNextForConditionalGeneration", "LlavaOnevisionForConditionalGeneration"], ["llava", "llava_next", "llava_onevision"]),
+    fam!(
+        "llava",
+        [
+            "LlavaForConditionalGeneration",
+            "LlavaNextForConditionalGeneration",
+            "LlavaOnevisionForConditionalGeneration"
+        ],
+        ["llava", "llava_next", "llava_onevision"]
+    ),
 ];
 
 /// Task heads that vLLM converts from the causal-LM class (`*ForSequenceClassification` →
@@ -144,13 +333,21 @@ pub fn family_for_class(class: &str) -> Option<(&'static Family, ClassMatch)> {
     for suffix in TASK_SUFFIXES {
         if let Some(stem) = class.strip_suffix(suffix) {
             let causal = format!("{stem}ForCausalLM");
-            if let Some(f) = FAMILIES.iter().find(|f| f.classes.contains(&causal.as_str())) {
+            if let Some(f) = FAMILIES
+                .iter()
+                .find(|f| f.classes.contains(&causal.as_str()))
+            {
                 return Some((f, ClassMatch::TaskHead));
             }
         }
     }
     // Wrapper classes: the stem of a known causal-LM class with another suffix.
-    for suffix in ["ForConditionalGeneration", "ForCausalLM", "Model", "LMHeadModel"] {
+    for suffix in [
+        "ForConditionalGeneration",
+        "ForCausalLM",
+        "Model",
+        "LMHeadModel",
+    ] {
         if let Some(stem) = class.strip_suffix(suffix) {
             if stem.is_empty() {
                 continue;
@@ -172,7 +369,9 @@ pub fn family_for_class(class: &str) -> Option<(&'static Family, ClassMatch)> {
 
 /// Looks up a `model_type` (case-sensitive, as written by transformers).
 pub fn family_for_model_type(model_type: &str) -> Option<&'static Family> {
-    FAMILIES.iter().find(|f| f.model_types.contains(&model_type))
+    FAMILIES
+        .iter()
+        .find(|f| f.model_types.contains(&model_type))
 }
 
 /// Looks up a family by its short name.
@@ -279,7 +478,10 @@ mod tests {
 
     #[test]
     fn tensor_name_heuristic() {
-        let names = ["model.layers.0.self_attn.o_proj.weight", "model.embed_tokens.weight"];
+        let names = [
+            "model.layers.0.self_attn.o_proj.weight",
+            "model.embed_tokens.weight",
+        ];
         let (f, why) = family_from_tensor_names(names).unwrap();
         assert_eq!(f.name, "llama");
         assert_eq!(why, "model.layers.0.self_attn.o_proj.weight");

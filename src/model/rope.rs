@@ -28,10 +28,26 @@ struct TypeSpec {
 }
 
 const TYPES: &[TypeSpec] = &[
-    TypeSpec { name: "default", required: &[], optional: &["mrope_section", "mrope_interleaved"] },
-    TypeSpec { name: "linear", required: &["factor"], optional: &[] },
-    TypeSpec { name: "dynamic", required: &[], optional: &["factor", "alpha", "original_max_position_embeddings"] },
-    TypeSpec { name: "ntk", required: &["factor"], optional: &["mixed_b"] },
+    TypeSpec {
+        name: "default",
+        required: &[],
+        optional: &["mrope_section", "mrope_interleaved"],
+    },
+    TypeSpec {
+        name: "linear",
+        required: &["factor"],
+        optional: &[],
+    },
+    TypeSpec {
+        name: "dynamic",
+        required: &[],
+        optional: &["factor", "alpha", "original_max_position_embeddings"],
+    },
+    TypeSpec {
+        name: "ntk",
+        required: &["factor"],
+        optional: &["mixed_b"],
+    },
     TypeSpec {
         name: "yarn",
         required: &["factor"],
@@ -60,16 +76,31 @@ const TYPES: &[TypeSpec] = &[
     TypeSpec {
         name: "longrope",
         required: &["short_factor", "long_factor"],
-        optional: &["original_max_position_embeddings", "attention_factor", "short_mscale", "long_mscale"],
+        optional: &[
+            "original_max_position_embeddings",
+            "attention_factor",
+            "short_mscale",
+            "long_mscale",
+        ],
     },
     TypeSpec {
         name: "llama3",
-        required: &["factor", "low_freq_factor", "high_freq_factor", "original_max_position_embeddings"],
+        required: &[
+            "factor",
+            "low_freq_factor",
+            "high_freq_factor",
+            "original_max_position_embeddings",
+        ],
         optional: &[],
     },
     TypeSpec {
         name: "mllama4",
-        required: &["factor", "low_freq_factor", "high_freq_factor", "original_max_position_embeddings"],
+        required: &[
+            "factor",
+            "low_freq_factor",
+            "high_freq_factor",
+            "original_max_position_embeddings",
+        ],
         optional: &[],
     },
 ];
@@ -134,7 +165,10 @@ fn get_num(m: &Map<String, Value>, keys: &[&str]) -> Option<f64> {
 /// Reads RoPE settings from a normalised (text) config object.
 pub fn parse_rope(cfg: &Map<String, Value>, diags: &mut Vec<Diagnostic>) -> RopeConfig {
     let top_theta = get_num(cfg, &["rope_theta", "rotary_emb_base"]);
-    let top_prf = get_num(cfg, &["partial_rotary_factor", "rotary_pct", "rotary_emb_fraction"]);
+    let top_prf = get_num(
+        cfg,
+        &["partial_rotary_factor", "rotary_pct", "rotary_emb_fraction"],
+    );
     let params = cfg.get("rope_parameters").filter(|v| !v.is_null());
     let scaling = cfg.get("rope_scaling").filter(|v| !v.is_null());
 
@@ -167,7 +201,13 @@ pub fn parse_rope(cfg: &Map<String, Value>, diags: &mut Vec<Diagnostic>) -> Rope
                     diags.push(bad_block(&format!("rope_parameters.{layer_type}")));
                     continue;
                 };
-                let r = parse_flat(sub, top_theta, top_prf, &format!("{}.{layer_type}", source.as_str()), diags);
+                let r = parse_flat(
+                    sub,
+                    top_theta,
+                    top_prf,
+                    &format!("{}.{layer_type}", source.as_str()),
+                    diags,
+                );
                 if layer_type == "full_attention" {
                     main = Some(r);
                 } else {
@@ -189,7 +229,11 @@ pub fn parse_rope(cfg: &Map<String, Value>, diags: &mut Vec<Diagnostic>) -> Rope
             .entry("sliding_attention".to_string())
             .or_insert_with(|| plain(Some(local), top_prf));
     }
-    RopeConfig { main, per_layer_type, source }
+    RopeConfig {
+        main,
+        per_layer_type,
+        source,
+    }
 }
 
 fn plain(theta: Option<f64>, prf: Option<f64>) -> Rope {
@@ -243,7 +287,13 @@ fn parse_flat(
     let legacy = b.get("type").and_then(Value::as_str);
     let raw_type = match (rt, legacy) {
         (Some(r), Some(l)) if r != l => {
-            let allowed = matches!((r, l), ("longrope", "su") | ("su", "longrope") | ("default", "mrope") | ("mrope", "default"));
+            let allowed = matches!(
+                (r, l),
+                ("longrope", "su")
+                    | ("su", "longrope")
+                    | ("default", "mrope")
+                    | ("mrope", "default")
+            );
             if !allowed {
                 diags.push(
                     Diagnostic::error(
@@ -270,9 +320,14 @@ fn parse_flat(
     let mut rope_type = match raw_type {
         "su" => {
             diags.push(
-                Diagnostic::info("CFG016", format!("config.json: {key} uses the legacy RoPE name \"su\"; read as \"longrope\""))
-                    .tensor(key)
-                    .advice("rename the rope_type to \"longrope\""),
+                Diagnostic::info(
+                    "CFG016",
+                    format!(
+                        "config.json: {key} uses the legacy RoPE name \"su\"; read as \"longrope\""
+                    ),
+                )
+                .tensor(key)
+                .advice("rename the rope_type to \"longrope\""),
             );
             "longrope".to_string()
         }
@@ -354,7 +409,12 @@ fn parse_flat(
     }
 }
 
-fn validate_values(rope_type: &str, b: &Map<String, Value>, key: &str, diags: &mut Vec<Diagnostic>) {
+fn validate_values(
+    rope_type: &str,
+    b: &Map<String, Value>,
+    key: &str,
+    diags: &mut Vec<Diagnostic>,
+) {
     let mut bad = |p: &str, why: &str| {
         diags.push(
             Diagnostic::error("CFG014", format!("config.json: {key}.{p} {why}"))
@@ -362,7 +422,13 @@ fn validate_values(rope_type: &str, b: &Map<String, Value>, key: &str, diags: &m
                 .advice("fix the value; copy it from the original model's config.json"),
         );
     };
-    for p in ["factor", "low_freq_factor", "high_freq_factor", "original_max_position_embeddings", "alpha"] {
+    for p in [
+        "factor",
+        "low_freq_factor",
+        "high_freq_factor",
+        "original_max_position_embeddings",
+        "alpha",
+    ] {
         if let Some(v) = b.get(p) {
             match v.as_f64() {
                 Some(x) if x > 0.0 && x.is_finite() => {}
@@ -373,16 +439,24 @@ fn validate_values(rope_type: &str, b: &Map<String, Value>, key: &str, diags: &m
         }
     }
     if rope_type == "llama3" {
-        if let (Some(lo), Some(hi)) = (get_num(b, &["low_freq_factor"]), get_num(b, &["high_freq_factor"])) {
+        if let (Some(lo), Some(hi)) = (
+            get_num(b, &["low_freq_factor"]),
+            get_num(b, &["high_freq_factor"]),
+        ) {
             if hi <= lo {
-                bad("high_freq_factor", &format!("({hi}) must be greater than low_freq_factor ({lo})"));
+                bad(
+                    "high_freq_factor",
+                    &format!("({hi}) must be greater than low_freq_factor ({lo})"),
+                );
             }
         }
     }
     if rope_type == "longrope" {
         for p in ["short_factor", "long_factor"] {
             if let Some(v) = b.get(p) {
-                let ok = v.as_array().is_some_and(|a| !a.is_empty() && a.iter().all(|x| x.as_f64().is_some()));
+                let ok = v
+                    .as_array()
+                    .is_some_and(|a| !a.is_empty() && a.iter().all(|x| x.as_f64().is_some()));
                 if !ok {
                     bad(p, "must be a non-empty list of numbers");
                 }
@@ -394,7 +468,10 @@ fn validate_values(rope_type: &str, b: &Map<String, Value>, key: &str, diags: &m
 impl Rope {
     /// The value of a parameter, when present and numeric.
     pub fn param_f64(&self, name: &str) -> Option<f64> {
-        self.params.iter().find(|(k, _)| k == name).and_then(|(_, v)| v.as_f64())
+        self.params
+            .iter()
+            .find(|(k, _)| k == name)
+            .and_then(|(_, v)| v.as_f64())
     }
 
     fn param_list(&self, name: &str) -> Option<Vec<f64>> {
@@ -414,7 +491,11 @@ impl Rope {
     /// here (`ntk`, `mllama4`).
     /// `max_position_embeddings` is the config's value, used by yarn when the block has no
     /// `original_max_position_embeddings`.
-    pub fn inv_freq(&self, head_dim: u64, max_position_embeddings: Option<u64>) -> Option<Vec<f64>> {
+    pub fn inv_freq(
+        &self,
+        head_dim: u64,
+        max_position_embeddings: Option<u64>,
+    ) -> Option<Vec<f64>> {
         let theta = self.theta?;
         let dim = self.rotary_dim(head_dim);
         if dim < 2 || !(theta > 1.0) {
@@ -424,7 +505,12 @@ impl Rope {
             "default" | "dynamic" => Some(default_inv_freq(dim, theta)),
             "linear" => {
                 let f = self.param_f64("factor")?;
-                Some(default_inv_freq(dim, theta).into_iter().map(|x| x / f).collect())
+                Some(
+                    default_inv_freq(dim, theta)
+                        .into_iter()
+                        .map(|x| x / f)
+                        .collect(),
+                )
             }
             "llama3" => Some(llama3_inv_freq(
                 dim,
@@ -565,10 +651,15 @@ pub fn rope_json(r: &RopeConfig) -> Value {
 fn one_json(r: &Rope) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("type".into(), Value::from(r.rope_type.clone()));
-    m.insert("theta".into(), r.theta.map(Value::from).unwrap_or(Value::Null));
+    m.insert(
+        "theta".into(),
+        r.theta.map(Value::from).unwrap_or(Value::Null),
+    );
     m.insert(
         "partial_rotary_factor".into(),
-        r.partial_rotary_factor.map(Value::from).unwrap_or(Value::Null),
+        r.partial_rotary_factor
+            .map(Value::from)
+            .unwrap_or(Value::Null),
     );
     for (k, v) in &r.params {
         m.insert(k.clone(), v.clone());
@@ -589,7 +680,9 @@ mod tests {
 
     #[test]
     fn v4_llama3_block_with_top_level_theta() {
-        let (r, d) = parse(json!({"rope_theta": 500000.0, "rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 8192}}));
+        let (r, d) = parse(
+            json!({"rope_theta": 500000.0, "rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 8192}}),
+        );
         assert!(d.is_empty(), "{d:?}");
         assert_eq!(r.main.rope_type, "llama3");
         assert_eq!(r.main.theta, Some(500000.0));
@@ -610,7 +703,9 @@ mod tests {
 
     #[test]
     fn legacy_type_and_su_are_normalised() {
-        let (r, d) = parse(json!({"rope_scaling": {"type": "su", "short_factor": [1.0], "long_factor": [2.0]}}));
+        let (r, d) = parse(
+            json!({"rope_scaling": {"type": "su", "short_factor": [1.0], "long_factor": [2.0]}}),
+        );
         assert_eq!(r.main.rope_type, "longrope");
         assert!(d.iter().any(|d| d.code == "CFG015"));
         assert!(d.iter().any(|d| d.code == "CFG016"));
@@ -619,7 +714,8 @@ mod tests {
 
     #[test]
     fn conflicting_type_keys_and_unknown_types_are_errors() {
-        let (_, d) = parse(json!({"rope_scaling": {"type": "linear", "rope_type": "yarn", "factor": 2.0}}));
+        let (_, d) =
+            parse(json!({"rope_scaling": {"type": "linear", "rope_type": "yarn", "factor": 2.0}}));
         assert!(d.iter().any(|d| d.code == "CFG015" && d.is_error()));
         let (r, d) = parse(json!({"rope_scaling": {"rope_type": "spiral", "factor": 2.0}}));
         assert!(!r.main.known);
@@ -629,7 +725,11 @@ mod tests {
     #[test]
     fn missing_required_parameter_is_named() {
         let (r, d) = parse(json!({"rope_scaling": {"rope_type": "llama3", "factor": 8.0}}));
-        let missing: Vec<_> = d.iter().filter(|d| d.code == "CFG014").filter_map(|d| d.tensor.clone()).collect();
+        let missing: Vec<_> = d
+            .iter()
+            .filter(|d| d.code == "CFG014")
+            .filter_map(|d| d.tensor.clone())
+            .collect();
         assert_eq!(missing.len(), 3, "{missing:?}");
         assert!(missing.contains(&"rope_scaling.low_freq_factor".to_string()));
         assert!(r.main.inv_freq(128, None).is_none());
@@ -637,7 +737,9 @@ mod tests {
 
     #[test]
     fn aliases_and_gemma3_local_base() {
-        let (r, _) = parse(json!({"rotary_emb_base": 10000, "rotary_pct": 0.25, "rope_local_base_freq": 10000.0, "rope_theta": 1e6}));
+        let (r, _) = parse(
+            json!({"rotary_emb_base": 10000, "rotary_pct": 0.25, "rope_local_base_freq": 10000.0, "rope_theta": 1e6}),
+        );
         assert_eq!(r.main.theta, Some(1e6));
         assert_eq!(r.main.partial_rotary_factor, Some(0.25));
         assert_eq!(r.per_layer_type["sliding_attention"].theta, Some(1e4));
@@ -646,7 +748,9 @@ mod tests {
 
     #[test]
     fn yarn_keeps_fast_dims_and_interpolates_slow_ones() {
-        let (r, d) = parse(json!({"rope_theta": 10000.0, "max_position_embeddings": 4096, "rope_scaling": {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 4096}}));
+        let (r, d) = parse(
+            json!({"rope_theta": 10000.0, "max_position_embeddings": 4096, "rope_scaling": {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 4096}}),
+        );
         assert!(d.is_empty());
         let inv = r.main.inv_freq(128, None).unwrap();
         let base = default_inv_freq(128, 10000.0);
@@ -656,10 +760,14 @@ mod tests {
 
     #[test]
     fn stale_rope_scaling_beside_rope_parameters_warns() {
-        let (r, d) = parse(json!({"rope_parameters": {"rope_type": "default", "rope_theta": 1e6}, "rope_scaling": {"type": "linear", "factor": 2.0}}));
+        let (r, d) = parse(
+            json!({"rope_parameters": {"rope_type": "default", "rope_theta": 1e6}, "rope_scaling": {"type": "linear", "factor": 2.0}}),
+        );
         assert_eq!(r.main.rope_type, "default");
         assert!(d.iter().any(|d| d.code == "CFG017"));
-        let (_, d) = parse(json!({"rope_parameters": {"rope_type": "linear", "factor": 2.0, "rope_theta": 1e6}, "rope_scaling": {"type": "linear", "factor": 2.0}}));
+        let (_, d) = parse(
+            json!({"rope_parameters": {"rope_type": "linear", "factor": 2.0, "rope_theta": 1e6}, "rope_scaling": {"type": "linear", "factor": 2.0}}),
+        );
         assert!(d.is_empty(), "{d:?}");
     }
 }
