@@ -65,7 +65,7 @@ pub struct ModelSpec {
 }
 
 impl ModelSpec {
-    /// A 4-layer Llama-3-style model (GQA 4/2 heads, llama3 RoPE scaling) of about 170 KB.
+    /// A 4-layer Llama-3-style model (GQA 4/2 heads, llama3 RoPE scaling) of about 370 KiB.
     pub fn llama_tiny() -> Self {
         ModelSpec {
             class: "LlamaForCausalLM".into(),
