@@ -315,7 +315,7 @@ struct Entry {
     dtype: Option<Dtype>,
     shape: Option<Vec<u64>>,
     offsets: Option<(u64, u64)>,
-    ok: bool,
+    /// The first error found in this entry; `None` while it is valid.
     first_error: Option<&'static str>,
 }
 
@@ -374,57 +374,44 @@ fn validate_members(
         entries.push(e);
     }
 
-    // Byte counts and offsets of each entry that got that far.
+    // Order of each entry's offsets, then its byte count where shape and dtype are known.
     for e in entries.iter_mut() {
-        if let (Some((s, end)), Some(shape)) = (e.offsets, e.shape.as_ref()) {
-            if s > end {
+        let Some((s, end)) = e.offsets else { continue };
+        if s > end {
+            diags.push(
+                Diagnostic::error(
+                    "ST030",
+                    format!("data_offsets [{s}, {end}] end before they start"),
+                )
+                .tensor(e.name.clone())
+                .advice("the header is corrupt; re-export the file"),
+            );
+            e.fail("ST030");
+            continue;
+        }
+        let (Some(shape), Some(dtype)) = (e.shape.as_ref(), e.dtype) else {
+            continue;
+        };
+        match byte_count(shape, dtype) {
+            Ok(bytes) if bytes != end - s => {
                 diags.push(
                     Diagnostic::error(
-                        "ST030",
-                        format!("data_offsets [{s}, {end}] end before they start"),
+                        "ST031",
+                        format!(
+                            "{dtype} {shape:?} needs {bytes} bytes but data_offsets [{s}, {end}] span {}",
+                            end - s
+                        ),
                     )
                     .tensor(e.name.clone())
-                    .advice("the header is corrupt; re-export the file"),
+                    .advice("shape, dtype and offsets disagree; the header is corrupt or hand-edited"),
                 );
-                e.fail("ST030");
-                continue;
+                e.fail("ST031");
             }
-            if let Some(dtype) = e.dtype {
-                match byte_count(shape, dtype) {
-                    Ok(bytes) if bytes != end - s => {
-                        diags.push(
-                            Diagnostic::error(
-                                "ST031",
-                                format!(
-                                    "{dtype} {shape:?} needs {bytes} bytes but data_offsets [{s}, {end}] span {}",
-                                    end - s
-                                ),
-                            )
-                            .tensor(e.name.clone())
-                            .advice("shape, dtype and offsets disagree; the header is corrupt or hand-edited"),
-                        );
-                        e.fail("ST031");
-                    }
-                    Ok(_) => {}
-                    Err(d) => {
-                        let code = d.code;
-                        diags.push(d.tensor(e.name.clone()));
-                        e.fail(code);
-                    }
-                }
-            }
-        } else if e.offsets.is_some() && e.shape.is_none() {
-            // Shape was invalid; offsets alone are still checked for order.
-            let (s, end) = e.offsets.expect("checked");
-            if s > end {
-                diags.push(
-                    Diagnostic::error(
-                        "ST030",
-                        format!("data_offsets [{s}, {end}] end before they start"),
-                    )
-                    .tensor(e.name.clone())
-                    .advice("the header is corrupt; re-export the file"),
-                );
+            Ok(_) => {}
+            Err(d) => {
+                let code = d.code;
+                diags.push(d.tensor(e.name.clone()));
+                e.fail(code);
             }
         }
     }
@@ -520,7 +507,6 @@ fn validate_members(
 
 impl Entry {
     fn fail(&mut self, code: &'static str) {
-        self.ok = false;
         self.first_error.get_or_insert(code);
     }
 }
@@ -536,15 +522,7 @@ fn finish_lenient(
     let mut reasons: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut kept = Vec::new();
     for e in entries {
-        if e.ok {
-            kept.push(TensorInfo {
-                name: e.name,
-                dtype: e.dtype.expect("valid"),
-                shape: e.shape.expect("valid"),
-                data_offsets: e.offsets.expect("valid"),
-            });
-        } else {
-            let reason = e.first_error.unwrap_or("ST000");
+        if let Some(reason) = e.first_error {
             *reasons.entry(reason).or_default() += 1;
             out.diagnostics.push(
                 Diagnostic::warning(
@@ -554,6 +532,13 @@ fn finish_lenient(
                 .tensor(e.name)
                 .advice("lenient mode keeps only entries that validate on their own"),
             );
+        } else {
+            kept.push(TensorInfo {
+                name: e.name,
+                dtype: e.dtype.expect("valid"),
+                shape: e.shape.expect("valid"),
+                data_offsets: e.offsets.expect("valid"),
+            });
         }
     }
     let summary = if reasons.is_empty() {
@@ -664,7 +649,6 @@ fn check_entry(
         dtype: None,
         shape: None,
         offsets: None,
-        ok: true,
         first_error: None,
     };
     let shown = display_name(&e.name);
