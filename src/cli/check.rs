@@ -40,7 +40,10 @@ pub fn run(args: Args) -> u8 {
     let dir = match args.dir {
         Some(d) => d,
         None => {
-            let tmp = match tempfile::Builder::new().prefix("safeweights-demo-").tempdir() {
+            let tmp = match tempfile::Builder::new()
+                .prefix("safeweights-demo-")
+                .tempdir()
+            {
                 Ok(t) => t,
                 Err(e) => {
                     eprintln!("error: cannot create a temporary folder for the demo model: {e}");
@@ -68,7 +71,9 @@ pub fn run(args: Args) -> u8 {
 
     let bar = std::io::stderr().is_terminal().then(|| {
         let b = ProgressBar::new(0);
-        if let Ok(s) = ProgressStyle::with_template("{spinner} reading shard headers {pos}/{len} {wide_bar}") {
+        if let Ok(s) =
+            ProgressStyle::with_template("{spinner} reading shard headers {pos}/{len} {wide_bar}")
+        {
             b.set_style(s);
         }
         b

@@ -57,9 +57,12 @@ pub fn check_opened(dir: ModelDir, quant_detector: QuantDetector) -> CheckReport
         match std::fs::read_to_string(&config_path) {
             Err(e) => {
                 diags.push(
-                    Diagnostic::error("CFG002", format!("config.json cannot be read as UTF-8 text: {e}"))
-                        .file(&config_path)
-                        .advice("check the file's permissions and encoding, or download it again"),
+                    Diagnostic::error(
+                        "CFG002",
+                        format!("config.json cannot be read as UTF-8 text: {e}"),
+                    )
+                    .file(&config_path)
+                    .advice("check the file's permissions and encoding, or download it again"),
                 );
                 (Value::Null, None)
             }
@@ -89,16 +92,28 @@ pub fn check_opened(dir: ModelDir, quant_detector: QuantDetector) -> CheckReport
                 "download config.json from the model repository",
             )
         };
-        let code = if dir.has_file("params.json") { "CFG033" } else { "CFG001" };
-        diags.push(Diagnostic::error(code, msg).file(&config_path).advice(advice));
+        let code = if dir.has_file("params.json") {
+            "CFG033"
+        } else {
+            "CFG001"
+        };
+        diags.push(
+            Diagnostic::error(code, msg)
+                .file(&config_path)
+                .advice(advice),
+        );
         (Value::Null, None)
     };
 
     // Architecture from tensor names when the config names none.
-    let heuristic = cfg.as_ref().is_none_or(|c| c.arch.source == ArchSource::Unknown);
+    let heuristic = cfg
+        .as_ref()
+        .is_none_or(|c| c.arch.source == ArchSource::Unknown);
     let mut heuristic_family = None;
     if heuristic && !dir.tensors.is_empty() {
-        if let Some((fam, why)) = registry::family_from_tensor_names(dir.tensors.keys().map(String::as_str)) {
+        if let Some((fam, why)) =
+            registry::family_from_tensor_names(dir.tensors.keys().map(String::as_str))
+        {
             diags.push(
                 Diagnostic::warning("CFG035", format!("family {} guessed from tensor names ({why}); nothing in config.json names the architecture", fam.name))
                     .tensor(why)
@@ -119,8 +134,13 @@ pub fn check_opened(dir: ModelDir, quant_detector: QuantDetector) -> CheckReport
         if !dir.tensors.is_empty() {
             let (l, mut d) = crosscheck::crosscheck(c, &dir.tensors);
             for x in &mut d {
-                let shard = x.tensor.as_deref().and_then(|t| dir.shard_of(t)).map(|s| s.path.clone());
-                x.file.get_or_insert_with(|| shard.unwrap_or_else(|| config_path.clone()));
+                let shard = x
+                    .tensor
+                    .as_deref()
+                    .and_then(|t| dir.shard_of(t))
+                    .map(|s| s.path.clone());
+                x.file
+                    .get_or_insert_with(|| shard.unwrap_or_else(|| config_path.clone()));
             }
             layout = l;
             diags.extend(d);
@@ -128,7 +148,11 @@ pub fn check_opened(dir: ModelDir, quant_detector: QuantDetector) -> CheckReport
     }
 
     // Tokenizer.
-    let tok: TokenizerReport = tokenizer::check_tokenizer(&dir.path, &dir.files, cfg.as_ref().and_then(|c| c.vocab_size));
+    let tok: TokenizerReport = tokenizer::check_tokenizer(
+        &dir.path,
+        &dir.files,
+        cfg.as_ref().and_then(|c| c.vocab_size),
+    );
     diags.extend(tok.diagnostics.iter().cloned());
 
     // Quantization (replaceable).
@@ -161,7 +185,13 @@ pub fn sort_diagnostics(d: &mut [Diagnostic]) {
         Severity::Info => 2,
     };
     d.sort_by(|a, b| {
-        (rank(a.severity), a.code, &a.file, &a.tensor, &a.message).cmp(&(rank(b.severity), b.code, &b.file, &b.tensor, &b.message))
+        (rank(a.severity), a.code, &a.file, &a.tensor, &a.message).cmp(&(
+            rank(b.severity),
+            b.code,
+            &b.file,
+            &b.tensor,
+            &b.message,
+        ))
     });
 }
 

@@ -296,7 +296,7 @@ impl ModelDir {
             to_open = hf_files.clone();
             self.diagnostics.push(
                 Diagnostic::warning(
-                    "DIR022",
+                    "DIR020",
                     format!("no {INDEX_FILE} and no {SINGLE_FILE}; the {} .safetensors files are routed by their headers", hf_files.len()),
                 )
                 .file(&self.path)
@@ -485,7 +485,7 @@ impl ModelDir {
             && !shards.is_empty()
         {
             self.diagnostics.push(
-                Diagnostic::error("DIR024", "the weight files hold no tensors at all")
+                Diagnostic::error("DIR021", "the weight files hold no tensors at all")
                     .file(&shards[0].path)
                     .advice("the export failed; re-save the model"),
             );

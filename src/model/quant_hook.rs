@@ -16,7 +16,11 @@ use crate::model::dir::ModelDir;
 use serde_json::{json, Map, Value};
 
 /// Side files that carry quantization metadata outside config.json.
-pub const QUANT_SIDE_FILES: &[&str] = &["quantize_config.json", "quant_config.json", "hf_quant_config.json"];
+pub const QUANT_SIDE_FILES: &[&str] = &[
+    "quantize_config.json",
+    "quant_config.json",
+    "hf_quant_config.json",
+];
 
 /// The `quantization` section of the check report.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,8 +75,15 @@ pub fn locate_quantization(dir: &ModelDir, raw_config: &Value) -> QuantReport {
         }
     }
     for sub in ["text_config", "language_config", "llm_config"] {
-        if let Some(b) = raw_config.get(sub).and_then(|t| t.get("quantization_config")).filter(|v| v.is_object()) {
-            found.push((format!("config.json:{sub}.quantization_config"), method_of(b)));
+        if let Some(b) = raw_config
+            .get(sub)
+            .and_then(|t| t.get("quantization_config"))
+            .filter(|v| v.is_object())
+        {
+            found.push((
+                format!("config.json:{sub}.quantization_config"),
+                method_of(b),
+            ));
         }
     }
     for f in QUANT_SIDE_FILES {
@@ -109,5 +120,9 @@ fn method_of(block: &Value) -> Option<String> {
         .or_else(|| block.get("quantization").and_then(|q| q.get("quant_algo")))
         .and_then(Value::as_str)?
         .to_ascii_lowercase();
-    Some(if m == "compressed_tensors" { "compressed-tensors".into() } else { m })
+    Some(if m == "compressed_tensors" {
+        "compressed-tensors".into()
+    } else {
+        m
+    })
 }

@@ -119,13 +119,24 @@ impl CheckReport {
         });
         let diagnostics: Vec<Value> = self.diagnostics.iter().map(diagnostic_json).collect();
         let mut weights = Map::new();
-        weights.insert("layout".into(), json!(format!("{:?}", self.layout_kind).to_lowercase()));
+        weights.insert(
+            "layout".into(),
+            json!(format!("{:?}", self.layout_kind).to_lowercase()),
+        );
         weights.insert("embedding".into(), json!(self.tensor_layout.embedding));
         weights.insert("lm_head".into(), json!(self.tensor_layout.lm_head));
-        weights.insert("checkpoint_layout".into(), json!(self.tensor_layout.vlm_layout));
+        weights.insert(
+            "checkpoint_layout".into(),
+            json!(self.tensor_layout.vlm_layout),
+        );
         weights.insert(
             "dtypes".into(),
-            Value::Object(self.dtypes.iter().map(|(d, n, b)| (d.clone(), json!({"tensors": n, "bytes": b}))).collect()),
+            Value::Object(
+                self.dtypes
+                    .iter()
+                    .map(|(d, n, b)| (d.clone(), json!({"tensors": n, "bytes": b})))
+                    .collect(),
+            ),
         );
         json!({
             "ok": self.ok(),
@@ -155,13 +166,19 @@ impl CheckReport {
             let _ = writeln!(s, "  resolved to   {}", self.path.display());
         }
         let fam = self.family();
-        let class = c.and_then(|c| c.arch.class.clone()).or_else(|| c.and_then(|c| c.arch.classes.first().cloned()));
+        let class = c
+            .and_then(|c| c.arch.class.clone())
+            .or_else(|| c.and_then(|c| c.arch.classes.first().cloned()));
         let _ = writeln!(
             s,
             "  architecture  {} -> family {}{}",
             class.unwrap_or_else(|| "(none)".into()),
             fam.name,
-            if fam.name == registry::GENERIC.name { " (not in the registry)" } else { "" }
+            if fam.name == registry::GENERIC.name {
+                " (not in the registry)"
+            } else {
+                ""
+            }
         );
         if let Some(c) = c {
             let _ = writeln!(
@@ -180,10 +197,17 @@ impl CheckReport {
                 tri(c.tie_word_embeddings),
                 tri(c.attention_bias),
                 tri(c.mlp_bias),
-                c.sliding_window.map(|w| w.to_string()).unwrap_or_else(|| "none".into())
+                c.sliding_window
+                    .map(|w| w.to_string())
+                    .unwrap_or_else(|| "none".into())
             );
             if c.mla {
-                let _ = write!(attn, ", MLA (kv_lora_rank {}, q_lora_rank {})", opt(c.kv_lora_rank), opt(c.q_lora_rank));
+                let _ = write!(
+                    attn,
+                    ", MLA (kv_lora_rank {}, q_lora_rank {})",
+                    opt(c.kv_lora_rank),
+                    opt(c.q_lora_rank)
+                );
             }
             let _ = writeln!(s, "  attention     {attn}");
             if c.num_experts.is_some() {
@@ -199,7 +223,9 @@ impl CheckReport {
             let mut rope_line = format!(
                 "{}, theta {}",
                 r.rope_type,
-                r.theta.map(|t| t.to_string()).unwrap_or_else(|| "unset".into())
+                r.theta
+                    .map(|t| t.to_string())
+                    .unwrap_or_else(|| "unset".into())
             );
             for (k, v) in r.params.iter().filter(|(_, v)| !v.is_null()) {
                 let shown = match v {
@@ -212,11 +238,22 @@ impl CheckReport {
                 let _ = write!(rope_line, ", partial_rotary_factor {p}");
             }
             for (lt, lr) in &c.rope.per_layer_type {
-                let _ = write!(rope_line, "; {lt}: {} theta {}", lr.rope_type, lr.theta.map(|t| t.to_string()).unwrap_or_else(|| "unset".into()));
+                let _ = write!(
+                    rope_line,
+                    "; {lt}: {} theta {}",
+                    lr.rope_type,
+                    lr.theta
+                        .map(|t| t.to_string())
+                        .unwrap_or_else(|| "unset".into())
+                );
             }
             let _ = writeln!(s, "  rope          {rope_line}");
             if c.has_vision || c.has_audio {
-                let _ = writeln!(s, "  towers        vision {}, audio {}", c.has_vision, c.has_audio);
+                let _ = writeln!(
+                    s,
+                    "  towers        vision {}, audio {}",
+                    c.has_vision, c.has_audio
+                );
             }
         }
         let q = &self.quant;
@@ -225,7 +262,9 @@ impl CheckReport {
             "  quantization  {} (source {}, supported {})",
             q.method,
             q.source,
-            q.supported.map(|b| b.to_string()).unwrap_or_else(|| "undetermined".into())
+            q.supported
+                .map(|b| b.to_string())
+                .unwrap_or_else(|| "undetermined".into())
         );
         let t = &self.tokenizer;
         let mut tl = t.kind.as_str().to_string();
@@ -254,19 +293,45 @@ impl CheckReport {
             self.bytes,
             dtype.unwrap_or_else(|| "?".into())
         );
-        let (e, w, i) = (self.count(Severity::Error), self.count(Severity::Warning), self.count(Severity::Info));
+        let (e, w, i) = (
+            self.count(Severity::Error),
+            self.count(Severity::Warning),
+            self.count(Severity::Info),
+        );
         let _ = writeln!(s, "findings: {e} error(s), {w} warning(s), {i} info");
         for sev in [Severity::Error, Severity::Warning, Severity::Info] {
             for d in self.diagnostics.iter().filter(|d| d.severity == sev) {
-                let tensor = d.tensor.as_deref().map(|t| format!(" [{t}]")).unwrap_or_default();
-                let file = d.file.as_ref().map(|f| format!(" {}", short_path(f, &self.path))).unwrap_or_default();
-                let _ = writeln!(s, "  {} {}{file}{tensor}: {}", label(d.severity), d.code, d.message);
+                let tensor = d
+                    .tensor
+                    .as_deref()
+                    .map(|t| format!(" [{t}]"))
+                    .unwrap_or_default();
+                let file = d
+                    .file
+                    .as_ref()
+                    .map(|f| format!(" {}", short_path(f, &self.path)))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    s,
+                    "  {} {}{file}{tensor}: {}",
+                    label(d.severity),
+                    d.code,
+                    d.message
+                );
                 if let Some(a) = &d.advice {
                     let _ = writeln!(s, "      advice: {a}");
                 }
             }
         }
-        let _ = writeln!(s, "{}", if self.ok() { "result: ok" } else { "result: will not load (errors above)" });
+        let _ = writeln!(
+            s,
+            "{}",
+            if self.ok() {
+                "result: ok"
+            } else {
+                "result: will not load (errors above)"
+            }
+        );
         s
     }
 }

@@ -107,14 +107,20 @@ impl ModelSpec {
         m.insert("num_key_value_heads".into(), json!(self.kv_heads));
         m.insert("head_dim".into(), json!(self.head_dim));
         m.insert("vocab_size".into(), json!(self.vocab));
-        m.insert("max_position_embeddings".into(), json!(self.max_position_embeddings));
+        m.insert(
+            "max_position_embeddings".into(),
+            json!(self.max_position_embeddings),
+        );
         m.insert("rms_norm_eps".into(), json!(1e-5));
         m.insert("hidden_act".into(), json!("silu"));
         m.insert("tie_word_embeddings".into(), json!(self.tie));
         m.insert("attention_bias".into(), json!(self.attention_bias));
         m.insert("mlp_bias".into(), json!(self.mlp_bias));
         m.insert("rope_theta".into(), json!(self.rope_theta));
-        m.insert("rope_scaling".into(), self.rope_scaling.clone().unwrap_or(Value::Null));
+        m.insert(
+            "rope_scaling".into(),
+            self.rope_scaling.clone().unwrap_or(Value::Null),
+        );
         m.insert("torch_dtype".into(), json!(dtype));
         m.insert("bos_token_id".into(), json!(BOS_ID));
         m.insert("eos_token_id".into(), json!(EOT_ID));
@@ -192,7 +198,12 @@ pub struct SynthTensor {
 impl SynthTensor {
     /// A tensor description.
     pub fn new(name: impl Into<String>, dtype: Dtype, shape: Vec<u64>, data: SynthData) -> Self {
-        SynthTensor { name: name.into(), dtype, shape, data }
+        SynthTensor {
+            name: name.into(),
+            dtype,
+            shape,
+            data,
+        }
     }
 
     /// Bytes of data (`numel * bits / 8`, rounded up).
@@ -212,9 +223,13 @@ impl SynthTensor {
 }
 
 fn pattern_bytes(dtype: Dtype, n: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     let mut next = move || {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (state >> 33) as u32
     };
     let unit = |x: u32| (x as f32 / (1u64 << 31) as f32 - 0.5) * 0.1;
@@ -320,7 +335,10 @@ impl DirPlan {
     /// replaced atomically.
     pub fn write(&self, dir: impl AsRef<Path>) -> Result<Written, SynthError> {
         let dir = dir.as_ref();
-        std::fs::create_dir_all(dir).map_err(|e| WriteError::Io { path: dir.to_path_buf(), source: e })?;
+        std::fs::create_dir_all(dir).map_err(|e| WriteError::Io {
+            path: dir.to_path_buf(),
+            source: e,
+        })?;
         if self.shards == 0 || self.shards > self.tensors.len().max(1) {
             return Err(SynthError::Plan(format!(
                 "{} shards for {} tensors",
@@ -336,14 +354,23 @@ impl DirPlan {
         for i in 0..n {
             // Even split: shard i holds tensors [i*len/n, (i+1)*len/n).
             let chunk = &self.tensors[i * len / n..(i + 1) * len / n];
-            let name = if n == 1 { "model.safetensors".to_string() } else { Self::shard_name(i + 1, n) };
+            let name = if n == 1 {
+                "model.safetensors".to_string()
+            } else {
+                Self::shard_name(i + 1, n)
+            };
             let mut w = Writer::new();
             w.metadata("format", "pt");
             for t in chunk {
                 total += t.byte_len();
                 weight_map.insert(t.name.clone(), json!(name));
                 if self.sparse {
-                    w.add_streamed(t.name.clone(), t.dtype, t.shape.clone(), Box::new(|_| Ok(())))?;
+                    w.add_streamed(
+                        t.name.clone(),
+                        t.dtype,
+                        t.shape.clone(),
+                        Box::new(|_| Ok(())),
+                    )?;
                 } else {
                     w.add(t.name.clone(), t.dtype, t.shape.clone(), t.bytes())?;
                 }
@@ -377,14 +404,21 @@ impl DirPlan {
             TokenizerFiles::JsonOnly => write_text(&dir.join("tokenizer.json"), &tokenizer_json())?,
             TokenizerFiles::SentencePieceOnly => {
                 // Opaque protobuf-looking bytes: the check must name the file, never parse it.
-                write_bytes_atomic(&dir.join("tokenizer.model"), b"\x0a\x0b\x0a\x05<unk>\x15\x00\x00\x00\x00\x18\x02")?
+                write_bytes_atomic(
+                    &dir.join("tokenizer.model"),
+                    b"\x0a\x0b\x0a\x05<unk>\x15\x00\x00\x00\x00\x18\x02",
+                )?
             }
             TokenizerFiles::None => {}
         }
         for (name, bytes) in &self.extra_files {
             write_bytes_atomic(&dir.join(name), bytes)?;
         }
-        Ok(Written { shard_names: names, tensors: self.tensors.len(), tensor_bytes: total })
+        Ok(Written {
+            shard_names: names,
+            tensors: self.tensors.len(),
+            tensor_bytes: total,
+        })
     }
 }
 
@@ -412,7 +446,10 @@ pub const TOKENIZER_VOCAB: u64 = 264;
 
 /// GPT-2 byte-to-unicode table: the printable stand-in of every byte.
 fn byte_chars() -> Vec<char> {
-    let mut printable: Vec<u32> = (b'!' as u32..=b'~' as u32).chain(0xA1..=0xAC).chain(0xAE..=0xFF).collect();
+    let mut printable: Vec<u32> = (b'!' as u32..=b'~' as u32)
+        .chain(0xA1..=0xAC)
+        .chain(0xAE..=0xFF)
+        .collect();
     let mut chars: Vec<u32> = printable.clone();
     let mut extra = 0;
     for b in 0..256u32 {
@@ -438,11 +475,21 @@ pub fn tokenizer_json() -> String {
         vocab.insert(c.to_string(), json!(b));
     }
     let space = chars[b' ' as usize];
-    let merges = [(format!("{space}"), "t".to_string()), ("h".into(), "e".into()), (format!("{space}t"), "he".to_string())];
+    let merges = [
+        (format!("{space}"), "t".to_string()),
+        ("h".into(), "e".into()),
+        (format!("{space}t"), "he".to_string()),
+    ];
     for (i, (a, b)) in merges.iter().enumerate() {
         vocab.insert(format!("{a}{b}"), json!(256 + i));
     }
-    let specials = ["<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"];
+    let specials = [
+        "<|begin_of_text|>",
+        "<|end_of_text|>",
+        "<|start_header_id|>",
+        "<|end_header_id|>",
+        "<|eot_id|>",
+    ];
     let added: Vec<Value> = specials
         .iter()
         .enumerate()
@@ -454,7 +501,10 @@ pub fn tokenizer_json() -> String {
     for (i, s) in specials.iter().enumerate() {
         vocab.insert(s.to_string(), json!(BOS_ID as usize + i));
     }
-    let merges: Vec<Value> = merges.iter().map(|(a, b)| json!(format!("{a} {b}"))).collect();
+    let merges: Vec<Value> = merges
+        .iter()
+        .map(|(a, b)| json!(format!("{a} {b}")))
+        .collect();
     let doc = json!({
         "version": "1.0",
         "truncation": null,
@@ -518,7 +568,11 @@ mod tests {
         assert_eq!(t.token_to_id("<|eot_id|>"), Some(EOT_ID as u32));
         let text = "the theme: Grüße 🦀";
         let enc = t.encode(text, false).unwrap();
-        assert!(enc.get_ids().contains(&258), "merge ' the' used: {:?}", enc.get_ids());
+        assert!(
+            enc.get_ids().contains(&258),
+            "merge ' the' used: {:?}",
+            enc.get_ids()
+        );
         assert_eq!(t.decode(enc.get_ids(), false).unwrap(), text);
     }
 
