@@ -117,6 +117,14 @@ fn missing_shard_lists_its_tensors_grouped() {
     );
     // The tensors of the missing shard are not reported a second time as missing.
     assert!(find(&r, "DIR007").is_empty());
+    // Nor as a missing head or missing layers: one cause, one error.
+    let errors: Vec<&str> = r
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.code)
+        .collect();
+    assert_eq!(errors, ["DIR004"]);
     assert!(!r.ok());
 }
 
@@ -497,8 +505,10 @@ fn quantization_seam_reports_none_or_names_the_block() {
         q.method = "fake".into();
         q
     }
-    let mut o = CheckOptions::default();
-    o.quant_detector = fake;
+    let o = CheckOptions {
+        quant_detector: fake,
+        ..Default::default()
+    };
     assert_eq!(
         check_dir(t.path(), &o).unwrap().to_json()["quantization"]["method"],
         "fake"

@@ -108,7 +108,7 @@ pub fn check_opened(dir: ModelDir, quant_detector: QuantDetector) -> CheckReport
     // Architecture from tensor names when the config names none.
     let heuristic = cfg
         .as_ref()
-        .is_none_or(|c| c.arch.source == ArchSource::Unknown);
+        .map_or(true, |c| c.arch.source == ArchSource::Unknown);
     let mut heuristic_family = None;
     if heuristic && !dir.tensors.is_empty() {
         if let Some((fam, why)) =
@@ -132,7 +132,7 @@ pub fn check_opened(dir: ModelDir, quant_detector: QuantDetector) -> CheckReport
     let mut layout = TensorLayout::default();
     if let Some(c) = &cfg {
         if !dir.tensors.is_empty() {
-            let (l, mut d) = crosscheck::crosscheck(c, &dir.tensors);
+            let (l, mut d) = crosscheck::crosscheck(c, &dir.tensors, &dir.unavailable);
             for x in &mut d {
                 let shard = x
                     .tensor

@@ -93,13 +93,22 @@ fn is_mlp_bias(name: &str) -> bool {
 }
 
 /// Runs every cross-check. Diagnostics name the tensor and the config key.
+///
+/// `unavailable` names tensors known to exist (the index lists them) whose shard could not
+/// be read: they count as present for presence checks, so one missing shard is reported
+/// once (DIR004), not again as a missing head or missing layers.
 pub fn crosscheck(
     cfg: &ModelConfig,
     tensors: &BTreeMap<String, TensorLocation>,
+    unavailable: &BTreeSet<String>,
 ) -> (TensorLayout, Vec<Diagnostic>) {
     let mut d = Vec::new();
     let mut layout = TensorLayout::default();
-    let lm_names: Vec<&String> = tensors.keys().filter(|n| !is_tower(n)).collect();
+    let lm_names: Vec<&String> = tensors
+        .keys()
+        .chain(unavailable)
+        .filter(|n| !is_tower(n))
+        .collect();
 
     layout.embedding = lm_names
         .iter()
@@ -108,7 +117,7 @@ pub fn crosscheck(
         .map(|n| n.to_string());
     layout.lm_head = HEAD_NAMES
         .iter()
-        .find(|h| tensors.contains_key(**h))
+        .find(|h| tensors.contains_key(**h) || unavailable.contains(**h))
         .map(|h| h.to_string());
     layout.vlm_layout = layout.embedding.as_deref().map(|e| {
         if e.starts_with("model.language_model.") {
@@ -228,7 +237,7 @@ pub fn crosscheck(
         ),
         Some(_) => {}
         None => {
-            if !tensors.is_empty() {
+            if !tensors.is_empty() && unavailable.is_empty() {
                 d.push(
                     Diagnostic::warning("CFG032", "no embedding tensor found (embed_tokens / wte / word_embeddings); vocab_size and hidden_size are not cross-checked")
                         .tensor("embed_tokens.weight")
@@ -403,7 +412,7 @@ mod tests {
         let c = cfg(
             json!({"num_hidden_layers": 2, "hidden_size": 16, "vocab_size": 100, "num_attention_heads": 2, "tie_word_embeddings": false, "attention_bias": false, "mlp_bias": false}),
         );
-        let (l, d) = crosscheck(&c, &model(2, false, true));
+        let (l, d) = crosscheck(&c, &model(2, false, true), &BTreeSet::new());
         assert!(d.is_empty(), "{d:?}");
         assert_eq!(l.layers.len(), 2);
         assert_eq!(l.vlm_layout, Some("plain"));
@@ -412,11 +421,17 @@ mod tests {
     #[test]
     fn tie_flag_both_directions() {
         let c = cfg(json!({"tie_word_embeddings": true}));
-        assert!(codes(&crosscheck(&c, &model(1, false, true)).1).contains(&"CFG024"));
+        assert!(
+            codes(&crosscheck(&c, &model(1, false, true), &BTreeSet::new()).1).contains(&"CFG024")
+        );
         let c = cfg(json!({"tie_word_embeddings": false}));
-        assert!(codes(&crosscheck(&c, &model(1, false, false)).1).contains(&"CFG025"));
+        assert!(
+            codes(&crosscheck(&c, &model(1, false, false), &BTreeSet::new()).1).contains(&"CFG025")
+        );
         let c = cfg(json!({}));
-        assert!(codes(&crosscheck(&c, &model(1, false, false)).1).contains(&"CFG037"));
+        assert!(
+            codes(&crosscheck(&c, &model(1, false, false), &BTreeSet::new()).1).contains(&"CFG037")
+        );
     }
 
     #[test]
@@ -424,7 +439,7 @@ mod tests {
         let c = cfg(json!({"attention_bias": true, "mlp_bias": false}));
         let mut t = model(4, true, true);
         t.remove("model.layers.2.self_attn.q_proj.bias");
-        let (_, d) = crosscheck(&c, &t);
+        let (_, d) = crosscheck(&c, &t, &BTreeSet::new());
         let a = d.iter().find(|d| d.code == "CFG026").unwrap();
         assert!(a.message.contains("layer(s) 2 (1 of 4)"), "{}", a.message);
         let m = d.iter().find(|d| d.code == "CFG027").unwrap();
@@ -445,17 +460,17 @@ mod tests {
             "model.layers.0.block_sparse_moe.experts.1.w1.weight".into(),
             loc(&[4, 4]),
         );
-        let (_, d) = crosscheck(&c, &t);
+        let (_, d) = crosscheck(&c, &t, &BTreeSet::new());
         assert_eq!(d.iter().filter(|d| d.code == "CFG028").count(), 2);
         assert!(d
             .iter()
             .any(|d| d.code == "CFG029" && d.message.contains("layer(s) 3 ")));
         assert!(codes(&d).contains(&"CFG031"));
         let c = cfg(json!({"num_hidden_layers": 2, "num_nextn_predict_layers": 1}));
-        let (_, d) = crosscheck(&c, &model(3, false, true));
+        let (_, d) = crosscheck(&c, &model(3, false, true), &BTreeSet::new());
         assert!(d.iter().any(|d| d.code == "CFG029" && !d.is_error()));
         let c = cfg(json!({"num_hidden_layers": 1}));
-        let (_, d) = crosscheck(&c, &model(3, false, true));
+        let (_, d) = crosscheck(&c, &model(3, false, true), &BTreeSet::new());
         assert!(d
             .iter()
             .any(|d| d.code == "CFG029" && d.is_error() && d.message.contains("1-2")));
@@ -469,7 +484,7 @@ mod tests {
             loc(&[10, 4]),
         );
         t.insert("model.vision_tower.layers.30.w".to_string(), loc(&[4]));
-        let (l, _) = crosscheck(&cfg(json!({})), &t);
+        let (l, _) = crosscheck(&cfg(json!({})), &t, &BTreeSet::new());
         assert_eq!(l.vlm_layout, Some("transformers>=4.52"));
         assert!(l.layers.is_empty(), "vision layers must not count");
         let mut t = BTreeMap::new();
@@ -478,11 +493,13 @@ mod tests {
             loc(&[10, 4]),
         );
         assert_eq!(
-            crosscheck(&cfg(json!({})), &t).0.vlm_layout,
+            crosscheck(&cfg(json!({})), &t, &BTreeSet::new())
+                .0
+                .vlm_layout,
             Some("transformers<4.52")
         );
         let mut t = BTreeMap::new();
         t.insert("foo".to_string(), loc(&[10, 4]));
-        assert!(codes(&crosscheck(&cfg(json!({})), &t).1).contains(&"CFG032"));
+        assert!(codes(&crosscheck(&cfg(json!({})), &t, &BTreeSet::new()).1).contains(&"CFG032"));
     }
 }

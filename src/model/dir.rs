@@ -127,6 +127,9 @@ pub struct ModelDir {
     pub shards: Vec<Shard>,
     /// Every tensor by name (first shard wins for duplicates, which are reported).
     pub tensors: BTreeMap<String, TensorLocation>,
+    /// Tensors the index lists in shards that are missing, unsafe or unreadable: known to
+    /// exist by name, with no header to describe them. Cross-checks treat them as present.
+    pub unavailable: BTreeSet<String>,
     /// Names of the top-level files of the directory, sorted.
     pub files: Vec<String>,
     /// Directory-level findings (DIR codes and container codes of the shards).
@@ -166,6 +169,7 @@ impl ModelDir {
                         index: None,
                         shards: Vec::new(),
                         tensors: BTreeMap::new(),
+                        unavailable: BTreeSet::new(),
                         files: Vec::new(),
                         diagnostics,
                     });
@@ -183,6 +187,7 @@ impl ModelDir {
             index: None,
             shards: Vec::new(),
             tensors: BTreeMap::new(),
+            unavailable: BTreeSet::new(),
             files,
             diagnostics,
         };
@@ -479,6 +484,19 @@ impl ModelDir {
             }
         }
         self.diagnostics.extend(recon);
+        if let Some(idx) = &self.index {
+            let opened: BTreeSet<&str> = shards
+                .iter()
+                .filter(|s| s.tensors.is_some())
+                .map(|s| s.name.as_str())
+                .collect();
+            self.unavailable = idx
+                .weight_map
+                .iter()
+                .filter(|(n, s)| !opened.contains(s.as_str()) && !self.tensors.contains_key(*n))
+                .map(|(n, _)| n.clone())
+                .collect();
+        }
         if shards
             .iter()
             .all(|s| s.tensors.as_ref().is_some_and(Vec::is_empty))

@@ -131,7 +131,7 @@ pub fn shard_name_problem(name: &str) -> Option<&'static str> {
         return Some("is an absolute path");
     }
     let parts: Vec<&str> = name.split(['/', '\\']).collect();
-    if parts.iter().any(|p| *p == "..") {
+    if parts.contains(&"..") {
         return Some("climbs out of the directory with ..");
     }
     if parts.iter().any(|p| p.is_empty() || *p == ".") {

@@ -547,10 +547,11 @@ pub fn scale_spec(layers: u64, hidden: u64) -> ModelSpec {
     }
 }
 
-/// Writes the 191-shard sparse directory of the scale test and benchmark: 330 layers
-/// (2,973 tensors, about 1 GiB of apparent data that is never written).
-pub fn write_scale_dir(dir: impl AsRef<Path>) -> Result<Written, SynthError> {
-    let spec = scale_spec(330, 256);
+/// Writes the 191-shard sparse directory of the scale test and benchmark: a Llama layout
+/// with 330 layers of width `hidden` (2,973 tensors). Data is never written: with
+/// `hidden` 256 the files total about 475 MiB, with 4096 about 119 GiB, all sparse.
+pub fn write_scale_dir(dir: impl AsRef<Path>, hidden: u64) -> Result<Written, SynthError> {
+    let spec = scale_spec(330, hidden);
     let mut plan = DirPlan::new(&spec);
     plan.shards = 191;
     plan.sparse = true;
