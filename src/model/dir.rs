@@ -358,18 +358,20 @@ impl ModelDir {
     /// Checks each shard named by the index exists as a regular file (symlinks followed);
     /// returns the names that can be opened.
     fn check_index_shards(&mut self, idx: &Index) -> Vec<String> {
+        let mut by_shard: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (t, s) in &idx.weight_map {
+            by_shard.entry(s.as_str()).or_default().push(t.as_str());
+        }
         let mut ok = Vec::new();
         for s in &idx.shards {
             if index::shard_name_problem(s).is_some() {
                 continue; // DIR005 already reported
             }
             let p = self.path.join(s);
-            let tensors: Vec<&str> = idx
-                .weight_map
-                .iter()
-                .filter(|(_, v)| *v == s)
-                .map(|(k, _)| k.as_str())
-                .collect();
+            let tensors: &[&str] = by_shard
+                .get(s.as_str())
+                .map(Vec::as_slice)
+                .unwrap_or_default();
             match fs::metadata(&p) {
                 Ok(m) if m.is_file() => ok.push(s.clone()),
                 Ok(_) => self.diagnostics.push(
@@ -394,7 +396,7 @@ impl ModelDir {
                     self.diagnostics.push(
                         Diagnostic::error(
                             code,
-                            format!("shard {s} {what}; {} tensor(s) cannot be loaded: {}", tensors.len(), index::group_names(&tensors).join("; ")),
+                            format!("shard {s} {what}; {} tensor(s) cannot be loaded: {}", tensors.len(), index::group_names(tensors).join("; ")),
                         )
                         .tensor(tensors.first().copied().unwrap_or_default())
                         .file(&p)
@@ -513,16 +515,16 @@ impl ModelDir {
 }
 
 fn open_one(name: &str, path: &Path, limits: &Limits) -> (Shard, Vec<Diagnostic>) {
-    let file_len = fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let mut shard = Shard {
         name: name.to_string(),
         path: path.to_path_buf(),
-        file_len,
+        file_len: 0,
         tensors: None,
         metadata: None,
     };
     match HeaderOnly::open(path, limits) {
         Ok(h) => {
+            shard.file_len = h.header.file_len;
             shard.tensors = Some(h.header.tensors);
             shard.metadata = h.header.metadata;
             (shard, h.diagnostics)
@@ -552,11 +554,11 @@ fn list_files(dir: &Path) -> std::io::Result<Vec<String>> {
     let mut v = Vec::new();
     for e in fs::read_dir(dir)? {
         let e = e?;
-        // Follow symlinks (hub snapshots link to blobs); keep only regular files.
-        let is_file = fs::metadata(e.path()).map(|m| m.is_file()).unwrap_or(false)
-            || fs::symlink_metadata(e.path())
-                .map(|m| m.file_type().is_symlink())
-                .unwrap_or(false);
+        // Regular files, and symlinks to files (hub snapshots link to blobs) or to nothing
+        // (dangling: reported when opened). The entry's own type needs no extra stat.
+        let ft = e.file_type()?;
+        let is_file = ft.is_file()
+            || (ft.is_symlink() && fs::metadata(e.path()).map_or(true, |m| m.is_file()));
         if is_file {
             v.push(e.file_name().to_string_lossy().into_owned());
         }
