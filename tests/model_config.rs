@@ -272,3 +272,124 @@ fn config_text_parsing_errors_name_the_problem() {
     assert_eq!(raw["vocab_size"], 128256);
     assert_eq!(c.vocab_size, Some(128256));
 }
+
+mod never_panics {
+    use proptest::prelude::*;
+    use safeweights::dtype::Dtype;
+    use safeweights::model::crosscheck::crosscheck;
+    use safeweights::model::dir::TensorLocation;
+    use safeweights::model::index::{group_names, parse_index};
+    use safeweights::model::normalize_config;
+    use serde_json::{json, Map, Value};
+    use std::collections::{BTreeMap, BTreeSet};
+
+    /// Keys the normaliser reads, so random documents reach real code paths.
+    const KEYS: &[&str] = &[
+        "architectures",
+        "model_type",
+        "text_config",
+        "vision_config",
+        "hidden_size",
+        "n_embd",
+        "num_hidden_layers",
+        "num_attention_heads",
+        "num_key_value_heads",
+        "multi_query",
+        "head_dim",
+        "vocab_size",
+        "intermediate_size",
+        "tie_word_embeddings",
+        "attention_bias",
+        "mlp_bias",
+        "sliding_window",
+        "use_sliding_window",
+        "sliding_window_pattern",
+        "layer_types",
+        "rope_theta",
+        "rope_scaling",
+        "rope_parameters",
+        "partial_rotary_factor",
+        "rope_local_base_freq",
+        "kv_lora_rank",
+        "q_lora_rank",
+        "qk_rope_head_dim",
+        "qk_nope_head_dim",
+        "num_experts",
+        "num_experts_per_tok",
+        "n_shared_experts",
+        "dtype",
+        "torch_dtype",
+        "quantization_config",
+        "rope_type",
+        "type",
+        "factor",
+        "low_freq_factor",
+        "high_freq_factor",
+        "original_max_position_embeddings",
+        "short_factor",
+        "long_factor",
+        "full_attention",
+        "sliding_attention",
+        "max_position_embeddings",
+        "num_nextn_predict_layers",
+    ];
+
+    fn leaf() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            (0u64..200).prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(|f| json!(f)),
+            "[a-z_]{0,12}".prop_map(Value::from),
+            prop::sample::select(vec![
+                "llama3",
+                "yarn",
+                "su",
+                "mrope",
+                "linear",
+                "LlamaForCausalLM",
+                "gemma3_text",
+                "sliding_attention"
+            ])
+            .prop_map(Value::from),
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        leaf().prop_recursive(4, 64, 8, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::vec((prop::sample::select(KEYS.to_vec()), inner), 0..8).prop_map(
+                    |kv| Value::Object(
+                        kv.into_iter()
+                            .map(|(k, v)| (k.to_string(), v))
+                            .collect::<Map<_, _>>()
+                    )
+                ),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn config_normalisation_never_panics(v in value()) {
+            if let Ok((c, _)) = normalize_config(&v) {
+                let _ = c.rope.main.inv_freq(c.head_dim.unwrap_or(64), c.max_position_embeddings);
+                let mut tensors = BTreeMap::new();
+                tensors.insert("model.embed_tokens.weight".to_string(), TensorLocation { shard: 0, dtype: Dtype::BF16, shape: vec![3, 4], bytes: 24 });
+                tensors.insert("model.layers.18446744073709551615.mlp.experts.18446744073709551615.w".to_string(), TensorLocation { shard: 0, dtype: Dtype::BF16, shape: vec![], bytes: 2 });
+                let _ = crosscheck(&c, &tensors, &BTreeSet::new());
+            }
+        }
+
+        #[test]
+        fn index_parsing_never_panics(s in ".{0,200}", names in prop::collection::vec("[a-z0-9./]{0,20}", 0..10)) {
+            let _ = parse_index(&s);
+            let wm: Map<String, Value> = names.iter().map(|n| (n.clone(), Value::from(n.clone()))).collect();
+            let _ = parse_index(&json!({"weight_map": wm, "metadata": {"total_size": -1}}).to_string());
+            let _ = group_names(&names);
+        }
+    }
+}

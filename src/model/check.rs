@@ -54,15 +54,14 @@ pub fn check_opened(dir: ModelDir, quant_detector: QuantDetector) -> CheckReport
 
     // config.json
     let (raw, mut cfg): (Value, Option<ModelConfig>) = if dir.has_file("config.json") {
-        match std::fs::read_to_string(&config_path) {
+        let text = dir::read_capped(&config_path, dir::MAX_CONFIG_BYTES)
+            .and_then(|b| String::from_utf8(b).map_err(|e| format!("not UTF-8: {e}")));
+        match text {
             Err(e) => {
                 diags.push(
-                    Diagnostic::error(
-                        "CFG002",
-                        format!("config.json cannot be read as UTF-8 text: {e}"),
-                    )
-                    .file(&config_path)
-                    .advice("check the file's permissions and encoding, or download it again"),
+                    Diagnostic::error("CFG002", format!("config.json cannot be read: {e}"))
+                        .file(&config_path)
+                        .advice("check the file's permissions and encoding, or download it again"),
                 );
                 (Value::Null, None)
             }
@@ -200,7 +199,7 @@ fn dtype_summary(dir: &ModelDir) -> Vec<(String, u64, u64)> {
     for t in dir.tensors.values() {
         let e = m.entry(t.dtype.name().to_string()).or_default();
         e.0 += 1;
-        e.1 += t.bytes;
+        e.1 = e.1.saturating_add(t.bytes);
     }
     let mut v: Vec<(String, u64, u64)> = m.into_iter().map(|(k, (n, b))| (k, n, b)).collect();
     v.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));

@@ -671,7 +671,11 @@ fn interpret(
     let head_dim = if explicit.is_some() {
         explicit
     } else if mla && qk_rope_head_dim.is_some() && qk_nope_head_dim.is_some() {
-        Some(qk_rope_head_dim.unwrap_or(0) + qk_nope_head_dim.unwrap_or(0))
+        Some(
+            qk_rope_head_dim
+                .unwrap_or(0)
+                .saturating_add(qk_nope_head_dim.unwrap_or(0)),
+        )
     } else {
         match (hidden_size, num_attention_heads) {
             (Some(h), Some(n)) if n > 0 && h % n == 0 => Some(h / n),
@@ -750,7 +754,8 @@ fn interpret(
             t.get("sliding_window_pattern")
                 .and_then(Value::as_u64)
                 .filter(|p| *p > 0),
-            num_hidden_layers,
+            // Derived only for plausible depths: n comes from an untrusted file.
+            num_hidden_layers.filter(|n| *n <= 1_000_000),
             sliding_window,
         ) {
             // Gemma 3 v4: every p-th layer is global.

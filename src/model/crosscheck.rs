@@ -250,17 +250,16 @@ pub fn crosscheck(
     // Layer indices.
     if let Some(n) = cfg.num_hidden_layers {
         if !layout.layers.is_empty() || n > 0 && !tensors.is_empty() {
-            let expected: BTreeSet<u64> = (0..n).collect();
-            let missing: BTreeSet<u64> = expected.difference(&layout.layers).copied().collect();
+            let (missing_count, missing_ranges) = gaps(&layout.layers, n);
             let extra: BTreeSet<u64> = layout.layers.iter().copied().filter(|i| *i >= n).collect();
             let mtp = cfg.num_nextn_predict_layers.unwrap_or(0);
             let (mtp_layers, extra): (BTreeSet<u64>, BTreeSet<u64>) =
-                extra.into_iter().partition(|i| *i < n + mtp);
-            if !missing.is_empty() && !layout.layers.is_empty() {
+                extra.into_iter().partition(|i| *i < n.saturating_add(mtp));
+            if missing_count > 0 && !layout.layers.is_empty() {
                 d.push(
                     Diagnostic::error(
                         "CFG029",
-                        format!("num_hidden_layers is {n} but no tensors exist for layer(s) {} ({} of {n})", ranges(&missing), missing.len()),
+                        format!("num_hidden_layers is {n} but no tensors exist for layer(s) {missing_ranges} ({missing_count} of {n})"),
                     )
                     .tensor("num_hidden_layers")
                     .advice("a shard is missing or the config is wrong; download every shard, or fix num_hidden_layers"),
@@ -305,7 +304,7 @@ pub fn crosscheck(
             })
             .collect();
         if let Some(max) = experts.iter().max() {
-            if max + 1 != ne || experts.len() as u64 != ne {
+            if max.saturating_add(1) != ne || experts.len() as u64 != ne {
                 d.push(
                     Diagnostic::error(
                         "CFG031",
@@ -321,6 +320,30 @@ pub fn crosscheck(
         }
     }
     (layout, d)
+}
+
+/// Indices of `0..n` absent from `present`: the count and up to 16 ranges as text,
+/// computed without materialising `0..n` (n comes from an untrusted config).
+fn gaps(present: &BTreeSet<u64>, n: u64) -> (u64, String) {
+    let mut parts: Vec<String> = Vec::new();
+    let mut count = 0u64;
+    let mut next = 0u64;
+    for i in present.range(..n).copied().chain(std::iter::once(n)) {
+        if i > next {
+            count += i - next;
+            if parts.len() < 16 {
+                parts.push(if i - next == 1 {
+                    next.to_string()
+                } else {
+                    format!("{next}-{}", i - 1)
+                });
+            } else if parts.len() == 16 {
+                parts.push("...".into());
+            }
+        }
+        next = i.saturating_add(1);
+    }
+    (count, parts.join(","))
 }
 
 fn bias_check(

@@ -202,7 +202,9 @@ impl ModelDir {
 
     /// Total bytes of tensor data over every opened shard.
     pub fn tensor_bytes(&self) -> u64 {
-        self.tensors.values().map(|t| t.bytes).sum()
+        self.tensors
+            .values()
+            .fold(0u64, |a, t| a.saturating_add(t.bytes))
     }
 
     /// The shard a tensor lives in.
@@ -244,7 +246,9 @@ impl ModelDir {
         if has_index {
             self.layout = Layout::Indexed;
             let ipath = self.path.join(INDEX_FILE);
-            match fs::read_to_string(&ipath) {
+            let text = read_capped(&ipath, MAX_LARGE_JSON_BYTES)
+                .and_then(|b| String::from_utf8(b).map_err(|e| format!("not UTF-8: {e}")));
+            match text {
                 Err(e) => self.diagnostics.push(
                     Diagnostic::error("DIR003", format!("{INDEX_FILE} cannot be read: {e}"))
                         .file(&ipath)
@@ -549,6 +553,23 @@ fn open_one(name: &str, path: &Path, limits: &Limits) -> (Shard, Vec<Diagnostic>
         ),
     }
 }
+
+/// Reads a small metadata file (config, index, tokenizer) after checking its size, so a
+/// hostile multi-gigabyte "config.json" is refused instead of loaded into memory.
+pub fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, String> {
+    let len = fs::metadata(path).map_err(|e| e.to_string())?.len();
+    if len > cap {
+        return Err(format!(
+            "it is {len} bytes, more than the {cap} such a file can plausibly need"
+        ));
+    }
+    fs::read(path).map_err(|e| e.to_string())
+}
+
+/// Largest config.json / generation_config.json / tokenizer_config.json accepted.
+pub const MAX_CONFIG_BYTES: u64 = 64 << 20;
+/// Largest index or tokenizer.json accepted.
+pub const MAX_LARGE_JSON_BYTES: u64 = 1 << 30;
 
 fn list_files(dir: &Path) -> std::io::Result<Vec<String>> {
     let mut v = Vec::new();

@@ -232,7 +232,10 @@ pub fn reconcile(
     // total_size is advisory.
     if let Some(total) = index.total_size {
         if unreadable.is_empty() && headers.len() == index.shards.len() {
-            let actual: u64 = headers.values().flatten().map(|t| t.bytes).sum();
+            let actual: u64 = headers
+                .values()
+                .flatten()
+                .fold(0u64, |a, t| a.saturating_add(t.bytes));
             if actual != total {
                 diags.push(
                     Diagnostic::warning(
@@ -307,7 +310,7 @@ pub(crate) fn ranges(set: &BTreeSet<u64>) -> String {
     let mut it = set.iter().copied().peekable();
     while let Some(a) = it.next() {
         let mut b = a;
-        while it.peek() == Some(&(b + 1)) {
+        while b.checked_add(1).is_some_and(|n| it.peek() == Some(&n)) {
             b += 1;
             it.next();
         }

@@ -498,7 +498,7 @@ impl Rope {
     ) -> Option<Vec<f64>> {
         let theta = self.theta?;
         let dim = self.rotary_dim(head_dim);
-        if dim < 2 || theta.is_nan() || theta <= 1.0 {
+        if !(2..=1 << 20).contains(&dim) || theta.is_nan() || theta <= 1.0 {
             return None;
         }
         match self.rope_type.as_str() {

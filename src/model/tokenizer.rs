@@ -113,10 +113,12 @@ pub fn check_tokenizer(dir: &Path, files: &[String], config_vocab: Option<u64>) 
                 contents.insert(name, Ok(Vec::new()));
                 continue;
             }
-            contents.insert(
-                name,
-                std::fs::read(dir.join(name)).map_err(|e| e.to_string()),
-            );
+            let cap = if matches!(*name, "tokenizer.json" | "tekken.json") {
+                crate::model::dir::MAX_LARGE_JSON_BYTES
+            } else {
+                crate::model::dir::MAX_CONFIG_BYTES
+            };
+            contents.insert(name, crate::model::dir::read_capped(&dir.join(name), cap));
         }
     }
     let mut r = analyze_tokenizer(&contents, config_vocab);
@@ -208,7 +210,7 @@ pub fn analyze_tokenizer(
                     .file("tokenizer.json")
                     .advice("check the file's permissions, or download it again"),
             ),
-            Ok(b) => match Tokenizer::from_bytes(b) {
+            Ok(b) => match load_guarded(b) {
                 Err(e) => d.push(
                     Diagnostic::error("TOK003", format!("tokenizer.json does not load with the tokenizers crate: {e}"))
                         .file("tokenizer.json")
@@ -222,7 +224,23 @@ pub fn analyze_tokenizer(
                     let vocab = t.get_vocab(true);
                     r.vocab_size = Some(vocab.len() as u64);
                     r.id_limit = vocab.values().max().map(|m| *m as u64 + 1);
-                    probe(&t, &mut r, &mut d);
+                    let guarded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        let mut r2 = r.clone();
+                        let mut d2 = Vec::new();
+                        probe(&t, &mut r2, &mut d2);
+                        (r2, d2)
+                    }));
+                    match guarded {
+                        Ok((r2, d2)) => {
+                            r = r2;
+                            d.extend(d2);
+                        }
+                        Err(_) => d.push(
+                            Diagnostic::error("TOK004", "the tokenizers crate panicked while encoding the probe text with tokenizer.json")
+                                .file("tokenizer.json")
+                                .advice("the tokenizer is malformed in a way the crate does not check; re-export it"),
+                        ),
+                    }
                     tok = Some(t);
                 }
             },
@@ -416,6 +434,14 @@ pub fn analyze_tokenizer(
     }
     r.diagnostics = d;
     r
+}
+
+/// Loads tokenizer.json, turning a panic inside the tokenizers crate into an error: the
+/// check must never abort on a hostile file.
+fn load_guarded(bytes: &[u8]) -> Result<Tokenizer, String> {
+    std::panic::catch_unwind(|| Tokenizer::from_bytes(bytes))
+        .map_err(|_| "the tokenizers crate panicked while loading it".to_string())?
+        .map_err(|e| e.to_string())
 }
 
 fn probe(t: &Tokenizer, r: &mut TokenizerReport, d: &mut Vec<Diagnostic>) {
