@@ -229,6 +229,19 @@ pub fn parse_rope(cfg: &Map<String, Value>, diags: &mut Vec<Diagnostic>) -> Rope
             .entry("sliding_attention".to_string())
             .or_insert_with(|| plain(Some(local), top_prf));
     }
+    let mut bad_prf: Vec<f64> = std::iter::once(&main)
+        .chain(per_layer_type.values())
+        .filter_map(|r| r.partial_rotary_factor)
+        .filter(|p| !(*p > 0.0 && *p <= 1.0))
+        .collect();
+    bad_prf.dedup();
+    for p in bad_prf {
+        diags.push(
+            Diagnostic::error("CFG030", format!("config.json: partial_rotary_factor is {p}; it must be in (0, 1]"))
+                .tensor("partial_rotary_factor")
+                .advice("set partial_rotary_factor to the fraction of each head that rotates (1.0 for all of it)"),
+        );
+    }
     RopeConfig {
         main,
         per_layer_type,
@@ -346,15 +359,6 @@ fn parse_flat(
     }
     let theta = get_num(b, &["rope_theta"]).or(top_theta);
     let prf = get_num(b, &["partial_rotary_factor"]).or(top_prf);
-    if let Some(p) = prf {
-        if !(p > 0.0 && p <= 1.0) {
-            diags.push(
-                Diagnostic::error("CFG030", format!("config.json: partial_rotary_factor is {p}; it must be in (0, 1]"))
-                    .tensor("partial_rotary_factor")
-                    .advice("set partial_rotary_factor to the fraction of each head that rotates (1.0 for all of it)"),
-            );
-        }
-    }
     let spec = TYPES.iter().find(|t| t.name == rope_type);
     let skip = ["rope_type", "type", "rope_theta", "partial_rotary_factor"];
     let mut params = Vec::new();
@@ -744,6 +748,18 @@ mod tests {
         assert_eq!(r.main.partial_rotary_factor, Some(0.25));
         assert_eq!(r.per_layer_type["sliding_attention"].theta, Some(1e4));
         assert_eq!(r.main.rotary_dim(128), 32);
+    }
+
+    #[test]
+    fn partial_rotary_factor_out_of_range() {
+        let (_, d) = parse(json!({"partial_rotary_factor": 1.5}));
+        assert!(d.iter().any(|d| d.code == "CFG030" && d.is_error()));
+        let (_, d) = parse(
+            json!({"rope_parameters": {"rope_type": "default", "partial_rotary_factor": 0.0}}),
+        );
+        assert!(d.iter().any(|d| d.code == "CFG030"));
+        let (_, d) = parse(json!({"partial_rotary_factor": 0.5}));
+        assert!(d.is_empty());
     }
 
     #[test]
