@@ -630,3 +630,52 @@ fn tokenizer_probe_failures() {
     // Lossy (lower-casing, unknown words): a warning, not an error.
     assert!(expect(&r, "TOK004", Severity::Warning).contains("differs"));
 }
+
+#[test]
+fn deep_scan_finds_nan_inf_and_zero_tensors() {
+    let t = tmp();
+    write_plan(t.path(), |p| {
+        for x in &mut p.tensors {
+            let n = x.byte_len() as usize;
+            if x.name == "model.layers.1.self_attn.q_proj.weight" {
+                let mut b = x.bytes();
+                b[2..4].copy_from_slice(&0x7FC0u16.to_le_bytes()); // bf16 NaN
+                x.data = SynthData::Bytes(b);
+            } else if x.name == "model.layers.2.mlp.down_proj.weight" {
+                let mut b = x.bytes();
+                b[0..2].copy_from_slice(&0xFF80u16.to_le_bytes()); // bf16 -inf
+                x.data = SynthData::Bytes(b);
+            } else if x.name.ends_with("post_attention_layernorm.weight") {
+                x.data = SynthData::Bytes(vec![0; n]);
+            }
+        }
+    });
+    let shallow = check(t.path());
+    assert!(
+        shallow.ok() && shallow.diagnostics.is_empty(),
+        "headers alone cannot see data"
+    );
+    let opts = CheckOptions {
+        deep: true,
+        ..Default::default()
+    };
+    let r = check_dir(t.path(), &opts).unwrap();
+    assert!(expect(&r, "DIR022", Severity::Error).starts_with("1 of 4096 values"));
+    assert_eq!(
+        find(&r, "DIR022")[0].tensor.as_deref(),
+        Some("model.layers.1.self_attn.q_proj.weight")
+    );
+    expect(&r, "DIR023", Severity::Warning);
+    let zeros: Vec<String> = find(&r, "DIR024")
+        .iter()
+        .map(|d| d.message.clone())
+        .collect();
+    assert!(
+        zeros
+            .iter()
+            .any(|m| m.contains("post_attention_layernorm.weight")),
+        "{zeros:?}"
+    );
+    assert_eq!(r.to_json()["weights"]["data_scanned"], true);
+    assert!(!r.ok());
+}

@@ -191,6 +191,36 @@ fn errors_exit_one_with_diagnostics_in_validate_shape() {
 }
 
 #[test]
+fn deep_scan_exit_codes() {
+    let t = tempfile::tempdir().unwrap();
+    safeweights::model::demo::write_demo_dir(t.path()).unwrap();
+    let d = t.path().to_str().unwrap();
+    let o = run(&["check", d, "--deep", "--json"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(json_of(&o)["weights"]["data_scanned"], true);
+    // Zero the data of the second shard in place (same length: headers stay valid).
+    let shard = t.path().join("model-00002-of-00002.safetensors");
+    let bytes = std::fs::read(&shard).unwrap();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize + 8;
+    let mut zeroed = bytes[..n].to_vec();
+    zeroed.resize(bytes.len(), 0);
+    std::fs::write(&shard, zeroed).unwrap();
+    assert_eq!(
+        run(&["check", d]).status.code(),
+        Some(0),
+        "headers alone cannot see it"
+    );
+    let o = run(&["check", d, "--deep", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "all-zero tensors are a warning");
+    let j = json_of(&o);
+    assert!(j["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["code"] == "DIR024"));
+}
+
+#[test]
 fn usage_and_io_errors_exit_two() {
     assert_eq!(
         run(&["check", "/nonexistent/model/dir"]).status.code(),

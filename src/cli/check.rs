@@ -1,4 +1,4 @@
-//! `safeweights check [DIR] [--json] [--keep-demo]`: everything about a model directory, or
+//! `safeweights check [DIR] [--json] [--deep] [--keep-demo]`: everything about a model directory, or
 //! exactly why it will not load. With no DIR, writes the demo model to a temporary folder
 //! and checks that.
 
@@ -19,6 +19,10 @@ pub struct Args {
     /// Print one JSON document on stdout instead of the human report.
     #[arg(long)]
     json: bool,
+    /// Also read every floating-point tensor (NaN, infinities, all-zero tensors);
+    /// without it only headers are read.
+    #[arg(long)]
+    deep: bool,
     /// Keep the demo directory instead of deleting it after the check.
     #[arg(long)]
     keep_demo: bool,
@@ -86,6 +90,7 @@ pub fn run(args: Args) -> u8 {
     };
     let mut opts = CheckOptions::with_progress(&progress);
     opts.open.limits = limits;
+    opts.deep = args.deep;
     let report = match check_dir(&dir, &opts) {
         Ok(r) => r,
         Err(e) => {

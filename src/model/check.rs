@@ -20,6 +20,8 @@ pub struct CheckOptions<'a> {
     pub open: OpenOptions<'a>,
     /// Builds the `quantization` section; the quantization stage plugs in here.
     pub quant_detector: QuantDetector,
+    /// Also read every floating-point tensor's data (NaN, infinities, all-zero tensors).
+    pub deep: bool,
 }
 
 impl Default for CheckOptions<'_> {
@@ -27,6 +29,7 @@ impl Default for CheckOptions<'_> {
         CheckOptions {
             open: OpenOptions::default(),
             quant_detector: quant_hook::locate_quantization,
+            deep: false,
         }
     }
 }
@@ -43,8 +46,14 @@ impl<'a> CheckOptions<'a> {
 /// Checks the model directory (or hub cache repo folder) at `path`.
 /// `Err` only when the path cannot be examined at all (usage/I/O error).
 pub fn check_dir(path: impl AsRef<Path>, opts: &CheckOptions<'_>) -> Result<CheckReport, DirError> {
-    let dir = ModelDir::open(path, &opts.open)?;
-    Ok(check_opened(dir, opts.quant_detector))
+    let mut dir = ModelDir::open(path, &opts.open)?;
+    if opts.deep {
+        let found = crate::model::scan::scan_dir(&dir, &opts.open.limits);
+        dir.diagnostics.extend(found);
+    }
+    let mut report = check_opened(dir, opts.quant_detector);
+    report.data_scanned = opts.deep;
+    Ok(report)
 }
 
 /// Runs every check on an already opened directory.
@@ -172,6 +181,7 @@ pub fn check_opened(dir: ModelDir, quant_detector: QuantDetector) -> CheckReport
         tensors: dir.tensors.len(),
         bytes: dir.tensor_bytes(),
         dtypes: dtype_summary(&dir),
+        data_scanned: false,
         diagnostics: diags,
     }
 }

@@ -23,6 +23,7 @@ pub mod quant_hook;
 pub mod registry;
 pub mod report;
 pub mod rope;
+pub mod scan;
 pub mod synth;
 pub mod tokenizer;
 

@@ -41,6 +41,8 @@ pub struct CheckReport {
     pub bytes: u64,
     /// `(dtype, tensors, bytes)`, most bytes first.
     pub dtypes: Vec<(String, u64, u64)>,
+    /// True when tensor data was read (`--deep`), not only headers.
+    pub data_scanned: bool,
     /// Every finding, errors first, in a deterministic order.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -129,6 +131,7 @@ impl CheckReport {
             "checkpoint_layout".into(),
             json!(self.tensor_layout.vlm_layout),
         );
+        weights.insert("data_scanned".into(), json!(self.data_scanned));
         weights.insert(
             "dtypes".into(),
             Value::Object(
@@ -286,12 +289,17 @@ impl CheckReport {
         let (dtype, src) = self.dtype();
         let _ = writeln!(
             s,
-            "  weights       {} shard(s), {} tensors, {} ({}), dtype {} from {src}",
+            "  weights       {} shard(s), {} tensors, {} ({}), dtype {} from {src}, {}",
             self.shards,
             self.tensors,
             human_bytes(self.bytes),
             self.bytes,
-            dtype.unwrap_or_else(|| "?".into())
+            dtype.unwrap_or_else(|| "?".into()),
+            if self.data_scanned {
+                "data scanned"
+            } else {
+                "headers only"
+            }
         );
         let (e, w, i) = (
             self.count(Severity::Error),
