@@ -187,6 +187,36 @@ fn phi3_longrope_legacy_su_and_qwen_yarn() {
     );
     assert_eq!(c.rope.main.rope_type, "yarn");
     assert!(codes.contains(&"CFG019"));
+    assert_eq!(c.layer_types, None, "window disabled: no sliding layers");
+    // 40 heads, 8 KV heads, MLP 27648: 1, 2, 4, 8 (KV heads divide), not 16 (40 % 16 != 0).
+    let mut v = json!({"hidden_size": 5120, "num_attention_heads": 40, "num_key_value_heads": 8, "intermediate_size": 27648});
+    assert_eq!(
+        normalize_config(&v).unwrap().0.tensor_parallel_sizes(),
+        Some(vec![1, 2, 4, 8])
+    );
+    // Llama-3.1-8B: 32 heads, 8 KV heads (replicated beyond 8), MLP 14336: up to 32.
+    assert_eq!(
+        norm(llama31_8b()).0.tensor_parallel_sizes(),
+        Some(vec![1, 2, 4, 8, 16, 32])
+    );
+    v["num_attention_heads"] = json!(null);
+    assert_eq!(
+        normalize_config(&v).unwrap().0.tensor_parallel_sizes(),
+        None
+    );
+    // Qwen2 with the window on: layers from max_window_layers use it.
+    let (c2, _) = norm(
+        json!({"num_hidden_layers": 4, "sliding_window": 4096, "use_sliding_window": true, "max_window_layers": 2}),
+    );
+    assert_eq!(
+        c2.layer_types.unwrap(),
+        [
+            "full_attention",
+            "full_attention",
+            "sliding_attention",
+            "sliding_attention"
+        ]
+    );
     let j = safeweights::model::rope::rope_json(&c.rope);
     for k in [
         "factor",

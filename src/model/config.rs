@@ -773,6 +773,27 @@ fn interpret(
             );
         }
     }
+    if layer_types.is_none() && use_sw == Some(true) {
+        // Qwen2: layers from max_window_layers on use the window.
+        if let (Some(m), Some(n), Some(_)) = (
+            get_u64(t, &["max_window_layers"], d),
+            num_hidden_layers.filter(|n| *n <= 1_000_000),
+            sliding_window,
+        ) {
+            layer_types = Some(
+                (0..n)
+                    .map(|i| {
+                        if i >= m {
+                            "sliding_attention"
+                        } else {
+                            "full_attention"
+                        }
+                        .to_string()
+                    })
+                    .collect(),
+            );
+        }
+    }
     if let (Some(lt), Some(n)) = (&layer_types, num_hidden_layers) {
         if lt.len() as u64 != n {
             d.push(
@@ -931,6 +952,35 @@ fn interpret(
         rope,
         quantization,
         text: t.clone(),
+    }
+}
+
+impl ModelConfig {
+    /// Tensor-parallel degrees (powers of two up to 64) the language model splits across
+    /// the way vLLM shards it: query heads divide evenly, KV heads divide evenly or are
+    /// replicated (`tp` a multiple of the KV heads), and the MLP width divides evenly.
+    /// `None` when the head counts are unknown.
+    pub fn tensor_parallel_sizes(&self) -> Option<Vec<u64>> {
+        let heads = self.num_attention_heads.filter(|h| *h > 0)?;
+        let kv = self.num_key_value_heads.filter(|k| *k > 0)?;
+        Some(
+            (0..7)
+                .map(|p| 1u64 << p)
+                .filter(|tp| heads % tp == 0)
+                .filter(|tp| kv % tp == 0 || tp % kv == 0)
+                .filter(|tp| self.intermediate_size.is_none_or_divisible(*tp))
+                .collect(),
+        )
+    }
+}
+
+trait DivisibleBy {
+    fn is_none_or_divisible(&self, by: u64) -> bool;
+}
+
+impl DivisibleBy for Option<u64> {
+    fn is_none_or_divisible(&self, by: u64) -> bool {
+        self.map_or(true, |v| v % by == 0)
     }
 }
 

@@ -118,6 +118,7 @@ impl CheckReport {
             "has_audio": c.map(|c| c.has_audio),
             "dtype": dtype,
             "dtype_source": dtype_source,
+            "tensor_parallel_sizes": c.and_then(|c| c.tensor_parallel_sizes()),
         });
         let diagnostics: Vec<Value> = self.diagnostics.iter().map(diagnostic_json).collect();
         let mut weights = Map::new();
@@ -213,6 +214,10 @@ impl CheckReport {
                 );
             }
             let _ = writeln!(s, "  attention     {attn}");
+            if let Some(tp) = c.tensor_parallel_sizes() {
+                let tp: Vec<String> = tp.iter().map(u64::to_string).collect();
+                let _ = writeln!(s, "  tensor par.   splits over {} GPU(s)", tp.join(", "));
+            }
             if c.num_experts.is_some() {
                 let _ = writeln!(
                     s,
