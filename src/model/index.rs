@@ -252,8 +252,9 @@ pub fn reconcile(
 }
 
 /// Groups tensor names for reports: the first number in a name (the layer index) is
-/// replaced by `*` and the indices are listed as ranges, e.g.
-/// `model.layers.{0-3,7}.mlp.down_proj.weight`. At most 8 groups are listed.
+/// replaced by its indices listed as ranges, e.g. `model.layers.{0-3,7}.mlp.down_proj.weight`;
+/// suffixes present in exactly the same layers collapse to
+/// `model.layers.{2-3}.* (9 tensors per layer)`. At most 8 groups are listed.
 pub fn group_names<S: AsRef<str>>(names: &[S]) -> Vec<String> {
     let mut groups: BTreeMap<String, BTreeSet<u64>> = BTreeMap::new();
     let mut plain: Vec<String> = Vec::new();
@@ -269,16 +270,27 @@ pub fn group_names<S: AsRef<str>>(names: &[S]) -> Vec<String> {
             None => plain.push(n.to_string()),
         }
     }
-    let mut out: Vec<String> = Vec::new();
+    // Suffixes that occur in exactly the same layers collapse into one `*` group, so a
+    // missing shard reads "model.layers.{2-3}.* (9 tensors per layer)".
+    let mut by_layers: BTreeMap<(&str, &BTreeSet<u64>), Vec<&str>> = BTreeMap::new();
     for (k, idx) in &groups {
         let (pre, post) = k.split_once('\u{0}').unwrap_or((k, ""));
-        if idx.len() == 1 {
-            out.push(format!(
-                "{pre}{}{post}",
-                idx.iter().next().copied().unwrap_or(0)
-            ));
+        by_layers.entry((pre, idx)).or_default().push(post);
+    }
+    let mut out: Vec<String> = Vec::new();
+    for ((pre, idx), posts) in by_layers {
+        let layers = if idx.len() == 1 {
+            idx.iter().next().copied().unwrap_or(0).to_string()
         } else {
-            out.push(format!("{pre}{{{}}}{post}", ranges(idx)));
+            format!("{{{}}}", ranges(idx))
+        };
+        if posts.len() == 1 {
+            out.push(format!("{pre}{layers}{}", posts[0]));
+        } else {
+            out.push(format!(
+                "{pre}{layers}.* ({} tensors per layer)",
+                posts.len()
+            ));
         }
     }
     out.extend(plain);
@@ -419,5 +431,16 @@ mod tests {
             "m.layers.4.b",
         ]);
         assert_eq!(g, vec!["m.layers.{0-2,9}.a", "m.layers.4.b", "m.norm"]);
+        let g = group_names(&[
+            "m.layers.2.a",
+            "m.layers.3.a",
+            "m.layers.2.b",
+            "m.layers.3.b",
+            "m.layers.3.c",
+        ]);
+        assert_eq!(
+            g,
+            vec!["m.layers.{2-3}.* (2 tensors per layer)", "m.layers.3.c"]
+        );
     }
 }
