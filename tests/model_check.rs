@@ -584,6 +584,17 @@ fn tokenizer_side_files() {
     assert!(expect(&r, "TOK009", Severity::Error).contains("5000"));
     expect(&r, "TOK008", Severity::Warning);
 
+    // config.json ids are checked too.
+    let t2 = tmp();
+    write_plan(t2.path(), |p| p.config["eos_token_id"] = json!([263, 9999]));
+    let r = check(t2.path());
+    let hit = find(&r, "TOK009");
+    assert!(
+        hit.iter()
+            .any(|d| d.message.contains("config.json: eos_token_id 9999")),
+        "{hit:?}"
+    );
+
     // eos ids valid but not including the tokenizer's eos.
     let t = tmp();
     let dir = write_plan(t.path(), |_| {});

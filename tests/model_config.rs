@@ -294,6 +294,22 @@ fn moe_mla_and_multimodal_families() {
 }
 
 #[test]
+fn remote_code_auto_map_is_reported() {
+    let (c, codes) = norm(
+        json!({"architectures": ["InternLM2ForCausalLM"], "auto_map": {"AutoConfig": "configuration_internlm2.InternLM2Config", "AutoModelForCausalLM": "modeling_internlm2.InternLM2ForCausalLM"}}),
+    );
+    assert!(c.arch.supported());
+    assert!(codes.contains(&"CFG038"));
+    let (c, d) = normalize_config(&json!({"architectures": ["PhiForCausalLMX"], "model_type": "phi-msftx", "auto_map": {"AutoModelForCausalLM": "modeling_phi.PhiForCausalLM"}})).unwrap();
+    assert!(!c.arch.supported());
+    let m = &d.iter().find(|d| d.code == "CFG038").unwrap().message;
+    assert!(
+        m.contains("modeling_phi.PhiForCausalLM") && m.contains("needs that code"),
+        "{m}"
+    );
+}
+
+#[test]
 fn config_text_parsing_errors_name_the_problem() {
     let e = parse_config_str("{\"a\": }").unwrap_err();
     assert_eq!(e.code, "CFG002");

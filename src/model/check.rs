@@ -162,6 +162,23 @@ pub fn check_opened(dir: ModelDir, quant_detector: QuantDetector) -> CheckReport
         cfg.as_ref().and_then(|c| c.vocab_size),
     );
     diags.extend(tok.diagnostics.iter().cloned());
+    if let (Some(c), Some(limit)) = (&cfg, tok.id_limit) {
+        for key in ["bos_token_id", "eos_token_id", "pad_token_id"] {
+            let ids: Vec<u64> = match c.text.get(key) {
+                Some(Value::Number(n)) => n.as_u64().into_iter().collect(),
+                Some(Value::Array(a)) => a.iter().filter_map(Value::as_u64).collect(),
+                _ => Vec::new(),
+            };
+            for id in ids.into_iter().filter(|id| *id >= limit) {
+                diags.push(
+                    Diagnostic::error("TOK009", format!("config.json: {key} {id} is beyond the tokenizer's ids (0..{limit})"))
+                        .tensor(key)
+                        .file(&config_path)
+                        .advice("set it to the id of the model's special token (loaders fall back to config.json when generation_config.json has none)"),
+                );
+            }
+        }
+    }
 
     // Quantization (replaceable).
     let quant: QuantReport = quant_detector(&dir, &raw);

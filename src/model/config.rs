@@ -239,6 +239,32 @@ pub fn normalize_config(raw: &Value) -> Result<(ModelConfig, Vec<Diagnostic>), D
         _ => Vec::new(),
     };
     let arch = resolve_architecture(classes, model_type, text_model_type, &mut diags);
+    if let Some(Value::Object(auto)) = root.get("auto_map") {
+        let target = [
+            "AutoModelForCausalLM",
+            "AutoModel",
+            "AutoModelForImageTextToText",
+        ]
+        .iter()
+        .find_map(|k| auto.get(*k).and_then(Value::as_str))
+        .map(str::to_string)
+        .or_else(|| auto.values().find_map(Value::as_str).map(str::to_string));
+        if let Some(target) = target {
+            let native = if arch.supported() {
+                format!(
+                    "family {} is known, so native loaders can ignore it",
+                    arch.family.name
+                )
+            } else {
+                "no native implementation is known, so loading needs that code".to_string()
+            };
+            diags.push(
+                Diagnostic::info("CFG038", format!("config.json: auto_map points at repository code ({target}); {native}"))
+                    .tensor("auto_map")
+                    .advice("transformers/vLLM run it only with trust_remote_code=True: read that Python file before enabling it"),
+            );
+        }
+    }
 
     // Quantization block (reported, interpreted by the quant stage).
     let quantization = ["quantization_config", "compression_config"]
