@@ -288,7 +288,9 @@ fn moe_mla_and_multimodal_families() {
                         "num_attention_heads": 40, "num_key_value_heads": 8, "head_dim": 128, "vocab_size": 202048},
         "vision_config": {"model_type": "llama4_vision_model"}}),
     );
-    assert_eq!(c.num_hidden_layers, Some(32));
+    assert_eq!(c.num_hidden_layers, Some(48), "Llama4TextConfig default");
+    assert_eq!(c.rope.main.theta, Some(500000.0));
+    assert_eq!(c.hidden_size, Some(5120), "written values are kept");
     assert!(codes.contains(&"CFG023"));
     assert_eq!(c.arch.family.name, "llama4");
 }

@@ -450,7 +450,7 @@ fn resolve_architecture(
 /// `*Config.__init__` signatures).
 fn class_defaults(model_type: &str) -> &'static [(&'static str, f64)] {
     match model_type {
-        "llama" | "llama4_text" | "mllama_text_model" => &[
+        "llama" => &[
             ("vocab_size", 32000.0),
             ("hidden_size", 4096.0),
             ("intermediate_size", 11008.0),
@@ -458,6 +458,30 @@ fn class_defaults(model_type: &str) -> &'static [(&'static str, f64)] {
             ("num_attention_heads", 32.0),
             ("max_position_embeddings", 2048.0),
             ("rms_norm_eps", 1e-6),
+        ],
+        "llama4_text" => &[
+            ("vocab_size", 202048.0),
+            ("hidden_size", 5120.0),
+            ("intermediate_size", 8192.0),
+            ("intermediate_size_mlp", 16384.0),
+            ("num_hidden_layers", 48.0),
+            ("num_attention_heads", 40.0),
+            ("num_key_value_heads", 8.0),
+            ("head_dim", 128.0),
+            ("max_position_embeddings", 131072.0),
+            ("rope_theta", 500000.0),
+            ("num_local_experts", 16.0),
+            ("num_experts_per_tok", 1.0),
+        ],
+        "mllama_text_model" => &[
+            ("vocab_size", 128256.0),
+            ("hidden_size", 4096.0),
+            ("intermediate_size", 14336.0),
+            ("num_hidden_layers", 40.0),
+            ("num_attention_heads", 32.0),
+            ("num_key_value_heads", 8.0),
+            ("max_position_embeddings", 131072.0),
+            ("rope_theta", 500000.0),
         ],
         "mistral" | "ministral" | "ministral3" => &[
             ("vocab_size", 32000.0),
