@@ -75,6 +75,31 @@ fn demo_directory_checks_clean() {
 }
 
 #[test]
+fn family_presets_check_clean() {
+    for (spec, family, tensors) in [
+        (ModelSpec::qwen2_tiny(), "qwen2", 1 + 2 * 12 + 1),
+        (
+            ModelSpec::qwen3_moe_tiny(),
+            "qwen3_moe",
+            1 + 2 * (5 + 2 + 1 + 1 + 12) + 2,
+        ),
+    ] {
+        let t = tmp();
+        DirPlan::new(&spec).write(t.path()).unwrap();
+        let r = check(t.path());
+        assert!(r.diagnostics.is_empty(), "{family}: {:?}", r.diagnostics);
+        assert_eq!(r.tensors, tensors, "{family}");
+        assert_eq!(r.to_json()["architecture"]["family"], family);
+    }
+    // Expert count that disagrees with the expert tensors.
+    let t = tmp();
+    let mut plan = DirPlan::new(&ModelSpec::qwen3_moe_tiny());
+    plan.config["num_experts"] = json!(8);
+    plan.write(t.path()).unwrap();
+    assert!(expect(&check(t.path()), "CFG031", Severity::Error).contains("0-3"));
+}
+
+#[test]
 fn output_is_deterministic() {
     let t = tmp();
     write_plan(t.path(), |p| {

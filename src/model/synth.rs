@@ -62,6 +62,23 @@ pub struct ModelSpec {
     pub rope_scaling: Option<Value>,
     /// `max_position_embeddings`.
     pub max_position_embeddings: u64,
+    /// q/k/v biases without an `attention_bias` key (Qwen2 convention).
+    pub qkv_bias: bool,
+    /// Per-head RMSNorm on queries and keys (`self_attn.q_norm` / `k_norm`, Qwen3).
+    pub qk_norm: bool,
+    /// Mixture of experts in every layer (Qwen-MoE naming), replacing the dense MLP.
+    pub moe: Option<MoeSpec>,
+}
+
+/// Mixture-of-experts shape of [`ModelSpec::moe`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MoeSpec {
+    /// Routed experts per layer (`num_experts`).
+    pub experts: u64,
+    /// Experts per token (`num_experts_per_tok`).
+    pub top_k: u64,
+    /// Width of each expert's MLP (`moe_intermediate_size`).
+    pub intermediate: u64,
 }
 
 impl ModelSpec {
@@ -87,6 +104,44 @@ impl ModelSpec {
                 "high_freq_factor": 4.0, "original_max_position_embeddings": 8192
             })),
             max_position_embeddings: 131072,
+            qkv_bias: false,
+            qk_norm: false,
+            moe: None,
+        }
+    }
+
+    /// A 2-layer Qwen2-style model: q/k/v biases with no `attention_bias` key, tied
+    /// embeddings (no `lm_head.weight`), MHA-free GQA 4/2, plain RoPE with theta 1e6.
+    pub fn qwen2_tiny() -> Self {
+        ModelSpec {
+            class: "Qwen2ForCausalLM".into(),
+            model_type: "qwen2".into(),
+            layers: 2,
+            tie: true,
+            qkv_bias: true,
+            rope_theta: 1_000_000.0,
+            rope_scaling: None,
+            max_position_embeddings: 32768,
+            ..ModelSpec::llama_tiny()
+        }
+    }
+
+    /// A 2-layer Qwen3-MoE-style model: 4 experts, top-2, q/k norms, no shared expert.
+    pub fn qwen3_moe_tiny() -> Self {
+        ModelSpec {
+            class: "Qwen3MoeForCausalLM".into(),
+            model_type: "qwen3_moe".into(),
+            layers: 2,
+            qk_norm: true,
+            moe: Some(MoeSpec {
+                experts: 4,
+                top_k: 2,
+                intermediate: 32,
+            }),
+            rope_theta: 1_000_000.0,
+            rope_scaling: None,
+            max_position_embeddings: 40960,
+            ..ModelSpec::llama_tiny()
         }
     }
 
@@ -114,7 +169,15 @@ impl ModelSpec {
         m.insert("rms_norm_eps".into(), json!(1e-5));
         m.insert("hidden_act".into(), json!("silu"));
         m.insert("tie_word_embeddings".into(), json!(self.tie));
-        m.insert("attention_bias".into(), json!(self.attention_bias));
+        if !self.qkv_bias {
+            m.insert("attention_bias".into(), json!(self.attention_bias));
+        }
+        if let Some(moe) = self.moe {
+            m.insert("num_experts".into(), json!(moe.experts));
+            m.insert("num_experts_per_tok".into(), json!(moe.top_k));
+            m.insert("moe_intermediate_size".into(), json!(moe.intermediate));
+            m.insert("norm_topk_prob".into(), json!(true));
+        }
         m.insert("mlp_bias".into(), json!(self.mlp_bias));
         m.insert("rope_theta".into(), json!(self.rope_theta));
         m.insert(
@@ -147,13 +210,38 @@ impl ModelSpec {
             v.push(t(format!("{p}.self_attn.k_proj.weight"), vec![kv, h]));
             v.push(t(format!("{p}.self_attn.v_proj.weight"), vec![kv, h]));
             v.push(t(format!("{p}.self_attn.o_proj.weight"), vec![h, q]));
-            if self.attention_bias {
+            if self.attention_bias || self.qkv_bias {
                 v.push(t(format!("{p}.self_attn.q_proj.bias"), vec![q]));
                 v.push(t(format!("{p}.self_attn.k_proj.bias"), vec![kv]));
                 v.push(t(format!("{p}.self_attn.v_proj.bias"), vec![kv]));
+            }
+            if self.attention_bias {
                 v.push(t(format!("{p}.self_attn.o_proj.bias"), vec![h]));
             }
+            if self.qk_norm {
+                v.push(t(format!("{p}.self_attn.q_norm.weight"), vec![hd]));
+                v.push(t(format!("{p}.self_attn.k_norm.weight"), vec![hd]));
+            }
             v.push(t(format!("{p}.post_attention_layernorm.weight"), vec![h]));
+            if let Some(moe) = self.moe {
+                let mi = moe.intermediate;
+                v.push(t(format!("{p}.mlp.gate.weight"), vec![moe.experts, h]));
+                for e in 0..moe.experts {
+                    v.push(t(
+                        format!("{p}.mlp.experts.{e}.gate_proj.weight"),
+                        vec![mi, h],
+                    ));
+                    v.push(t(
+                        format!("{p}.mlp.experts.{e}.up_proj.weight"),
+                        vec![mi, h],
+                    ));
+                    v.push(t(
+                        format!("{p}.mlp.experts.{e}.down_proj.weight"),
+                        vec![h, mi],
+                    ));
+                }
+                continue;
+            }
             v.push(t(format!("{p}.mlp.gate_proj.weight"), vec![i, h]));
             v.push(t(format!("{p}.mlp.up_proj.weight"), vec![i, h]));
             v.push(t(format!("{p}.mlp.down_proj.weight"), vec![h, i]));
