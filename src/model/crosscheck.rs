@@ -288,6 +288,16 @@ pub fn crosscheck(
         }
     }
 
+    // Uniform dense families: every decoder layer holds the same tensors.
+    if UNIFORM_FAMILIES.contains(&cfg.arch.family.name)
+        && cfg.num_experts.is_none()
+        && layout.layers.len() >= 2
+    {
+        if let Some(dg) = uniform_layer_check(&lm_names, &layout.layers) {
+            d.push(dg);
+        }
+    }
+
     // Expert indices vs expert count.
     if let Some(ne) = cfg.num_experts {
         let experts: BTreeSet<u64> = lm_names
@@ -344,6 +354,76 @@ fn gaps(present: &BTreeSet<u64>, n: u64) -> (u64, String) {
         next = i.saturating_add(1);
     }
     (count, parts.join(","))
+}
+
+/// Families whose decoder layers all carry the same tensors (no MoE, no hybrid blocks).
+const UNIFORM_FAMILIES: &[&str] = &[
+    "llama",
+    "mistral",
+    "mistral3",
+    "qwen2",
+    "qwen3",
+    "gemma",
+    "gemma2",
+    "gemma3",
+    "phi3",
+    "cohere",
+    "starcoder2",
+    "internlm2",
+    "olmo",
+    "granite",
+    "exaone",
+    "smollm3",
+    "apertus",
+    "arcee",
+    "seed_oss",
+    "glm",
+    "stablelm",
+];
+
+/// Finds tensors present in some decoder layers but missing from others, grouped.
+fn uniform_layer_check(names: &[&String], layers: &BTreeSet<u64>) -> Option<Diagnostic> {
+    // suffix after the layer index -> (prefix, layers holding it)
+    let mut by_suffix: BTreeMap<(&str, &str), BTreeSet<u64>> = BTreeMap::new();
+    for n in names {
+        let parts: Vec<&str> = n.split('.').collect();
+        let Some(pos) = parts.windows(2).position(|w| {
+            matches!(w[0], "layers" | "h" | "blocks" | "layer") && w[1].parse::<u64>().is_ok()
+        }) else {
+            continue;
+        };
+        let idx: u64 = parts[pos + 1].parse().ok()?;
+        let prefix_len: usize = parts[..=pos].iter().map(|p| p.len() + 1).sum();
+        let suffix_start = prefix_len + parts[pos + 1].len();
+        by_suffix
+            .entry((&n[..prefix_len], &n[suffix_start..]))
+            .or_default()
+            .insert(idx);
+    }
+    let mut missing: Vec<String> = Vec::new();
+    for ((prefix, suffix), have) in &by_suffix {
+        let absent: BTreeSet<u64> = layers.difference(have).copied().collect();
+        if !absent.is_empty() && absent.len() < layers.len() {
+            for i in &absent {
+                missing.push(format!("{prefix}{i}{suffix}"));
+            }
+        }
+    }
+    if missing.is_empty() {
+        return None;
+    }
+    Some(
+        Diagnostic::error(
+            "CFG039",
+            format!(
+                "{} tensor(s) that the other decoder layers hold are missing: {}",
+                missing.len(),
+                group_names(&missing).join("; ")
+            ),
+        )
+        .tensor(missing[0].clone())
+        .advice("the export dropped tensors (vLLM: \"weights were not initialized from checkpoint\"); re-export or re-download the model"),
+    )
 }
 
 fn bias_check(
@@ -439,6 +519,26 @@ mod tests {
         assert!(d.is_empty(), "{d:?}");
         assert_eq!(l.layers.len(), 2);
         assert_eq!(l.vlm_layout, Some("plain"));
+    }
+
+    #[test]
+    fn uniform_layers_missing_tensors_are_grouped() {
+        let c = cfg(json!({"architectures": ["LlamaForCausalLM"], "num_hidden_layers": 4}));
+        let mut t = model(4, false, true);
+        t.remove("model.layers.2.input_layernorm.weight");
+        t.remove("model.layers.3.input_layernorm.weight");
+        let (_, d) = crosscheck(&c, &t, &BTreeSet::new());
+        let m = &d.iter().find(|d| d.code == "CFG039").unwrap().message;
+        assert!(
+            m.contains("model.layers.{2-3}.input_layernorm.weight"),
+            "{m}"
+        );
+        // Not for MoE/hybrid families, where layers legitimately differ.
+        let c = cfg(json!({"architectures": ["DeepseekV3ForCausalLM"], "num_hidden_layers": 4}));
+        assert!(!crosscheck(&c, &t, &BTreeSet::new())
+            .1
+            .iter()
+            .any(|d| d.code == "CFG039"));
     }
 
     #[test]
