@@ -17,6 +17,11 @@
 //! plan.write("/tmp/model").unwrap();
 //! ```
 //!
+//! Presets: [`ModelSpec::llama_tiny`] (the demo), [`ModelSpec::qwen2_tiny`] (q/k/v biases,
+//! tied embeddings), [`ModelSpec::qwen3_moe_tiny`] (experts, router, q/k norms), and
+//! [`scale_spec`] / [`write_scale_dir`] (191 sparse shards). [`TokenizerFiles`] picks the
+//! tokenizer files; [`DirPlan::extra_files`] adds any other file verbatim.
+//!
 //! Tensors are distributed over shards in the plan's order (embedding, layers in order,
 //! final norm, head), so a layer never straddles more than two shards. Everything is
 //! deterministic: the same plan writes the same bytes.
@@ -620,8 +625,8 @@ pub fn tokenizer_config_json() -> Value {
     })
 }
 
-/// A spec with about `tensors` tensors over `layers`-free sizing, for scale tests: a Llama
-/// layout with `layers` layers of width `hidden` (9 tensors per layer + 3).
+/// A Llama-layout spec for scale tests: `layers` layers of width `hidden`, 64-wide heads,
+/// vocabulary 32,000 (9 tensors per layer + 3).
 pub fn scale_spec(layers: u64, hidden: u64) -> ModelSpec {
     ModelSpec {
         layers,
