@@ -397,6 +397,7 @@ fn config_file_problems() {
     // The family still comes from tensor names.
     assert!(expect(&r, "CFG035", Severity::Warning).contains("llama"));
     assert_eq!(r.to_json()["architecture"]["family"], "llama");
+    assert_eq!(r.to_json()["architecture"]["source"], "tensor_names");
     assert!(r.to_json()["config"]["hidden_size"].is_null());
     fs::write(dir.join("config.json"), "{\"hidden_size\": 64,}").unwrap();
     assert!(expect(&check(&dir), "CFG002", Severity::Error).contains("line"));

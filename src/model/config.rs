@@ -67,6 +67,18 @@ pub struct Architecture {
     pub source: ArchSource,
 }
 
+impl ArchSource {
+    /// Name as reported in JSON: `architectures`, `model_type`, `tensor_names`, `unknown`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ArchSource::Architectures => "architectures",
+            ArchSource::ModelType => "model_type",
+            ArchSource::TensorNames => "tensor_names",
+            ArchSource::Unknown => "unknown",
+        }
+    }
+}
+
 impl Architecture {
     /// True when the family is in the registry.
     pub fn supported(&self) -> bool {

@@ -88,7 +88,7 @@ impl CheckReport {
             "supported": self.family().name != registry::GENERIC.name,
             "class": c.and_then(|c| c.arch.class.clone()),
             "text_model_type": c.and_then(|c| c.arch.text_model_type.clone()),
-            "source": c.map(|c| format!("{:?}", c.arch.source)).unwrap_or_else(|| if self.heuristic_family.is_some() { "TensorNames".into() } else { "Unknown".into() }),
+            "source": c.map(|c| c.arch.source.as_str()).unwrap_or(if self.heuristic_family.is_some() { "tensor_names" } else { "unknown" }),
         });
         let (dtype, dtype_source) = self.dtype();
         let config = json!({
