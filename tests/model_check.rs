@@ -716,3 +716,39 @@ fn deep_scan_finds_nan_inf_and_zero_tensors() {
     assert_eq!(r.to_json()["weights"]["data_scanned"], true);
     assert!(!r.ok());
 }
+
+mod hostile_files {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn content() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            prop::collection::vec(any::<u8>(), 0..64),
+            Just(b"{}".to_vec()),
+            Just(b"[]".to_vec()),
+            Just(b"null".to_vec()),
+            Just(br#"{"weight_map": {"a": "model-00001-of-00002.safetensors"}, "metadata": {"total_size": "x"}}"#.to_vec()),
+            Just(br#"{"architectures": 5, "num_hidden_layers": 18446744073709551615, "rope_scaling": [1], "layer_types": "x"}"#.to_vec()),
+            Just(br#"{"model": {"type": "BPE", "vocab": {}, "merges": []}}"#.to_vec()),
+            Just(br#"{"eos_token_id": [18446744073709551615], "bos_token": {"content": 3}}"#.to_vec()),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        #[test]
+        fn check_never_panics_on_hostile_metadata_files(files in prop::collection::vec((0usize..6, content()), 1..5)) {
+            let t = tmp();
+            demo::write_demo_dir(t.path()).unwrap();
+            const NAMES: [&str; 6] = ["config.json", "model.safetensors.index.json", "tokenizer.json", "tokenizer_config.json", "generation_config.json", "special_tokens_map.json"];
+            for (i, bytes) in &files {
+                fs::write(t.path().join(NAMES[*i]), bytes).unwrap();
+            }
+            let r = check_dir(t.path(), &CheckOptions::default()).unwrap();
+            // Every finding names a code of the catalogue and renders.
+            let _ = r.to_json();
+            let _ = r.render(&|s| s.to_string());
+            prop_assert!(r.diagnostics.iter().all(|d| d.code.len() == 6 || d.code.starts_with("ST")));
+        }
+    }
+}
