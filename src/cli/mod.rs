@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 mod dequant;
 mod gen;
+mod check;
 mod inspect;
 mod output;
 mod validate;
@@ -24,6 +25,8 @@ pub struct Cli {
 enum Command {
     /// Validate .safetensors files byte by byte (a directory means every *.safetensors in it).
     Validate(validate::Args),
+    /// Check a model directory: config, shards, tokenizer (no DIR: a demo model).
+    Check(check::Args),
     /// Show a file's tensors (name, dtype, shape, bytes, offset, alignment) and metadata.
     Inspect(inspect::Args),
     /// Write one quantized Linear's dequantized weight as an F32 [N, K] tensor `weight`.
@@ -54,6 +57,7 @@ pub fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run(args),
         Command::Dequant(args) => dequant::run(args),
         Command::Gen(args) => gen::run(*args),
+        Command::Check(args) => check::run(args),
     };
     ExitCode::from(code)
 }
