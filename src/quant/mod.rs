@@ -3,6 +3,7 @@
 //! ([`deep_check`]). Spec: quant_formats.md (cited by section throughout).
 
 pub mod bind;
+pub mod check_hook;
 pub mod deep;
 pub mod detect;
 pub mod files;
