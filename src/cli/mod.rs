@@ -4,9 +4,9 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod check;
 mod dequant;
 mod gen;
-mod check;
 mod inspect;
 mod output;
 mod validate;

@@ -144,17 +144,19 @@ fn gptq_rows(l: &GptqLinear<'_>, n0: usize, out: &mut [f32]) {
         // decode each row from its own contiguous copy through a table of
         // `scale * (q - zero)` per group (the same f32 operation as the oracle).
         let wrows = k_in * b as usize / 32;
-        let mut local = vec![0u32; rows * wrows];
+        // Row stride padded by one cache line so the copy's rows do not alias in L1 sets.
+        let stride = wrows + 16;
+        let mut local = vec![0u32; rows * stride];
         for wr in 0..wrows {
             let src = &qw[4 * (wr * n_out + n0)..4 * (wr * n_out + n0 + rows)];
             for (r, wb) in src.chunks_exact(4).enumerate() {
-                local[r * wrows + wr] = u32::from_le_bytes([wb[0], wb[1], wb[2], wb[3]]);
+                local[r * stride + wr] = u32::from_le_bytes([wb[0], wb[1], wb[2], wb[3]]);
             }
         }
         let codes = 1usize << b;
         let mut lut = [0f32; 256];
         for r in 0..rows {
-            let words = &local[r * wrows..(r + 1) * wrows];
+            let words = &local[r * stride..r * stride + wrows];
             let dst = &mut out[r * k_in..(r + 1) * k_in];
             for g in 0..groups {
                 let (sg, zg) = (s[r * groups + g], z[r * groups + g]);
@@ -233,6 +235,7 @@ fn awq_rows(l: &AwqLinear<'_>, n0: usize, out: &mut [f32]) {
     let (j0, nj) = (n0 / 8, rows / 8);
     let qw = l.qweight.data;
     let mut luts = vec![[0f32; 16]; rows];
+    let mut tile = vec![0u32; nj * AWQ_TILE];
     for g in 0..k_in / gs {
         // One table per output row of the task: scale * (q - zero) for every code.
         for jj in 0..nj {
@@ -247,16 +250,20 @@ fn awq_rows(l: &AwqLinear<'_>, n0: usize, out: &mut [f32]) {
         // AWQ_TILE contiguous outputs per row.
         for kb in (g * gs..(g + 1) * gs).step_by(AWQ_TILE) {
             let ke = (kb + AWQ_TILE).min((g + 1) * gs);
-            for jj in 0..nj {
-                let j = j0 + jj;
-                let mut words = [0u32; AWQ_TILE];
-                for (w, k) in words.iter_mut().zip(kb..ke) {
-                    *w = word_at(qw, k * wpr + j);
+            // Gather the tile as whole runs of the task's words (contiguous in qweight),
+            // transposed so each column j is contiguous along k.
+            for (kk, k) in (kb..ke).enumerate() {
+                let run = &qw[4 * (k * wpr + j0)..4 * (k * wpr + j0 + nj)];
+                for (jj, wb) in run.chunks_exact(4).enumerate() {
+                    tile[jj * AWQ_TILE + kk] = u32::from_le_bytes([wb[0], wb[1], wb[2], wb[3]]);
                 }
+            }
+            for jj in 0..nj {
+                let words = &tile[jj * AWQ_TILE..jj * AWQ_TILE + (ke - kb)];
                 for (c, &slot) in AWQ_REVERSE_ORDER.iter().enumerate() {
                     let lut = &luts[jj * 8 + c];
                     let row = (jj * 8 + c) * k_in;
-                    for (d, w) in out[row + kb..row + ke].iter_mut().zip(&words) {
+                    for (d, w) in out[row + kb..row + ke].iter_mut().zip(words) {
                         *d = lut[((w >> (4 * slot)) & 0xF) as usize];
                     }
                 }
