@@ -18,9 +18,6 @@ const ROWS_PER_TASK: usize = 16;
 /// Output rows per AWQ task (a multiple of 8 and of [`ROW_ALIGN`]).
 const AWQ_ROWS_PER_TASK: usize = 128;
 
-/// Input columns per AWQ tile.
-const AWQ_TILE: usize = 64;
-
 /// Output rows per GPTQ task: each packed row is gathered as 512 contiguous bytes.
 const GPTQ_ROWS_PER_TASK: usize = 128;
 
@@ -234,38 +231,30 @@ fn awq_rows(l: &AwqLinear<'_>, n0: usize, out: &mut [f32]) {
     let wpr = n_out / 8;
     let (j0, nj) = (n0 / 8, rows / 8);
     let qw = l.qweight.data;
-    let mut luts = vec![[0f32; 16]; rows];
-    let mut tile = vec![0u32; nj * AWQ_TILE];
-    for g in 0..k_in / gs {
-        // One table per output row of the task: scale * (q - zero) for every code.
-        for jj in 0..nj {
-            let zw = word_at(l.qzeros.data, g * wpr + j0 + jj);
-            for (c, &slot) in AWQ_REVERSE_ORDER.iter().enumerate() {
-                let sc = float_at(l.scales.dtype, l.scales.data, g * n_out + 8 * (j0 + jj) + c);
-                let zc = ((zw >> (4 * slot)) & 0xF) as i32;
-                luts[jj * 8 + c] = std::array::from_fn(|q| sc * (q as i32 - zc) as f32);
-            }
+    // qweight is [K, N/8]: gather the task's words (a contiguous run per k) into one
+    // contiguous copy per word column j, row stride padded by a cache line against L1 set
+    // aliasing; then each output row is decoded and written in one sequential pass.
+    let stride = k_in + 16;
+    let mut local = vec![0u32; nj * stride];
+    for k in 0..k_in {
+        let run = &qw[4 * (k * wpr + j0)..4 * (k * wpr + j0 + nj)];
+        for (jj, wb) in run.chunks_exact(4).enumerate() {
+            local[jj * stride + k] = u32::from_le_bytes([wb[0], wb[1], wb[2], wb[3]]);
         }
-        // Tiles of AWQ_TILE input columns: that many qweight rows of this task's words,
-        // AWQ_TILE contiguous outputs per row.
-        for kb in (g * gs..(g + 1) * gs).step_by(AWQ_TILE) {
-            let ke = (kb + AWQ_TILE).min((g + 1) * gs);
-            // Gather the tile as whole runs of the task's words (contiguous in qweight),
-            // transposed so each column j is contiguous along k.
-            for (kk, k) in (kb..ke).enumerate() {
-                let run = &qw[4 * (k * wpr + j0)..4 * (k * wpr + j0 + nj)];
-                for (jj, wb) in run.chunks_exact(4).enumerate() {
-                    tile[jj * AWQ_TILE + kk] = u32::from_le_bytes([wb[0], wb[1], wb[2], wb[3]]);
-                }
-            }
-            for jj in 0..nj {
-                let words = &tile[jj * AWQ_TILE..jj * AWQ_TILE + (ke - kb)];
-                for (c, &slot) in AWQ_REVERSE_ORDER.iter().enumerate() {
-                    let lut = &luts[jj * 8 + c];
-                    let row = (jj * 8 + c) * k_in;
-                    for (d, w) in out[row + kb..row + ke].iter_mut().zip(words) {
-                        *d = lut[((w >> (4 * slot)) & 0xF) as usize];
-                    }
+    }
+    for jj in 0..nj {
+        let j = j0 + jj;
+        let words = &local[jj * stride..jj * stride + k_in];
+        for (c, &slot) in AWQ_REVERSE_ORDER.iter().enumerate() {
+            let row = &mut out[(jj * 8 + c) * k_in..(jj * 8 + c + 1) * k_in];
+            for g in 0..k_in / gs {
+                let zw = word_at(l.qzeros.data, g * wpr + j);
+                let sc = float_at(l.scales.dtype, l.scales.data, g * n_out + 8 * j + c);
+                let zc = ((zw >> (4 * slot)) & 0xF) as i32;
+                let lut: [f32; 16] = std::array::from_fn(|q| sc * (q as i32 - zc) as f32);
+                let (k0, k1) = (g * gs, (g + 1) * gs);
+                for (d, w) in row[k0..k1].iter_mut().zip(&words[k0..k1]) {
+                    *d = lut[((w >> (4 * slot)) & 0xF) as usize];
                 }
             }
         }
