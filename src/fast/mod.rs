@@ -245,21 +245,16 @@ fn awq_rows(l: &AwqLinear<'_>, n0: usize, out: &mut [f32]) {
     for jj in 0..nj {
         let j = j0 + jj;
         let words = &local[jj * stride..jj * stride + k_in];
-        // The word's 8 output rows, decoded together: each word is read once and the 8 rows
-        // are written as 8 sequential streams.
-        let block = &mut out[jj * 8 * k_in..(jj + 1) * 8 * k_in];
-        let mut rows8: Vec<&mut [f32]> = block.chunks_exact_mut(k_in).collect();
-        for g in 0..k_in / gs {
-            let zw = word_at(l.qzeros.data, g * wpr + j);
-            let luts: [[f32; 16]; 8] = std::array::from_fn(|c| {
+        for (c, &slot) in AWQ_REVERSE_ORDER.iter().enumerate() {
+            let row = &mut out[(jj * 8 + c) * k_in..(jj * 8 + c + 1) * k_in];
+            for g in 0..k_in / gs {
+                let zw = word_at(l.qzeros.data, g * wpr + j);
                 let sc = float_at(l.scales.dtype, l.scales.data, g * n_out + 8 * j + c);
-                let zc = ((zw >> (4 * AWQ_REVERSE_ORDER[c])) & 0xF) as i32;
-                std::array::from_fn(|q| sc * (q as i32 - zc) as f32)
-            });
-            for k in g * gs..(g + 1) * gs {
-                let w = words[k];
-                for (c, row) in rows8.iter_mut().enumerate() {
-                    row[k] = luts[c][((w >> (4 * AWQ_REVERSE_ORDER[c])) & 0xF) as usize];
+                let zc = ((zw >> (4 * slot)) & 0xF) as i32;
+                let lut: [f32; 16] = std::array::from_fn(|q| sc * (q as i32 - zc) as f32);
+                let (k0, k1) = (g * gs, (g + 1) * gs);
+                for (d, w) in row[k0..k1].iter_mut().zip(&words[k0..k1]) {
+                    *d = lut[((w >> (4 * slot)) & 0xF) as usize];
                 }
             }
         }
