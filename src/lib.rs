@@ -8,3 +8,4 @@ pub mod cli;
 pub mod container;
 pub mod diag;
 pub mod dtype;
+pub mod gen;
