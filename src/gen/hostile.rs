@@ -50,11 +50,95 @@ pub const MANIFEST: &str = "manifest.json";
 const MAX_DIM: u64 = 1 << 48;
 
 /// Length prefix + header text + data bytes, with no check of any kind.
-fn assemble(header: &[u8], data: &[u8]) -> Vec<u8> {
+pub fn assemble(header: &[u8], data: &[u8]) -> Vec<u8> {
     let mut v = (header.len() as u64).to_le_bytes().to_vec();
     v.extend_from_slice(header);
     v.extend_from_slice(data);
     v
+}
+
+/// One tensor entry written verbatim, for headers that no correct writer would emit:
+/// the dtype may be any string and the offsets need not agree with anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawEntry {
+    /// Tensor name (JSON-escaped when written).
+    pub name: String,
+    /// Dtype name as written (need not be a known dtype).
+    pub dtype: String,
+    /// Dimensions.
+    pub shape: Vec<u64>,
+    /// `[start, end]` as written.
+    pub data_offsets: (u64, u64),
+}
+
+impl RawEntry {
+    /// The member `"name":{...}` with the three fields in `field_order`
+    /// (a permutation of 0 = dtype, 1 = shape, 2 = data_offsets).
+    pub fn to_json(&self, field_order: [usize; 3]) -> String {
+        let shape = serde_json::to_string(&self.shape).expect("u64 list serializes");
+        let fields = [
+            format!(
+                "\"dtype\":{}",
+                serde_json::to_string(&self.dtype).expect("string serializes")
+            ),
+            format!("\"shape\":{shape}"),
+            format!(
+                "\"data_offsets\":[{},{}]",
+                self.data_offsets.0, self.data_offsets.1
+            ),
+        ];
+        let body: Vec<&str> = field_order.iter().map(|&i| fields[i].as_str()).collect();
+        format!(
+            "{}:{{{}}}",
+            serde_json::to_string(&self.name).expect("string serializes"),
+            body.join(",")
+        )
+    }
+}
+
+/// Header text holding `__metadata__` (when `metadata` is not empty) and then `entries`,
+/// in the given order, with no padding.
+pub fn raw_header(entries: &[RawEntry], metadata: &[(String, String)]) -> String {
+    let mut members = Vec::with_capacity(entries.len() + 1);
+    if !metadata.is_empty() {
+        let body: Vec<String> = metadata
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{}:{}",
+                    serde_json::to_string(k).expect("string serializes"),
+                    serde_json::to_string(v).expect("string serializes")
+                )
+            })
+            .collect();
+        members.push(format!("\"__metadata__\":{{{}}}", body.join(",")));
+    }
+    members.extend(entries.iter().map(|e| e.to_json([0, 1, 2])));
+    format!("{{{}}}", members.join(","))
+}
+
+/// Lays `tensors` out back to back in the given order, each taking exactly the bytes its
+/// shape and dtype need; returns the entries and the data length.
+///
+/// # Panics
+/// When a tensor's size cannot be computed (see [`crate::container::byte_count`]).
+pub fn contiguous(tensors: &[(String, Dtype, Vec<u64>)]) -> (Vec<RawEntry>, u64) {
+    let mut offset = 0u64;
+    let entries = tensors
+        .iter()
+        .map(|(name, dtype, shape)| {
+            let bytes = crate::container::byte_count(shape, *dtype).expect("valid tensor");
+            let start = offset;
+            offset += bytes;
+            RawEntry {
+                name: name.clone(),
+                dtype: dtype.name().to_owned(),
+                shape: shape.clone(),
+                data_offsets: (start, offset),
+            }
+        })
+        .collect();
+    (entries, offset)
 }
 
 /// A header text followed by `data_len` zero bytes.
