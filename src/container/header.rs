@@ -130,7 +130,8 @@ pub struct Header {
     pub data_len: u64,
     /// The file's length in bytes.
     pub file_len: u64,
-    index: HashMap<String, usize>,
+    /// Positions in `tensors`, sorted by name (names are unique in a valid header).
+    by_name: Vec<usize>,
 }
 
 impl Header {
@@ -141,7 +142,10 @@ impl Header {
 
     /// Looks a tensor up by name.
     pub fn tensor(&self, name: &str) -> Option<&TensorInfo> {
-        self.index.get(name).map(|&i| &self.tensors[i])
+        self.by_name
+            .binary_search_by(|&i| self.tensors[i].name.as_str().cmp(name))
+            .ok()
+            .map(|k| &self.tensors[self.by_name[k]])
     }
 
     /// Alignment report of a tensor of this header.
@@ -288,7 +292,9 @@ fn header_json(text: &[u8]) -> Result<JsonValue, Diagnostic> {
                 .advice("rewrite the file without a BOM; SafeTensors headers are plain UTF-8 JSON"),
         );
     }
-    if let Some(pos) = text.iter().position(|&b| b == 0) {
+    // `contains` on bytes is a vectorised memchr; find the position only to report it.
+    if text.contains(&0) {
+        let pos = text.iter().position(|&b| b == 0).unwrap_or_default();
         return Err(Diagnostic::error("ST008", format!("header contains a NUL byte at header offset {pos}"))
             .advice("headers are padded with spaces, never NULs; the writer is broken or the file is corrupt"));
     }
@@ -328,12 +334,14 @@ fn validate_members(
 ) {
     let diags = &mut out.diagnostics;
     let lenient = limits.mode == Mode::Lenient;
-    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut seen: HashMap<&str, usize> = HashMap::with_capacity(members.len());
     for (k, _) in &members {
         *seen.entry(k.as_str()).or_default() += 1;
     }
+    // Each key was counted once per occurrence: fewer keys than members means duplicates.
+    let any_duplicate = seen.len() < members.len();
     let mut dup_reported = std::collections::HashSet::new();
-    for (k, _) in &members {
+    for (k, _) in members.iter().filter(|_| any_duplicate) {
         if seen[k.as_str()] > 1 && dup_reported.insert(k.clone()) {
             diags.push(
                 Diagnostic::error(
@@ -355,7 +363,7 @@ fn validate_members(
         .collect();
 
     let mut metadata = None;
-    let mut entries = Vec::new();
+    let mut entries = Vec::with_capacity(members.len());
     let mut metadata_done = false;
     for (key, value) in members {
         if key == "__metadata__" {
@@ -368,7 +376,7 @@ fn validate_members(
         }
         out.entries_seen += 1;
         let mut e = check_entry(key, value, limits, diags);
-        if duplicated.contains(&e.name) {
+        if !duplicated.is_empty() && duplicated.contains(&e.name) {
             e.fail("ST013");
         }
         entries.push(e);
@@ -570,18 +578,16 @@ fn build_header(
 ) -> Header {
     tensors.sort_by(|a, b| (a.data_offsets, &a.name).cmp(&(b.data_offsets, &b.name)));
     let data_len = tensors.iter().map(|t| t.data_offsets.1).max().unwrap_or(0);
-    let index = tensors
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.name.clone(), i))
-        .collect();
+    // A sorted index instead of a name map: no name is copied or hashed.
+    let mut by_name: Vec<usize> = (0..tensors.len()).collect();
+    by_name.sort_unstable_by(|&a, &b| tensors[a].name.cmp(&tensors[b].name));
     Header {
         header_len: n,
         metadata,
         tensors,
         data_len,
         file_len,
-        index,
+        by_name,
     }
 }
 
@@ -654,7 +660,6 @@ fn check_entry(
         ok: true,
         first_error: None,
     };
-    let shown = display_name(&e.name);
     if e.name.is_empty() {
         diags.push(
             Diagnostic::error("ST019", "a tensor has an empty name")
@@ -666,7 +671,7 @@ fn check_entry(
     if e.name.contains('\0') {
         diags.push(
             Diagnostic::error("ST020", "tensor name contains a NUL character")
-                .tensor(shown.clone())
+                .tensor(display_name(&e.name))
                 .advice("NUL in names breaks C-string consumers; rename the tensor"),
         );
         e.fail("ST020");
@@ -681,7 +686,7 @@ fn check_entry(
                     limits.max_name_len
                 ),
             )
-            .tensor(shown.clone())
+            .tensor(display_name(&e.name))
             .advice("tensor names this long are an attack or a bug; rename the tensor"),
         );
         e.fail("ST021");
@@ -689,16 +694,21 @@ fn check_entry(
     let JsonValue::Object(fields) = value else {
         diags.push(
             Diagnostic::error("ST016", format!("entry is {}, not an object", value.kind()))
-                .tensor(shown)
+                .tensor(display_name(&e.name))
                 .advice("each tensor entry must be {\"dtype\", \"shape\", \"data_offsets\"}"),
         );
         e.fail("ST016");
         return e;
     };
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    // Entries have three fields: a sorted small vector beats a map here.
+    let mut counts: Vec<(&str, usize)> = Vec::with_capacity(fields.len());
     for (k, _) in &fields {
-        *counts.entry(k.as_str()).or_default() += 1;
+        match counts.iter_mut().find(|(name, _)| *name == k.as_str()) {
+            Some((_, c)) => *c += 1,
+            None => counts.push((k.as_str(), 1)),
+        }
     }
+    counts.sort_unstable();
     for (k, c) in &counts {
         if *c > 1 {
             diags.push(
@@ -706,17 +716,17 @@ fn check_entry(
                     "ST013",
                     format!("field `{k}` appears {c} times in this entry"),
                 )
-                .tensor(shown.clone())
+                .tensor(display_name(&e.name))
                 .advice("rewrite the file so every field appears once"),
             );
             e.fail("ST013");
         }
     }
     for required in ["dtype", "shape", "data_offsets"] {
-        if !counts.contains_key(required) {
+        if !counts.iter().any(|(name, _)| *name == required) {
             diags.push(
                 Diagnostic::error("ST017", format!("entry has no `{required}` field"))
-                    .tensor(shown.clone())
+                    .tensor(display_name(&e.name))
                     .advice("each tensor entry needs dtype, shape and data_offsets"),
             );
             e.fail("ST017");
@@ -730,7 +740,7 @@ fn check_entry(
                     None => {
                         diags.push(
                             Diagnostic::error("ST023", format!("unknown dtype `{}`", truncate(&s, 40)))
-                                .tensor(shown.clone())
+                                .tensor(display_name(&e.name))
                                 .advice("dtype names are case-sensitive, e.g. F32, BF16, F8_E4M3; see docs/diagnostics.md"),
                         );
                         e.fail("ST023");
@@ -742,7 +752,7 @@ fn check_entry(
                             "ST022",
                             format!("dtype is {}, not a string", other.kind()),
                         )
-                        .tensor(shown.clone())
+                        .tensor(display_name(&e.name))
                         .advice("dtype must be a string such as \"BF16\""),
                     );
                     e.fail("ST022");
@@ -752,14 +762,14 @@ fn check_entry(
                 Ok(s) => e.shape = Some(s),
                 Err(d) => {
                     let code = d.code;
-                    diags.push(d.tensor(shown.clone()));
+                    diags.push(d.tensor(display_name(&e.name)));
                     e.fail(code);
                 }
             },
             "data_offsets" => match parse_offsets(&v) {
                 Ok(o) => e.offsets = Some(o),
                 Err(d) => {
-                    diags.push(d.tensor(shown.clone()));
+                    diags.push(d.tensor(display_name(&e.name)));
                     e.fail("ST029");
                 }
             },
@@ -771,7 +781,7 @@ fn check_entry(
                 };
                 diags.push(
                     Diagnostic::new("ST018", severity, format!("unknown field `{}` in entry", truncate(other, 40)))
-                        .tensor(shown.clone())
+                        .tensor(display_name(&e.name))
                         .advice("entries hold only dtype, shape and data_offsets; use __metadata__ for anything else"),
                 );
                 if severity == Severity::Error {
@@ -887,6 +897,7 @@ fn truncate(s: &str, max: usize) -> String {
 }
 
 /// A tensor name made safe to print: control characters escaped, length capped.
+/// Computed only when a finding is reported: escaping costs more than checking an entry.
 fn display_name(name: &str) -> String {
     let escaped: String = name.chars().flat_map(char::escape_debug).collect();
     truncate(&escaped, 200)
