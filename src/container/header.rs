@@ -6,10 +6,11 @@
 //! crate are in specs/safetensors_validation.md ("Implications for our validator") and
 //! docs/differential.md.
 
-use super::json::{self, JsonError, JsonValue};
+use super::json::{self, BorrowedValue, JsonError};
 use super::sniff::sniff;
 use crate::diag::{Diagnostic, Severity};
 use crate::dtype::Dtype;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 /// The reference crate's header cap (`MAX_HEADER_SIZE`), our default.
@@ -271,7 +272,7 @@ pub fn parse_header(prefix: &[u8], file_len: u64, limits: &Limits) -> Parsed {
             return out;
         }
     };
-    let JsonValue::Object(members) = root else {
+    let BorrowedValue::Object(members) = root else {
         out.diagnostics.push(
             Diagnostic::error(
                 "ST012",
@@ -285,7 +286,7 @@ pub fn parse_header(prefix: &[u8], file_len: u64, limits: &Limits) -> Parsed {
     out
 }
 
-fn header_json(text: &[u8]) -> Result<JsonValue, Diagnostic> {
+fn header_json(text: &[u8]) -> Result<BorrowedValue<'_>, Diagnostic> {
     if text.starts_with(b"\xEF\xBB\xBF") {
         return Err(
             Diagnostic::error("ST007", "header starts with a UTF-8 byte-order mark")
@@ -302,7 +303,7 @@ fn header_json(text: &[u8]) -> Result<JsonValue, Diagnostic> {
         Diagnostic::error("ST009", format!("header is not valid UTF-8 ({e})"))
             .advice("the file is corrupt or not SafeTensors")
     })?;
-    json::parse(text).map_err(|e| match e {
+    json::parse_borrowed(text).map_err(|e| match e {
         JsonError::Syntax(m) => {
             Diagnostic::error("ST010", format!("header is not valid JSON: {m}"))
                 .advice("the file is corrupt or not SafeTensors; download or export it again")
@@ -326,7 +327,7 @@ struct Entry {
 }
 
 fn validate_members(
-    members: Vec<(String, JsonValue)>,
+    members: Vec<(Cow<'_, str>, BorrowedValue<'_>)>,
     n: u64,
     file_len: u64,
     limits: &Limits,
@@ -336,19 +337,19 @@ fn validate_members(
     let lenient = limits.mode == Mode::Lenient;
     let mut seen: HashMap<&str, usize> = HashMap::with_capacity(members.len());
     for (k, _) in &members {
-        *seen.entry(k.as_str()).or_default() += 1;
+        *seen.entry(k.as_ref()).or_default() += 1;
     }
     // Each key was counted once per occurrence: fewer keys than members means duplicates.
     let any_duplicate = seen.len() < members.len();
     let mut dup_reported = std::collections::HashSet::new();
     for (k, _) in members.iter().filter(|_| any_duplicate) {
-        if seen[k.as_str()] > 1 && dup_reported.insert(k.clone()) {
+        if seen[k.as_ref()] > 1 && dup_reported.insert(k.as_ref()) {
             diags.push(
                 Diagnostic::error(
                     "ST013",
                     format!(
                         "key appears {} times in the header; readers disagree on which wins",
-                        seen[k.as_str()]
+                        seen[k.as_ref()]
                     ),
                 )
                 .tensor(k.clone())
@@ -375,7 +376,7 @@ fn validate_members(
             continue;
         }
         out.entries_seen += 1;
-        let mut e = check_entry(key, value, limits, diags);
+        let mut e = check_entry(key.into_owned(), value, limits, diags);
         if !duplicated.is_empty() && duplicated.contains(&e.name) {
             e.fail("ST013");
         }
@@ -592,11 +593,11 @@ fn build_header(
 }
 
 fn parse_metadata(
-    value: JsonValue,
+    value: BorrowedValue<'_>,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<BTreeMap<String, String>> {
     match value {
-        JsonValue::Null => {
+        BorrowedValue::Null => {
             diags.push(
                 Diagnostic::warning("ST015", "`__metadata__` is null")
                     .tensor("__metadata__")
@@ -604,12 +605,12 @@ fn parse_metadata(
             );
             None
         }
-        JsonValue::Object(items) => {
+        BorrowedValue::Object(items) => {
             let mut map = BTreeMap::new();
             for (k, v) in items {
                 match v {
-                    JsonValue::String(s) => {
-                        if map.insert(k.clone(), s).is_some() {
+                    BorrowedValue::String(s) => {
+                        if map.insert(k.to_string(), s.into_owned()).is_some() {
                             diags.push(
                                 Diagnostic::error(
                                     "ST013",
@@ -648,7 +649,7 @@ fn parse_metadata(
 
 fn check_entry(
     name: String,
-    value: JsonValue,
+    value: BorrowedValue<'_>,
     limits: &Limits,
     diags: &mut Vec<Diagnostic>,
 ) -> Entry {
@@ -691,7 +692,7 @@ fn check_entry(
         );
         e.fail("ST021");
     }
-    let JsonValue::Object(fields) = value else {
+    let BorrowedValue::Object(fields) = value else {
         diags.push(
             Diagnostic::error("ST016", format!("entry is {}, not an object", value.kind()))
                 .tensor(display_name(&e.name))
@@ -703,9 +704,9 @@ fn check_entry(
     // Entries have three fields: a sorted small vector beats a map here.
     let mut counts: Vec<(&str, usize)> = Vec::with_capacity(fields.len());
     for (k, _) in &fields {
-        match counts.iter_mut().find(|(name, _)| *name == k.as_str()) {
+        match counts.iter_mut().find(|(name, _)| *name == k.as_ref()) {
             Some((_, c)) => *c += 1,
-            None => counts.push((k.as_str(), 1)),
+            None => counts.push((k.as_ref(), 1)),
         }
     }
     counts.sort_unstable();
@@ -733,9 +734,9 @@ fn check_entry(
         }
     }
     for (k, v) in fields {
-        match k.as_str() {
+        match k.as_ref() {
             "dtype" => match v {
-                JsonValue::String(s) => match Dtype::from_name(&s) {
+                BorrowedValue::String(s) => match Dtype::from_name(&s) {
                     Some(d) => e.dtype = Some(d),
                     None => {
                         diags.push(
@@ -793,8 +794,8 @@ fn check_entry(
     e
 }
 
-fn parse_shape(v: &JsonValue, limits: &Limits) -> Result<Vec<u64>, Diagnostic> {
-    let JsonValue::Array(items) = v else {
+fn parse_shape(v: &BorrowedValue<'_>, limits: &Limits) -> Result<Vec<u64>, Diagnostic> {
+    let BorrowedValue::Array(items) = v else {
         return Err(
             Diagnostic::error("ST024", format!("shape is {}, not an array", v.kind()))
                 .advice("shape must be an array of non-negative integers"),
@@ -831,12 +832,12 @@ fn parse_shape(v: &JsonValue, limits: &Limits) -> Result<Vec<u64>, Diagnostic> {
     Ok(dims)
 }
 
-fn parse_offsets(v: &JsonValue) -> Result<(u64, u64), Diagnostic> {
+fn parse_offsets(v: &BorrowedValue<'_>) -> Result<(u64, u64), Diagnostic> {
     let bad = |what: String| {
         Diagnostic::error("ST029", format!("data_offsets {what}"))
             .advice("data_offsets must be [start, end], two non-negative integers")
     };
-    let JsonValue::Array(items) = v else {
+    let BorrowedValue::Array(items) = v else {
         return Err(bad(format!("is {}, not an array", v.kind())));
     };
     if items.len() != 2 {
