@@ -6,13 +6,14 @@
 
 use libfuzzer_sys::fuzz_target;
 use safeweights::container::header::read_header_len;
+use safeweights::container::sniff::SNIFF_BYTES;
 use safeweights::container::{parse_header, Limits};
 
 fuzz_target!(|data: &[u8]| {
     let len = data.len() as u64;
     for limits in [Limits::default(), Limits::default().lenient()] {
         let full = parse_header(data, len, &limits);
-        let first = &data[..data.len().min(64)];
+        let first = &data[..data.len().min(SNIFF_BYTES)];
         let header_only = match read_header_len(first, len, &limits) {
             Err(d) => {
                 assert_eq!(full.diagnostics, vec![d], "length check differs");

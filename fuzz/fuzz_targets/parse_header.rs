@@ -24,8 +24,15 @@ fuzz_target!(|data: &[u8]| {
             end = e;
         }
         if limits.mode == Mode::Strict {
-            assert!(parsed.is_valid(), "strict mode returned a header with errors");
-            assert_eq!(8 + h.header_len + end, len, "accepted file must be covered exactly");
+            assert!(
+                parsed.is_valid(),
+                "strict mode returned a header with errors"
+            );
+            assert_eq!(
+                8 + h.header_len + end,
+                len,
+                "accepted file must be covered exactly"
+            );
         }
     }
 });

@@ -23,15 +23,34 @@ struct Tensor {
 enum Mutation {
     None,
     PrefixSkew(i8),
-    Offset { tensor: u8, end: bool, delta: i8 },
-    Dim { tensor: u8, dim: u8, value: DimValue },
-    Dtype { tensor: u8, name: String },
-    DuplicateKey { tensor: u8 },
+    Offset {
+        tensor: u8,
+        end: bool,
+        delta: i8,
+    },
+    Dim {
+        tensor: u8,
+        dim: u8,
+        value: DimValue,
+    },
+    Dtype {
+        tensor: u8,
+        name: String,
+    },
+    DuplicateKey {
+        tensor: u8,
+    },
     Trailing(Vec<u8>),
     Truncate(u16),
-    Flip { at: u16, byte: u8 },
+    Flip {
+        at: u16,
+        byte: u8,
+    },
     Reverse,
-    Pad { leading: u8, trailing: u8 },
+    Pad {
+        leading: u8,
+        trailing: u8,
+    },
 }
 
 #[derive(Debug, Arbitrary)]
@@ -154,7 +173,11 @@ fuzz_target!(|input: Input| {
     let len = file.len() as u64;
     let parsed = parse_header(&file, len, &Limits::default());
     if unmutated && !must_reject {
-        assert!(parsed.is_valid(), "valid layout rejected: {:?}", parsed.diagnostics);
+        assert!(
+            parsed.is_valid(),
+            "valid layout rejected: {:?}",
+            parsed.diagnostics
+        );
     }
     if must_reject {
         assert!(!parsed.is_valid(), "mutated file accepted");
