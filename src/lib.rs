@@ -8,4 +8,6 @@ pub mod cli;
 pub mod container;
 pub mod diag;
 pub mod dtype;
+/// Fixture generators (hostile corpus, ...); they write files only through
+/// [`container::writer`].
 pub mod gen;

@@ -1,3 +1,1 @@
-//! Fixture generators; they write files only through [`crate::container::writer`].
-
 pub mod hostile;
