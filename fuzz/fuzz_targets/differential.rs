@@ -19,7 +19,10 @@ fn allow_list() -> &'static Vec<&'static str> {
     static LIST: OnceLock<Vec<&'static str>> = OnceLock::new();
     LIST.get_or_init(|| {
         let doc = include_str!("../../docs/differential.md");
-        let section = doc.split("## Allow-list").nth(1).expect("allow-list section");
+        let section = doc
+            .split("## Allow-list")
+            .nth(1)
+            .expect("allow-list section");
         let section = section.split("\n## ").next().unwrap();
         section
             .lines()

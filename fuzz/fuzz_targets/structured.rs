@@ -12,6 +12,9 @@ use safeweights::container::{byte_count, parse_header, Limits};
 use safeweights::dtype::Dtype;
 use safeweights::gen::hostile::{assemble, contiguous, raw_header, RawEntry};
 
+/// An edit of the assembled file's bytes.
+type ByteEdit = Box<dyn Fn(&mut Vec<u8>)>;
+
 #[derive(Debug, Arbitrary)]
 struct Tensor {
     name: String,
@@ -99,7 +102,7 @@ fuzz_target!(|input: Input| {
 
     let mut must_reject = false;
     let mut pad = (0, 0);
-    let mut bytes_edit: Option<Box<dyn Fn(&mut Vec<u8>)>> = None;
+    let mut bytes_edit: Option<ByteEdit> = None;
     match input.mutation {
         Mutation::None => {}
         Mutation::PrefixSkew(k) => {
