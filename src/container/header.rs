@@ -488,7 +488,14 @@ fn validate_members(
                 e.fail("ST035");
             }
         }
-    } else if data_len < room {
+    } else if data_len < room
+        && entries
+            .iter()
+            .all(|e| e.offsets.is_some_and(|(s, end)| s <= end))
+    {
+        // Only when every entry's range is known: bytes after the last known range may
+        // belong to an entry whose offsets were unreadable (already an error), and calling
+        // them trailing data would send the reader after a polyglot that is not there.
         diags.push(
             Diagnostic::error(
                 "ST034",
