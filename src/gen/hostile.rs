@@ -777,16 +777,16 @@ fn third_party(b: &mut Builder) {
         "ST029",
         &[],
         "spec §3 Ollama PRs #16182/#17149 (short data_offsets: index panic)",
-        "data_offsets [0]",
-        raw(r#"{"a":{"dtype":"U8","shape":[4],"data_offsets":[0]}}"#, 0),
+        "data_offsets [0] over the tensor's 4 bytes (not reported as trailing data)",
+        raw(r#"{"a":{"dtype":"U8","shape":[4],"data_offsets":[0]}}"#, 4),
     );
     b.reject(
         "ollama_inverted_offsets",
         "ST030",
         &[],
         "spec §3 Ollama (inverted offsets give a negative size)",
-        "data_offsets [4, 0]",
-        raw(&format!(r#"{{"a":{}}}"#, entry("U8", "[4]", "4", "0")), 0),
+        "data_offsets [4, 0] over the tensor's 4 bytes",
+        raw(&format!(r#"{{"a":{}}}"#, entry("U8", "[4]", "4", "0")), 4),
     );
     b.reject(
         "safetensors_cpp_product_wraps_to_zero",
