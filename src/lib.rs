@@ -11,3 +11,4 @@ pub mod dtype;
 /// Fixture generators (hostile corpus, ...); they write files only through
 /// [`container::writer`].
 pub mod gen;
+pub mod model;

@@ -4,6 +4,7 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod check;
 mod inspect;
 mod output;
 mod validate;
@@ -22,6 +23,8 @@ pub struct Cli {
 enum Command {
     /// Validate .safetensors files byte by byte (a directory means every *.safetensors in it).
     Validate(validate::Args),
+    /// Check a model directory: config, shards, tokenizer (no DIR: a demo model).
+    Check(check::Args),
     /// Show a file's tensors (name, dtype, shape, bytes, offset, alignment) and metadata.
     Inspect(inspect::Args),
 }
@@ -46,6 +49,7 @@ pub fn main() -> ExitCode {
     let code = match cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Check(args) => check::run(args),
     };
     ExitCode::from(code)
 }
