@@ -4,6 +4,8 @@
 //! (a directory: index, shards, config, tokenizer) → `quant` (detect, bind) →
 //! `oracle` / `fast` / `cuda`. [`diag`] is the vocabulary every stage reports in.
 
+pub mod cli;
 pub mod container;
+pub mod cuda;
 pub mod diag;
 pub mod dtype;

@@ -1,0 +1,112 @@
+// Shared device helpers for safeweights kernels. Prepended (as text) to every kernel
+// source before NVRTC compiles it, so no CUDA headers are needed at run time: every
+// conversion is a single PTX instruction with a documented rounding mode.
+//
+// Rounding contract (docs/conformance.md): a dequant kernel computes the oracle's f32
+// value with the same operations in the same order (no FMA contraction: the module is
+// compiled with --fmad=false), then rounds it once to the output type with
+// round-to-nearest-even (`cvt.rn`), subnormals kept (no .ftz).
+
+typedef unsigned int u32;
+typedef unsigned short u16;
+typedef unsigned char u8;
+typedef unsigned long long u64;
+
+// Output element types (template argument OUT).
+#define OUT_F16 0
+#define OUT_BF16 1
+
+// Scale element types (run-time argument `scale_dt`), matching src/cuda/dequant.rs ScaleDtype.
+#define SDT_F16 0
+#define SDT_BF16 1
+#define SDT_F32 2
+
+__device__ __forceinline__ float f16_to_f32(u16 h) {
+    float f;
+    asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
+    return f;
+}
+
+__device__ __forceinline__ float bf16_to_f32(u16 h) { return __uint_as_float(((u32)h) << 16); }
+
+__device__ __forceinline__ u16 f32_to_bf16(float f) {
+    u16 r;
+    asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(r) : "f"(f));
+    return r;
+}
+
+__device__ __forceinline__ u16 f32_to_f16(float f) {
+    u16 r;
+    asm("cvt.rn.f16.f32 %0, %1;" : "=h"(r) : "f"(f));
+    return r;
+}
+
+template <int OUT> __device__ __forceinline__ u16 to_out(float v) {
+    return OUT == OUT_BF16 ? f32_to_bf16(v) : f32_to_f16(v);
+}
+
+template <int OUT> __device__ __forceinline__ float from_out(u16 v) {
+    return OUT == OUT_BF16 ? bf16_to_f32(v) : f16_to_f32(v);
+}
+
+__device__ __forceinline__ float load_scale(const void* p, u64 idx, int dt) {
+    if (dt == SDT_F32) return ((const float*)p)[idx];
+    u16 h = ((const u16*)p)[idx];
+    return dt == SDT_BF16 ? bf16_to_f32(h) : f16_to_f32(h);
+}
+
+// FP4 E2M1 (quant_formats.md §1.1): s e1 e0 m, bias 1, no NaN.
+__device__ __forceinline__ float e2m1_to_f32(u32 code) {
+    // Magnitudes 0, .5, 1, 1.5, 2, 3, 4, 6 as exact f32 bit patterns.
+    const u32 mag = code & 7u;
+    u32 bits;
+    switch (mag) {
+        case 0: bits = 0x00000000u; break;
+        case 1: bits = 0x3f000000u; break;
+        case 2: bits = 0x3f800000u; break;
+        case 3: bits = 0x3fc00000u; break;
+        case 4: bits = 0x40000000u; break;
+        case 5: bits = 0x40400000u; break;
+        case 6: bits = 0x40800000u; break;
+        default: bits = 0x40c00000u; break;
+    }
+    return __uint_as_float(bits | ((code & 8u) << 28));
+}
+
+// FP8 E4M3FN (quant_formats.md §1.2): bias 7, no Inf, NaN = S.1111.111.
+__device__ __forceinline__ float e4m3_to_f32(u32 b) {
+    const u32 s = (b & 0x80u) << 24;
+    const u32 e = (b >> 3) & 0xFu;
+    const u32 m = b & 7u;
+    if (e == 15u && m == 7u) return __uint_as_float(0x7fc00000u | s);
+    if (e == 0u) {
+        // Subnormal: 2^-6 * m/8 = m * 2^-9, exact in f32; m == 0 gives a signed zero.
+        const float v = (float)m * 0.001953125f;
+        return s ? -v : v;
+    }
+    return __uint_as_float(s | ((e + 120u) << 23) | (m << 20));
+}
+
+// E8M0 (quant_formats.md §1.4): 2^(e-127); 0xFF is NaN; 0x00 is the f32 subnormal 2^-127.
+__device__ __forceinline__ float e8m0_to_f32(u32 e) {
+    if (e == 0xFFu) return __uint_as_float(0x7fc00000u);
+    if (e == 0u) return __uint_as_float(0x00400000u);
+    return __uint_as_float(e << 23);
+}
+
+// Stores `cnt` (<= 16) converted values at out[idx..]; two 16-byte stores when the
+// destination is 16-byte aligned and the run is complete, element stores otherwise.
+template <int OUT>
+__device__ __forceinline__ void store16(u16* __restrict__ out, u64 idx, const float* v, int cnt) {
+    if (cnt == 16 && (idx & 7ull) == 0ull) {
+        u32 w[8];
+#pragma unroll
+        for (int i = 0; i < 8; ++i)
+            w[i] = (u32)to_out<OUT>(v[2 * i]) | ((u32)to_out<OUT>(v[2 * i + 1]) << 16);
+        uint4* dst = (uint4*)(out + idx);
+        dst[0] = make_uint4(w[0], w[1], w[2], w[3]);
+        dst[1] = make_uint4(w[4], w[5], w[6], w[7]);
+    } else {
+        for (int i = 0; i < cnt; ++i) out[idx + i] = to_out<OUT>(v[i]);
+    }
+}

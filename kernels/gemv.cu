@@ -1,0 +1,1 @@
+// Fused low-bit GEMV kernels: y[M, N] = x[M, K] * W^T (see src/cuda/gemv.rs).
