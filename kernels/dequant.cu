@@ -166,7 +166,7 @@ extern "C" __global__ void dq_awq_f16(u16* __restrict__ out, const u32* __restri
 // ---------------------------------------------------------------------------------------
 // NVFP4 (spec §6, §7.2-7.3): weight [rows, K/2] U8, low nibble = even k; weight_scale
 // [rows, K/16] E4M3; one f32 global per `rows_per_global` rows (1 per tensor, or per expert).
-// convention 0 (ModelOpt multiplier, §7.3): W = e2m1 * f32(ws) * ws2, left to right.
+// convention 0 (ModelOpt multiplier, §7.3): W = e2m1 * (f32(ws) * ws2).
 // convention 1 (compressed-tensors divisor, §6.4): W = e2m1 * (f32(ws) / global).
 // ---------------------------------------------------------------------------------------
 template <int OUT>
@@ -180,14 +180,13 @@ __device__ __forceinline__ void nvfp4_body(u16* __restrict__ out, const u8* __re
     const uint2 p = *(const uint2*)(weight + t * 8);
     const float ws = e4m3_to_f32(wscale[t]);
     const float gs = global[r / (u32)rows_per_global];
-    const float div_scale = ws / gs;
+    // The oracle folds the global into the block scale first (one rounding), then scales.
+    const float scale = convention == 0 ? ws * gs : ws / gs;
     float v[16];
 #pragma unroll
     for (int i = 0; i < 16; ++i) {
         const u32 word = i < 8 ? p.x : p.y;
-        const u32 code = (word >> (4 * (i % 8))) & 15u;
-        const float e = e2m1_to_f32(code);
-        v[i] = convention == 0 ? (e * ws) * gs : e * div_scale;
+        v[i] = e2m1_to_f32((word >> (4 * (i % 8))) & 15u) * scale;
     }
     store16<OUT>(out, t * 16, v, 16);
 }

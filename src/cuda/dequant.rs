@@ -8,6 +8,7 @@
 
 use super::error::{GpuError, GpuResult};
 use super::runtime::{grid_1d, DevBuf, Gpu, KArg};
+use super::upload::Uploader;
 use serde::Serialize;
 
 /// Element type of a dense output.
@@ -244,7 +245,9 @@ impl Packed<'_> {
     /// Short format label used in tables, e.g. `gptq4`, `awq`, `nvfp4-ct`.
     pub fn label(&self) -> String {
         match self {
-            Packed::Gptq { bits, g_idx, v1, .. } => format!(
+            Packed::Gptq {
+                bits, g_idx, v1, ..
+            } => format!(
                 "gptq{bits}{}{}",
                 if *v1 { "" } else { "-v2" },
                 if g_idx.is_some() { "-gidx" } else { "" }
@@ -342,14 +345,19 @@ impl Packed<'_> {
                 ..
             } => {
                 if ![2, 3, 4, 8].contains(bits) {
-                    return Err(GpuError::bad_args(l, format!("{bits}-bit GPTQ is not supported")));
+                    return Err(GpuError::bad_args(
+                        l,
+                        format!("{bits}-bit GPTQ is not supported"),
+                    ));
                 }
                 let b = *bits as usize;
                 let align = if b == 3 { 32 } else { 32 / b };
                 if k % align != 0 || n % align != 0 || *group_size == 0 || *n == 0 || *k == 0 {
                     return Err(GpuError::bad_args(
                         l,
-                        format!("N={n} and K={k} must be non-zero multiples of {align}, group size > 0"),
+                        format!(
+                            "N={n} and K={k} must be non-zero multiples of {align}, group size > 0"
+                        ),
                     ));
                 }
                 if *groups < k.div_ceil(*group_size) {
@@ -390,12 +398,18 @@ impl Packed<'_> {
                 ..
             } => {
                 if k % 16 != 0 || *k == 0 || *rows == 0 || *rows_per_global == 0 {
-                    return Err(GpuError::bad_args(l, format!("K={k} must be a non-zero multiple of 16")));
+                    return Err(GpuError::bad_args(
+                        l,
+                        format!("K={k} must be a non-zero multiple of 16"),
+                    ));
                 }
                 need(l, "weight", weight.len(), rows * k / 2)?;
                 need(l, "weight_scale", weight_scale.len(), rows * k / 16)?;
                 if global.len() != rows.div_ceil(*rows_per_global) {
-                    return Err(GpuError::bad_args(l, "global scale count does not match rows"));
+                    return Err(GpuError::bad_args(
+                        l,
+                        "global scale count does not match rows",
+                    ));
                 }
                 Ok(())
             }
@@ -407,7 +421,10 @@ impl Packed<'_> {
                 scales,
             } => {
                 if k % 32 != 0 || *k == 0 || *rows == 0 || *experts == 0 {
-                    return Err(GpuError::bad_args(l, format!("K={k} must be a non-zero multiple of 32")));
+                    return Err(GpuError::bad_args(
+                        l,
+                        format!("K={k} must be a non-zero multiple of 32"),
+                    ));
                 }
                 need(l, "blocks", blocks.len(), experts * rows * k / 2)?;
                 need(l, "scales", scales.len(), experts * rows * k / 32)
@@ -449,14 +466,22 @@ impl Packed<'_> {
                 g_idx,
             } => {
                 if ![4, 8].contains(bits) || *n == 0 || *k == 0 || *group_size == 0 {
-                    return Err(GpuError::bad_args(l, "bits must be 4 or 8 and shapes non-zero"));
+                    return Err(GpuError::bad_args(
+                        l,
+                        "bits must be 4 or 8 and shapes non-zero",
+                    ));
                 }
                 let pf = 32 / *bits as usize;
                 if g_idx.is_none() && *groups < k.div_ceil(*group_size) {
                     return Err(GpuError::bad_args(l, "fewer scale columns than groups"));
                 }
                 need(l, "weight_packed", packed.len(), n * k.div_ceil(pf) * 4)?;
-                need(l, "weight_scale", scales.len(), n * groups * scale_dtype.size())?;
+                need(
+                    l,
+                    "weight_scale",
+                    scales.len(),
+                    n * groups * scale_dtype.size(),
+                )?;
                 if let Some(z) = zero_point {
                     need(l, "weight_zero_point", z.len(), n.div_ceil(pf) * groups * 4)?;
                 }
@@ -465,10 +490,18 @@ impl Packed<'_> {
         }
     }
 
-    /// Validates and uploads every tensor.
+    /// Validates and uploads every tensor (pinned staging or in-place registration, see
+    /// [`Uploader`]).
     pub fn upload(&self, gpu: &Gpu) -> GpuResult<DevicePacked> {
+        let mut up = Uploader::new(gpu)?;
+        self.upload_with(&mut up)
+    }
+
+    /// Validates and uploads every tensor through an existing [`Uploader`].
+    pub fn upload_with(&self, uploader: &mut Uploader<'_>) -> GpuResult<DevicePacked> {
         self.validate()?;
-        let up = |b: &[u8]| gpu.upload_bytes(b);
+        let uploader = std::cell::RefCell::new(uploader);
+        let up = |b: &[u8]| uploader.borrow_mut().upload(b);
         let opt = |b: &Option<&[u8]>| -> GpuResult<Option<DevBuf>> { b.map(up).transpose() };
         let f32s = |v: &[f32]| -> Vec<u8> { v.iter().flat_map(|x| x.to_le_bytes()).collect() };
         let bufs = match self {
@@ -478,7 +511,12 @@ impl Packed<'_> {
                 scales,
                 g_idx,
                 ..
-            } => vec![Some(up(qweight)?), Some(up(qzeros)?), Some(up(scales)?), opt(g_idx)?],
+            } => vec![
+                Some(up(qweight)?),
+                Some(up(qzeros)?),
+                Some(up(scales)?),
+                opt(g_idx)?,
+            ],
             Packed::Awq {
                 qweight,
                 qzeros,
@@ -490,7 +528,11 @@ impl Packed<'_> {
                 weight_scale,
                 global,
                 ..
-            } => vec![Some(up(weight)?), Some(up(weight_scale)?), Some(up(&f32s(global))?)],
+            } => vec![
+                Some(up(weight)?),
+                Some(up(weight_scale)?),
+                Some(up(&f32s(global))?),
+            ],
             Packed::Mxfp4 { blocks, scales, .. } => vec![Some(up(blocks)?), Some(up(scales)?)],
             Packed::Fp8 { weight, scale, .. } => vec![Some(up(weight)?), Some(up(scale)?)],
             Packed::CtPacked {
@@ -499,7 +541,12 @@ impl Packed<'_> {
                 zero_point,
                 g_idx,
                 ..
-            } => vec![Some(up(packed)?), Some(up(scales)?), opt(zero_point)?, opt(g_idx)?],
+            } => vec![
+                Some(up(packed)?),
+                Some(up(scales)?),
+                opt(zero_point)?,
+                opt(g_idx)?,
+            ],
         };
         Ok(DevicePacked {
             desc: self.describe(),
@@ -784,7 +831,12 @@ pub fn dequant_async(gpu: &Gpu, p: &DevicePacked, dtype: OutDtype, out: &DevBuf)
             gpu.launch(
                 name,
                 grid_1d(nblocks, BLOCK)?,
-                &[o, KArg::Ptr(p.ptr(0)), KArg::Ptr(p.ptr(1)), KArg::U64(nblocks)],
+                &[
+                    o,
+                    KArg::Ptr(p.ptr(0)),
+                    KArg::Ptr(p.ptr(1)),
+                    KArg::U64(nblocks),
+                ],
             )
         }
         Desc::Fp8 {
@@ -868,7 +920,11 @@ mod tests {
 
     fn gptq4(n: usize, k: usize, g: usize) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
         let groups = k.div_ceil(g);
-        (vec![0; k / 8 * n * 4], vec![0; groups * n / 8 * 4], vec![0; groups * n * 2])
+        (
+            vec![0; k / 8 * n * 4],
+            vec![0; groups * n / 8 * 4],
+            vec![0; groups * n * 2],
+        )
     }
 
     #[test]

@@ -97,7 +97,10 @@ impl GpuError {
 
     /// True when the machine simply has no usable GPU (the CLI exits 2 with a clear message).
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, GpuError::NoDriver | GpuError::NoDevice(_) | GpuError::NoNvrtc)
+        matches!(
+            self,
+            GpuError::NoDriver | GpuError::NoDevice(_) | GpuError::NoNvrtc
+        )
     }
 
     /// Shorthand for a [`GpuError::BadArgs`].

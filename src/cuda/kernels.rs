@@ -36,7 +36,11 @@ impl ModuleId {
 
     /// The full text handed to NVRTC.
     pub fn full_source(self) -> String {
-        format!("{COMMON}\n#line 1 \"{}.cu\"\n{}", self.name(), self.source())
+        format!(
+            "{COMMON}\n#line 1 \"{}.cu\"\n{}",
+            self.name(),
+            self.source()
+        )
     }
 
     /// NVRTC options besides the architecture. Dequant kernels must round exactly like the
@@ -59,7 +63,9 @@ impl ModuleId {
 /// The module defining kernel function `name`, found by scanning the embedded sources
 /// for `__global__ void name(` (plus the macro-generated families).
 pub fn module_of(name: &str) -> Option<ModuleId> {
-    ModuleId::ALL.into_iter().find(|m| defines(m.source(), name))
+    ModuleId::ALL
+        .into_iter()
+        .find(|m| defines(m.source(), name))
 }
 
 fn defines(src: &str, name: &str) -> bool {

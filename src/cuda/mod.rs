@@ -5,11 +5,14 @@
 //! Nothing here is needed for CPU-only use; every entry point returns
 //! [`GpuError::NoDriver`] / [`GpuError::NoDevice`] on a machine without a GPU.
 
+pub mod conformance;
 pub mod dequant;
 pub mod error;
+pub mod fixtures;
 pub mod kernels;
 pub mod nvrtc_cache;
 pub mod runtime;
+pub mod upload;
 
 pub use error::{GpuError, GpuResult};
 pub use runtime::{DevBuf, DeviceInfo, Gpu};

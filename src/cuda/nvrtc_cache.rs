@@ -78,7 +78,13 @@ pub fn ptx_for(id: ModuleId, info: &DeviceInfo) -> GpuResult<(Ptx, &'static str)
         return Err(GpuError::NoNvrtc);
     }
     let key = cache_key(id, info);
-    let file = cache_dir().map(|d| d.join(format!("{}-{:032x}.ptx", id.name(), hash128(key.as_bytes()))));
+    let file = cache_dir().map(|d| {
+        d.join(format!(
+            "{}-{:032x}.ptx",
+            id.name(),
+            hash128(key.as_bytes())
+        ))
+    });
     if let Some(path) = &file {
         if let Ok(text) = std::fs::read_to_string(path) {
             let mut lines = text.splitn(3, '\n');
@@ -114,7 +120,9 @@ pub fn compile(id: ModuleId, info: &DeviceInfo) -> GpuResult<Ptx> {
         module: id.name(),
         arch: info.arch(),
         log: match e {
-            cudarc::nvrtc::CompileError::CompileError { log, .. } => log.to_string_lossy().into_owned(),
+            cudarc::nvrtc::CompileError::CompileError { log, .. } => {
+                log.to_string_lossy().into_owned()
+            }
             other => format!("{other:?}"),
         },
     })

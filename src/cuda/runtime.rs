@@ -125,7 +125,8 @@ impl Gpu {
         if !driver_present() {
             return Err(GpuError::NoDriver);
         }
-        let count = CudaContext::device_count().map_err(|e| GpuError::NoDevice(format!("{e:?}")))?;
+        let count =
+            CudaContext::device_count().map_err(|e| GpuError::NoDevice(format!("{e:?}")))?;
         if count <= 0 || ordinal >= count as usize {
             return Err(GpuError::NoDevice(format!(
                 "{count} device(s), ordinal {ordinal} requested"
@@ -136,8 +137,12 @@ impl Gpu {
         // would only add events to a single in-order stream.
         // SAFETY: called before any allocation or launch on this context.
         unsafe { ctx.disable_event_tracking() };
-        let stream = ctx.new_stream().map_err(|e| GpuError::driver("cuStreamCreate", e))?;
-        let name = ctx.name().map_err(|e| GpuError::driver("cuDeviceGetName", e))?;
+        let stream = ctx
+            .new_stream()
+            .map_err(|e| GpuError::driver("cuStreamCreate", e))?;
+        let name = ctx
+            .name()
+            .map_err(|e| GpuError::driver("cuDeviceGetName", e))?;
         let compute_capability = ctx
             .compute_capability()
             .map_err(|e| GpuError::driver("cuDeviceGetAttribute", e))?;
@@ -380,7 +385,10 @@ pub enum KArg {
 pub fn grid_1d(threads: u64, block: u32) -> GpuResult<LaunchConfig> {
     let blocks = threads.div_ceil(block as u64).max(1);
     if blocks > i32::MAX as u64 {
-        return Err(GpuError::bad_args("grid", format!("{threads} threads is too many")));
+        return Err(GpuError::bad_args(
+            "grid",
+            format!("{threads} threads is too many"),
+        ));
     }
     Ok(LaunchConfig {
         grid_dim: (blocks as u32, 1, 1),

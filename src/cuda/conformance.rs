@@ -1,0 +1,334 @@
+//! The conformance suite: every kernel against its oracle, every element checked.
+//!
+//! Dequant kernels must reproduce the oracle's f32 value rounded to the output type, bit
+//! for bit (any NaN matches any NaN). Outputs are poisoned with [`POISON`] before every
+//! launch, so an element the kernel never wrote is caught even when a NaN was expected.
+//! The CPU part runs the same cases through the oracle and the fast CPU path.
+
+use super::dequant::{dequant_checked, kernel_name, OutDtype, POISON};
+use super::error::GpuResult;
+use super::fixtures::{dequant_cases, Extremes, Fixture, Spec};
+use super::runtime::Gpu;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The oracle: the f32 `[rows, K]` dequantization of a fixture's bytes.
+pub type OracleFn<'a> = &'a dyn Fn(&Fixture) -> Vec<f32>;
+
+/// Outcome of one case.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseResult {
+    /// Kernel (GPU) or path (CPU) under test.
+    pub kernel: String,
+    /// Format label.
+    pub format: String,
+    /// Shape summary.
+    pub shape: String,
+    /// Unusual values included.
+    pub extremes: Extremes,
+    /// Fixture seed.
+    pub seed: u64,
+    /// Elements compared.
+    pub elements: usize,
+    /// Elements that differ from the oracle.
+    pub mismatches: usize,
+    /// Elements still holding the poison value.
+    pub unwritten: usize,
+    /// Largest difference in units in the last place (u32::MAX for NaN vs number).
+    pub max_ulp: u32,
+    /// First mismatch, for the report.
+    pub first_mismatch: Option<String>,
+    /// Error text when the case could not run.
+    pub error: Option<String>,
+}
+
+impl CaseResult {
+    /// True when every element matched and nothing failed.
+    pub fn passed(&self) -> bool {
+        self.mismatches == 0 && self.unwritten == 0 && self.error.is_none()
+    }
+}
+
+/// One table row: all cases of one kernel.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    /// Kernel or check name.
+    pub kernel: String,
+    /// Cases run.
+    pub cases: usize,
+    /// Largest ulp difference seen.
+    pub max_ulp: u32,
+    /// Cases that failed.
+    pub failed: usize,
+}
+
+/// Groups case results into table rows (sorted by kernel name).
+pub fn rows(results: &[CaseResult]) -> Vec<Row> {
+    let mut m: BTreeMap<&str, Row> = BTreeMap::new();
+    for r in results {
+        let row = m.entry(&r.kernel).or_insert_with(|| Row {
+            kernel: r.kernel.clone(),
+            cases: 0,
+            max_ulp: 0,
+            failed: 0,
+        });
+        row.cases += 1;
+        row.max_ulp = row.max_ulp.max(r.max_ulp);
+        row.failed += usize::from(!r.passed());
+    }
+    m.into_values().collect()
+}
+
+/// Prints the table (kernel, cases, max ulp diff, result).
+pub fn print_table(title: &str, rows: &[Row]) {
+    println!("{title}");
+    println!(
+        "{:<28} {:>6} {:>13} {:>8}",
+        "kernel", "cases", "max ulp diff", "result"
+    );
+    for r in rows {
+        let ulp = if r.max_ulp == u32::MAX {
+            "NaN".to_string()
+        } else {
+            r.max_ulp.to_string()
+        };
+        let res = if r.failed == 0 {
+            "PASS".to_string()
+        } else {
+            format!("FAIL({})", r.failed)
+        };
+        println!("{:<28} {:>6} {:>13} {:>8}", r.kernel, r.cases, ulp, res);
+    }
+}
+
+/// Position of `bits` on the number line of 16-bit floats (sign-magnitude to two's
+/// complement), so that adjacent values differ by one.
+fn ordered16(bits: u16) -> i32 {
+    if bits & 0x8000 != 0 {
+        -((bits & 0x7FFF) as i32)
+    } else {
+        bits as i32
+    }
+}
+
+fn ordered32(bits: u32) -> i64 {
+    if bits & 0x8000_0000 != 0 {
+        -((bits & 0x7FFF_FFFF) as i64)
+    } else {
+        bits as i64
+    }
+}
+
+/// Compares 16-bit outputs with the oracle rounded to `dtype`; fills the counters of `r`.
+pub fn compare16(r: &mut CaseResult, dtype: OutDtype, expected: &[f32], got: &[u16], cols: usize) {
+    r.elements = expected.len();
+    if got.len() != expected.len() {
+        r.error = Some(format!(
+            "{} outputs, expected {}",
+            got.len(),
+            expected.len()
+        ));
+        return;
+    }
+    for (i, (&e, &g)) in expected.iter().zip(got).enumerate() {
+        let want = dtype.round_bits(e);
+        if g == POISON {
+            r.unwritten += 1;
+        }
+        let (wn, gn) = (dtype.is_nan(want), dtype.is_nan(g));
+        let ulp = match (wn, gn) {
+            (true, true) => 0,
+            (false, false) => ordered16(want).abs_diff(ordered16(g)),
+            _ => u32::MAX,
+        };
+        if ulp != 0 || g == POISON {
+            r.mismatches += 1;
+            if r.first_mismatch.is_none() {
+                r.first_mismatch = Some(format!(
+                    "[{}, {}]: expected {want:#06x} ({e:e}), got {g:#06x}",
+                    i / cols.max(1),
+                    i % cols.max(1)
+                ));
+            }
+        }
+        r.max_ulp = r.max_ulp.max(ulp);
+    }
+}
+
+/// Compares two f32 outputs bit for bit (NaN matches NaN).
+pub fn compare32(r: &mut CaseResult, expected: &[f32], got: &[f32], cols: usize) {
+    r.elements = expected.len();
+    if got.len() != expected.len() {
+        r.error = Some(format!(
+            "{} outputs, expected {}",
+            got.len(),
+            expected.len()
+        ));
+        return;
+    }
+    for (i, (&e, &g)) in expected.iter().zip(got).enumerate() {
+        let ulp = match (e.is_nan(), g.is_nan()) {
+            (true, true) => 0,
+            (false, false) => {
+                u32::try_from(ordered32(e.to_bits()).abs_diff(ordered32(g.to_bits())))
+                    .unwrap_or(u32::MAX)
+            }
+            _ => u32::MAX,
+        };
+        if ulp != 0 {
+            r.mismatches += 1;
+            if r.first_mismatch.is_none() {
+                r.first_mismatch = Some(format!(
+                    "[{}, {}]: expected {e:e}, got {g:e}",
+                    i / cols.max(1),
+                    i % cols.max(1)
+                ));
+            }
+        }
+        r.max_ulp = r.max_ulp.max(ulp);
+    }
+}
+
+fn shape_of(spec: &Spec) -> String {
+    match *spec {
+        Spec::Gptq { n, k, group, .. } | Spec::Awq { n, k, group, .. } => {
+            format!("{n}x{k} g{}", group.map_or(-1, |g| g as i64))
+        }
+        Spec::Ct { n, k, group, .. } => format!("{n}x{k} g{}", group.map_or(-1, |g| g as i64)),
+        Spec::Nvfp4 { n, k, .. } => format!("{n}x{k}"),
+        Spec::Mxfp4 { experts, n, k } => format!("{experts}x{n}x{k}"),
+        Spec::Fp8 { n, k, .. } => format!("{n}x{k}"),
+    }
+}
+
+fn new_case(kernel: String, fx: &Fixture) -> CaseResult {
+    CaseResult {
+        kernel,
+        format: fx.packed().label(),
+        shape: shape_of(&fx.spec),
+        extremes: fx.extremes,
+        seed: fx.seed,
+        elements: 0,
+        mismatches: 0,
+        unwritten: 0,
+        max_ulp: 0,
+        first_mismatch: None,
+        error: None,
+    }
+}
+
+/// Every fixture of the dequant suite, seeded from `seed`.
+pub fn dequant_fixtures(seed: u64) -> Vec<Fixture> {
+    dequant_cases()
+        .into_iter()
+        .enumerate()
+        .map(|(i, (spec, ex))| {
+            Fixture::generate(
+                spec,
+                ex,
+                seed.wrapping_mul(1_000_003).wrapping_add(i as u64),
+            )
+        })
+        .collect()
+}
+
+/// GPU part: every dequant kernel, both output types, every case. A case that cannot run
+/// (launch failure) is recorded as failed rather than aborting the suite, except when the
+/// GPU itself is unusable.
+pub fn run_gpu_dequant(gpu: &Gpu, oracle: OracleFn<'_>, seed: u64) -> GpuResult<Vec<CaseResult>> {
+    let mut out = Vec::new();
+    for fx in dequant_fixtures(seed) {
+        let expected = oracle(&fx);
+        let packed = fx.packed();
+        let dev = packed.upload(gpu)?;
+        let (_, cols) = dev.out_shape();
+        for dtype in OutDtype::ALL {
+            let mut r = new_case(kernel_name(&dev, dtype).to_string(), &fx);
+            match dequant_checked(gpu, &dev, dtype) {
+                Ok(got) => compare16(&mut r, dtype, &expected, &got, cols),
+                Err(e) if e.is_unavailable() => return Err(e),
+                Err(e) => r.error = Some(e.to_string()),
+            }
+            out.push(r);
+        }
+    }
+    Ok(out)
+}
+
+/// CPU part: the fast path against the oracle on the same cases, bit for bit in f32.
+pub fn run_cpu_dequant(oracle: OracleFn<'_>, fast: OracleFn<'_>, seed: u64) -> Vec<CaseResult> {
+    dequant_fixtures(seed)
+        .iter()
+        .map(|fx| {
+            let mut r = new_case(format!("cpu-fast:{}", fx.packed().label()), fx);
+            let cols = fx.packed().out_shape().1;
+            compare32(&mut r, &oracle(fx), &fast(fx), cols);
+            r
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case() -> CaseResult {
+        let fx = Fixture::generate(
+            Spec::Nvfp4 {
+                n: 1,
+                k: 16,
+                convention: super::super::dequant::Nvfp4Convention::Divisor,
+            },
+            Extremes::Plain,
+            1,
+        );
+        new_case("k".into(), &fx)
+    }
+
+    #[test]
+    fn compare16_catches_one_ulp_unwritten_and_nan_mismatch() {
+        let exp = [1.0f32, 2.0, f32::NAN, 3.0];
+        let dt = OutDtype::Bf16;
+        let mut good: Vec<u16> = exp.iter().map(|&v| dt.round_bits(v)).collect();
+        let mut r = case();
+        compare16(&mut r, dt, &exp, &good, 2);
+        assert!(r.passed(), "{r:?}");
+        good[1] += 1;
+        let mut r = case();
+        compare16(&mut r, dt, &exp, &good, 2);
+        assert_eq!((r.mismatches, r.max_ulp), (1, 1));
+        good[1] -= 1;
+        good[3] = POISON;
+        let mut r = case();
+        compare16(&mut r, dt, &exp, &good, 2);
+        assert_eq!(r.unwritten, 1);
+        assert!(!r.passed());
+        good[3] = dt.round_bits(3.0);
+        good[2] = dt.round_bits(0.0);
+        let mut r = case();
+        compare16(&mut r, dt, &exp, &good, 2);
+        assert_eq!(r.max_ulp, u32::MAX);
+        assert!(!r.passed());
+    }
+
+    #[test]
+    fn compare16_counts_ulps_across_zero() {
+        let dt = OutDtype::F16;
+        let mut r = case();
+        // -0 vs +smallest subnormal: one step apart on the number line.
+        compare16(&mut r, dt, &[-0.0], &[0x0001], 1);
+        assert_eq!(r.max_ulp, 1);
+    }
+
+    #[test]
+    fn rows_group_by_kernel_and_count_failures() {
+        let mut a = case();
+        a.kernel = "x".into();
+        let mut b = a.clone();
+        b.mismatches = 2;
+        b.max_ulp = 3;
+        let rs = rows(&[a.clone(), b, a]);
+        assert_eq!(rs.len(), 1);
+        assert_eq!((rs[0].cases, rs[0].failed, rs[0].max_ulp), (3, 1, 3));
+    }
+}
