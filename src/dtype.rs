@@ -4,8 +4,10 @@
 use serde::Serialize;
 use std::fmt;
 
-/// A SafeTensors element type. Names are case-sensitive on disk.
+/// A SafeTensors element type. Names are case-sensitive on disk; variants are spelled
+/// exactly as on disk (and as in the reference crate).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[allow(non_camel_case_types)]
 pub enum Dtype {
     /// Boolean stored as one byte.
     BOOL,
