@@ -1,6 +1,7 @@
 //! NVRTC compilation with an on-disk cache.
 //!
-//! A module is compiled on first use for the device's architecture. The PTX is stored in
+//! A module is compiled on first use for the device's architecture (a CUBIN for `sm_XY`,
+//! so the driver JITs nothing). The image is stored in
 //! `$SAFEWEIGHTS_KERNEL_CACHE`, else `$XDG_CACHE_HOME/safeweights/kernels`, else
 //! `~/.cache/safeweights/kernels`, under a name derived from a 128-bit hash of the full
 //! source, the options, the architecture, the driver version and the NVRTC version. The
@@ -12,7 +13,7 @@
 use super::error::{GpuError, GpuResult};
 use super::kernels::ModuleId;
 use super::runtime::{nvrtc_present, DeviceInfo};
-use cudarc::nvrtc::{CompileOptions, Ptx};
+use cudarc::nvrtc::{self, Ptx};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -71,68 +72,108 @@ pub fn cache_key(id: ModuleId, info: &DeviceInfo) -> String {
     )
 }
 
-/// PTX for module `id` on the device described by `info`, and where it came from
-/// (`"cache"` or `"nvrtc"`).
-pub fn ptx_for(id: ModuleId, info: &DeviceInfo) -> GpuResult<(Ptx, &'static str)> {
+/// A compiled module image (CUBIN for the device's real architecture) for module `id` on
+/// the device described by `info`, and where it came from (`"cache"` or `"nvrtc"`).
+pub fn image_for(id: ModuleId, info: &DeviceInfo) -> GpuResult<(Ptx, &'static str)> {
     if !nvrtc_present() {
         return Err(GpuError::NoNvrtc);
     }
     let key = cache_key(id, info);
-    let file = cache_dir().map(|d| {
-        d.join(format!(
-            "{}-{:032x}.ptx",
-            id.name(),
-            hash128(key.as_bytes())
-        ))
-    });
+    let file = cache_file(id, &key);
     if let Some(path) = &file {
-        if let Ok(text) = std::fs::read_to_string(path) {
-            let mut lines = text.splitn(3, '\n');
-            if lines.next() == Some(MAGIC) && lines.next() == Some(&format!("// {key}")) {
-                if let Some(ptx) = lines.next() {
-                    return Ok((Ptx::from_src(ptx), "cache"));
+        if let Ok(bytes) = std::fs::read(path) {
+            let header = format!("{MAGIC}\n// {key}\n");
+            if let Some(image) = bytes.strip_prefix(header.as_bytes()) {
+                if !image.is_empty() {
+                    return Ok((Ptx::from_binary(image.to_vec()), "cache"));
                 }
             }
         }
     }
-    let ptx = compile(id, info)?;
+    let image = compile(id, info)?;
     if let Some(path) = &file {
-        if let Err(e) = store(path, &key, &ptx.to_src()) {
+        if let Err(e) = store(path, &key, &image) {
             eprintln!(
                 "warning GPU007: kernel cache {} not written ({e}); kernels will be recompiled next run",
                 path.display()
             );
         }
     }
-    Ok((ptx, "nvrtc"))
+    Ok((Ptx::from_binary(image), "nvrtc"))
 }
 
-/// Compiles module `id` with NVRTC for the device's architecture.
-pub fn compile(id: ModuleId, info: &DeviceInfo) -> GpuResult<Ptx> {
-    let arch: &'static str = Box::leak(info.arch().into_boxed_str());
-    let opts = CompileOptions {
-        arch: Some(arch),
-        options: id.options(),
-        name: Some(format!("{}.cu", id.name())),
-        ..Default::default()
-    };
-    cudarc::nvrtc::compile_ptx_with_opts(id.full_source(), opts).map_err(|e| GpuError::Compile {
+/// Path of the cache file for a module key, when a cache directory is known.
+pub fn cache_file(id: ModuleId, key: &str) -> Option<PathBuf> {
+    cache_dir().map(|d| d.join(format!("{}-{:032x}.cubin", id.name(), hash128(key.as_bytes()))))
+}
+
+/// Compiles (or reuses) every module for `info` and stores them in the cache; returns the
+/// files written. Lets a GPU machine without a warm cache skip NVRTC entirely.
+pub fn precompile(info: &DeviceInfo) -> GpuResult<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for id in ModuleId::ALL {
+        image_for(id, info)?;
+        if let Some(p) = cache_file(id, &cache_key(id, info)) {
+            out.push(p);
+        }
+    }
+    Ok(out)
+}
+
+/// Compiles module `id` with NVRTC to a CUBIN for the device's real architecture
+/// (`sm_XY`), so the driver has no PTX to JIT at load time.
+pub fn compile(id: ModuleId, info: &DeviceInfo) -> GpuResult<Vec<u8>> {
+    let arch = info.arch().replace("compute_", "sm_");
+    let fail = |log: String| GpuError::Compile {
         module: id.name(),
-        arch: info.arch(),
-        log: match e {
-            cudarc::nvrtc::CompileError::CompileError { log, .. } => {
-                log.to_string_lossy().into_owned()
+        arch: arch.clone(),
+        log,
+    };
+    let src = std::ffi::CString::new(id.full_source()).map_err(|e| fail(e.to_string()))?;
+    let name = std::ffi::CString::new(format!("{}.cu", id.name())).map_err(|e| fail(e.to_string()))?;
+    let prog = nvrtc::result::create_program(&src, Some(&name)).map_err(|e| fail(format!("{e:?}")))?;
+    let mut opts = id.options();
+    opts.push(format!("--gpu-architecture={arch}"));
+    // SAFETY: `prog` was just created and is destroyed exactly once below; `src` and `name`
+    // outlive it.
+    let compiled = unsafe { nvrtc::result::compile_program(prog, &opts) };
+    let result = match compiled {
+        Err(e) => {
+            // SAFETY: as above; the log is read before the program is destroyed.
+            let log = unsafe { nvrtc::result::get_program_log(prog) }
+                .map(|l| l.iter().map(|&c| c as u8 as char).collect::<String>())
+                .unwrap_or_default();
+            Err(fail(format!("{e:?}: {}", log.trim_end_matches('\0'))))
+        }
+        Ok(()) => {
+            let mut size = 0usize;
+            // SAFETY: `prog` compiled successfully; the buffer has exactly `size` bytes.
+            let r = unsafe { nvrtc::sys::nvrtcGetCUBINSize(prog, &mut size) };
+            let mut image = vec![0u8; size];
+            let r2 = if r == nvrtc::sys::nvrtcResult::NVRTC_SUCCESS {
+                // SAFETY: see above.
+                unsafe { nvrtc::sys::nvrtcGetCUBIN(prog, image.as_mut_ptr() as *mut std::ffi::c_char) }
+            } else {
+                r
+            };
+            if r2 == nvrtc::sys::nvrtcResult::NVRTC_SUCCESS && size > 0 {
+                Ok(image)
+            } else {
+                Err(fail(format!("nvrtcGetCUBIN: {r2:?}")))
             }
-            other => format!("{other:?}"),
-        },
-    })
+        }
+    };
+    // SAFETY: `prog` is live and destroyed once.
+    let _ = unsafe { nvrtc::result::destroy_program(prog) };
+    result
 }
 
-fn store(path: &std::path::Path, key: &str, ptx: &str) -> std::io::Result<()> {
+fn store(path: &std::path::Path, key: &str, image: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(std::path::Path::new("."));
     std::fs::create_dir_all(dir)?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    write!(tmp, "{MAGIC}\n// {key}\n{ptx}")?;
+    write!(tmp, "{MAGIC}\n// {key}\n")?;
+    tmp.write_all(image)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())

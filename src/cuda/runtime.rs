@@ -285,7 +285,7 @@ impl Gpu {
         if let Some(m) = self.modules.lock().expect("poisoned").get(&id) {
             return Ok(m.clone());
         }
-        let (ptx, origin) = super::nvrtc_cache::ptx_for(id, &self.info)?;
+        let (ptx, origin) = super::nvrtc_cache::image_for(id, &self.info)?;
         let module = self
             .ctx
             .load_module(ptx)
