@@ -9,3 +9,7 @@ pub mod container;
 pub mod cuda;
 pub mod diag;
 pub mod dtype;
+pub mod fast;
+pub mod gen;
+pub mod oracle;
+pub mod quant;

@@ -1,0 +1,7 @@
+//! Generators: spec-exact quantizers, a quantized model-directory synthesizer and named
+//! mutators, all deterministic from a seed. Files are written only through the container's
+//! `Writer`.
+
+pub mod encode;
+pub mod quantize;
+pub mod rng;
