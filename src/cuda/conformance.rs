@@ -332,3 +332,268 @@ mod tests {
         assert_eq!((rs[0].cases, rs[0].failed, rs[0].max_ulp), (3, 1, 3));
     }
 }
+
+// ------------------------------------------------------------------------------------------
+// GEMV conformance: every GEMV kernel (and the dequant + cuBLAS fallback) against an f64 CPU
+// reference built from the oracle's weights, M = 1..16, odd shapes, random act order.
+// ------------------------------------------------------------------------------------------
+
+/// Outcome of one GEMV case.
+#[derive(Debug, Clone, Serialize)]
+pub struct GemvCase {
+    /// Kernel or path chosen by the dispatcher.
+    pub kernel: String,
+    /// Format label.
+    pub format: String,
+    /// Shape summary.
+    pub shape: String,
+    /// Rows of x.
+    pub m: usize,
+    /// Activation / output type.
+    pub act: OutDtype,
+    /// Whether a bias was added.
+    pub bias: bool,
+    /// ||y - y_ref|| / ||y_ref||.
+    pub rel_err: f64,
+    /// Allowed relative error (2e-3 for bf16, 1e-3 for f16).
+    pub tol: f64,
+    /// NaN outputs (never allowed).
+    pub nan: usize,
+    /// Outputs still holding the poison value.
+    pub unwritten: usize,
+    /// Error text when the case could not run.
+    pub error: Option<String>,
+}
+
+impl GemvCase {
+    /// True when the error is within tolerance and every output was written and finite.
+    pub fn passed(&self) -> bool {
+        self.error.is_none() && self.nan == 0 && self.unwritten == 0 && self.rel_err <= self.tol
+    }
+}
+
+/// Layers of the GEMV suite: every fused format at odd shapes, plus fallback formats.
+pub fn gemv_specs() -> Vec<Spec> {
+    use super::dequant::{Fp8Scaling, Nvfp4Convention, ScaleDtype};
+    let mut v = Vec::new();
+    for (bits, n, k, group) in [(4u32, 72, 200, Some(32)), (4, 40, 136, None), (8, 44, 36, Some(32)), (8, 12, 260, Some(128))] {
+        for act_order in [false, true] {
+            v.push(Spec::Gptq {
+                bits,
+                n,
+                k,
+                group,
+                v1: !act_order,
+                act_order,
+                scale_dtype: ScaleDtype::F16,
+            });
+        }
+    }
+    v.push(Spec::Awq {
+        n: 40,
+        k: 96,
+        group: Some(32),
+        scale_dtype: ScaleDtype::F16,
+    });
+    v.push(Spec::Awq {
+        n: 264,
+        k: 256,
+        group: Some(128),
+        scale_dtype: ScaleDtype::Bf16,
+    });
+    for convention in [Nvfp4Convention::Multiplier, Nvfp4Convention::Divisor] {
+        v.push(Spec::Nvfp4 { n: 33, k: 48, convention });
+        v.push(Spec::Nvfp4 { n: 65, k: 208, convention });
+    }
+    v.push(Spec::Mxfp4 { experts: 1, n: 17, k: 96 });
+    v.push(Spec::Mxfp4 { experts: 2, n: 9, k: 320 });
+    for scaling in [
+        Fp8Scaling::Tensor,
+        Fp8Scaling::Channel,
+        Fp8Scaling::Block { rows: 128, cols: 128 },
+    ] {
+        v.push(Spec::Fp8 {
+            n: 130,
+            k: 304,
+            scaling,
+            scale_dtype: ScaleDtype::F32,
+        });
+    }
+    for (symmetric, group, n, k) in [(true, Some(32), 13, 96), (false, Some(128), 9, 256), (true, None, 21, 160)] {
+        v.push(Spec::Ct {
+            bits: 4,
+            n,
+            k,
+            group,
+            symmetric,
+            act_order: false,
+            scale_dtype: ScaleDtype::Bf16,
+        });
+    }
+    // Fallback (dequant + cuBLAS) paths.
+    v.push(Spec::Gptq {
+        bits: 3,
+        n: 96,
+        k: 160,
+        group: Some(32),
+        v1: true,
+        act_order: true,
+        scale_dtype: ScaleDtype::F16,
+    });
+    v.push(Spec::Ct {
+        bits: 8,
+        n: 13,
+        k: 37,
+        group: Some(32),
+        symmetric: false,
+        act_order: true,
+        scale_dtype: ScaleDtype::F16,
+    });
+    v.push(Spec::Fp8 {
+        n: 37,
+        k: 45,
+        scaling: Fp8Scaling::Block { rows: 128, cols: 128 },
+        scale_dtype: ScaleDtype::Bf16,
+    });
+    v
+}
+
+/// `||y - y_ref|| / ||y_ref||` with `y_ref = x W^T + bias` in f64 from the oracle's weights.
+pub fn gemv_rel_err(w: &[f32], x: &[f32], bias: Option<&[f32]>, y: &[f32], m: usize, n: usize, k: usize) -> f64 {
+    let (mut num, mut den) = (0f64, 0f64);
+    for mi in 0..m {
+        for ni in 0..n {
+            let mut acc = bias.map_or(0.0, |b| b[ni] as f64);
+            let row = &w[ni * k..(ni + 1) * k];
+            let xr = &x[mi * k..(mi + 1) * k];
+            for (a, b) in row.iter().zip(xr) {
+                acc += *a as f64 * *b as f64;
+            }
+            let d = y[mi * n + ni] as f64 - acc;
+            num += d * d;
+            den += acc * acc;
+        }
+    }
+    if den == 0.0 {
+        if num == 0.0 {
+            0.0
+        } else {
+            f64::INFINITY
+        }
+    } else {
+        (num / den).sqrt()
+    }
+}
+
+fn to_bytes16(v: &[u16]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// GPU part of the GEMV suite.
+pub fn run_gpu_gemv(gpu: &Gpu, oracle: OracleFn<'_>, seed: u64) -> GpuResult<Vec<GemvCase>> {
+    use super::fixtures::Rng;
+    use super::gemv::{cublas, gemv_async, plan, Plan, Scratch};
+    let blas = cublas(gpu)?;
+    let mut out = Vec::new();
+    let mut rng = Rng::new(seed ^ 0x6E6D_7600);
+    for (si, spec) in gemv_specs().into_iter().enumerate() {
+        let fx = Fixture::generate(spec, Extremes::Plain, seed.wrapping_add(7_000 + si as u64));
+        let w = oracle(&fx);
+        let dev = fx.packed().upload(gpu)?;
+        let (n, k) = dev.out_shape();
+        let mut scratch = Scratch::default();
+        for act in OutDtype::ALL {
+            for m in 1..=16usize {
+                let xb: Vec<u16> = (0..m * k).map(|_| act.round_bits(rng.unit() * 2.0 - 1.0)).collect();
+                let xf: Vec<f32> = xb.iter().map(|&b| act.to_f32(b)).collect();
+                let fused = plan(gpu, &dev, act, m) != Plan::DequantCublas;
+                let with_bias = fused && m % 2 == 1;
+                let bb: Vec<u16> = (0..n).map(|_| act.round_bits(rng.unit() - 0.5)).collect();
+                let bf: Vec<f32> = bb.iter().map(|&b| act.to_f32(b)).collect();
+                let x = gpu.upload_bytes(&to_bytes16(&xb))?;
+                let bias = if with_bias { Some(gpu.upload_bytes(&to_bytes16(&bb))?) } else { None };
+                let y = gpu.alloc(m * n * 2)?;
+                gpu.fill_u16(&y, POISON)?;
+                let mut c = GemvCase {
+                    kernel: String::new(),
+                    format: fx.packed().label(),
+                    shape: format!("{n}x{k}"),
+                    m,
+                    act,
+                    bias: with_bias,
+                    rel_err: f64::NAN,
+                    tol: if act == OutDtype::Bf16 { 2e-3 } else { 1e-3 },
+                    nan: 0,
+                    unwritten: 0,
+                    error: None,
+                };
+                let run = gemv_async(gpu, &dev, act, m, &x, bias.as_ref(), &y, &mut scratch, Some(&blas))
+                    .and_then(|p| gpu.sync("gemv").map(|_| p));
+                match run {
+                    Ok(p) => {
+                        c.kernel = match p {
+                            Plan::Row { kernel } | Plan::Column { kernel, .. } => {
+                                kernel.rsplit_once("_m").map_or(kernel.clone(), |(a, _)| a.to_string())
+                            }
+                            Plan::DequantCublas => "dequant+cublas".into(),
+                        };
+                        let got: Vec<u16> = gpu
+                            .download(&y)?
+                            .chunks_exact(2)
+                            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+                            .collect();
+                        c.unwritten = got.iter().filter(|&&g| g == POISON).count();
+                        let yf: Vec<f32> = got.iter().map(|&g| act.to_f32(g)).collect();
+                        c.nan = yf.iter().filter(|v| v.is_nan()).count();
+                        c.rel_err = gemv_rel_err(&w, &xf, with_bias.then_some(&bf[..]), &yf, m, n, k);
+                    }
+                    Err(e) if e.is_unavailable() => return Err(e),
+                    Err(e) => {
+                        c.kernel = "error".into();
+                        c.error = Some(e.to_string());
+                    }
+                }
+                out.push(c);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Table rows of the GEMV suite: (kernel, cases, max rel err, failed).
+pub fn gemv_rows(cases: &[GemvCase]) -> Vec<(String, usize, f64, usize)> {
+    let mut m: BTreeMap<String, (usize, f64, usize)> = BTreeMap::new();
+    for c in cases {
+        let e = m.entry(format!("{} [{}]", c.kernel, c.format)).or_insert((0, 0.0, 0));
+        e.0 += 1;
+        e.1 = if c.rel_err.is_nan() { f64::NAN } else { e.1.max(c.rel_err) };
+        e.2 += usize::from(!c.passed());
+    }
+    m.into_iter().map(|(k, (a, b, c))| (k, a, b, c)).collect()
+}
+
+/// Prints the GEMV table.
+pub fn print_gemv_table(rows: &[(String, usize, f64, usize)]) {
+    println!("{:<44} {:>6} {:>12} {:>8}", "gemv kernel [format]", "cases", "max rel err", "result");
+    for (k, cases, err, failed) in rows {
+        let res = if *failed == 0 { "PASS".to_string() } else { format!("FAIL({failed})") };
+        println!("{k:<44} {cases:>6} {err:>12.2e} {res:>8}");
+    }
+}
+
+#[cfg(test)]
+mod gemv_tests {
+    use super::*;
+
+    #[test]
+    fn rel_err_is_zero_for_the_exact_product_and_grows_with_error() {
+        let w = [1.0f32, 2.0, 3.0, 4.0];
+        let x = [1.0f32, -1.0];
+        let y = [-1.0f32, -1.0];
+        assert_eq!(gemv_rel_err(&w, &x, None, &y, 1, 2, 2), 0.0);
+        let y2 = [-1.0f32, -1.1];
+        assert!(gemv_rel_err(&w, &x, None, &y2, 1, 2, 2) > 0.05);
+        let y3 = [f32::NAN, -1.0];
+        assert!(gemv_rel_err(&w, &x, None, &y3, 1, 2, 2).is_nan());
+    }
+}

@@ -60,25 +60,22 @@ impl ModuleId {
     }
 }
 
-/// The module defining kernel function `name`, found by scanning the embedded sources
-/// for `__global__ void name(` (plus the macro-generated families).
+/// The module defining kernel function `name`: `gemv_*` functions live in the GEMV module
+/// (macro-generated families `gemv_<format>_<dtype>_m<MT>`); the others are found by
+/// scanning the embedded dequant source for `void name(` or their macro family.
 pub fn module_of(name: &str) -> Option<ModuleId> {
-    ModuleId::ALL
-        .into_iter()
-        .find(|m| defines(m.source(), name))
+    if name.starts_with("gemv_") {
+        return Some(ModuleId::Gemv);
+    }
+    defines(ModuleId::Dequant.source(), name).then_some(ModuleId::Dequant)
 }
 
 fn defines(src: &str, name: &str) -> bool {
     if src.contains(&format!("void {name}(")) {
         return true;
     }
-    // Macro families: GPTQ_KERNEL(4, bf16, ..) defines dq_gptq4_bf16, CT_KERNEL(4, ..)
-    // dq_ct_int4_*, GEMV_KERNEL(...) gemv_<fmt>_<dt>.
-    for (prefix, mac) in [
-        ("dq_gptq", "GPTQ_KERNEL("),
-        ("dq_ct_int", "CT_KERNEL("),
-        ("gemv_", "GEMV_KERNEL("),
-    ] {
+    // GPTQ_KERNEL(4, bf16, ..) defines dq_gptq4_bf16; CT_KERNEL(4, bf16, ..) dq_ct_int4_bf16.
+    for (prefix, mac) in [("dq_gptq", "GPTQ_KERNEL("), ("dq_ct_int", "CT_KERNEL(")] {
         if let Some(rest) = name.strip_prefix(prefix) {
             let mut parts = rest.splitn(2, '_');
             let (a, b) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));

@@ -9,9 +9,11 @@ pub mod conformance;
 pub mod dequant;
 pub mod error;
 pub mod fixtures;
+pub mod gemv;
 pub mod kernels;
 pub mod nvrtc_cache;
 pub mod bench;
+pub mod bridge;
 pub mod runtime;
 pub mod upload;
 

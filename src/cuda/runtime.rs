@@ -107,7 +107,7 @@ pub struct Gpu {
     stream: Arc<CudaStream>,
     info: DeviceInfo,
     modules: Mutex<HashMap<ModuleId, Arc<CudaModule>>>,
-    functions: Mutex<HashMap<&'static str, CudaFunction>>,
+    functions: Mutex<HashMap<String, CudaFunction>>,
     /// Where the last module of each kind came from ("cache" or "nvrtc"), for reports.
     pub(crate) module_origin: Mutex<HashMap<ModuleId, &'static str>>,
 }
@@ -264,7 +264,7 @@ impl Gpu {
     }
 
     /// Looks up (compiling or loading from the disk cache on first use) a kernel function.
-    pub fn function(&self, name: &'static str) -> GpuResult<CudaFunction> {
+    pub fn function(&self, name: &str) -> GpuResult<CudaFunction> {
         if let Some(f) = self.functions.lock().expect("poisoned").get(name) {
             return Ok(f.clone());
         }
@@ -277,7 +277,7 @@ impl Gpu {
         self.functions
             .lock()
             .expect("poisoned")
-            .insert(name, f.clone());
+            .insert(name.to_string(), f.clone());
         Ok(f)
     }
 
@@ -304,7 +304,7 @@ impl Gpu {
     /// Launches `name` with the given shape and arguments (each a 64-bit address or a
     /// scalar). Errors carry the kernel name and the launch shape. The launch is
     /// asynchronous; call [`Gpu::sync`] or [`Gpu::check`] to surface execution errors.
-    pub fn launch(&self, name: &'static str, cfg: LaunchConfig, args: &[KArg]) -> GpuResult<()> {
+    pub fn launch(&self, name: &str, cfg: LaunchConfig, args: &[KArg]) -> GpuResult<()> {
         let func = self.function(name)?;
         let mut b = self.stream.launch_builder(&func);
         for a in args {
@@ -334,7 +334,7 @@ impl Gpu {
     /// Launches and then waits, so that an execution fault is reported against this kernel.
     pub fn launch_checked(
         &self,
-        name: &'static str,
+        name: &str,
         cfg: LaunchConfig,
         args: &[KArg],
     ) -> GpuResult<()> {
