@@ -4,6 +4,8 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod bench;
+mod conformance;
 mod inspect;
 mod output;
 mod validate;
@@ -24,6 +26,14 @@ enum Command {
     Validate(validate::Args),
     /// Show a file's tensors (name, dtype, shape, bytes, offset, alignment) and metadata.
     Inspect(inspect::Args),
+    /// Check every decoder (CPU) or CUDA kernel (--gpu) against the oracles.
+    Conformance(conformance::Args),
+    /// Measure the CUDA kernels against copy/read ceilings and cuBLAS (needs --gpu).
+    Bench(bench::Args),
+    /// Compare a bench JSON with the committed baseline for that GPU.
+    PerfGate(bench::GateArgs),
+    /// List the embedded CUDA kernel modules, or precompile them into the kernel cache.
+    Kernels(bench::KernelArgs),
 }
 
 /// Exit code for success.
@@ -46,6 +56,10 @@ pub fn main() -> ExitCode {
     let code = match cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Conformance(args) => conformance::run(args),
+        Command::Bench(args) => bench::run(args),
+        Command::PerfGate(args) => bench::run_gate(args),
+        Command::Kernels(args) => bench::run_kernels(args),
     };
     ExitCode::from(code)
 }

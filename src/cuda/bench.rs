@@ -314,6 +314,171 @@ pub fn bench_dequant(
     Ok(out)
 }
 
+/// The GEMV bench shapes (N x K).
+pub const GEMV_SHAPES: [(usize, usize); 5] = [(4096, 4096), (8192, 8192), (14336, 4096), (4096, 14336), (28672, 8192)];
+/// The GEMV bench batch sizes.
+pub const GEMV_MS: [usize; 3] = [1, 4, 16];
+
+/// The GEMV bench layers on `n x k` (group 128 where the format has groups).
+pub fn gemv_bench_specs(n: usize, k: usize) -> Vec<Spec> {
+    use super::dequant::{Fp8Scaling, Nvfp4Convention, ScaleDtype};
+    vec![
+        Spec::Gptq { bits: 4, n, k, group: Some(128), v1: true, act_order: false, scale_dtype: ScaleDtype::F16 },
+        Spec::Gptq { bits: 4, n, k, group: Some(128), v1: true, act_order: true, scale_dtype: ScaleDtype::F16 },
+        Spec::Gptq { bits: 8, n, k, group: Some(128), v1: true, act_order: false, scale_dtype: ScaleDtype::F16 },
+        Spec::Awq { n, k, group: Some(128), scale_dtype: ScaleDtype::F16 },
+        Spec::Nvfp4 { n, k, convention: Nvfp4Convention::Multiplier },
+        Spec::Nvfp4 { n, k, convention: Nvfp4Convention::Divisor },
+        Spec::Mxfp4 { experts: 1, n, k },
+        Spec::Fp8 { n, k, scaling: Fp8Scaling::Tensor, scale_dtype: ScaleDtype::F32 },
+        Spec::Fp8 { n, k, scaling: Fp8Scaling::Block { rows: 128, cols: 128 }, scale_dtype: ScaleDtype::F32 },
+        Spec::Ct { bits: 4, n, k, group: Some(128), symmetric: true, act_order: false, scale_dtype: ScaleDtype::Bf16 },
+    ]
+}
+
+/// cuBLAS bf16 GEMM on the GEMV shapes (the reference users would otherwise run), then
+/// every GEMV kernel (bf16 activations) with its speedup over that reference.
+pub fn bench_gemv(gpu: &Gpu, runs: usize, read: &Ceiling, copy: &Ceiling) -> GpuResult<Vec<Entry>> {
+    use super::gemv::{cublas, cublas_gemm, gemv_async, plan, Plan, Scratch};
+    let blas = cublas(gpu)?;
+    let l2 = gpu.info().l2_bytes.max(1) as usize;
+    let act = OutDtype::Bf16;
+    let mut out = Vec::new();
+    let mut rng = super::fixtures::Rng::new(0x6E6D_7631);
+    for (n, k) in GEMV_SHAPES {
+        let xs: Vec<u8> = (0..16 * k).flat_map(|_| act.round_bits(rng.unit() * 2.0 - 1.0).to_le_bytes()).collect();
+        let x = gpu.upload_bytes(&xs)?;
+        let y = gpu.alloc(16 * n * 2)?;
+        // cuBLAS bf16 reference over rotated dense weights.
+        let dense_bytes = n * k * 2;
+        let copies = (3 * l2).div_ceil(dense_bytes).clamp(2, 16);
+        let mut dense = Vec::new();
+        for _ in 0..copies {
+            let d = gpu.alloc(dense_bytes)?;
+            gpu.fill_u16(&d, 0x3C00 ^ (rng.next_u64() as u16 & 0x00FF))?;
+            dense.push(d);
+        }
+        let mut cublas_t = std::collections::HashMap::new();
+        for m in GEMV_MS {
+            let t = time_launches(gpu, 5, runs, |it| {
+                cublas_gemm(&blas, act, dense[it % dense.len()].ptr(), x.ptr(), y.ptr(), m, n, k)
+            })?;
+            let bytes = (dense_bytes + m * k * 2 + m * n * 2) as u64;
+            let g = gbps(bytes, &t);
+            cublas_t.insert(m, t.median_us);
+            out.push(Entry {
+                key: format!("cublas-bf16/{n}x{k}/m{m}"),
+                kernel: "cublasGemmEx bf16".into(),
+                bytes,
+                gbps: g,
+                pct_of_copy: 100.0 * g / copy.gbps,
+                pct_of_read: 100.0 * g / read.gbps,
+                timing: t,
+                speedup_vs_cublas: Some(1.0),
+            });
+        }
+        drop(dense);
+        for (i, spec) in gemv_bench_specs(n, k).into_iter().enumerate() {
+            let fx = Fixture::generate(spec, Extremes::Plain, 0x6E6D_0000 + i as u64);
+            let layers = rotation(gpu, &fx, 3 * l2)?;
+            let mut scratch = Scratch::default();
+            for m in GEMV_MS {
+                let pl = plan(gpu, &layers[0], act, m);
+                if pl == Plan::DequantCublas {
+                    continue;
+                }
+                let t = time_launches(gpu, 5, runs, |it| {
+                    gemv_async(gpu, &layers[it % layers.len()], act, m, &x, None, &y, &mut scratch, None).map(|_| ())
+                })?;
+                let bytes = (layers[0].packed_bytes() + m * k * 2 + m * n * 2) as u64;
+                let g = gbps(bytes, &t);
+                out.push(Entry {
+                    key: format!("gemv/{}/{n}x{k}/m{m}", fx.packed().label()),
+                    kernel: pl.describe(),
+                    bytes,
+                    gbps: g,
+                    pct_of_copy: 100.0 * g / copy.gbps,
+                    pct_of_read: 100.0 * g / read.gbps,
+                    speedup_vs_cublas: cublas_t.get(&m).map(|c| c / t.median_us),
+                    timing: t,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The gate's judgement of one kernel.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verdict {
+    /// Entry key.
+    pub key: String,
+    /// Baseline median (us).
+    pub base_us: f64,
+    /// This run's median (us).
+    pub now_us: f64,
+    /// Change of the median in percent (positive = slower).
+    pub change_pct: f64,
+    /// Human verdict.
+    pub verdict: String,
+    /// Diagnostic code when the gate fails on this kernel.
+    pub code: Option<&'static str>,
+}
+
+/// Compares `cur` with `base`: a kernel fails when its median is more than 5% slower, or
+/// more than 3% slower with non-overlapping 95% confidence intervals (GPU012); a win of more
+/// than 10% fails too until the baseline is updated (GPU013); a baseline kernel missing
+/// from this run fails (GPU015). Kernels new in this run are listed, not judged.
+pub fn gate(base: &BenchReport, cur: &BenchReport) -> Vec<Verdict> {
+    let now: std::collections::HashMap<&str, &Entry> = cur.entries().map(|e| (e.key.as_str(), e)).collect();
+    let mut out = Vec::new();
+    for b in base.entries() {
+        let Some(c) = now.get(b.key.as_str()) else {
+            out.push(Verdict {
+                key: b.key.clone(),
+                base_us: b.timing.median_us,
+                now_us: f64::NAN,
+                change_pct: f64::NAN,
+                verdict: "missing from this run".into(),
+                code: Some("GPU015"),
+            });
+            continue;
+        };
+        let (bm, cm) = (b.timing.median_us, c.timing.median_us);
+        let change = 100.0 * (cm / bm - 1.0);
+        let disjoint = c.timing.ci_lo_us > b.timing.ci_hi_us;
+        let (verdict, code) = if cm > bm * 1.05 {
+            ("REGRESSION (> 5% slower)".to_string(), Some("GPU012"))
+        } else if cm > bm * 1.03 && disjoint {
+            ("REGRESSION (> 3% slower, CIs disjoint)".to_string(), Some("GPU012"))
+        } else if cm < bm * 0.90 {
+            ("WIN > 10%: explain it and update the baseline".to_string(), Some("GPU013"))
+        } else {
+            ("ok".to_string(), None)
+        };
+        out.push(Verdict {
+            key: b.key.clone(),
+            base_us: bm,
+            now_us: cm,
+            change_pct: change,
+            verdict,
+            code,
+        });
+    }
+    let known: std::collections::HashSet<&str> = base.entries().map(|e| e.key.as_str()).collect();
+    for c in cur.entries().filter(|e| !known.contains(e.key.as_str())) {
+        out.push(Verdict {
+            key: c.key.clone(),
+            base_us: f64::NAN,
+            now_us: c.timing.median_us,
+            change_pct: f64::NAN,
+            verdict: "new (not in baseline)".into(),
+            code: None,
+        });
+    }
+    out
+}
+
 /// Device description for reports.
 pub fn describe(info: &DeviceInfo) -> (String, String, i32) {
     (info.name.clone(), info.short_name(), info.driver_version)
@@ -332,6 +497,55 @@ mod tests {
         assert!(t.ci_lo_us >= 40.0 && t.ci_hi_us <= 62.0, "{t:?}");
         let t = summarize(&[4.0, 1.0, 3.0, 2.0]);
         assert_eq!(t.median_us, 2.5);
+    }
+
+    fn report(entries: &[(&str, f64, f64, f64)]) -> BenchReport {
+        let ceiling = Ceiling {
+            bytes: 1,
+            timing: summarize(&[1.0]),
+            gbps: 1.0,
+        };
+        BenchReport {
+            device: "d".into(),
+            gpu: "h100".into(),
+            driver_version: 1,
+            date: String::new(),
+            copy: ceiling.clone(),
+            read: ceiling,
+            dequant: entries
+                .iter()
+                .map(|&(k, m, lo, hi)| Entry {
+                    key: k.into(),
+                    kernel: k.into(),
+                    bytes: 1,
+                    timing: Timing {
+                        median_us: m,
+                        ci_lo_us: lo,
+                        ci_hi_us: hi,
+                        runs: 60,
+                    },
+                    gbps: 1.0,
+                    pct_of_copy: 1.0,
+                    pct_of_read: 1.0,
+                    speedup_vs_cublas: None,
+                })
+                .collect(),
+            gemv: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn gate_flags_regressions_wins_and_missing_kernels() {
+        let base = report(&[("a", 100.0, 99.0, 101.0), ("b", 100.0, 99.0, 101.0), ("c", 100.0, 90.0, 110.0), ("d", 100.0, 99.0, 101.0), ("e", 100.0, 99.0, 101.0)]);
+        let cur = report(&[("a", 106.0, 105.0, 107.0), ("b", 104.0, 103.5, 105.0), ("c", 104.0, 95.0, 112.0), ("d", 85.0, 84.0, 86.0), ("f", 1.0, 1.0, 1.0)]);
+        let v = gate(&base, &cur);
+        let code = |k: &str| v.iter().find(|x| x.key == k).unwrap().code;
+        assert_eq!(code("a"), Some("GPU012"));
+        assert_eq!(code("b"), Some("GPU012"));
+        assert_eq!(code("c"), None, "4% slower but overlapping CIs passes");
+        assert_eq!(code("d"), Some("GPU013"));
+        assert_eq!(code("e"), Some("GPU015"));
+        assert_eq!(code("f"), None);
     }
 
     #[test]

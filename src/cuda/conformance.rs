@@ -6,7 +6,7 @@
 //! The CPU part runs the same cases through the oracle and the fast CPU path.
 
 use super::dequant::{dequant_checked, kernel_name, OutDtype, POISON};
-use super::error::GpuResult;
+use super::error::{GpuError, GpuResult};
 use super::fixtures::{dequant_cases, Extremes, Fixture, Spec};
 use super::runtime::Gpu;
 use serde::Serialize;
@@ -596,4 +596,83 @@ mod gemv_tests {
         let y3 = [f32::NAN, -1.0];
         assert!(gemv_rel_err(&w, &x, None, &y3, 1, 2, 2).is_nan());
     }
+}
+
+fn plain_case(kernel: &str, format: &str, shape: String) -> CaseResult {
+    CaseResult {
+        kernel: kernel.into(),
+        format: format.into(),
+        shape,
+        extremes: Extremes::Plain,
+        seed: 0,
+        elements: 0,
+        mismatches: 0,
+        unwritten: 0,
+        max_ulp: 0,
+        first_mismatch: None,
+        error: None,
+    }
+}
+
+/// Upload paths: a page-aligned range of a memory-mapped file (single copy from the
+/// registered mapping) and unaligned ranges (pinned staging, several chunks), each read
+/// back and compared byte for byte.
+pub fn run_gpu_upload(gpu: &Gpu, seed: u64) -> GpuResult<Vec<CaseResult>> {
+    use super::upload::{Uploader, PAGE, STAGING_BYTES};
+    use std::io::Write;
+    let mut rng = super::fixtures::Rng::new(seed ^ 0x0075_706C);
+    let total = 3 * STAGING_BYTES + 5 * PAGE;
+    let bytes = rng.bytes(total);
+    let mut file = tempfile::tempfile().map_err(|e| GpuError::driver("tempfile", e))?;
+    file.write_all(&bytes).map_err(|e| GpuError::driver("tempfile write", e))?;
+    // SAFETY: the temporary file is private to this process and not modified while mapped.
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| GpuError::driver("mmap", e))?;
+    let mut up = Uploader::new(gpu)?;
+    let ranges = [
+        ("upload:direct", PAGE, 2 * STAGING_BYTES),
+        ("upload:staged", PAGE + 8, 2 * STAGING_BYTES + 12_345),
+        ("upload:staged-small", 3, 1000),
+    ];
+    let mut out = Vec::new();
+    for (name, off, len) in ranges {
+        let before = up.stats;
+        let src = &map[off..off + len];
+        let mut r = plain_case(name, "bytes", format!("{len} B at offset {off}"));
+        let dev = up.upload(src)?;
+        gpu.sync("upload")?;
+        let back = gpu.download(&dev)?;
+        r.elements = len;
+        r.mismatches = back.iter().zip(src).filter(|(a, b)| a != b).count() + back.len().abs_diff(len);
+        let direct = up.stats.direct_tensors > before.direct_tensors;
+        if name == "upload:direct" && !direct {
+            r.error = Some("the page-aligned range was staged: cuMemHostRegister refused the mapping".into());
+        }
+        if name != "upload:direct" && direct {
+            r.error = Some("an unaligned range took the direct path".into());
+        }
+        out.push(r);
+    }
+    Ok(out)
+}
+
+/// The kernel cache: after this process loaded the modules, loading them again must come
+/// from the disk cache (unless no cache directory is writable, which is reported).
+pub fn run_gpu_cache(gpu: &Gpu) -> GpuResult<Vec<CaseResult>> {
+    use super::kernels::ModuleId;
+    let mut out = Vec::new();
+    for id in ModuleId::ALL {
+        let mut r = plain_case("nvrtc-cache", id.name(), gpu.info().arch());
+        match super::nvrtc_cache::image_for(id, gpu.info()) {
+            Ok((_, "cache")) => r.elements = 1,
+            Ok((_, origin)) => {
+                r.error = Some(format!(
+                    "second load came from {origin}, not the cache ({:?})",
+                    super::nvrtc_cache::cache_dir()
+                ))
+            }
+            Err(e) => r.error = Some(e.to_string()),
+        }
+        out.push(r);
+    }
+    Ok(out)
 }

@@ -91,14 +91,6 @@ impl DevBuf {
     pub fn is_empty(&self) -> bool {
         self.slice.is_empty()
     }
-
-    pub(crate) fn slice_mut(&mut self) -> &mut CudaSlice<u8> {
-        &mut self.slice
-    }
-
-    pub(crate) fn slice(&self) -> &CudaSlice<u8> {
-        &self.slice
-    }
 }
 
 /// An open GPU: one context, one stream, and the kernel modules loaded so far.
