@@ -15,6 +15,7 @@ typedef unsigned long long u64;
 // Output element types (template argument OUT).
 #define OUT_F16 0
 #define OUT_BF16 1
+#define OUT_F32 2
 
 // Scale element types (run-time argument `scale_dt`), matching src/cuda/dequant.rs ScaleDtype.
 #define SDT_F16 0
@@ -55,36 +56,18 @@ __device__ __forceinline__ float load_scale(const void* p, u64 idx, int dt) {
     return dt == SDT_BF16 ? bf16_to_f32(h) : f16_to_f32(h);
 }
 
-// FP4 E2M1 (quant_formats.md §1.1): s e1 e0 m, bias 1, no NaN.
+// FP4 E2M1 (quant_formats.md §1.1): s e1 e0 m, bias 1, no NaN. The three magnitude bits
+// placed at f32 bits [24:22] read as 2^(e-127) * (1 + m/2) (or the subnormal 2^-127 * m
+// when e == 0); one multiply by 2^126 rebias it. Exact: every value is a small dyadic.
 __device__ __forceinline__ float e2m1_to_f32(u32 code) {
-    // Magnitudes 0, .5, 1, 1.5, 2, 3, 4, 6 as exact f32 bit patterns.
-    const u32 mag = code & 7u;
-    u32 bits;
-    switch (mag) {
-        case 0: bits = 0x00000000u; break;
-        case 1: bits = 0x3f000000u; break;
-        case 2: bits = 0x3f800000u; break;
-        case 3: bits = 0x3fc00000u; break;
-        case 4: bits = 0x40000000u; break;
-        case 5: bits = 0x40400000u; break;
-        case 6: bits = 0x40800000u; break;
-        default: bits = 0x40c00000u; break;
-    }
-    return __uint_as_float(bits | ((code & 8u) << 28));
+    return __uint_as_float(((code & 7u) << 22) | ((code & 8u) << 28)) * 8.507059173023462e37f; // 2^126
 }
 
-// FP8 E4M3FN (quant_formats.md §1.2): bias 7, no Inf, NaN = S.1111.111.
+// FP8 E4M3FN (quant_formats.md §1.2): bias 7, no Inf, NaN = S.1111.111. Same trick: the
+// seven magnitude bits at f32 bits [26:20], rebias by 2^120 (subnormals included).
 __device__ __forceinline__ float e4m3_to_f32(u32 b) {
-    const u32 s = (b & 0x80u) << 24;
-    const u32 e = (b >> 3) & 0xFu;
-    const u32 m = b & 7u;
-    if (e == 15u && m == 7u) return __uint_as_float(0x7fc00000u | s);
-    if (e == 0u) {
-        // Subnormal: 2^-6 * m/8 = m * 2^-9, exact in f32; m == 0 gives a signed zero.
-        const float v = (float)m * 0.001953125f;
-        return s ? -v : v;
-    }
-    return __uint_as_float(s | ((e + 120u) << 23) | (m << 20));
+    const float v = __uint_as_float(((b & 0x7Fu) << 20) | ((b & 0x80u) << 24)) * 1.329227995784916e36f; // 2^120
+    return (b & 0x7Fu) == 0x7Fu ? __uint_as_float(0x7fc00000u | ((b & 0x80u) << 24)) : v;
 }
 
 // E8M0 (quant_formats.md §1.4): 2^(e-127); 0xFF is NaN; 0x00 is the f32 subnormal 2^-127.
@@ -108,5 +91,22 @@ __device__ __forceinline__ void store16(u16* __restrict__ out, u64 idx, const fl
         dst[1] = make_uint4(w[4], w[5], w[6], w[7]);
     } else {
         for (int i = 0; i < cnt; ++i) out[idx + i] = to_out<OUT>(v[i]);
+    }
+}
+
+// Stores `cnt` (<= 16) values at element `idx` of an output of type OUT (f16/bf16 through
+// store16, f32 with four 16-byte stores when aligned).
+template <int OUT>
+__device__ __forceinline__ void store_vals(void* __restrict__ out, u64 idx, const float* v, int cnt) {
+    if constexpr (OUT == OUT_F32) {
+        float* o = (float*)out;
+        if (cnt == 16 && (idx & 3ull) == 0ull) {
+#pragma unroll
+            for (int i = 0; i < 4; ++i) ((float4*)(o + idx))[i] = make_float4(v[4 * i], v[4 * i + 1], v[4 * i + 2], v[4 * i + 3]);
+        } else {
+            for (int i = 0; i < cnt; ++i) o[idx + i] = v[i];
+        }
+    } else {
+        store16<OUT>((u16*)out, idx, v, cnt);
     }
 }

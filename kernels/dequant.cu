@@ -28,77 +28,82 @@ template <int BITS> __device__ __forceinline__ u32 packed_field(const u32* __res
     }
 }
 
+// One thread: one output column n, 64 consecutive k (2*BITS packed words, one 128-byte
+// output line for 16-bit outputs), processed as four runs of 16.
 template <int OUT, int BITS>
-__device__ __forceinline__ void gptq_body(u16* __restrict__ out, const u32* __restrict__ qweight,
+__device__ __forceinline__ void gptq_body(void* __restrict__ out, const u32* __restrict__ qweight,
                                           const u32* __restrict__ qzeros, const void* __restrict__ scales,
                                           int scale_dt, const int* __restrict__ g_idx, int N, int K,
                                           int group_size, int zero_words, int v1) {
-    constexpr int VALS = BITS == 3 ? 32 : 16;           // K values per thread
-    constexpr int NW = BITS == 3 ? 3 : VALS * BITS / 32; // packed words per thread
+    constexpr int VALS = 64;
+    constexpr int NW = 2 * BITS;
     const u64 t = (u64)blockIdx.x * blockDim.x + threadIdx.x;
     const u64 chunks = ((u64)K + VALS - 1) / VALS;
     if (t >= (u64)N * chunks) return;
     const u32 n = (u32)(t % (u64)N);
     const u32 kc = (u32)(t / (u64)N);
     const u32 k0 = kc * VALS;
-    const int cnt = min(VALS, K - (int)k0);
     const u32 rows = (u32)((u64)K * BITS / 32);
-    const u32 row0 = BITS == 3 ? kc * 3u : k0 * BITS / 32u;
+    const u32 row0 = kc * NW;
 
     u32 w[NW];
 #pragma unroll
     for (int i = 0; i < NW; ++i) w[i] = row0 + i < rows ? qweight[(u64)(row0 + i) * N + n] : 0u;
 
     const int zoff = v1 ? 1 : 0;
-    float s_u = 0.0f;
-    int z_u = 0;
-    const bool uniform = g_idx == nullptr && k0 / (u32)group_size == (k0 + cnt - 1) / (u32)group_size;
-    if (uniform) {
-        const u32 g = k0 / (u32)group_size;
-        s_u = load_scale(scales, (u64)g * N + n, scale_dt);
-        z_u = (int)packed_field<BITS>(qzeros + (u64)g * zero_words, n) + zoff;
-    }
-
-    float v[VALS];
 #pragma unroll
-    for (int i = 0; i < VALS; ++i) {
-        u32 q;
-        if (BITS == 3) {
-            const u32 bit = (u32)i * 3u, wi = bit >> 5, off = bit & 31u;
-            q = w[wi] >> off;
-            if (off > 29u) q |= w[wi + 1] << (32u - off);
-            q &= 7u;
-        } else {
-            constexpr int PF = 32 / (BITS == 3 ? 4 : BITS);
-            q = (w[i / PF] >> ((i % PF) * BITS)) & ((1u << BITS) - 1u);
+    for (int sub = 0; sub < 4; ++sub) {
+        const u32 ks = k0 + 16u * sub;
+        if (ks >= (u32)K) break;
+        const int cnt = min(16, K - (int)ks);
+        float s_u = 0.0f;
+        int z_u = 0;
+        const bool uniform = g_idx == nullptr && ks / (u32)group_size == (ks + cnt - 1) / (u32)group_size;
+        if (uniform) {
+            const u32 g = ks / (u32)group_size;
+            s_u = load_scale(scales, (u64)g * N + n, scale_dt);
+            z_u = (int)packed_field<BITS>(qzeros + (u64)g * zero_words, n) + zoff;
         }
-        float s = s_u;
-        int z = z_u;
-        if (!uniform && i < cnt) {
-            const u32 k = k0 + i;
-            const u32 g = g_idx ? (u32)g_idx[k] : k / (u32)group_size;
-            s = load_scale(scales, (u64)g * N + n, scale_dt);
-            z = (int)packed_field<BITS>(qzeros + (u64)g * zero_words, n) + zoff;
+        float v[16];
+#pragma unroll
+        for (int ii = 0; ii < 16; ++ii) {
+            const int i = 16 * sub + ii;
+            u32 q;
+            if constexpr (BITS == 3) {
+                const u32 bit = (u32)i * 3u, wi = bit >> 5, off = bit & 31u;
+                q = w[wi] >> off;
+                if (off > 29u) q |= w[wi + 1] << (32u - off);
+                q &= 7u;
+            } else {
+                constexpr int PF = 32 / BITS;
+                q = (w[i / PF] >> ((i % PF) * BITS)) & ((1u << BITS) - 1u);
+            }
+            float sc = s_u;
+            int z = z_u;
+            if (!uniform && ii < cnt) {
+                const u32 k = ks + ii;
+                const u32 g = g_idx ? (u32)g_idx[k] : k / (u32)group_size;
+                sc = load_scale(scales, (u64)g * N + n, scale_dt);
+                z = (int)packed_field<BITS>(qzeros + (u64)g * zero_words, n) + zoff;
+            }
+            v[ii] = sc * (float)((int)q - z);
         }
-        v[i] = s * (float)((int)q - z);
-    }
-    const u64 base = (u64)n * K + k0;
-    if (VALS == 32) {
-        store16<OUT>(out, base, v, min(cnt, 16));
-        if (cnt > 16) store16<OUT>(out, base + 16, v + 16, cnt - 16);
-    } else {
-        store16<OUT>(out, base, v, cnt);
+        store_vals<OUT>(out, (u64)n * K + ks, v, cnt);
     }
 }
 
 #define GPTQ_KERNEL(BITS, SUFFIX, OUT)                                                                 \
     extern "C" __global__ void dq_gptq##BITS##_##SUFFIX(                                              \
-        u16* __restrict__ out, const u32* __restrict__ qweight, const u32* __restrict__ qzeros,       \
+        void* __restrict__ out, const u32* __restrict__ qweight, const u32* __restrict__ qzeros,       \
         const void* __restrict__ scales, int scale_dt, const int* __restrict__ g_idx, int N, int K,   \
         int group_size, int zero_words, int v1) {                                                     \
         gptq_body<OUT, BITS>(out, qweight, qzeros, scales, scale_dt, g_idx, N, K, group_size,         \
                              zero_words, v1);                                                         \
     }
+GPTQ_KERNEL(2, f32, OUT_F32)
+GPTQ_KERNEL(3, f32, OUT_F32)
+GPTQ_KERNEL(4, f32, OUT_F32)
+GPTQ_KERNEL(8, f32, OUT_F32)
 GPTQ_KERNEL(2, bf16, OUT_BF16)
 GPTQ_KERNEL(2, f16, OUT_F16)
 GPTQ_KERNEL(3, bf16, OUT_BF16)
@@ -115,52 +120,63 @@ GPTQ_KERNEL(8, f16, OUT_F16)
 // ---------------------------------------------------------------------------------------
 __device__ __constant__ u32 AWQ_REV[8] = {0, 4, 1, 5, 2, 6, 3, 7};
 
+// One thread: one packed column j (8 outputs), 64 consecutive k as four runs of 16.
 template <int OUT>
-__device__ __forceinline__ void awq_body(u16* __restrict__ out, const u32* __restrict__ qweight,
+__device__ __forceinline__ void awq_body(void* __restrict__ out, const u32* __restrict__ qweight,
                                          const u32* __restrict__ qzeros, const void* __restrict__ scales,
                                          int scale_dt, int N, int K, int group_size) {
     const u32 nw = (u32)N / 8u;
     const u64 t = (u64)blockIdx.x * blockDim.x + threadIdx.x;
-    const u64 chunks = ((u64)K + 15) / 16;
+    const u64 chunks = ((u64)K + 63) / 64;
     if (t >= (u64)nw * chunks) return;
     const u32 j = (u32)(t % nw);
-    const u32 k0 = (u32)(t / nw) * 16u;
-    const int cnt = min(16, K - (int)k0);
-    u32 w[16];
+    const u32 k0 = (u32)(t / nw) * 64u;
+#pragma unroll 1
+    for (int sub = 0; sub < 4; ++sub) {
+        const u32 ks = k0 + 16u * sub;
+        if (ks >= (u32)K) break;
+        const int cnt = min(16, K - (int)ks);
+        u32 w[16];
 #pragma unroll
-    for (int i = 0; i < 16; ++i) w[i] = i < cnt ? qweight[(u64)(k0 + i) * nw + j] : 0u;
-    const bool uniform = k0 / (u32)group_size == (k0 + cnt - 1) / (u32)group_size;
-    const u32 g0 = k0 / (u32)group_size;
-    const u32 zw0 = qzeros[(u64)g0 * nw + j];
+        for (int i = 0; i < 16; ++i) w[i] = i < cnt ? qweight[(u64)(ks + i) * nw + j] : 0u;
+        const bool uniform = ks / (u32)group_size == (ks + cnt - 1) / (u32)group_size;
+        const u32 g0 = ks / (u32)group_size;
+        const u32 zw0 = qzeros[(u64)g0 * nw + j];
 #pragma unroll
-    for (int c = 0; c < 8; ++c) {
-        const u32 sh = 4u * AWQ_REV[c];
-        const u32 n = 8u * j + c;
-        float s = load_scale(scales, (u64)g0 * N + n, scale_dt);
-        int z = (int)((zw0 >> sh) & 15u);
-        float v[16];
+        for (int c = 0; c < 8; ++c) {
+            const u32 sh = 4u * AWQ_REV[c];
+            const u32 n = 8u * j + c;
+            float s = load_scale(scales, (u64)g0 * N + n, scale_dt);
+            int z = (int)((zw0 >> sh) & 15u);
+            float v[16];
 #pragma unroll
-        for (int i = 0; i < 16; ++i) {
-            if (!uniform && i < cnt) {
-                const u32 g = (k0 + i) / (u32)group_size;
-                s = load_scale(scales, (u64)g * N + n, scale_dt);
-                z = (int)((qzeros[(u64)g * nw + j] >> sh) & 15u);
+            for (int i = 0; i < 16; ++i) {
+                if (!uniform && i < cnt) {
+                    const u32 g = (ks + i) / (u32)group_size;
+                    s = load_scale(scales, (u64)g * N + n, scale_dt);
+                    z = (int)((qzeros[(u64)g * nw + j] >> sh) & 15u);
+                }
+                v[i] = s * (float)((int)((w[i] >> sh) & 15u) - z);
             }
-            v[i] = s * (float)((int)((w[i] >> sh) & 15u) - z);
+            store_vals<OUT>(out, (u64)n * K + ks, v, cnt);
         }
-        store16<OUT>(out, (u64)n * K + k0, v, cnt);
     }
 }
 
-extern "C" __global__ void dq_awq_bf16(u16* __restrict__ out, const u32* __restrict__ qweight,
+extern "C" __global__ void dq_awq_bf16(void* __restrict__ out, const u32* __restrict__ qweight,
                                        const u32* __restrict__ qzeros, const void* __restrict__ scales,
                                        int scale_dt, int N, int K, int group_size) {
     awq_body<OUT_BF16>(out, qweight, qzeros, scales, scale_dt, N, K, group_size);
 }
-extern "C" __global__ void dq_awq_f16(u16* __restrict__ out, const u32* __restrict__ qweight,
+extern "C" __global__ void dq_awq_f16(void* __restrict__ out, const u32* __restrict__ qweight,
                                       const u32* __restrict__ qzeros, const void* __restrict__ scales,
                                       int scale_dt, int N, int K, int group_size) {
     awq_body<OUT_F16>(out, qweight, qzeros, scales, scale_dt, N, K, group_size);
+}
+extern "C" __global__ void dq_awq_f32(void* __restrict__ out, const u32* __restrict__ qweight,
+                                      const u32* __restrict__ qzeros, const void* __restrict__ scales,
+                                      int scale_dt, int N, int K, int group_size) {
+    awq_body<OUT_F32>(out, qweight, qzeros, scales, scale_dt, N, K, group_size);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -170,7 +186,7 @@ extern "C" __global__ void dq_awq_f16(u16* __restrict__ out, const u32* __restri
 // convention 1 (compressed-tensors divisor, §6.4): W = e2m1 * (f32(ws) / global).
 // ---------------------------------------------------------------------------------------
 template <int OUT>
-__device__ __forceinline__ void nvfp4_body(u16* __restrict__ out, const u8* __restrict__ weight,
+__device__ __forceinline__ void nvfp4_body(void* __restrict__ out, const u8* __restrict__ weight,
                                            const u8* __restrict__ wscale, const float* __restrict__ global,
                                            int rows_per_global, int convention, int rows, int K) {
     const u32 blocks = (u32)K / 16u;
@@ -188,18 +204,23 @@ __device__ __forceinline__ void nvfp4_body(u16* __restrict__ out, const u8* __re
         const u32 word = i < 8 ? p.x : p.y;
         v[i] = e2m1_to_f32((word >> (4 * (i % 8))) & 15u) * scale;
     }
-    store16<OUT>(out, t * 16, v, 16);
+    store_vals<OUT>(out, t * 16, v, 16);
 }
 
-extern "C" __global__ void dq_nvfp4_bf16(u16* __restrict__ out, const u8* __restrict__ weight,
+extern "C" __global__ void dq_nvfp4_bf16(void* __restrict__ out, const u8* __restrict__ weight,
                                          const u8* __restrict__ wscale, const float* __restrict__ global,
                                          int rows_per_global, int convention, int rows, int K) {
     nvfp4_body<OUT_BF16>(out, weight, wscale, global, rows_per_global, convention, rows, K);
 }
-extern "C" __global__ void dq_nvfp4_f16(u16* __restrict__ out, const u8* __restrict__ weight,
+extern "C" __global__ void dq_nvfp4_f16(void* __restrict__ out, const u8* __restrict__ weight,
                                         const u8* __restrict__ wscale, const float* __restrict__ global,
                                         int rows_per_global, int convention, int rows, int K) {
     nvfp4_body<OUT_F16>(out, weight, wscale, global, rows_per_global, convention, rows, K);
+}
+extern "C" __global__ void dq_nvfp4_f32(void* __restrict__ out, const u8* __restrict__ weight,
+                                        const u8* __restrict__ wscale, const float* __restrict__ global,
+                                        int rows_per_global, int convention, int rows, int K) {
+    nvfp4_body<OUT_F32>(out, weight, wscale, global, rows_per_global, convention, rows, K);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -207,7 +228,7 @@ extern "C" __global__ void dq_nvfp4_f16(u16* __restrict__ out, const u8* __restr
 // E8M0. The expert dimension folds into rows. W = e2m1 * 2^(s-127); s = 0xFF is NaN.
 // ---------------------------------------------------------------------------------------
 template <int OUT>
-__device__ __forceinline__ void mxfp4_body(u16* __restrict__ out, const u8* __restrict__ blocks,
+__device__ __forceinline__ void mxfp4_body(void* __restrict__ out, const u8* __restrict__ blocks,
                                            const u8* __restrict__ scales, u64 nblocks) {
     const u64 t = (u64)blockIdx.x * blockDim.x + threadIdx.x;
     if (t >= nblocks) return;
@@ -217,17 +238,21 @@ __device__ __forceinline__ void mxfp4_body(u16* __restrict__ out, const u8* __re
     float v[32];
 #pragma unroll
     for (int i = 0; i < 32; ++i) v[i] = e2m1_to_f32((words[i / 8] >> (4 * (i % 8))) & 15u) * x;
-    store16<OUT>(out, t * 32, v, 16);
-    store16<OUT>(out, t * 32 + 16, v + 16, 16);
+    store_vals<OUT>(out, t * 32, v, 16);
+    store_vals<OUT>(out, t * 32 + 16, v + 16, 16);
 }
 
-extern "C" __global__ void dq_mxfp4_bf16(u16* __restrict__ out, const u8* __restrict__ blocks,
+extern "C" __global__ void dq_mxfp4_bf16(void* __restrict__ out, const u8* __restrict__ blocks,
                                          const u8* __restrict__ scales, u64 nblocks) {
     mxfp4_body<OUT_BF16>(out, blocks, scales, nblocks);
 }
-extern "C" __global__ void dq_mxfp4_f16(u16* __restrict__ out, const u8* __restrict__ blocks,
+extern "C" __global__ void dq_mxfp4_f16(void* __restrict__ out, const u8* __restrict__ blocks,
                                         const u8* __restrict__ scales, u64 nblocks) {
     mxfp4_body<OUT_F16>(out, blocks, scales, nblocks);
+}
+extern "C" __global__ void dq_mxfp4_f32(void* __restrict__ out, const u8* __restrict__ blocks,
+                                        const u8* __restrict__ scales, u64 nblocks) {
+    mxfp4_body<OUT_F32>(out, blocks, scales, nblocks);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -236,7 +261,7 @@ extern "C" __global__ void dq_mxfp4_f16(u16* __restrict__ out, const u8* __restr
 // (mode 2, [ceil(N/bh), ceil(K/bw)], ragged edges allowed). Flat: 16 elements a thread.
 // ---------------------------------------------------------------------------------------
 template <int OUT>
-__device__ __forceinline__ void fp8_body(u16* __restrict__ out, const u8* __restrict__ weight,
+__device__ __forceinline__ void fp8_body(void* __restrict__ out, const u8* __restrict__ weight,
                                          const void* __restrict__ scale, int scale_dt, int mode, int N,
                                          int K, int bh, int bw) {
     const u64 total = (u64)N * K;
@@ -279,18 +304,23 @@ __device__ __forceinline__ void fp8_body(u16* __restrict__ out, const u8* __rest
             }
         }
     }
-    store16<OUT>(out, i0, v, cnt);
+    store_vals<OUT>(out, i0, v, cnt);
 }
 
-extern "C" __global__ void dq_fp8_bf16(u16* __restrict__ out, const u8* __restrict__ weight,
+extern "C" __global__ void dq_fp8_bf16(void* __restrict__ out, const u8* __restrict__ weight,
                                        const void* __restrict__ scale, int scale_dt, int mode, int N, int K,
                                        int bh, int bw) {
     fp8_body<OUT_BF16>(out, weight, scale, scale_dt, mode, N, K, bh, bw);
 }
-extern "C" __global__ void dq_fp8_f16(u16* __restrict__ out, const u8* __restrict__ weight,
+extern "C" __global__ void dq_fp8_f16(void* __restrict__ out, const u8* __restrict__ weight,
                                       const void* __restrict__ scale, int scale_dt, int mode, int N, int K,
                                       int bh, int bw) {
     fp8_body<OUT_F16>(out, weight, scale, scale_dt, mode, N, K, bh, bw);
+}
+extern "C" __global__ void dq_fp8_f32(void* __restrict__ out, const u8* __restrict__ weight,
+                                      const void* __restrict__ scale, int scale_dt, int mode, int N, int K,
+                                      int bh, int bw) {
+    fp8_body<OUT_F32>(out, weight, scale, scale_dt, mode, N, K, bh, bw);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -299,59 +329,68 @@ extern "C" __global__ void dq_fp8_f16(u16* __restrict__ out, const u8* __restric
 // [ceil(N/pf), groups] packed along N (asymmetric only); optional weight_g_idx [K].
 // Symmetric: W = s * (u - 2^(b-1)); asymmetric: W = s * (u - uz).
 // ---------------------------------------------------------------------------------------
+// One thread: one row n, 64 consecutive k (64/pf packed words) as four runs of 16.
 template <int OUT, int BITS>
-__device__ __forceinline__ void ct_body(u16* __restrict__ out, const u32* __restrict__ packed,
+__device__ __forceinline__ void ct_body(void* __restrict__ out, const u32* __restrict__ packed,
                                         const void* __restrict__ scales, int scale_dt,
                                         const u32* __restrict__ zero_point, const int* __restrict__ g_idx,
                                         int N, int K, int group_size, int groups) {
     constexpr u32 PF = 32 / BITS;
-    constexpr int NW = 16 / PF;
+    constexpr int NW = 64 / PF;
     const u32 row_words = ((u32)K + PF - 1) / PF;
-    const u32 chunks = ((u32)K + 15u) / 16u;
+    const u32 chunks = ((u32)K + 63u) / 64u;
     const u64 t = (u64)blockIdx.x * blockDim.x + threadIdx.x;
     if (t >= (u64)N * chunks) return;
     const u32 n = (u32)(t / chunks);
-    const u32 k0 = (u32)(t % chunks) * 16u;
-    const int cnt = min(16, K - (int)k0);
+    const u32 k0 = (u32)(t % chunks) * 64u;
     const u32* row = packed + (u64)n * row_words;
     u32 w[NW];
 #pragma unroll
     for (int i = 0; i < NW; ++i) w[i] = k0 / PF + i < row_words ? row[k0 / PF + i] : 0u;
     const u32 mask = (1u << BITS) - 1u;
     const int sym_zero = 1 << (BITS - 1);
-    const bool uniform = g_idx == nullptr && k0 / (u32)group_size == (k0 + cnt - 1) / (u32)group_size;
-    float s_u = 0.0f;
-    int z_u = sym_zero;
-    if (uniform) {
-        const u32 g = k0 / (u32)group_size;
-        s_u = load_scale(scales, (u64)n * groups + g, scale_dt);
-        if (zero_point)
-            z_u = (int)((zero_point[(u64)(n / PF) * groups + g] >> ((n % PF) * BITS)) & mask);
-    }
-    float v[16];
 #pragma unroll
-    for (int i = 0; i < 16; ++i) {
-        float s = s_u;
-        int z = z_u;
-        if (!uniform && i < cnt) {
-            const u32 k = k0 + i;
-            const u32 g = g_idx ? (u32)g_idx[k] : k / (u32)group_size;
-            s = load_scale(scales, (u64)n * groups + g, scale_dt);
-            if (zero_point) z = (int)((zero_point[(u64)(n / PF) * groups + g] >> ((n % PF) * BITS)) & mask);
+    for (int sub = 0; sub < 4; ++sub) {
+        const u32 ks = k0 + 16u * sub;
+        if (ks >= (u32)K) break;
+        const int cnt = min(16, K - (int)ks);
+        const bool uniform = g_idx == nullptr && ks / (u32)group_size == (ks + cnt - 1) / (u32)group_size;
+        float s_u = 0.0f;
+        int z_u = sym_zero;
+        if (uniform) {
+            const u32 g = ks / (u32)group_size;
+            s_u = load_scale(scales, (u64)n * groups + g, scale_dt);
+            if (zero_point)
+                z_u = (int)((zero_point[(u64)(n / PF) * groups + g] >> ((n % PF) * BITS)) & mask);
         }
-        const int u = (int)((w[i / PF] >> ((i % PF) * BITS)) & mask);
-        v[i] = s * (float)(u - z);
+        float v[16];
+#pragma unroll
+        for (int ii = 0; ii < 16; ++ii) {
+            const int i = 16 * sub + ii;
+            float s = s_u;
+            int z = z_u;
+            if (!uniform && ii < cnt) {
+                const u32 k = ks + ii;
+                const u32 g = g_idx ? (u32)g_idx[k] : k / (u32)group_size;
+                s = load_scale(scales, (u64)n * groups + g, scale_dt);
+                if (zero_point) z = (int)((zero_point[(u64)(n / PF) * groups + g] >> ((n % PF) * BITS)) & mask);
+            }
+            const int u = (int)((w[i / PF] >> ((i % PF) * BITS)) & mask);
+            v[ii] = s * (float)(u - z);
+        }
+        store_vals<OUT>(out, (u64)n * K + ks, v, cnt);
     }
-    store16<OUT>(out, (u64)n * K + k0, v, cnt);
 }
 
 #define CT_KERNEL(BITS, SUFFIX, OUT)                                                                   \
     extern "C" __global__ void dq_ct_int##BITS##_##SUFFIX(                                            \
-        u16* __restrict__ out, const u32* __restrict__ packed, const void* __restrict__ scales,       \
+        void* __restrict__ out, const u32* __restrict__ packed, const void* __restrict__ scales,       \
         int scale_dt, const u32* __restrict__ zero_point, const int* __restrict__ g_idx, int N, int K, \
         int group_size, int groups) {                                                                 \
         ct_body<OUT, BITS>(out, packed, scales, scale_dt, zero_point, g_idx, N, K, group_size, groups); \
     }
+CT_KERNEL(4, f32, OUT_F32)
+CT_KERNEL(8, f32, OUT_F32)
 CT_KERNEL(4, bf16, OUT_BF16)
 CT_KERNEL(4, f16, OUT_F16)
 CT_KERNEL(8, bf16, OUT_BF16)

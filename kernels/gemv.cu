@@ -450,3 +450,13 @@ extern "C" __global__ void gemv_finalize_bf16(u16* y, const float* part, int spl
 extern "C" __global__ void gemv_finalize_f16(u16* y, const float* part, int splits, const u16* bias, int m, int N) {
     finalize_body<OUT_F16>(y, part, splits, bias, m, N);
 }
+
+// Activations to f32 (for the dequant + cuBLAS f32 fallback).
+extern "C" __global__ void gemv_act_to_f32_bf16(const u16* x, float* out, u64 n) {
+    const u64 t = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (t < n) out[t] = bf16_to_f32(x[t]);
+}
+extern "C" __global__ void gemv_act_to_f32_f16(const u16* x, float* out, u64 n) {
+    const u64 t = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (t < n) out[t] = f16_to_f32(x[t]);
+}

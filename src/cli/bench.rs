@@ -95,13 +95,19 @@ fn run_gpu(gpu: &Gpu, args: &Args) -> Result<BenchReport, GpuError> {
 
 /// Prints the bench tables.
 pub fn print_report(r: &BenchReport) {
-    println!("bench on {} (driver {}), {}", r.device, r.driver_version, r.date);
+    println!(
+        "bench on {} (driver {}), {}",
+        r.device, r.driver_version, r.date
+    );
     println!(
         "ceilings: copy {:.0} GB/s (median {:.1} us), read {:.0} GB/s (median {:.1} us)",
         r.copy.gbps, r.copy.timing.median_us, r.read.gbps, r.read.timing.median_us
     );
     if !r.dequant.is_empty() {
-        println!("{:<44} {:>10} {:>9} {:>8}", "dequant (8192x28672)", "median us", "GB/s", "% copy");
+        println!(
+            "{:<44} {:>10} {:>9} {:>8}",
+            "dequant (8192x28672)", "median us", "GB/s", "% copy"
+        );
         for e in &r.dequant {
             println!(
                 "{:<44} {:>10.1} {:>9.0} {:>7.1}%",
@@ -113,7 +119,10 @@ pub fn print_report(r: &BenchReport) {
         }
     }
     if !r.gemv.is_empty() {
-        println!("{:<44} {:>10} {:>9} {:>8} {:>8}", "gemv (bf16 act)", "median us", "GB/s", "% read", "x cuBLAS");
+        println!(
+            "{:<44} {:>10} {:>9} {:>8} {:>8}",
+            "gemv (bf16 act)", "median us", "GB/s", "% read", "x cuBLAS"
+        );
         for e in &r.gemv {
             println!(
                 "{:<44} {:>10.1} {:>9.0} {:>7.1}% {:>8.2}",
@@ -163,7 +172,10 @@ pub fn run_gate(args: GateArgs) -> u8 {
         return EXIT_USAGE;
     }
     let verdicts = bench::gate(&base, &cur);
-    println!("{:<48} {:>10} {:>10} {:>8}  verdict", "kernel", "base us", "now us", "change");
+    println!(
+        "{:<48} {:>10} {:>10} {:>8}  verdict",
+        "kernel", "base us", "now us", "change"
+    );
     for v in &verdicts {
         println!(
             "{:<48} {:>10.1} {:>10.1} {:>+7.1}%  {}",

@@ -58,11 +58,23 @@ pub fn run(args: Args) -> u8 {
         let results = conf::run_cpu_dequant(&bridge::oracle, &bridge::fast, args.seed);
         let rows = conf::rows(&results);
         if !args.json {
-            conf::print_table("CPU conformance: fast path vs oracle (bit for bit, f32)", &rows);
+            conf::print_table(
+                "CPU conformance: fast path vs oracle (bit for bit, f32)",
+                &rows,
+            );
         }
         let failed = results.iter().filter(|r| !r.passed()).count();
-        let code = emit(&args, json!({"part": "cpu", "seed": args.seed, "rows": rows, "cases": results}));
-        return if code != EXIT_OK { code } else if failed > 0 { EXIT_INVALID } else { EXIT_OK };
+        let code = emit(
+            &args,
+            json!({"part": "cpu", "seed": args.seed, "rows": rows, "cases": results}),
+        );
+        return if code != EXIT_OK {
+            code
+        } else if failed > 0 {
+            EXIT_INVALID
+        } else {
+            EXIT_OK
+        };
     }
     let gpu = match Gpu::open(0) {
         Ok(g) => g,
@@ -93,7 +105,10 @@ fn run_gpu(gpu: &Gpu, args: &Args) -> Result<u8, GpuError> {
             "GPU conformance on {} (sm_{}{}, driver {}), {date}",
             info.name, info.compute_capability.0, info.compute_capability.1, info.driver_version
         );
-        conf::print_table("dequant kernels vs oracle (bit for bit after rounding)", &rows);
+        conf::print_table(
+            "dequant kernels vs oracle (bit for bit after rounding)",
+            &rows,
+        );
         if !gemv.is_empty() {
             conf::print_gemv_table(&grows);
         }
@@ -105,7 +120,10 @@ fn run_gpu(gpu: &Gpu, args: &Args) -> Result<u8, GpuError> {
                 r.shape,
                 r.seed,
                 r.extremes,
-                r.error.clone().or(r.first_mismatch.clone()).unwrap_or_default()
+                r.error
+                    .clone()
+                    .or(r.first_mismatch.clone())
+                    .unwrap_or_default()
             );
         }
         for c in gemv.iter().filter(|c| !c.passed()).take(10) {
@@ -123,7 +141,8 @@ fn run_gpu(gpu: &Gpu, args: &Args) -> Result<u8, GpuError> {
             );
         }
     }
-    let failed = dq.iter().filter(|r| !r.passed()).count() + gemv.iter().filter(|c| !c.passed()).count();
+    let failed =
+        dq.iter().filter(|r| !r.passed()).count() + gemv.iter().filter(|c| !c.passed()).count();
     let value = json!({
         "part": "gpu", "device": info, "date": date, "seed": args.seed,
         "dequant_rows": rows, "gemv_rows": grows.iter().map(|(k, c, e, f)| json!({"kernel": k, "cases": c, "max_rel_err": e, "failed": f})).collect::<Vec<_>>(),

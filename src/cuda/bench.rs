@@ -134,7 +134,11 @@ pub fn utc_now() -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", rem / 3600, rem % 3600 / 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60
+    )
 }
 
 /// Times `launch(i)` with events: `warmup` untimed calls, then `runs` timed ones, each
@@ -246,7 +250,10 @@ pub fn dequant_bench_specs(n: usize, k: usize) -> Vec<Spec> {
     for scaling in [
         Fp8Scaling::Tensor,
         Fp8Scaling::Channel,
-        Fp8Scaling::Block { rows: 128, cols: 128 },
+        Fp8Scaling::Block {
+            rows: 128,
+            cols: 128,
+        },
     ] {
         v.push(Spec::Fp8 {
             n,
@@ -255,7 +262,11 @@ pub fn dequant_bench_specs(n: usize, k: usize) -> Vec<Spec> {
             scale_dtype: ScaleDtype::F32,
         });
     }
-    for (bits, symmetric, group) in [(4u32, true, Some(128)), (4, false, Some(128)), (8, true, None)] {
+    for (bits, symmetric, group) in [
+        (4u32, true, Some(128)),
+        (4, false, Some(128)),
+        (8, true, None),
+    ] {
         v.push(Spec::Ct {
             bits,
             n,
@@ -272,7 +283,9 @@ pub fn dequant_bench_specs(n: usize, k: usize) -> Vec<Spec> {
 /// Uploads enough copies of a layer that they span more than `min_bytes`.
 pub fn rotation(gpu: &Gpu, fx: &Fixture, min_bytes: usize) -> GpuResult<Vec<DevicePacked>> {
     let packed = fx.packed();
-    let copies = min_bytes.div_ceil(packed.packed_bytes().max(1)).clamp(2, 64);
+    let copies = min_bytes
+        .div_ceil(packed.packed_bytes().max(1))
+        .clamp(2, 64);
     let mut up = super::upload::Uploader::new(gpu)?;
     (0..copies).map(|_| packed.upload_with(&mut up)).collect()
 }
@@ -300,7 +313,11 @@ pub fn bench_dequant(
             let bytes = (layers[0].packed_bytes() + rows * cols * 2) as u64;
             let g = gbps(bytes, &t);
             out.push(Entry {
-                key: format!("dequant/{}/{}/{rows}x{cols}", fx.packed().label(), dtype.suffix()),
+                key: format!(
+                    "dequant/{}/{}/{rows}x{cols}",
+                    fx.packed().label(),
+                    dtype.suffix()
+                ),
                 kernel: kernel_name(&layers[0], dtype).to_string(),
                 bytes,
                 gbps: g,
@@ -315,7 +332,13 @@ pub fn bench_dequant(
 }
 
 /// The GEMV bench shapes (N x K).
-pub const GEMV_SHAPES: [(usize, usize); 5] = [(4096, 4096), (8192, 8192), (14336, 4096), (4096, 14336), (28672, 8192)];
+pub const GEMV_SHAPES: [(usize, usize); 5] = [
+    (4096, 4096),
+    (8192, 8192),
+    (14336, 4096),
+    (4096, 14336),
+    (28672, 8192),
+];
 /// The GEMV bench batch sizes.
 pub const GEMV_MS: [usize; 3] = [1, 4, 16];
 
@@ -323,16 +346,74 @@ pub const GEMV_MS: [usize; 3] = [1, 4, 16];
 pub fn gemv_bench_specs(n: usize, k: usize) -> Vec<Spec> {
     use super::dequant::{Fp8Scaling, Nvfp4Convention, ScaleDtype};
     vec![
-        Spec::Gptq { bits: 4, n, k, group: Some(128), v1: true, act_order: false, scale_dtype: ScaleDtype::F16 },
-        Spec::Gptq { bits: 4, n, k, group: Some(128), v1: true, act_order: true, scale_dtype: ScaleDtype::F16 },
-        Spec::Gptq { bits: 8, n, k, group: Some(128), v1: true, act_order: false, scale_dtype: ScaleDtype::F16 },
-        Spec::Awq { n, k, group: Some(128), scale_dtype: ScaleDtype::F16 },
-        Spec::Nvfp4 { n, k, convention: Nvfp4Convention::Multiplier },
-        Spec::Nvfp4 { n, k, convention: Nvfp4Convention::Divisor },
+        Spec::Gptq {
+            bits: 4,
+            n,
+            k,
+            group: Some(128),
+            v1: true,
+            act_order: false,
+            scale_dtype: ScaleDtype::F16,
+        },
+        Spec::Gptq {
+            bits: 4,
+            n,
+            k,
+            group: Some(128),
+            v1: true,
+            act_order: true,
+            scale_dtype: ScaleDtype::F16,
+        },
+        Spec::Gptq {
+            bits: 8,
+            n,
+            k,
+            group: Some(128),
+            v1: true,
+            act_order: false,
+            scale_dtype: ScaleDtype::F16,
+        },
+        Spec::Awq {
+            n,
+            k,
+            group: Some(128),
+            scale_dtype: ScaleDtype::F16,
+        },
+        Spec::Nvfp4 {
+            n,
+            k,
+            convention: Nvfp4Convention::Multiplier,
+        },
+        Spec::Nvfp4 {
+            n,
+            k,
+            convention: Nvfp4Convention::Divisor,
+        },
         Spec::Mxfp4 { experts: 1, n, k },
-        Spec::Fp8 { n, k, scaling: Fp8Scaling::Tensor, scale_dtype: ScaleDtype::F32 },
-        Spec::Fp8 { n, k, scaling: Fp8Scaling::Block { rows: 128, cols: 128 }, scale_dtype: ScaleDtype::F32 },
-        Spec::Ct { bits: 4, n, k, group: Some(128), symmetric: true, act_order: false, scale_dtype: ScaleDtype::Bf16 },
+        Spec::Fp8 {
+            n,
+            k,
+            scaling: Fp8Scaling::Tensor,
+            scale_dtype: ScaleDtype::F32,
+        },
+        Spec::Fp8 {
+            n,
+            k,
+            scaling: Fp8Scaling::Block {
+                rows: 128,
+                cols: 128,
+            },
+            scale_dtype: ScaleDtype::F32,
+        },
+        Spec::Ct {
+            bits: 4,
+            n,
+            k,
+            group: Some(128),
+            symmetric: true,
+            act_order: false,
+            scale_dtype: ScaleDtype::Bf16,
+        },
     ]
 }
 
@@ -346,7 +427,9 @@ pub fn bench_gemv(gpu: &Gpu, runs: usize, read: &Ceiling, copy: &Ceiling) -> Gpu
     let mut out = Vec::new();
     let mut rng = super::fixtures::Rng::new(0x6E6D_7631);
     for (n, k) in GEMV_SHAPES {
-        let xs: Vec<u8> = (0..16 * k).flat_map(|_| act.round_bits(rng.unit() * 2.0 - 1.0).to_le_bytes()).collect();
+        let xs: Vec<u8> = (0..16 * k)
+            .flat_map(|_| act.round_bits(rng.unit() * 2.0 - 1.0).to_le_bytes())
+            .collect();
         let x = gpu.upload_bytes(&xs)?;
         let y = gpu.alloc(16 * n * 2)?;
         // cuBLAS bf16 reference over rotated dense weights.
@@ -361,7 +444,16 @@ pub fn bench_gemv(gpu: &Gpu, runs: usize, read: &Ceiling, copy: &Ceiling) -> Gpu
         let mut cublas_t = std::collections::HashMap::new();
         for m in GEMV_MS {
             let t = time_launches(gpu, 5, runs, |it| {
-                cublas_gemm(&blas, act, dense[it % dense.len()].ptr(), x.ptr(), y.ptr(), m, n, k)
+                cublas_gemm(
+                    &blas,
+                    act,
+                    dense[it % dense.len()].ptr(),
+                    x.ptr(),
+                    y.ptr(),
+                    m,
+                    n,
+                    k,
+                )
             })?;
             let bytes = (dense_bytes + m * k * 2 + m * n * 2) as u64;
             let g = gbps(bytes, &t);
@@ -388,7 +480,18 @@ pub fn bench_gemv(gpu: &Gpu, runs: usize, read: &Ceiling, copy: &Ceiling) -> Gpu
                     continue;
                 }
                 let t = time_launches(gpu, 5, runs, |it| {
-                    gemv_async(gpu, &layers[it % layers.len()], act, m, &x, None, &y, &mut scratch, None).map(|_| ())
+                    gemv_async(
+                        gpu,
+                        &layers[it % layers.len()],
+                        act,
+                        m,
+                        &x,
+                        None,
+                        &y,
+                        &mut scratch,
+                        None,
+                    )
+                    .map(|_| ())
                 })?;
                 let bytes = (layers[0].packed_bytes() + m * k * 2 + m * n * 2) as u64;
                 let g = gbps(bytes, &t);
@@ -430,7 +533,8 @@ pub struct Verdict {
 /// than 10% fails too until the baseline is updated (GPU013); a baseline kernel missing
 /// from this run fails (GPU015). Kernels new in this run are listed, not judged.
 pub fn gate(base: &BenchReport, cur: &BenchReport) -> Vec<Verdict> {
-    let now: std::collections::HashMap<&str, &Entry> = cur.entries().map(|e| (e.key.as_str(), e)).collect();
+    let now: std::collections::HashMap<&str, &Entry> =
+        cur.entries().map(|e| (e.key.as_str(), e)).collect();
     let mut out = Vec::new();
     for b in base.entries() {
         let Some(c) = now.get(b.key.as_str()) else {
@@ -450,9 +554,15 @@ pub fn gate(base: &BenchReport, cur: &BenchReport) -> Vec<Verdict> {
         let (verdict, code) = if cm > bm * 1.05 {
             ("REGRESSION (> 5% slower)".to_string(), Some("GPU012"))
         } else if cm > bm * 1.03 && disjoint {
-            ("REGRESSION (> 3% slower, CIs disjoint)".to_string(), Some("GPU012"))
+            (
+                "REGRESSION (> 3% slower, CIs disjoint)".to_string(),
+                Some("GPU012"),
+            )
         } else if cm < bm * 0.90 {
-            ("WIN > 10%: explain it and update the baseline".to_string(), Some("GPU013"))
+            (
+                "WIN > 10%: explain it and update the baseline".to_string(),
+                Some("GPU013"),
+            )
         } else {
             ("ok".to_string(), None)
         };
@@ -536,8 +646,20 @@ mod tests {
 
     #[test]
     fn gate_flags_regressions_wins_and_missing_kernels() {
-        let base = report(&[("a", 100.0, 99.0, 101.0), ("b", 100.0, 99.0, 101.0), ("c", 100.0, 90.0, 110.0), ("d", 100.0, 99.0, 101.0), ("e", 100.0, 99.0, 101.0)]);
-        let cur = report(&[("a", 106.0, 105.0, 107.0), ("b", 104.0, 103.5, 105.0), ("c", 104.0, 95.0, 112.0), ("d", 85.0, 84.0, 86.0), ("f", 1.0, 1.0, 1.0)]);
+        let base = report(&[
+            ("a", 100.0, 99.0, 101.0),
+            ("b", 100.0, 99.0, 101.0),
+            ("c", 100.0, 90.0, 110.0),
+            ("d", 100.0, 99.0, 101.0),
+            ("e", 100.0, 99.0, 101.0),
+        ]);
+        let cur = report(&[
+            ("a", 106.0, 105.0, 107.0),
+            ("b", 104.0, 103.5, 105.0),
+            ("c", 104.0, 95.0, 112.0),
+            ("d", 85.0, 84.0, 86.0),
+            ("f", 1.0, 1.0, 1.0),
+        ]);
         let v = gate(&base, &cur);
         let code = |k: &str| v.iter().find(|x| x.key == k).unwrap().code;
         assert_eq!(code("a"), Some("GPU012"));

@@ -18,7 +18,10 @@ fn scale_dtype(kernel: &str, d: Dtype) -> GpuResult<ScaleDtype> {
         Dtype::F16 => Ok(ScaleDtype::F16),
         Dtype::BF16 => Ok(ScaleDtype::Bf16),
         Dtype::F32 => Ok(ScaleDtype::F32),
-        other => Err(GpuError::bad_args(kernel, format!("scale dtype {other:?} is not F16, BF16 or F32"))),
+        other => Err(GpuError::bad_args(
+            kernel,
+            format!("scale dtype {other:?} is not F16, BF16 or F32"),
+        )),
     }
 }
 
@@ -151,7 +154,11 @@ pub fn linear_of(fx: &Fixture) -> QuantizedLinear<'_> {
             let g = group.unwrap_or(k);
             QuantizedLinear::Awq(AwqLinear {
                 prefix,
-                params: AwqParams { n, k, group_size: g },
+                params: AwqParams {
+                    n,
+                    k,
+                    group_size: g,
+                },
                 qweight: t("qweight", Dtype::I32, &[k, n / 8], &d[0]),
                 qzeros: t("qzeros", Dtype::I32, &[k / g, n / 8], &d[1]),
                 scales: t("scales", dtype_of(scale_dtype), &[k / g, n], &d[2]),
@@ -212,7 +219,12 @@ pub fn linear_of(fx: &Fixture) -> QuantizedLinear<'_> {
             let mut next = 2;
             let zp = (!symmetric).then(|| {
                 next += 1;
-                t("weight_zero_point", Dtype::I32, &[n.div_ceil(pf), groups], &d[2])
+                t(
+                    "weight_zero_point",
+                    Dtype::I32,
+                    &[n.div_ceil(pf), groups],
+                    &d[2],
+                )
             });
             let gi = act_order.then(|| t("weight_g_idx", Dtype::I32, &[k], &d[next]));
             QuantizedLinear::IntPack(IntPackLinear {
@@ -256,7 +268,10 @@ mod tests {
             let l = linear_of(&fx);
             let b = packed_from_linear(&l).unwrap();
             assert_eq!(format!("{a:?}"), format!("{b:?}"), "{spec:?}");
-            assert_eq!(crate::oracle::dequant(&l).len(), a.out_shape().0 * a.out_shape().1);
+            assert_eq!(
+                crate::oracle::dequant(&l).len(),
+                a.out_shape().0 * a.out_shape().1
+            );
         }
     }
 

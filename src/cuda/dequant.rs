@@ -713,38 +713,46 @@ impl DevicePacked {
 }
 
 /// Name of the dequant kernel for a layer and output type.
-pub fn kernel_name(p: &DevicePacked, out: OutDtype) -> &'static str {
-    let bf = out == OutDtype::Bf16;
-    macro_rules! pick {
-        ($b:literal, $f:literal) => {
-            if bf {
-                $b
-            } else {
-                $f
-            }
-        };
-    }
-    match p.desc {
-        Desc::Gptq { bits: 2, .. } => pick!("dq_gptq2_bf16", "dq_gptq2_f16"),
-        Desc::Gptq { bits: 3, .. } => pick!("dq_gptq3_bf16", "dq_gptq3_f16"),
-        Desc::Gptq { bits: 4, .. } => pick!("dq_gptq4_bf16", "dq_gptq4_f16"),
-        Desc::Gptq { .. } => pick!("dq_gptq8_bf16", "dq_gptq8_f16"),
-        Desc::Awq { .. } => pick!("dq_awq_bf16", "dq_awq_f16"),
-        Desc::Nvfp4 { .. } => pick!("dq_nvfp4_bf16", "dq_nvfp4_f16"),
-        Desc::Mxfp4 { .. } => pick!("dq_mxfp4_bf16", "dq_mxfp4_f16"),
-        Desc::Fp8 { .. } => pick!("dq_fp8_bf16", "dq_fp8_f16"),
-        Desc::Ct { bits: 4, .. } => pick!("dq_ct_int4_bf16", "dq_ct_int4_f16"),
-        Desc::Ct { .. } => pick!("dq_ct_int8_bf16", "dq_ct_int8_f16"),
-    }
+pub fn kernel_name(p: &DevicePacked, out: OutDtype) -> String {
+    kernel_name_sfx(p, out.suffix())
+}
+
+fn kernel_name_sfx(p: &DevicePacked, sfx: &str) -> String {
+    let base = match p.desc {
+        Desc::Gptq { bits, .. } => format!("dq_gptq{bits}"),
+        Desc::Awq { .. } => "dq_awq".into(),
+        Desc::Nvfp4 { .. } => "dq_nvfp4".into(),
+        Desc::Mxfp4 { .. } => "dq_mxfp4".into(),
+        Desc::Fp8 { .. } => "dq_fp8".into(),
+        Desc::Ct { bits, .. } => format!("dq_ct_int{bits}"),
+    };
+    format!("{base}_{sfx}")
 }
 
 const BLOCK: u32 = 256;
 
 /// Queues the dequant of `p` into `out` (`rows * K` elements of `dtype`), without waiting.
 pub fn dequant_async(gpu: &Gpu, p: &DevicePacked, dtype: OutDtype, out: &DevBuf) -> GpuResult<()> {
+    launch_dequant(gpu, p, dtype.suffix(), 2, out)
+}
+
+/// Queues the dequant of `p` into `out` as f32 (`rows * K` elements): the exact oracle
+/// values, used by the dequant + cuBLAS GEMV fallback.
+pub fn dequant_f32_async(gpu: &Gpu, p: &DevicePacked, out: &DevBuf) -> GpuResult<()> {
+    launch_dequant(gpu, p, "f32", 4, out)
+}
+
+fn launch_dequant(
+    gpu: &Gpu,
+    p: &DevicePacked,
+    sfx: &str,
+    elem: usize,
+    out: &DevBuf,
+) -> GpuResult<()> {
     let (rows, k) = p.out_shape();
-    let name = kernel_name(p, dtype);
-    if out.len() < rows * k * 2 {
+    let name_s = kernel_name_sfx(p, sfx);
+    let name = name_s.as_str();
+    if out.len() < rows * k * elem {
         return Err(GpuError::bad_args(name, "output buffer too small"));
     }
     let o = KArg::Ptr(out.ptr());
@@ -761,8 +769,7 @@ pub fn dequant_async(gpu: &Gpu, p: &DevicePacked, dtype: OutDtype, out: &DevBuf)
             v1,
             scale_dtype,
         } => {
-            let vals = if bits == 3 { 32 } else { 16 };
-            let threads = n as u64 * k.div_ceil(vals) as u64;
+            let threads = n as u64 * k.div_ceil(64) as u64;
             let zero_words = n * bits as usize / 32;
             gpu.launch(
                 name,
@@ -788,7 +795,7 @@ pub fn dequant_async(gpu: &Gpu, p: &DevicePacked, dtype: OutDtype, out: &DevBuf)
             group_size,
             scale_dtype,
         } => {
-            let threads = (n / 8) as u64 * k.div_ceil(16) as u64;
+            let threads = (n / 8) as u64 * k.div_ceil(64) as u64;
             gpu.launch(
                 name,
                 grid_1d(threads, BLOCK)?,
@@ -875,7 +882,7 @@ pub fn dequant_async(gpu: &Gpu, p: &DevicePacked, dtype: OutDtype, out: &DevBuf)
             scale_dtype,
             ..
         } => {
-            let threads = n as u64 * k.div_ceil(16) as u64;
+            let threads = n as u64 * k.div_ceil(64) as u64;
             gpu.launch(
                 name,
                 grid_1d(threads, BLOCK)?,
@@ -906,7 +913,7 @@ pub fn dequant_checked(gpu: &Gpu, p: &DevicePacked, dtype: OutDtype) -> GpuResul
     let out = gpu.alloc(rows * k * 2)?;
     gpu.fill_u16(&out, POISON)?;
     dequant_async(gpu, p, dtype, &out)?;
-    gpu.sync(kernel_name(p, dtype))?;
+    gpu.sync("dequant")?;
     let bytes = gpu.download(&out)?;
     Ok(bytes
         .chunks_exact(2)

@@ -235,7 +235,7 @@ fn e8m0(rng: &mut Rng, ex: Extremes) -> u8 {
         (Extremes::Extreme, 1) => 254, // 2^127
         (Extremes::Extreme, 2) => 1 + rng.below(8) as u8,
         (Extremes::Nan, 0) => 0xFF,
-        _ => 112 + rng.below(24) as u8,
+        _ => 116 + rng.below(16) as u8,
     }
 }
 
@@ -283,7 +283,7 @@ impl Fixture {
             Spec::Nvfp4 { n, k, .. } => {
                 global = match extremes {
                     Extremes::Extreme => f32::from_bits(1 + rng.below(0x7F_FFFF) as u32),
-                    _ => (rng.unit() * 16.0 - 8.0).exp2(),
+                    _ => (rng.unit() * 6.0 - 3.0).exp2(),
                 };
                 vec![
                     rng.bytes(n * k / 2),

@@ -3,9 +3,11 @@
 //!
 //! [`plan`] picks the kernel by format, shape and M; formats or shapes without a fused
 //! kernel (GPTQ 2/3-bit, compressed-tensors int8 or with g_idx, FP8 with non-f32 scales,
-//! AWQ at M > 4, ...) use dequant + cuBLAS instead ([`Plan::DequantCublas`]).
+//! AWQ at M > 4, ...) dequantize to f32 and use cuBLAS instead ([`Plan::DequantCublas`]).
 
-use super::dequant::{dequant_async, Desc, DevicePacked, Fp8Scaling, Nvfp4Convention, OutDtype};
+use super::dequant::{
+    dequant_f32_async, Desc, DevicePacked, Fp8Scaling, Nvfp4Convention, OutDtype,
+};
 use super::error::{GpuError, GpuResult};
 use super::runtime::{grid_1d, DevBuf, Gpu, KArg};
 use cudarc::cublas::{result as cublas_result, sys as cublas_sys, CudaBlas};
@@ -62,7 +64,10 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
         Desc::Gptq { bits, n, k, .. } if bits == 4 || bits == 8 => {
             let tiles = n.div_ceil(32);
             let rows = k * bits as usize / 32;
-            let splits = (2 * sms).div_ceil(tiles).clamp(1, (rows / 64).max(1)).min(16);
+            let splits = (2 * sms)
+                .div_ceil(tiles)
+                .clamp(1, (rows / 64).max(1))
+                .min(16);
             Plan::Column {
                 kernel: format!("gemv_gptq{bits}_{sfx}_m{mt}"),
                 tiles: tiles as u32,
@@ -102,7 +107,9 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
             k,
             group_size,
             ..
-        } if k % 32 == 0 && group_size % 32 == 0 && p.bufs.get(3).is_some_and(|b| b.is_none()) => row("ct4"),
+        } if k % 32 == 0 && group_size % 32 == 0 && p.bufs.get(3).is_some_and(|b| b.is_none()) => {
+            row("ct4")
+        }
         _ => Plan::DequantCublas,
     }
 }
@@ -113,6 +120,7 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
 pub struct Scratch {
     part: Option<DevBuf>,
     dense: Option<DevBuf>,
+    x32: Option<DevBuf>,
 }
 
 fn ensure(gpu: &Gpu, slot: &mut Option<DevBuf>, bytes: usize) -> GpuResult<u64> {
@@ -128,7 +136,8 @@ pub fn cublas(gpu: &Gpu) -> GpuResult<CudaBlas> {
     if !unsafe { cublas_sys::is_culib_present() } {
         return Err(GpuError::Cublas {
             call: "dlopen",
-            detail: "libcublas.so.13 not found; put the CUDA toolkit's lib64 on LD_LIBRARY_PATH".into(),
+            detail: "libcublas.so.13 not found; put the CUDA toolkit's lib64 on LD_LIBRARY_PATH"
+                .into(),
         });
     }
     CudaBlas::new(gpu.stream().clone()).map_err(|e| GpuError::Cublas {
@@ -154,6 +163,20 @@ pub fn cublas_gemm(
         OutDtype::Bf16 => cublas_sys::cudaDataType::CUDA_R_16BF,
         OutDtype::F16 => cublas_sys::cudaDataType::CUDA_R_16F,
     };
+    cublas_gemm_t(blas, t, w, x, y, m, n, k)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn cublas_gemm_t(
+    blas: &CudaBlas,
+    t: cublas_sys::cudaDataType,
+    w: u64,
+    x: u64,
+    y: u64,
+    m: usize,
+    n: usize,
+    k: usize,
+) -> GpuResult<()> {
     let (alpha, beta) = (1.0f32, 0.0f32);
     // Column-major view: C (N x M) = op(A) * B with A = W as a K x N column-major matrix
     // (transposed), B = x as K x M, C = y as N x M (row-major y [M, N]).
@@ -204,10 +227,16 @@ pub fn gemv_async(
 ) -> GpuResult<Plan> {
     let (n, k) = p.out_shape();
     if m == 0 || m > MAX_M {
-        return Err(GpuError::bad_args("gemv", format!("M = {m} is outside 1..=16")));
+        return Err(GpuError::bad_args(
+            "gemv",
+            format!("M = {m} is outside 1..=16"),
+        ));
     }
     if x.len() < m * k * 2 || y.len() < m * n * 2 || bias.is_some_and(|b| b.len() < n * 2) {
-        return Err(GpuError::bad_args("gemv", "x, y or bias buffer too small for the shape"));
+        return Err(GpuError::bad_args(
+            "gemv",
+            "x, y or bias buffer too small for the shape",
+        ));
     }
     let bias_ptr = KArg::Ptr(bias.map_or(0, |b| b.ptr()));
     let i = |v: usize| KArg::I32(v as i32);
@@ -229,7 +258,16 @@ pub fn gemv_async(
                     i(n),
                     i(k),
                 ],
-                Desc::Mxfp4 { .. } => vec![yk, xk, KArg::Ptr(p.ptr(0)), KArg::Ptr(p.ptr(1)), bias_ptr, i(m), i(n), i(k)],
+                Desc::Mxfp4 { .. } => vec![
+                    yk,
+                    xk,
+                    KArg::Ptr(p.ptr(0)),
+                    KArg::Ptr(p.ptr(1)),
+                    bias_ptr,
+                    i(m),
+                    i(n),
+                    i(k),
+                ],
                 Desc::Fp8 { scaling, .. } => {
                     let (mode, bh, bw) = match scaling {
                         Fp8Scaling::Tensor => (0, n, k),
@@ -269,7 +307,12 @@ pub fn gemv_async(
                     i(n),
                     i(k),
                 ],
-                _ => return Err(GpuError::bad_args(kernel.clone(), "plan does not match the layer")),
+                _ => {
+                    return Err(GpuError::bad_args(
+                        kernel.clone(),
+                        "plan does not match the layer",
+                    ))
+                }
             };
             gpu.launch(kernel, cfg, &args)?;
         }
@@ -329,7 +372,12 @@ pub fn gemv_async(
                     i(n),
                     i(k),
                 ],
-                _ => return Err(GpuError::bad_args(kernel.clone(), "plan does not match the layer")),
+                _ => {
+                    return Err(GpuError::bad_args(
+                        kernel.clone(),
+                        "plan does not match the layer",
+                    ))
+                }
             };
             gpu.launch(kernel, cfg, &args)?;
             if *splits > 1 {
@@ -342,14 +390,45 @@ pub fn gemv_async(
             }
         }
         Plan::DequantCublas => {
-            let blas = blas.ok_or_else(|| GpuError::bad_args("gemv", "fallback path needs cuBLAS"))?;
-            if bias.is_some() {
-                return Err(GpuError::bad_args("gemv", "bias is not supported on the dequant+cuBLAS path"));
-            }
-            let dense = ensure(gpu, &mut scratch.dense, n * k * 2)?;
-            let dense_buf = scratch.dense.as_ref().expect("just allocated");
-            dequant_async(gpu, p, act, dense_buf)?;
-            cublas_gemm(blas, act, dense, x.ptr(), y.ptr(), m, n, k)?;
+            // f32 weights (the oracle's exact values), f32 activations, f32 GEMM, then one
+            // rounding to the output type with the bias: only the output rounding is lost.
+            let blas =
+                blas.ok_or_else(|| GpuError::bad_args("gemv", "fallback path needs cuBLAS"))?;
+            let dense = ensure(gpu, &mut scratch.dense, n * k * 4)?;
+            let x32 = ensure(gpu, &mut scratch.x32, m * k * 4)?;
+            let y32 = ensure(gpu, &mut scratch.part, m * n * 4)?;
+            dequant_f32_async(gpu, p, scratch.dense.as_ref().expect("just allocated"))?;
+            gpu.launch(
+                &format!("gemv_act_to_f32_{}", act.suffix()),
+                grid_1d((m * k) as u64, 256)?,
+                &[
+                    KArg::Ptr(x.ptr()),
+                    KArg::Ptr(x32),
+                    KArg::U64((m * k) as u64),
+                ],
+            )?;
+            cublas_gemm_t(
+                blas,
+                cublas_sys::cudaDataType::CUDA_R_32F,
+                dense,
+                x32,
+                y32,
+                m,
+                n,
+                k,
+            )?;
+            gpu.launch(
+                &format!("gemv_finalize_{}", act.suffix()),
+                grid_1d((m * n) as u64, 256)?,
+                &[
+                    KArg::Ptr(y.ptr()),
+                    KArg::Ptr(y32),
+                    KArg::I32(1),
+                    bias_ptr,
+                    i(m),
+                    i(n),
+                ],
+            )?;
         }
     }
     Ok(pl)

@@ -5,6 +5,8 @@
 //! Nothing here is needed for CPU-only use; every entry point returns
 //! [`GpuError::NoDriver`] / [`GpuError::NoDevice`] on a machine without a GPU.
 
+pub mod bench;
+pub mod bridge;
 pub mod conformance;
 pub mod dequant;
 pub mod error;
@@ -12,8 +14,6 @@ pub mod fixtures;
 pub mod gemv;
 pub mod kernels;
 pub mod nvrtc_cache;
-pub mod bench;
-pub mod bridge;
 pub mod runtime;
 pub mod upload;
 

@@ -104,7 +104,13 @@ pub fn image_for(id: ModuleId, info: &DeviceInfo) -> GpuResult<(Ptx, &'static st
 
 /// Path of the cache file for a module key, when a cache directory is known.
 pub fn cache_file(id: ModuleId, key: &str) -> Option<PathBuf> {
-    cache_dir().map(|d| d.join(format!("{}-{:032x}.cubin", id.name(), hash128(key.as_bytes()))))
+    cache_dir().map(|d| {
+        d.join(format!(
+            "{}-{:032x}.cubin",
+            id.name(),
+            hash128(key.as_bytes())
+        ))
+    })
 }
 
 /// Compiles (or reuses) every module for `info` and stores them in the cache; returns the
@@ -130,8 +136,10 @@ pub fn compile(id: ModuleId, info: &DeviceInfo) -> GpuResult<Vec<u8>> {
         log,
     };
     let src = std::ffi::CString::new(id.full_source()).map_err(|e| fail(e.to_string()))?;
-    let name = std::ffi::CString::new(format!("{}.cu", id.name())).map_err(|e| fail(e.to_string()))?;
-    let prog = nvrtc::result::create_program(&src, Some(&name)).map_err(|e| fail(format!("{e:?}")))?;
+    let name =
+        std::ffi::CString::new(format!("{}.cu", id.name())).map_err(|e| fail(e.to_string()))?;
+    let prog =
+        nvrtc::result::create_program(&src, Some(&name)).map_err(|e| fail(format!("{e:?}")))?;
     let mut opts = id.options();
     opts.push(format!("--gpu-architecture={arch}"));
     // SAFETY: `prog` was just created and is destroyed exactly once below; `src` and `name`
@@ -152,7 +160,9 @@ pub fn compile(id: ModuleId, info: &DeviceInfo) -> GpuResult<Vec<u8>> {
             let mut image = vec![0u8; size];
             let r2 = if r == nvrtc::sys::nvrtcResult::NVRTC_SUCCESS {
                 // SAFETY: see above.
-                unsafe { nvrtc::sys::nvrtcGetCUBIN(prog, image.as_mut_ptr() as *mut std::ffi::c_char) }
+                unsafe {
+                    nvrtc::sys::nvrtcGetCUBIN(prog, image.as_mut_ptr() as *mut std::ffi::c_char)
+                }
             } else {
                 r
             };

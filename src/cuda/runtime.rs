@@ -324,12 +324,7 @@ impl Gpu {
     }
 
     /// Launches and then waits, so that an execution fault is reported against this kernel.
-    pub fn launch_checked(
-        &self,
-        name: &str,
-        cfg: LaunchConfig,
-        args: &[KArg],
-    ) -> GpuResult<()> {
+    pub fn launch_checked(&self, name: &str, cfg: LaunchConfig, args: &[KArg]) -> GpuResult<()> {
         self.launch(name, cfg, args)?;
         self.stream.synchronize().map_err(|e| GpuError::Launch {
             kernel: name.to_string(),
