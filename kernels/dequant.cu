@@ -28,68 +28,94 @@ template <int BITS> __device__ __forceinline__ u32 packed_field(const u32* __res
     }
 }
 
-// One thread: one output column n, 64 consecutive k (2*BITS packed words, one 128-byte
-// output line for 16-bit outputs), processed as four runs of 16.
+// K-major layouts (GPTQ, AWQ) are dequantized through a shared-memory tile, so that the
+// packed words are read coalesced along N and the [N, K] output is written coalesced along K
+// (whole 128-byte lines per group of lanes).
+#define TILE_K 64
+#define TILE_ROW_BYTES (TILE_K * 4 + 16) /* f32 row plus 16 bytes of padding */
+
+template <int OUT> struct OutSize { static constexpr int value = OUT == OUT_F32 ? 4 : 2; };
+
+// Writes the value v (already computed) of tile element (row, kk) into shared memory.
+template <int OUT> __device__ __forceinline__ void tile_put(unsigned char* tile, int row, int kk, float v) {
+    if constexpr (OUT == OUT_F32) ((float*)(tile + row * TILE_ROW_BYTES))[kk] = v;
+    else ((u16*)(tile + row * TILE_ROW_BYTES))[kk] = to_out<OUT>(v);
+}
+
+// Copies a tile of `rows` output rows x TILE_K columns from shared memory to out[n0.., k0..]
+// in 16-byte pieces (element stores at ragged or unaligned edges).
+template <int OUT>
+__device__ __forceinline__ void tile_store(void* __restrict__ out, const unsigned char* tile, int rows, int n0,
+                                           int k0, int N, int K) {
+    constexpr int ES = OutSize<OUT>::value;
+    constexpr int PER = 16 / ES;               // elements per 16-byte piece
+    constexpr int PIECES = TILE_K / PER;       // pieces per row
+    for (int p = threadIdx.x; p < rows * PIECES; p += blockDim.x) {
+        const int row = p / PIECES, piece = p % PIECES;
+        const int n = n0 + row, k = k0 + piece * PER;
+        if (n >= N || k >= K) continue;
+        const int cnt = min(PER, K - k);
+        const unsigned char* src = tile + row * TILE_ROW_BYTES + piece * 16;
+        const u64 idx = (u64)n * K + k;
+        unsigned char* dst = (unsigned char*)out + idx * ES;
+        if (cnt == PER && ((u64)dst & 15ull) == 0ull) {
+            *(uint4*)dst = *(const uint4*)src;
+        } else {
+            for (int e = 0; e < cnt * ES; e += ES) {
+                if (ES == 4) *(u32*)(dst + e) = *(const u32*)(src + e);
+                else *(u16*)(dst + e) = *(const u16*)(src + e);
+            }
+        }
+    }
+}
+
+// GPTQ tile: 32 columns x 64 k per 256-thread block. Thread (c, j) decodes k = j*8..j*8+7
+// of column c from the continuous LSB-first bit stream of its column (spec §2.3/2.4: for
+// b = 3 the 96-bit groups are contiguous, so bit k*b of the column is bit (k*b)%32 of word
+// row (k*b)/32 for every b).
 template <int OUT, int BITS>
 __device__ __forceinline__ void gptq_body(void* __restrict__ out, const u32* __restrict__ qweight,
                                           const u32* __restrict__ qzeros, const void* __restrict__ scales,
                                           int scale_dt, const int* __restrict__ g_idx, int N, int K,
                                           int group_size, int zero_words, int v1) {
-    constexpr int VALS = 64;
-    constexpr int NW = 2 * BITS;
-    const u64 t = (u64)blockIdx.x * blockDim.x + threadIdx.x;
-    const u64 chunks = ((u64)K + VALS - 1) / VALS;
-    if (t >= (u64)N * chunks) return;
-    const u32 n = (u32)(t % (u64)N);
-    const u32 kc = (u32)(t / (u64)N);
-    const u32 k0 = kc * VALS;
-    const u32 rows = (u32)((u64)K * BITS / 32);
-    const u32 row0 = kc * NW;
-
-    u32 w[NW];
-#pragma unroll
-    for (int i = 0; i < NW; ++i) w[i] = row0 + i < rows ? qweight[(u64)(row0 + i) * N + n] : 0u;
-
-    const int zoff = v1 ? 1 : 0;
-#pragma unroll
-    for (int sub = 0; sub < 4; ++sub) {
-        const u32 ks = k0 + 16u * sub;
-        if (ks >= (u32)K) break;
-        const int cnt = min(16, K - (int)ks);
-        float s_u = 0.0f;
-        int z_u = 0;
-        const bool uniform = g_idx == nullptr && ks / (u32)group_size == (ks + cnt - 1) / (u32)group_size;
+    __shared__ __align__(16) unsigned char tile[32 * TILE_ROW_BYTES];
+    const int tiles_n = (N + 31) / 32;
+    const int n0 = (int)(blockIdx.x % (u32)tiles_n) * 32;
+    const int k0 = (int)(blockIdx.x / (u32)tiles_n) * TILE_K;
+    const int c = threadIdx.x & 31, j = threadIdx.x >> 5;
+    const int n = n0 + c, kb = k0 + j * 8;
+    if (n < N && kb < K) {
+        const int cnt = min(8, K - kb);
+        const u32 rows = (u32)((u64)K * BITS / 32);
+        const u32 bit0 = (u32)kb * BITS, r = bit0 >> 5, off = bit0 & 31u;
+        u64 bits = qweight[(u64)r * N + n];
+        if (off + 8 * BITS > 32 && r + 1 < rows) bits |= (u64)qweight[(u64)(r + 1) * N + n] << 32;
+        bits >>= off;
+        const int zoff = v1 ? 1 : 0;
+        const bool uniform = g_idx == nullptr && kb / group_size == (kb + cnt - 1) / group_size;
+        float s = 0.0f;
+        int z = 0;
         if (uniform) {
-            const u32 g = ks / (u32)group_size;
-            s_u = load_scale(scales, (u64)g * N + n, scale_dt);
-            z_u = (int)packed_field<BITS>(qzeros + (u64)g * zero_words, n) + zoff;
+            const int g = kb / group_size;
+            s = load_scale(scales, (u64)g * N + n, scale_dt);
+            z = (int)packed_field<BITS>(qzeros + (u64)g * zero_words, n) + zoff;
         }
-        float v[16];
 #pragma unroll
-        for (int ii = 0; ii < 16; ++ii) {
-            const int i = 16 * sub + ii;
-            u32 q;
-            if constexpr (BITS == 3) {
-                const u32 bit = (u32)i * 3u, wi = bit >> 5, off = bit & 31u;
-                q = w[wi] >> off;
-                if (off > 29u) q |= w[wi + 1] << (32u - off);
-                q &= 7u;
-            } else {
-                constexpr int PF = 32 / BITS;
-                q = (w[i / PF] >> ((i % PF) * BITS)) & ((1u << BITS) - 1u);
+        for (int i = 0; i < 8; ++i) {
+            if (i < cnt) {
+                if (!uniform) {
+                    const int k = kb + i;
+                    const int g = g_idx ? g_idx[k] : k / group_size;
+                    s = load_scale(scales, (u64)g * N + n, scale_dt);
+                    z = (int)packed_field<BITS>(qzeros + (u64)g * zero_words, n) + zoff;
+                }
+                const int q = (int)((bits >> (i * BITS)) & ((1u << BITS) - 1u));
+                tile_put<OUT>(tile, c, j * 8 + i, s * (float)(q - z));
             }
-            float sc = s_u;
-            int z = z_u;
-            if (!uniform && ii < cnt) {
-                const u32 k = ks + ii;
-                const u32 g = g_idx ? (u32)g_idx[k] : k / (u32)group_size;
-                sc = load_scale(scales, (u64)g * N + n, scale_dt);
-                z = (int)packed_field<BITS>(qzeros + (u64)g * zero_words, n) + zoff;
-            }
-            v[ii] = sc * (float)((int)q - z);
         }
-        store_vals<OUT>(out, (u64)n * K + ks, v, cnt);
     }
+    __syncthreads();
+    tile_store<OUT>(out, tile, 32, n0, k0, N, K);
 }
 
 #define GPTQ_KERNEL(BITS, SUFFIX, OUT)                                                                 \
@@ -120,47 +146,38 @@ GPTQ_KERNEL(8, f16, OUT_F16)
 // ---------------------------------------------------------------------------------------
 __device__ __constant__ u32 AWQ_REV[8] = {0, 4, 1, 5, 2, 6, 3, 7};
 
-// One thread: one packed column j (8 outputs), 64 consecutive k as four runs of 16.
+// AWQ tile: 64 columns (8 packed words) x 64 k per 256-thread block; thread t decodes the
+// words (k = t/8 and t/8 + 32, word t%8), each into 8 interleaved columns.
 template <int OUT>
 __device__ __forceinline__ void awq_body(void* __restrict__ out, const u32* __restrict__ qweight,
                                          const u32* __restrict__ qzeros, const void* __restrict__ scales,
                                          int scale_dt, int N, int K, int group_size) {
-    const u32 nw = (u32)N / 8u;
-    const u64 t = (u64)blockIdx.x * blockDim.x + threadIdx.x;
-    const u64 chunks = ((u64)K + 63) / 64;
-    if (t >= (u64)nw * chunks) return;
-    const u32 j = (u32)(t % nw);
-    const u32 k0 = (u32)(t / nw) * 64u;
-#pragma unroll 1
-    for (int sub = 0; sub < 4; ++sub) {
-        const u32 ks = k0 + 16u * sub;
-        if (ks >= (u32)K) break;
-        const int cnt = min(16, K - (int)ks);
-        u32 w[16];
+    __shared__ __align__(16) unsigned char tile[64 * TILE_ROW_BYTES];
+    const int nw = N / 8;
+    const int tiles_n = (nw + 7) / 8;
+    const int w0 = (int)(blockIdx.x % (u32)tiles_n) * 8;
+    const int k0 = (int)(blockIdx.x / (u32)tiles_n) * TILE_K;
+    const int w = threadIdx.x & 7;
+    const int jw = w0 + w;
 #pragma unroll
-        for (int i = 0; i < 16; ++i) w[i] = i < cnt ? qweight[(u64)(ks + i) * nw + j] : 0u;
-        const bool uniform = ks / (u32)group_size == (ks + cnt - 1) / (u32)group_size;
-        const u32 g0 = ks / (u32)group_size;
-        const u32 zw0 = qzeros[(u64)g0 * nw + j];
+    for (int h = 0; h < 2; ++h) {
+        const int kk = (threadIdx.x >> 3) + 32 * h;
+        const int k = k0 + kk;
+        if (jw < nw && k < K) {
+            const u32 word = qweight[(u64)k * nw + jw];
+            const int g = k / group_size;
+            const u32 zw = qzeros[(u64)g * nw + jw];
 #pragma unroll
-        for (int c = 0; c < 8; ++c) {
-            const u32 sh = 4u * AWQ_REV[c];
-            const u32 n = 8u * j + c;
-            float s = load_scale(scales, (u64)g0 * N + n, scale_dt);
-            int z = (int)((zw0 >> sh) & 15u);
-            float v[16];
-#pragma unroll
-            for (int i = 0; i < 16; ++i) {
-                if (!uniform && i < cnt) {
-                    const u32 g = (ks + i) / (u32)group_size;
-                    s = load_scale(scales, (u64)g * N + n, scale_dt);
-                    z = (int)((qzeros[(u64)g * nw + j] >> sh) & 15u);
-                }
-                v[i] = s * (float)((int)((w[i] >> sh) & 15u) - z);
+            for (int c = 0; c < 8; ++c) {
+                const u32 sh = 4u * AWQ_REV[c];
+                const float s = load_scale(scales, (u64)g * N + 8 * jw + c, scale_dt);
+                const int z = (int)((zw >> sh) & 15u);
+                tile_put<OUT>(tile, 8 * w + c, kk, s * (float)((int)((word >> sh) & 15u) - z));
             }
-            store_vals<OUT>(out, (u64)n * K + ks, v, cnt);
         }
     }
+    __syncthreads();
+    tile_store<OUT>(out, tile, 64, w0 * 8, k0, N, K);
 }
 
 extern "C" __global__ void dq_awq_bf16(void* __restrict__ out, const u32* __restrict__ qweight,
@@ -227,19 +244,18 @@ extern "C" __global__ void dq_nvfp4_f32(void* __restrict__ out, const u8* __rest
 // MXFP4, gpt-oss layout (spec §8.2-8.3): blocks [E, rows, K/32, 16] U8, scales [E, rows, K/32]
 // E8M0. The expert dimension folds into rows. W = e2m1 * 2^(s-127); s = 0xFF is NaN.
 // ---------------------------------------------------------------------------------------
+// One thread: half a block (8 bytes, 16 values), so lanes write consecutive 32-byte runs.
 template <int OUT>
 __device__ __forceinline__ void mxfp4_body(void* __restrict__ out, const u8* __restrict__ blocks,
                                            const u8* __restrict__ scales, u64 nblocks) {
     const u64 t = (u64)blockIdx.x * blockDim.x + threadIdx.x;
-    if (t >= nblocks) return;
-    const uint4 p = *(const uint4*)(blocks + t * 16);
-    const float x = e8m0_to_f32(scales[t]);
-    const u32 words[4] = {p.x, p.y, p.z, p.w};
-    float v[32];
+    if (t >= 2 * nblocks) return;
+    const uint2 p = *(const uint2*)(blocks + t * 8);
+    const float x = e8m0_to_f32(scales[t >> 1]);
+    float v[16];
 #pragma unroll
-    for (int i = 0; i < 32; ++i) v[i] = e2m1_to_f32((words[i / 8] >> (4 * (i % 8))) & 15u) * x;
-    store_vals<OUT>(out, t * 32, v, 16);
-    store_vals<OUT>(out, t * 32 + 16, v + 16, 16);
+    for (int i = 0; i < 16; ++i) v[i] = e2m1_to_f32(((i < 8 ? p.x : p.y) >> (4 * (i % 8))) & 15u) * x;
+    store_vals<OUT>(out, t * 16, v, 16);
 }
 
 extern "C" __global__ void dq_mxfp4_bf16(void* __restrict__ out, const u8* __restrict__ blocks,
@@ -280,6 +296,17 @@ __device__ __forceinline__ void fp8_body(void* __restrict__ out, const u8* __res
     }
     u32 n = (u32)(i0 / (u64)K), k = (u32)(i0 % (u64)K);
     const u32 scols = ((u32)K + (u32)bw - 1u) / (u32)bw;
+    if ((K & 15) == 0 && (mode != 2 || (bw & 15) == 0)) {
+        // The 16 elements lie in one row (and one scale block): one scale.
+        const float s1 = mode == 0 ? load_scale(scale, 0, scale_dt)
+                         : mode == 1 ? load_scale(scale, n, scale_dt)
+                                     : load_scale(scale, (u64)(n / (u32)bh) * scols + k / (u32)bw, scale_dt);
+        float v1[16];
+#pragma unroll
+        for (int i = 0; i < 16; ++i) v1[i] = e4m3_to_f32(b[i]) * s1;
+        store_vals<OUT>(out, i0, v1, cnt);
+        return;
+    }
     float s;
     if (mode == 0) s = load_scale(scale, 0, scale_dt);
     else if (mode == 1) s = load_scale(scale, n, scale_dt);
@@ -329,57 +356,66 @@ extern "C" __global__ void dq_fp8_f32(void* __restrict__ out, const u8* __restri
 // [ceil(N/pf), groups] packed along N (asymmetric only); optional weight_g_idx [K].
 // Symmetric: W = s * (u - 2^(b-1)); asymmetric: W = s * (u - uz).
 // ---------------------------------------------------------------------------------------
-// One thread: one row n, 64 consecutive k (64/pf packed words) as four runs of 16.
+// One thread: one row n, 16 consecutive k (16/pf packed words; one 8- or 16-byte load when
+// the row length allows), lanes consecutive along K so stores coalesce.
 template <int OUT, int BITS>
 __device__ __forceinline__ void ct_body(void* __restrict__ out, const u32* __restrict__ packed,
                                         const void* __restrict__ scales, int scale_dt,
                                         const u32* __restrict__ zero_point, const int* __restrict__ g_idx,
                                         int N, int K, int group_size, int groups) {
     constexpr u32 PF = 32 / BITS;
-    constexpr int NW = 64 / PF;
+    constexpr int NW = 16 / PF;
     const u32 row_words = ((u32)K + PF - 1) / PF;
-    const u32 chunks = ((u32)K + 63u) / 64u;
+    const u32 chunks = ((u32)K + 15u) / 16u;
     const u64 t = (u64)blockIdx.x * blockDim.x + threadIdx.x;
     if (t >= (u64)N * chunks) return;
     const u32 n = (u32)(t / chunks);
-    const u32 k0 = (u32)(t % chunks) * 64u;
+    const u32 k0 = (u32)(t % chunks) * 16u;
+    const int cnt = min(16, K - (int)k0);
     const u32* row = packed + (u64)n * row_words;
     u32 w[NW];
+    if (row_words % NW == 0) {
+        if constexpr (NW == 2) {
+            const uint2 p = *(const uint2*)(row + k0 / PF);
+            w[0] = p.x;
+            w[1] = p.y;
+        } else {
+            const uint4 p = *(const uint4*)(row + k0 / PF);
+            w[0] = p.x;
+            w[1] = p.y;
+            w[2] = p.z;
+            w[3] = p.w;
+        }
+    } else {
 #pragma unroll
-    for (int i = 0; i < NW; ++i) w[i] = k0 / PF + i < row_words ? row[k0 / PF + i] : 0u;
+        for (int i = 0; i < NW; ++i) w[i] = k0 / PF + i < row_words ? row[k0 / PF + i] : 0u;
+    }
     const u32 mask = (1u << BITS) - 1u;
     const int sym_zero = 1 << (BITS - 1);
-#pragma unroll
-    for (int sub = 0; sub < 4; ++sub) {
-        const u32 ks = k0 + 16u * sub;
-        if (ks >= (u32)K) break;
-        const int cnt = min(16, K - (int)ks);
-        const bool uniform = g_idx == nullptr && ks / (u32)group_size == (ks + cnt - 1) / (u32)group_size;
-        float s_u = 0.0f;
-        int z_u = sym_zero;
-        if (uniform) {
-            const u32 g = ks / (u32)group_size;
-            s_u = load_scale(scales, (u64)n * groups + g, scale_dt);
-            if (zero_point)
-                z_u = (int)((zero_point[(u64)(n / PF) * groups + g] >> ((n % PF) * BITS)) & mask);
-        }
-        float v[16];
-#pragma unroll
-        for (int ii = 0; ii < 16; ++ii) {
-            const int i = 16 * sub + ii;
-            float s = s_u;
-            int z = z_u;
-            if (!uniform && ii < cnt) {
-                const u32 k = ks + ii;
-                const u32 g = g_idx ? (u32)g_idx[k] : k / (u32)group_size;
-                s = load_scale(scales, (u64)n * groups + g, scale_dt);
-                if (zero_point) z = (int)((zero_point[(u64)(n / PF) * groups + g] >> ((n % PF) * BITS)) & mask);
-            }
-            const int u = (int)((w[i / PF] >> ((i % PF) * BITS)) & mask);
-            v[ii] = s * (float)(u - z);
-        }
-        store_vals<OUT>(out, (u64)n * K + ks, v, cnt);
+    const bool uniform = g_idx == nullptr && k0 / (u32)group_size == (k0 + cnt - 1) / (u32)group_size;
+    float s_u = 0.0f;
+    int z_u = sym_zero;
+    if (uniform) {
+        const u32 g = k0 / (u32)group_size;
+        s_u = load_scale(scales, (u64)n * groups + g, scale_dt);
+        if (zero_point)
+            z_u = (int)((zero_point[(u64)(n / PF) * groups + g] >> ((n % PF) * BITS)) & mask);
     }
+    float v[16];
+#pragma unroll
+    for (int i = 0; i < 16; ++i) {
+        float s = s_u;
+        int z = z_u;
+        if (!uniform && i < cnt) {
+            const u32 k = k0 + i;
+            const u32 g = g_idx ? (u32)g_idx[k] : k / (u32)group_size;
+            s = load_scale(scales, (u64)n * groups + g, scale_dt);
+            if (zero_point) z = (int)((zero_point[(u64)(n / PF) * groups + g] >> ((n % PF) * BITS)) & mask);
+        }
+        const int u = (int)((w[i / PF] >> ((i % PF) * BITS)) & mask);
+        v[i] = s * (float)(u - z);
+    }
+    store_vals<OUT>(out, (u64)n * K + k0, v, cnt);
 }
 
 #define CT_KERNEL(BITS, SUFFIX, OUT)                                                                   \

@@ -373,61 +373,63 @@ impl GemvCase {
 }
 
 /// Layers of the GEMV suite: every fused format at odd shapes, plus fallback formats.
-/// N is a few hundred so that the relative error (dominated by the final rounding to the
-/// output type, ~1.5e-3 RMS for bf16) is averaged over enough outputs to be meaningful.
+/// N is one to two thousand so that the relative error (dominated by the final rounding to
+/// the output type, ~1.5e-3 RMS for bf16) is averaged over enough outputs to be meaningful.
 pub fn gemv_specs() -> Vec<Spec> {
     use super::dequant::{Fp8Scaling, Nvfp4Convention, ScaleDtype};
+    let f16 = ScaleDtype::F16;
     let mut v = Vec::new();
     for (bits, n, k, group) in [
-        (4u32, 520, 200, Some(32)),
-        (4, 264, 136, None),
-        (8, 300, 36, Some(32)),
-        (8, 260, 260, Some(128)),
+        (4u32, 2056, 200, Some(32)),
+        (4, 1032, 136, None),
+        (8, 2100, 36, Some(32)),
+        (8, 1036, 260, Some(128)),
     ] {
         for act_order in [false, true] {
+            let v1 = !act_order;
             v.push(Spec::Gptq {
                 bits,
                 n,
                 k,
                 group,
-                v1: !act_order,
+                v1,
                 act_order,
-                scale_dtype: ScaleDtype::F16,
+                scale_dtype: f16,
             });
         }
     }
     v.push(Spec::Awq {
-        n: 264,
+        n: 2056,
         k: 96,
         group: Some(32),
-        scale_dtype: ScaleDtype::F16,
+        scale_dtype: f16,
     });
     v.push(Spec::Awq {
-        n: 520,
+        n: 1032,
         k: 256,
         group: Some(128),
         scale_dtype: ScaleDtype::Bf16,
     });
     for convention in [Nvfp4Convention::Multiplier, Nvfp4Convention::Divisor] {
         v.push(Spec::Nvfp4 {
-            n: 257,
+            n: 2049,
             k: 48,
             convention,
         });
         v.push(Spec::Nvfp4 {
-            n: 321,
+            n: 1025,
             k: 208,
             convention,
         });
     }
     v.push(Spec::Mxfp4 {
         experts: 1,
-        n: 263,
+        n: 2047,
         k: 96,
     });
     v.push(Spec::Mxfp4 {
         experts: 2,
-        n: 131,
+        n: 1031,
         k: 320,
     });
     for scaling in [
@@ -439,17 +441,18 @@ pub fn gemv_specs() -> Vec<Spec> {
         },
     ] {
         v.push(Spec::Fp8 {
-            n: 300,
+            n: 2000,
             k: 304,
             scaling,
             scale_dtype: ScaleDtype::F32,
         });
     }
     for (symmetric, group, n, k) in [
-        (true, Some(32), 261, 96),
-        (false, Some(128), 259, 256),
-        (true, None, 301, 160),
+        (true, Some(32), 2049, 96),
+        (false, Some(128), 1031, 256),
+        (true, None, 2047, 160),
     ] {
+        let scale_dtype = ScaleDtype::Bf16;
         v.push(Spec::Ct {
             bits: 4,
             n,
@@ -457,35 +460,36 @@ pub fn gemv_specs() -> Vec<Spec> {
             group,
             symmetric,
             act_order: false,
-            scale_dtype: ScaleDtype::Bf16,
+            scale_dtype,
         });
     }
-    // Fallback (dequant + cuBLAS) paths.
+    // Fallback (dequant to f32 + cuBLAS) paths.
     v.push(Spec::Gptq {
         bits: 3,
-        n: 288,
+        n: 2080,
         k: 160,
         group: Some(32),
         v1: true,
         act_order: true,
-        scale_dtype: ScaleDtype::F16,
+        scale_dtype: f16,
     });
     v.push(Spec::Ct {
         bits: 8,
-        n: 261,
+        n: 2049,
         k: 37,
         group: Some(32),
         symmetric: false,
         act_order: true,
-        scale_dtype: ScaleDtype::F16,
+        scale_dtype: f16,
     });
+    let block = Fp8Scaling::Block {
+        rows: 128,
+        cols: 128,
+    };
     v.push(Spec::Fp8 {
-        n: 297,
+        n: 2001,
         k: 45,
-        scaling: Fp8Scaling::Block {
-            rows: 128,
-            cols: 128,
-        },
+        scaling: block,
         scale_dtype: ScaleDtype::Bf16,
     });
     v
@@ -501,20 +505,21 @@ pub fn gemv_rel_err(
     n: usize,
     k: usize,
 ) -> f64 {
-    let (mut num, mut den) = (0f64, 0f64);
-    for mi in 0..m {
-        for ni in 0..n {
+    use rayon::prelude::*;
+    let (num, den) = (0..m * n)
+        .into_par_iter()
+        .map(|i| {
+            let (mi, ni) = (i / n, i % n);
             let mut acc = bias.map_or(0.0, |b| b[ni] as f64);
             let row = &w[ni * k..(ni + 1) * k];
             let xr = &x[mi * k..(mi + 1) * k];
             for (a, b) in row.iter().zip(xr) {
                 acc += *a as f64 * *b as f64;
             }
-            let d = y[mi * n + ni] as f64 - acc;
-            num += d * d;
-            den += acc * acc;
-        }
-    }
+            let d = y[i] as f64 - acc;
+            (d * d, acc * acc)
+        })
+        .reduce(|| (0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
     if den == 0.0 {
         if num == 0.0 {
             0.0

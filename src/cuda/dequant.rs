@@ -769,7 +769,8 @@ fn launch_dequant(
             v1,
             scale_dtype,
         } => {
-            let threads = n as u64 * k.div_ceil(64) as u64;
+            // One 256-thread block per 32-column x 64-k tile.
+            let threads = n.div_ceil(32) as u64 * k.div_ceil(64) as u64 * 256;
             let zero_words = n * bits as usize / 32;
             gpu.launch(
                 name,
@@ -795,7 +796,8 @@ fn launch_dequant(
             group_size,
             scale_dtype,
         } => {
-            let threads = (n / 8) as u64 * k.div_ceil(64) as u64;
+            // One 256-thread block per 64-column x 64-k tile.
+            let threads = (n / 8).div_ceil(8) as u64 * k.div_ceil(64) as u64 * 256;
             gpu.launch(
                 name,
                 grid_1d(threads, BLOCK)?,
@@ -837,7 +839,7 @@ fn launch_dequant(
             let nblocks = rows as u64 * (k / 32) as u64;
             gpu.launch(
                 name,
-                grid_1d(nblocks, BLOCK)?,
+                grid_1d(2 * nblocks, BLOCK)?,
                 &[
                     o,
                     KArg::Ptr(p.ptr(0)),
@@ -882,7 +884,7 @@ fn launch_dequant(
             scale_dtype,
             ..
         } => {
-            let threads = n as u64 * k.div_ceil(64) as u64;
+            let threads = n as u64 * k.div_ceil(16) as u64;
             gpu.launch(
                 name,
                 grid_1d(threads, BLOCK)?,
