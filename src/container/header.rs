@@ -315,7 +315,7 @@ struct Entry {
     dtype: Option<Dtype>,
     shape: Option<Vec<u64>>,
     offsets: Option<(u64, u64)>,
-    ok: bool,
+    /// The first error found in this entry; `None` while it is valid.
     first_error: Option<&'static str>,
 }
 
@@ -507,7 +507,6 @@ fn validate_members(
 
 impl Entry {
     fn fail(&mut self, code: &'static str) {
-        self.ok = false;
         self.first_error.get_or_insert(code);
     }
 }
@@ -523,15 +522,7 @@ fn finish_lenient(
     let mut reasons: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut kept = Vec::new();
     for e in entries {
-        if e.ok {
-            kept.push(TensorInfo {
-                name: e.name,
-                dtype: e.dtype.expect("valid"),
-                shape: e.shape.expect("valid"),
-                data_offsets: e.offsets.expect("valid"),
-            });
-        } else {
-            let reason = e.first_error.unwrap_or("ST000");
+        if let Some(reason) = e.first_error {
             *reasons.entry(reason).or_default() += 1;
             out.diagnostics.push(
                 Diagnostic::warning(
@@ -541,6 +532,13 @@ fn finish_lenient(
                 .tensor(e.name)
                 .advice("lenient mode keeps only entries that validate on their own"),
             );
+        } else {
+            kept.push(TensorInfo {
+                name: e.name,
+                dtype: e.dtype.expect("valid"),
+                shape: e.shape.expect("valid"),
+                data_offsets: e.offsets.expect("valid"),
+            });
         }
     }
     let summary = if reasons.is_empty() {
@@ -651,7 +649,6 @@ fn check_entry(
         dtype: None,
         shape: None,
         offsets: None,
-        ok: true,
         first_error: None,
     };
     let shown = display_name(&e.name);
