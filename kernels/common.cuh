@@ -70,6 +70,12 @@ __device__ __forceinline__ float e4m3_to_f32(u32 b) {
     return (b & 0x7Fu) == 0x7Fu ? __uint_as_float(0x7fc00000u | ((b & 0x80u) << 24)) : v;
 }
 
+// q - z for integers 0 <= q, z < 2^22, without an int-to-float conversion (a quarter-rate
+// instruction on Hopper): 0x4B000000 | q is the float 2^23 + q, and zb = 2^23 + z is exact,
+// so one subtraction gives exactly (float)(q - z).
+__device__ __forceinline__ float biased(int z) { return 8388608.0f + (float)z; }
+__device__ __forceinline__ float q_minus(u32 q, float zb) { return __uint_as_float(0x4B000000u | q) - zb; }
+
 // E8M0 (quant_formats.md §1.4): 2^(e-127); 0xFF is NaN; 0x00 is the f32 subnormal 2^-127.
 __device__ __forceinline__ float e8m0_to_f32(u32 e) {
     if (e == 0xFFu) return __uint_as_float(0x7fc00000u);

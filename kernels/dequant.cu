@@ -93,12 +93,11 @@ __device__ __forceinline__ void gptq_body(void* __restrict__ out, const u32* __r
         bits >>= off;
         const int zoff = v1 ? 1 : 0;
         const bool uniform = g_idx == nullptr && kb / group_size == (kb + cnt - 1) / group_size;
-        float s = 0.0f;
-        int z = 0;
+        float s = 0.0f, zb = 0.0f;
         if (uniform) {
             const int g = kb / group_size;
             s = load_scale(scales, (u64)g * N + n, scale_dt);
-            z = (int)packed_field<BITS>(qzeros + (u64)g * zero_words, n) + zoff;
+            zb = biased((int)packed_field<BITS>(qzeros + (u64)g * zero_words, n) + zoff);
         }
 #pragma unroll
         for (int i = 0; i < 8; ++i) {
@@ -107,10 +106,10 @@ __device__ __forceinline__ void gptq_body(void* __restrict__ out, const u32* __r
                     const int k = kb + i;
                     const int g = g_idx ? g_idx[k] : k / group_size;
                     s = load_scale(scales, (u64)g * N + n, scale_dt);
-                    z = (int)packed_field<BITS>(qzeros + (u64)g * zero_words, n) + zoff;
+                    zb = biased((int)packed_field<BITS>(qzeros + (u64)g * zero_words, n) + zoff);
                 }
-                const int q = (int)((bits >> (i * BITS)) & ((1u << BITS) - 1u));
-                tile_put<OUT>(tile, c, j * 8 + i, s * (float)(q - z));
+                const u32 q = (u32)(bits >> (i * BITS)) & ((1u << BITS) - 1u);
+                tile_put<OUT>(tile, c, j * 8 + i, s * q_minus(q, zb));
             }
         }
     }
@@ -171,8 +170,8 @@ __device__ __forceinline__ void awq_body(void* __restrict__ out, const u32* __re
             for (int c = 0; c < 8; ++c) {
                 const u32 sh = 4u * AWQ_REV[c];
                 const float s = load_scale(scales, (u64)g * N + 8 * jw + c, scale_dt);
-                const int z = (int)((zw >> sh) & 15u);
-                tile_put<OUT>(tile, 8 * w + c, kk, s * (float)((int)((word >> sh) & 15u) - z));
+                const float zb = biased((int)((zw >> sh) & 15u));
+                tile_put<OUT>(tile, 8 * w + c, kk, s * q_minus((word >> sh) & 15u, zb));
             }
         }
     }
@@ -401,19 +400,18 @@ __device__ __forceinline__ void ct_body(void* __restrict__ out, const u32* __res
         if (zero_point)
             z_u = (int)((zero_point[(u64)(n / PF) * groups + g] >> ((n % PF) * BITS)) & mask);
     }
+    const float zb_u = biased(z_u);
     float v[16];
 #pragma unroll
     for (int i = 0; i < 16; ++i) {
-        float s = s_u;
-        int z = z_u;
+        float s = s_u, zb = zb_u;
         if (!uniform && i < cnt) {
             const u32 k = k0 + i;
             const u32 g = g_idx ? (u32)g_idx[k] : k / (u32)group_size;
             s = load_scale(scales, (u64)n * groups + g, scale_dt);
-            if (zero_point) z = (int)((zero_point[(u64)(n / PF) * groups + g] >> ((n % PF) * BITS)) & mask);
+            if (zero_point) zb = biased((int)((zero_point[(u64)(n / PF) * groups + g] >> ((n % PF) * BITS)) & mask));
         }
-        const int u = (int)((w[i / PF] >> ((i % PF) * BITS)) & mask);
-        v[i] = s * (float)(u - z);
+        v[i] = s * q_minus((w[i / PF] >> ((i % PF) * BITS)) & mask, zb);
     }
     store_vals<OUT>(out, (u64)n * K + k0, v, cnt);
 }

@@ -205,11 +205,11 @@ __device__ __forceinline__ void gemv_ct4_body(u16* __restrict__ y, const u16* __
         const uint4 p = *(const uint4*)(row + (u64)c * 4);
         const int g = (c * 32) / group_size;
         const float s = load_scale(scales, (u64)n * groups + g, scale_dt);
-        const float z = zp ? (float)((zp[(u64)(n / 8) * groups + g] >> (4 * (n % 8))) & 15u) : 8.0f;
+        const float zb = biased(zp ? (int)((zp[(u64)(n / 8) * groups + g] >> (4 * (n % 8))) & 15u) : 8);
         const u32 words[4] = {p.x, p.y, p.z, p.w};
         float wv[32];
 #pragma unroll
-        for (int i = 0; i < 32; ++i) wv[i] = (float)((words[i / 8] >> (4 * (i % 8))) & 15u) - z;
+        for (int i = 0; i < 32; ++i) wv[i] = q_minus((words[i / 8] >> (4 * (i % 8))) & 15u, zb);
 #pragma unroll
         for (int mi = 0; mi < MT; ++mi) {
             if (mi < m) {
@@ -292,7 +292,7 @@ __device__ __forceinline__ void gemv_gptq_body(u16* __restrict__ y, float* __res
     for (int i = 0; i < MT; ++i) acc[i][0] = 0.0f;
     if (live) {
         int cur_g = -1;
-        float s = 0.0f, z = 0.0f;
+        float s = 0.0f, zb = 0.0f;
 #pragma unroll 4
         for (int r = r0; r < r1; ++r) {
             const u32 word = qw[(u64)r * N + n];
@@ -303,17 +303,17 @@ __device__ __forceinline__ void gemv_gptq_body(u16* __restrict__ y, float* __res
                 if (g != cur_g) {
                     cur_g = g;
                     s = load_scale(scales, (u64)g * N + n, scale_dt);
-                    z = (float)((int)((qz[(u64)g * zero_words + n / PF] >> ((n % PF) * BITS)) & ((1u << BITS) - 1u)) + v1);
+                    zb = biased((int)((qz[(u64)g * zero_words + n / PF] >> ((n % PF) * BITS)) & ((1u << BITS) - 1u)) + v1);
                 }
 #pragma unroll
-                for (int i = 0; i < PF; ++i) wv[i] = ((float)((word >> (BITS * i)) & ((1u << BITS) - 1u)) - z) * s;
+                for (int i = 0; i < PF; ++i) wv[i] = q_minus((word >> (BITS * i)) & ((1u << BITS) - 1u), zb) * s;
             } else {
 #pragma unroll
                 for (int i = 0; i < PF; ++i) {
                     const int g = g_idx[k0 + i];
                     const float si = load_scale(scales, (u64)g * N + n, scale_dt);
-                    const float zi = (float)((int)((qz[(u64)g * zero_words + n / PF] >> ((n % PF) * BITS)) & ((1u << BITS) - 1u)) + v1);
-                    wv[i] = ((float)((word >> (BITS * i)) & ((1u << BITS) - 1u)) - zi) * si;
+                    const float zi = biased((int)((qz[(u64)g * zero_words + n / PF] >> ((n % PF) * BITS)) & ((1u << BITS) - 1u)) + v1);
+                    wv[i] = q_minus((word >> (BITS * i)) & ((1u << BITS) - 1u), zi) * si;
                 }
             }
 #pragma unroll
@@ -353,7 +353,7 @@ __device__ __forceinline__ void gemv_awq_body(u16* __restrict__ y, float* __rest
         for (int c = 0; c < 8; ++c) acc[i][c] = 0.0f;
     if (live) {
         int cur_g = -1;
-        float s[8], z[8];
+        float s[8], zb[8];
 #pragma unroll 2
         for (int k = k0; k < k1; ++k) {
             const u32 word = qw[(u64)k * nw + j];
@@ -364,7 +364,7 @@ __device__ __forceinline__ void gemv_awq_body(u16* __restrict__ y, float* __rest
 #pragma unroll
                 for (int c = 0; c < 8; ++c) {
                     s[c] = load_scale(scales, (u64)g * N + 8 * j + c, scale_dt);
-                    z[c] = (float)((zw >> (4 * AWQ_REV_G[c])) & 15u);
+                    zb[c] = biased((int)((zw >> (4 * AWQ_REV_G[c])) & 15u));
                 }
             }
 #pragma unroll
@@ -373,7 +373,7 @@ __device__ __forceinline__ void gemv_awq_body(u16* __restrict__ y, float* __rest
                     const float xv = from_out<A>(x[(u64)mi * K + k]);
 #pragma unroll
                     for (int c = 0; c < 8; ++c)
-                        acc[mi][c] = fmaf(((float)((word >> (4 * AWQ_REV_G[c])) & 15u) - z[c]) * s[c], xv, acc[mi][c]);
+                        acc[mi][c] = fmaf(q_minus((word >> (4 * AWQ_REV_G[c])) & 15u, zb[c]) * s[c], xv, acc[mi][c]);
                 }
             }
         }

@@ -7,6 +7,7 @@
 use super::conformance::report_gpu_error;
 use super::{EXIT_INVALID, EXIT_OK, EXIT_USAGE};
 use crate::cuda::bench::{self, BenchReport};
+use crate::cuda::error::BASELINE_UNUSABLE;
 use crate::cuda::{Gpu, GpuError};
 use std::path::PathBuf;
 
@@ -156,7 +157,7 @@ pub fn run_gate(args: GateArgs) -> u8 {
     let (base, cur) = match (read(&args.baseline), read(&args.current)) {
         (Ok(b), Ok(c)) => (b, c),
         (Err(e), _) => {
-            eprintln!("error GPU014: baseline unreadable: {e}");
+            eprintln!("error {BASELINE_UNUSABLE}: baseline unreadable: {e}");
             return EXIT_USAGE;
         }
         (_, Err(e)) => {
@@ -166,7 +167,7 @@ pub fn run_gate(args: GateArgs) -> u8 {
     };
     if base.gpu != cur.gpu {
         eprintln!(
-            "error GPU014: baseline is for {} but this run is on {}; use benches/baseline-{}.json",
+            "error {BASELINE_UNUSABLE}: baseline is for {} but this run is on {}; use benches/baseline-{}.json",
             base.gpu, cur.gpu, cur.gpu
         );
         return EXIT_USAGE;

@@ -150,7 +150,10 @@ fn run_gpu(gpu: &Gpu, args: &Args) -> Result<u8, GpuError> {
     });
     let code = emit(args, value);
     if failed > 0 {
-        eprintln!("error GPU009: {failed} conformance case(s) failed; the bench must not run");
+        eprintln!(
+            "error {}: {failed} conformance case(s) failed; the bench must not run",
+            crate::cuda::error::CONFORMANCE_FAILED
+        );
         return Ok(EXIT_INVALID);
     }
     Ok(code)

@@ -119,5 +119,12 @@ impl GpuError {
     }
 }
 
+/// Warning: a compiled kernel module could not be written to the disk cache.
+pub const CACHE_NOT_WRITTEN: &str = "GPU007";
+/// Conformance found kernels that disagree with the oracles (the bench must not run).
+pub const CONFORMANCE_FAILED: &str = "GPU009";
+/// The perf gate's baseline is unreadable or for another GPU.
+pub const BASELINE_UNUSABLE: &str = "GPU014";
+
 /// Result alias for the CUDA layer.
 pub type GpuResult<T> = Result<T, GpuError>;

@@ -94,7 +94,8 @@ pub fn image_for(id: ModuleId, info: &DeviceInfo) -> GpuResult<(Ptx, &'static st
     if let Some(path) = &file {
         if let Err(e) = store(path, &key, &image) {
             eprintln!(
-                "warning GPU007: kernel cache {} not written ({e}); kernels will be recompiled next run",
+                "warning {}: kernel cache {} not written ({e}); kernels will be recompiled next run",
+                super::error::CACHE_NOT_WRITTEN,
                 path.display()
             );
         }
