@@ -32,30 +32,43 @@ template <int BITS> __device__ __forceinline__ u32 packed_field(const u32* __res
 // packed words are read coalesced along N and the [N, K] output is written coalesced along K
 // (whole 128-byte lines per group of lanes).
 #define TILE_K 64
-#define TILE_ROW_BYTES (TILE_K * 4 + 16) /* f32 row plus 16 bytes of padding */
 
 template <int OUT> struct OutSize { static constexpr int value = OUT == OUT_F32 ? 4 : 2; };
 
-// Writes the value v (already computed) of tile element (row, kk) into shared memory.
-template <int OUT> __device__ __forceinline__ void tile_put(unsigned char* tile, int row, int kk, float v) {
-    if constexpr (OUT == OUT_F32) ((float*)(tile + row * TILE_ROW_BYTES))[kk] = v;
-    else ((u16*)(tile + row * TILE_ROW_BYTES))[kk] = to_out<OUT>(v);
+// Row pitch (bytes) of a shared-memory tile TK values wide: the row plus 16 bytes, so that
+// 16-byte accesses by consecutive rows fall in different banks.
+template <int OUT, int TK> struct Pitch { static constexpr int value = TK * OutSize<OUT>::value + 16; };
+
+// Writes 8 consecutive values of tile row `row` starting at column `kk` (kk % 8 == 0) with
+// 16-byte shared-memory stores.
+template <int OUT, int TK>
+__device__ __forceinline__ void tile_put8(unsigned char* tile, int row, int kk, const float* v) {
+    unsigned char* dst = tile + row * Pitch<OUT, TK>::value + kk * OutSize<OUT>::value;
+    if constexpr (OUT == OUT_F32) {
+        ((float4*)dst)[0] = make_float4(v[0], v[1], v[2], v[3]);
+        ((float4*)dst)[1] = make_float4(v[4], v[5], v[6], v[7]);
+    } else {
+        u32 w[4];
+#pragma unroll
+        for (int i = 0; i < 4; ++i) w[i] = (u32)to_out<OUT>(v[2 * i]) | ((u32)to_out<OUT>(v[2 * i + 1]) << 16);
+        *(uint4*)dst = make_uint4(w[0], w[1], w[2], w[3]);
+    }
 }
 
-// Copies a tile of `rows` output rows x TILE_K columns from shared memory to out[n0.., k0..]
+// Copies a tile of `rows` output rows x TK columns from shared memory to out[n0.., k0..]
 // in 16-byte pieces (element stores at ragged or unaligned edges).
-template <int OUT>
+template <int OUT, int TK>
 __device__ __forceinline__ void tile_store(void* __restrict__ out, const unsigned char* tile, int rows, int n0,
                                            int k0, int N, int K) {
     constexpr int ES = OutSize<OUT>::value;
     constexpr int PER = 16 / ES;               // elements per 16-byte piece
-    constexpr int PIECES = TILE_K / PER;       // pieces per row
+    constexpr int PIECES = TK / PER;           // pieces per row
     for (int p = threadIdx.x; p < rows * PIECES; p += blockDim.x) {
         const int row = p / PIECES, piece = p % PIECES;
         const int n = n0 + row, k = k0 + piece * PER;
         if (n >= N || k >= K) continue;
         const int cnt = min(PER, K - k);
-        const unsigned char* src = tile + row * TILE_ROW_BYTES + piece * 16;
+        const unsigned char* src = tile + row * Pitch<OUT, TK>::value + piece * 16;
         const u64 idx = (u64)n * K + k;
         unsigned char* dst = (unsigned char*)out + idx * ES;
         if (cnt == PER && ((u64)dst & 15ull) == 0ull) {
@@ -78,7 +91,7 @@ __device__ __forceinline__ void gptq_body(void* __restrict__ out, const u32* __r
                                           const u32* __restrict__ qzeros, const void* __restrict__ scales,
                                           int scale_dt, const int* __restrict__ g_idx, int N, int K,
                                           int group_size, int zero_words, int v1) {
-    __shared__ __align__(16) unsigned char tile[32 * TILE_ROW_BYTES];
+    __shared__ __align__(16) unsigned char tile[32 * Pitch<OUT, TILE_K>::value];
     const int tiles_n = (N + 31) / 32;
     const int n0 = (int)(blockIdx.x % (u32)tiles_n) * 32;
     const int k0 = (int)(blockIdx.x / (u32)tiles_n) * TILE_K;
@@ -99,22 +112,22 @@ __device__ __forceinline__ void gptq_body(void* __restrict__ out, const u32* __r
             s = load_scale(scales, (u64)g * N + n, scale_dt);
             zb = biased((int)packed_field<BITS>(qzeros + (u64)g * zero_words, n) + zoff);
         }
+        float v[8];
 #pragma unroll
         for (int i = 0; i < 8; ++i) {
-            if (i < cnt) {
-                if (!uniform) {
-                    const int k = kb + i;
-                    const int g = g_idx ? g_idx[k] : k / group_size;
-                    s = load_scale(scales, (u64)g * N + n, scale_dt);
-                    zb = biased((int)packed_field<BITS>(qzeros + (u64)g * zero_words, n) + zoff);
-                }
-                const u32 q = (u32)(bits >> (i * BITS)) & ((1u << BITS) - 1u);
-                tile_put<OUT>(tile, c, j * 8 + i, s * q_minus(q, zb));
+            if (!uniform && i < cnt) {
+                const int k = kb + i;
+                const int g = g_idx ? g_idx[k] : k / group_size;
+                s = load_scale(scales, (u64)g * N + n, scale_dt);
+                zb = biased((int)packed_field<BITS>(qzeros + (u64)g * zero_words, n) + zoff);
             }
+            const u32 q = (u32)(bits >> (i * BITS)) & ((1u << BITS) - 1u);
+            v[i] = s * q_minus(q, zb);
         }
+        tile_put8<OUT, TILE_K>(tile, c, j * 8, v);
     }
     __syncthreads();
-    tile_store<OUT>(out, tile, 32, n0, k0, N, K);
+    tile_store<OUT, TILE_K>(out, tile, 32, n0, k0, N, K);
 }
 
 #define GPTQ_KERNEL(BITS, SUFFIX, OUT)                                                                 \
@@ -145,38 +158,51 @@ GPTQ_KERNEL(8, f16, OUT_F16)
 // ---------------------------------------------------------------------------------------
 __device__ __constant__ u32 AWQ_REV[8] = {0, 4, 1, 5, 2, 6, 3, 7};
 
-// AWQ tile: 64 columns (8 packed words) x 64 k per 256-thread block; thread t decodes the
-// words (k = t/8 and t/8 + 32, word t%8), each into 8 interleaved columns.
+// AWQ tile: 32 packed words (256 columns) x TK k per block (TK = 64 for 16-bit output, 32
+// for f32 to fit shared memory). Thread (w, g8) loads the words of 8 consecutive k of word
+// column w (lanes read consecutive words of a row: 128-byte loads) and writes, for each of
+// the word's 8 interleaved columns, 8 consecutive k with one 16-byte shared store.
 template <int OUT>
 __device__ __forceinline__ void awq_body(void* __restrict__ out, const u32* __restrict__ qweight,
                                          const u32* __restrict__ qzeros, const void* __restrict__ scales,
                                          int scale_dt, int N, int K, int group_size) {
-    __shared__ __align__(16) unsigned char tile[64 * TILE_ROW_BYTES];
+    constexpr int TK = OUT == OUT_F32 ? 32 : 64;
+    __shared__ __align__(16) unsigned char tile[256 * Pitch<OUT, TK>::value];
     const int nw = N / 8;
-    const int tiles_n = (nw + 7) / 8;
-    const int w0 = (int)(blockIdx.x % (u32)tiles_n) * 8;
-    const int k0 = (int)(blockIdx.x / (u32)tiles_n) * TILE_K;
-    const int w = threadIdx.x & 7;
+    const int tiles_n = (nw + 31) / 32;
+    const int w0 = (int)(blockIdx.x % (u32)tiles_n) * 32;
+    const int k0 = (int)(blockIdx.x / (u32)tiles_n) * TK;
+    const int w = threadIdx.x & 31, g8 = threadIdx.x >> 5;
     const int jw = w0 + w;
+    const int kb = k0 + g8 * 8;
+    if (g8 < TK / 8 && jw < nw && kb < K) {
+        const int cnt = min(8, K - kb);
+        u32 words[8];
 #pragma unroll
-    for (int h = 0; h < 2; ++h) {
-        const int kk = (threadIdx.x >> 3) + 32 * h;
-        const int k = k0 + kk;
-        if (jw < nw && k < K) {
-            const u32 word = qweight[(u64)k * nw + jw];
-            const int g = k / group_size;
-            const u32 zw = qzeros[(u64)g * nw + jw];
+        for (int i = 0; i < 8; ++i) words[i] = i < cnt ? qweight[(u64)(kb + i) * nw + jw] : 0u;
+        const bool uniform = kb / group_size == (kb + cnt - 1) / group_size;
+        const int g0 = kb / group_size;
+        const u32 zw0 = qzeros[(u64)g0 * nw + jw];
 #pragma unroll
-            for (int c = 0; c < 8; ++c) {
-                const u32 sh = 4u * AWQ_REV[c];
-                const float s = load_scale(scales, (u64)g * N + 8 * jw + c, scale_dt);
-                const float zb = biased((int)((zw >> sh) & 15u));
-                tile_put<OUT>(tile, 8 * w + c, kk, s * q_minus((word >> sh) & 15u, zb));
+        for (int c = 0; c < 8; ++c) {
+            const u32 sh = 4u * AWQ_REV[c];
+            float s = load_scale(scales, (u64)g0 * N + 8 * jw + c, scale_dt);
+            float zb = biased((int)((zw0 >> sh) & 15u));
+            float v[8];
+#pragma unroll
+            for (int i = 0; i < 8; ++i) {
+                if (!uniform && i < cnt) {
+                    const int g = (kb + i) / group_size;
+                    s = load_scale(scales, (u64)g * N + 8 * jw + c, scale_dt);
+                    zb = biased((int)((qzeros[(u64)g * nw + jw] >> sh) & 15u));
+                }
+                v[i] = s * q_minus((words[i] >> sh) & 15u, zb);
             }
+            tile_put8<OUT, TK>(tile, 8 * w + c, g8 * 8, v);
         }
     }
     __syncthreads();
-    tile_store<OUT>(out, tile, 64, w0 * 8, k0, N, K);
+    tile_store<OUT, TK>(out, tile, 256, w0 * 8, k0, N, K);
 }
 
 extern "C" __global__ void dq_awq_bf16(void* __restrict__ out, const u32* __restrict__ qweight,
@@ -368,8 +394,15 @@ __device__ __forceinline__ void ct_body(void* __restrict__ out, const u32* __res
     const u32 chunks = ((u32)K + 15u) / 16u;
     const u64 t = (u64)blockIdx.x * blockDim.x + threadIdx.x;
     if (t >= (u64)N * chunks) return;
-    const u32 n = (u32)(t / chunks);
-    const u32 k0 = (u32)(t % chunks) * 16u;
+    u32 n, kc;
+    if (t < 0xFFFFFFFFull) {
+        n = (u32)t / chunks;
+        kc = (u32)t - n * chunks;
+    } else {
+        n = (u32)(t / chunks);
+        kc = (u32)(t % chunks);
+    }
+    const u32 k0 = kc * 16u;
     const int cnt = min(16, K - (int)k0);
     const u32* row = packed + (u64)n * row_words;
     u32 w[NW];

@@ -796,8 +796,9 @@ fn launch_dequant(
             group_size,
             scale_dtype,
         } => {
-            // One 256-thread block per 64-column x 64-k tile.
-            let threads = (n / 8).div_ceil(8) as u64 * k.div_ceil(64) as u64 * 256;
+            // One 256-thread block per 256-column x TK-k tile (TK = 32 for f32 output).
+            let tk = if elem == 4 { 32 } else { 64 };
+            let threads = (n / 8).div_ceil(32) as u64 * k.div_ceil(tk) as u64 * 256;
             gpu.launch(
                 name,
                 grid_1d(threads, BLOCK)?,

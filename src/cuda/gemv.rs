@@ -124,7 +124,7 @@ pub struct Scratch {
 }
 
 fn ensure(gpu: &Gpu, slot: &mut Option<DevBuf>, bytes: usize) -> GpuResult<u64> {
-    if slot.as_ref().is_none_or(|b| b.len() < bytes) {
+    if !slot.as_ref().is_some_and(|b| b.len() >= bytes) {
         *slot = Some(gpu.alloc(bytes)?);
     }
     Ok(slot.as_ref().map_or(0, |b| b.ptr()))
