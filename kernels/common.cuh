@@ -76,6 +76,11 @@ __device__ __forceinline__ float e4m3_to_f32(u32 b) {
 __device__ __forceinline__ float biased(int z) { return 8388608.0f + (float)z; }
 __device__ __forceinline__ float q_minus(u32 q, float zb) { return __uint_as_float(0x4B000000u | q) - zb; }
 
+// k / G for a group size G that is usually a power of two: a shift then, a division only
+// otherwise (G = K for group_size -1). `shift` comes from group_shift(G).
+__device__ __forceinline__ int group_shift(int G) { return (G & (G - 1)) == 0 ? __ffs(G) - 1 : -1; }
+__device__ __forceinline__ int div_g(int k, int G, int shift) { return shift >= 0 ? k >> shift : k / G; }
+
 // E8M0 (quant_formats.md §1.4): 2^(e-127); 0xFF is NaN; 0x00 is the f32 subnormal 2^-127.
 __device__ __forceinline__ float e8m0_to_f32(u32 e) {
     if (e == 0xFFu) return __uint_as_float(0x7fc00000u);

@@ -105,10 +105,11 @@ __device__ __forceinline__ void gptq_body(void* __restrict__ out, const u32* __r
         if (off + 8 * BITS > 32 && r + 1 < rows) bits |= (u64)qweight[(u64)(r + 1) * N + n] << 32;
         bits >>= off;
         const int zoff = v1 ? 1 : 0;
-        const bool uniform = g_idx == nullptr && kb / group_size == (kb + cnt - 1) / group_size;
+        const int gsh = group_shift(group_size);
+        const bool uniform = g_idx == nullptr && div_g(kb, group_size, gsh) == div_g(kb + cnt - 1, group_size, gsh);
         float s = 0.0f, zb = 0.0f;
         if (uniform) {
-            const int g = kb / group_size;
+            const int g = div_g(kb, group_size, gsh);
             s = load_scale(scales, (u64)g * N + n, scale_dt);
             zb = biased((int)packed_field<BITS>(qzeros + (u64)g * zero_words, n) + zoff);
         }
@@ -117,7 +118,7 @@ __device__ __forceinline__ void gptq_body(void* __restrict__ out, const u32* __r
         for (int i = 0; i < 8; ++i) {
             if (!uniform && i < cnt) {
                 const int k = kb + i;
-                const int g = g_idx ? g_idx[k] : k / group_size;
+                const int g = g_idx ? g_idx[k] : div_g(k, group_size, gsh);
                 s = load_scale(scales, (u64)g * N + n, scale_dt);
                 zb = biased((int)packed_field<BITS>(qzeros + (u64)g * zero_words, n) + zoff);
             }
@@ -180,8 +181,9 @@ __device__ __forceinline__ void awq_body(void* __restrict__ out, const u32* __re
         u32 words[8];
 #pragma unroll
         for (int i = 0; i < 8; ++i) words[i] = i < cnt ? qweight[(u64)(kb + i) * nw + jw] : 0u;
-        const bool uniform = kb / group_size == (kb + cnt - 1) / group_size;
-        const int g0 = kb / group_size;
+        const int gsh = group_shift(group_size);
+        const bool uniform = div_g(kb, group_size, gsh) == div_g(kb + cnt - 1, group_size, gsh);
+        const int g0 = div_g(kb, group_size, gsh);
         const u32 zw0 = qzeros[(u64)g0 * nw + jw];
 #pragma unroll
         for (int c = 0; c < 8; ++c) {
@@ -192,7 +194,7 @@ __device__ __forceinline__ void awq_body(void* __restrict__ out, const u32* __re
 #pragma unroll
             for (int i = 0; i < 8; ++i) {
                 if (!uniform && i < cnt) {
-                    const int g = (kb + i) / group_size;
+                    const int g = div_g(kb + i, group_size, gsh);
                     s = load_scale(scales, (u64)g * N + 8 * jw + c, scale_dt);
                     zb = biased((int)((qzeros[(u64)g * nw + jw] >> sh) & 15u));
                 }
@@ -319,13 +321,21 @@ __device__ __forceinline__ void fp8_body(void* __restrict__ out, const u8* __res
     } else {
         for (int i = 0; i < 16; ++i) b[i] = i < cnt ? weight[i0 + i] : 0;
     }
-    u32 n = (u32)(i0 / (u64)K), k = (u32)(i0 % (u64)K);
+    u32 n, k;
+    if (i0 < 0xFFFFFFFFull) {
+        n = (u32)i0 / (u32)K;
+        k = (u32)i0 - n * (u32)K;
+    } else {
+        n = (u32)(i0 / (u64)K);
+        k = (u32)(i0 % (u64)K);
+    }
     const u32 scols = ((u32)K + (u32)bw - 1u) / (u32)bw;
     if ((K & 15) == 0 && (mode != 2 || (bw & 15) == 0)) {
         // The 16 elements lie in one row (and one scale block): one scale.
         const float s1 = mode == 0 ? load_scale(scale, 0, scale_dt)
                          : mode == 1 ? load_scale(scale, n, scale_dt)
-                                     : load_scale(scale, (u64)(n / (u32)bh) * scols + k / (u32)bw, scale_dt);
+                                     : load_scale(scale, (u64)div_g((int)n, bh, group_shift(bh)) * scols +
+                                                             div_g((int)k, bw, group_shift(bw)), scale_dt);
         float v1[16];
 #pragma unroll
         for (int i = 0; i < 16; ++i) v1[i] = e4m3_to_f32(b[i]) * s1;
@@ -424,11 +434,12 @@ __device__ __forceinline__ void ct_body(void* __restrict__ out, const u32* __res
     }
     const u32 mask = (1u << BITS) - 1u;
     const int sym_zero = 1 << (BITS - 1);
-    const bool uniform = g_idx == nullptr && k0 / (u32)group_size == (k0 + cnt - 1) / (u32)group_size;
+    const int gsh = group_shift(group_size);
+    const bool uniform = g_idx == nullptr && div_g((int)k0, group_size, gsh) == div_g((int)k0 + cnt - 1, group_size, gsh);
     float s_u = 0.0f;
     int z_u = sym_zero;
     if (uniform) {
-        const u32 g = k0 / (u32)group_size;
+        const u32 g = (u32)div_g((int)k0, group_size, gsh);
         s_u = load_scale(scales, (u64)n * groups + g, scale_dt);
         if (zero_point)
             z_u = (int)((zero_point[(u64)(n / PF) * groups + g] >> ((n % PF) * BITS)) & mask);
@@ -440,7 +451,7 @@ __device__ __forceinline__ void ct_body(void* __restrict__ out, const u32* __res
         float s = s_u, zb = zb_u;
         if (!uniform && i < cnt) {
             const u32 k = k0 + i;
-            const u32 g = g_idx ? (u32)g_idx[k] : k / (u32)group_size;
+            const u32 g = g_idx ? (u32)g_idx[k] : (u32)div_g((int)k, group_size, gsh);
             s = load_scale(scales, (u64)n * groups + g, scale_dt);
             if (zero_point) zb = biased((int)((zero_point[(u64)(n / PF) * groups + g] >> ((n % PF) * BITS)) & mask));
         }

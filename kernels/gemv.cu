@@ -203,7 +203,7 @@ __device__ __forceinline__ void gemv_ct4_body(u16* __restrict__ y, const u16* __
 #pragma unroll 2
     for (int c = lane; c < chunks; c += 32) {
         const uint4 p = *(const uint4*)(row + (u64)c * 4);
-        const int g = (c * 32) / group_size;
+        const int g = div_g(c * 32, group_size, group_shift(group_size));
         const float s = load_scale(scales, (u64)n * groups + g, scale_dt);
         const float zb = biased(zp ? (int)((zp[(u64)(n / 8) * groups + g] >> (4 * (n % 8))) & 15u) : 8);
         const u32 words[4] = {p.x, p.y, p.z, p.w};
@@ -292,6 +292,7 @@ __device__ __forceinline__ void gemv_gptq_body(u16* __restrict__ y, float* __res
     for (int i = 0; i < MT; ++i) acc[i][0] = 0.0f;
     if (live) {
         int cur_g = -1;
+        const int gsh = group_shift(group_size);
         float s = 0.0f, zb = 0.0f;
 #pragma unroll 4
         for (int r = r0; r < r1; ++r) {
@@ -299,7 +300,7 @@ __device__ __forceinline__ void gemv_gptq_body(u16* __restrict__ y, float* __res
             const int k0 = r * PF;
             float wv[PF];
             if (g_idx == nullptr) {
-                const int g = k0 / group_size;
+                const int g = div_g(k0, group_size, gsh);
                 if (g != cur_g) {
                     cur_g = g;
                     s = load_scale(scales, (u64)g * N + n, scale_dt);
@@ -353,11 +354,12 @@ __device__ __forceinline__ void gemv_awq_body(u16* __restrict__ y, float* __rest
         for (int c = 0; c < 8; ++c) acc[i][c] = 0.0f;
     if (live) {
         int cur_g = -1;
+        const int gsh = group_shift(group_size);
         float s[8], zb[8];
 #pragma unroll 2
         for (int k = k0; k < k1; ++k) {
             const u32 word = qw[(u64)k * nw + j];
-            const int g = k / group_size;
+            const int g = div_g(k, group_size, gsh);
             if (g != cur_g) {
                 cur_g = g;
                 const u32 zw = qz[(u64)g * nw + j];
