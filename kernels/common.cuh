@@ -46,6 +46,14 @@ template <int OUT> __device__ __forceinline__ u16 to_out(float v) {
     return OUT == OUT_BF16 ? f32_to_bf16(v) : f32_to_f16(v);
 }
 
+// Two values to a packed pair (low half = a), one instruction, same rounding as to_out.
+template <int OUT> __device__ __forceinline__ u32 to_out2(float a, float b) {
+    u32 r;
+    if (OUT == OUT_BF16) asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(b), "f"(a));
+    else asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(b), "f"(a));
+    return r;
+}
+
 template <int OUT> __device__ __forceinline__ float from_out(u16 v) {
     return OUT == OUT_BF16 ? bf16_to_f32(v) : f16_to_f32(v);
 }
@@ -96,7 +104,7 @@ __device__ __forceinline__ void store16(u16* __restrict__ out, u64 idx, const fl
         u32 w[8];
 #pragma unroll
         for (int i = 0; i < 8; ++i)
-            w[i] = (u32)to_out<OUT>(v[2 * i]) | ((u32)to_out<OUT>(v[2 * i + 1]) << 16);
+            w[i] = to_out2<OUT>(v[2 * i], v[2 * i + 1]);
         uint4* dst = (uint4*)(out + idx);
         dst[0] = make_uint4(w[0], w[1], w[2], w[3]);
         dst[1] = make_uint4(w[4], w[5], w[6], w[7]);

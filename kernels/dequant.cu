@@ -50,7 +50,7 @@ __device__ __forceinline__ void tile_put8(unsigned char* tile, int row, int kk, 
     } else {
         u32 w[4];
 #pragma unroll
-        for (int i = 0; i < 4; ++i) w[i] = (u32)to_out<OUT>(v[2 * i]) | ((u32)to_out<OUT>(v[2 * i + 1]) << 16);
+        for (int i = 0; i < 4; ++i) w[i] = to_out2<OUT>(v[2 * i], v[2 * i + 1]);
         *(uint4*)dst = make_uint4(w[0], w[1], w[2], w[3]);
     }
 }
@@ -82,10 +82,12 @@ __device__ __forceinline__ void tile_store(void* __restrict__ out, const unsigne
     }
 }
 
-// GPTQ tile: 32 columns x 64 k per 256-thread block. Thread (c, j) decodes k = j*8..j*8+7
-// of column c from the continuous LSB-first bit stream of its column (spec §2.3/2.4: for
-// b = 3 the 96-bit groups are contiguous, so bit k*b of the column is bit (k*b)%32 of word
-// row (k*b)/32 for every b).
+// GPTQ: a block owns 32 columns x GPTQ_SUBTILES*64 k, processed as 32 x 64 tiles through
+// shared memory. Thread (c, j) decodes k = j*8..j*8+7 of column c in each tile from the
+// continuous LSB-first bit stream of its column (spec §2.3/2.4: for b = 3 the 96-bit groups
+// are contiguous, so bit k*b of the column is bit (k*b)%32 of word row (k*b)/32 for every b).
+// All of a thread's packed words are loaded before the first tile is decoded.
+#define GPTQ_SUBTILES 4
 template <int OUT, int BITS>
 __device__ __forceinline__ void gptq_body(void* __restrict__ out, const u32* __restrict__ qweight,
                                           const u32* __restrict__ qzeros, const void* __restrict__ scales,
@@ -94,41 +96,56 @@ __device__ __forceinline__ void gptq_body(void* __restrict__ out, const u32* __r
     __shared__ __align__(16) unsigned char tile[32 * Pitch<OUT, TILE_K>::value];
     const int tiles_n = (N + 31) / 32;
     const int n0 = (int)(blockIdx.x % (u32)tiles_n) * 32;
-    const int k0 = (int)(blockIdx.x / (u32)tiles_n) * TILE_K;
+    const int kt0 = (int)(blockIdx.x / (u32)tiles_n) * (TILE_K * GPTQ_SUBTILES);
     const int c = threadIdx.x & 31, j = threadIdx.x >> 5;
-    const int n = n0 + c, kb = k0 + j * 8;
-    if (n < N && kb < K) {
-        const int cnt = min(8, K - kb);
-        const u32 rows = (u32)((u64)K * BITS / 32);
-        const u32 bit0 = (u32)kb * BITS, r = bit0 >> 5, off = bit0 & 31u;
-        u64 bits = qweight[(u64)r * N + n];
-        if (off + 8 * BITS > 32 && r + 1 < rows) bits |= (u64)qweight[(u64)(r + 1) * N + n] << 32;
-        bits >>= off;
-        const int zoff = v1 ? 1 : 0;
-        const int gsh = group_shift(group_size);
-        const bool uniform = g_idx == nullptr && div_g(kb, group_size, gsh) == div_g(kb + cnt - 1, group_size, gsh);
-        float s = 0.0f, zb = 0.0f;
-        if (uniform) {
-            const int g = div_g(kb, group_size, gsh);
-            s = load_scale(scales, (u64)g * N + n, scale_dt);
-            zb = biased((int)packed_field<BITS>(qzeros + (u64)g * zero_words, n) + zoff);
-        }
-        float v[8];
+    const int n = n0 + c;
+    const u32 rows = (u32)((u64)K * BITS / 32);
+    u64 bits[GPTQ_SUBTILES];
 #pragma unroll
-        for (int i = 0; i < 8; ++i) {
-            if (!uniform && i < cnt) {
-                const int k = kb + i;
-                const int g = g_idx ? g_idx[k] : div_g(k, group_size, gsh);
+    for (int t = 0; t < GPTQ_SUBTILES; ++t) {
+        const int kb = kt0 + t * TILE_K + j * 8;
+        bits[t] = 0;
+        if (n < N && kb < K) {
+            const u32 bit0 = (u32)kb * BITS, r = bit0 >> 5, off = bit0 & 31u;
+            u64 b = qweight[(u64)r * N + n];
+            if (off + 8 * BITS > 32 && r + 1 < rows) b |= (u64)qweight[(u64)(r + 1) * N + n] << 32;
+            bits[t] = b >> off;
+        }
+    }
+    const int zoff = v1 ? 1 : 0;
+    const int gsh = group_shift(group_size);
+#pragma unroll
+    for (int t = 0; t < GPTQ_SUBTILES; ++t) {
+        const int k0 = kt0 + t * TILE_K;
+        if (k0 >= K) break;
+        const int kb = k0 + j * 8;
+        if (t > 0) __syncthreads();
+        if (n < N && kb < K) {
+            const int cnt = min(8, K - kb);
+            const bool uniform = g_idx == nullptr && div_g(kb, group_size, gsh) == div_g(kb + cnt - 1, group_size, gsh);
+            float s = 0.0f, zb = 0.0f;
+            if (uniform) {
+                const int g = div_g(kb, group_size, gsh);
                 s = load_scale(scales, (u64)g * N + n, scale_dt);
                 zb = biased((int)packed_field<BITS>(qzeros + (u64)g * zero_words, n) + zoff);
             }
-            const u32 q = (u32)(bits >> (i * BITS)) & ((1u << BITS) - 1u);
-            v[i] = s * q_minus(q, zb);
+            float v[8];
+#pragma unroll
+            for (int i = 0; i < 8; ++i) {
+                if (!uniform && i < cnt) {
+                    const int k = kb + i;
+                    const int g = g_idx ? g_idx[k] : div_g(k, group_size, gsh);
+                    s = load_scale(scales, (u64)g * N + n, scale_dt);
+                    zb = biased((int)packed_field<BITS>(qzeros + (u64)g * zero_words, n) + zoff);
+                }
+                const u32 q = (u32)(bits[t] >> (i * BITS)) & ((1u << BITS) - 1u);
+                v[i] = s * q_minus(q, zb);
+            }
+            tile_put8<OUT, TILE_K>(tile, c, j * 8, v);
         }
-        tile_put8<OUT, TILE_K>(tile, c, j * 8, v);
+        __syncthreads();
+        tile_store<OUT, TILE_K>(out, tile, 32, n0, k0, N, K);
     }
-    __syncthreads();
-    tile_store<OUT, TILE_K>(out, tile, 32, n0, k0, N, K);
 }
 
 #define GPTQ_KERNEL(BITS, SUFFIX, OUT)                                                                 \

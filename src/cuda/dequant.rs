@@ -769,8 +769,8 @@ fn launch_dequant(
             v1,
             scale_dtype,
         } => {
-            // One 256-thread block per 32-column x 64-k tile.
-            let threads = n.div_ceil(32) as u64 * k.div_ceil(64) as u64 * 256;
+            // One 256-thread block per 32 columns x 256 k (four 64-k tiles).
+            let threads = n.div_ceil(32) as u64 * k.div_ceil(256) as u64 * 256;
             let zero_words = n * bits as usize / 32;
             gpu.launch(
                 name,
