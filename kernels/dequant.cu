@@ -130,16 +130,23 @@ __device__ __forceinline__ void gptq_body(void* __restrict__ out, const u32* __r
                 zb = biased((int)packed_field<BITS>(qzeros + (u64)g * zero_words, n) + zoff);
             }
             float v[8];
+            // Two separate loops: predicated slow-path code would otherwise issue in the
+            // common (uniform) case too.
+            if (uniform) {
 #pragma unroll
-            for (int i = 0; i < 8; ++i) {
-                if (!uniform && i < cnt) {
-                    const int k = kb + i;
+                for (int i = 0; i < 8; ++i) v[i] = s * q_minus((u32)(bits[t] >> (i * BITS)) & ((1u << BITS) - 1u), zb);
+            } else {
+#pragma unroll 1
+                for (int i = 0; i < 8; ++i) {
+                    const int k = min(kb + i, K - 1);
                     const int g = g_idx ? g_idx[k] : div_g(k, group_size, gsh);
                     s = load_scale(scales, (u64)g * N + n, scale_dt);
                     zb = biased((int)packed_field<BITS>(qzeros + (u64)g * zero_words, n) + zoff);
+                    const float val = s * q_minus((u32)(bits[t] >> (i * BITS)) & ((1u << BITS) - 1u), zb);
+#pragma unroll
+                    for (int e = 0; e < 8; ++e)
+                        if (e == i) v[e] = val;
                 }
-                const u32 q = (u32)(bits[t] >> (i * BITS)) & ((1u << BITS) - 1u);
-                v[i] = s * q_minus(q, zb);
             }
             tile_put8<OUT, TILE_K>(tile, c, j * 8, v);
         }
@@ -208,14 +215,17 @@ __device__ __forceinline__ void awq_body(void* __restrict__ out, const u32* __re
             float s = load_scale(scales, (u64)g0 * N + 8 * jw + c, scale_dt);
             float zb = biased((int)((zw0 >> sh) & 15u));
             float v[8];
+            if (uniform) {
 #pragma unroll
-            for (int i = 0; i < 8; ++i) {
-                if (!uniform && i < cnt) {
-                    const int g = div_g(kb + i, group_size, gsh);
-                    s = load_scale(scales, (u64)g * N + 8 * jw + c, scale_dt);
-                    zb = biased((int)((qzeros[(u64)g * nw + jw] >> sh) & 15u));
+                for (int i = 0; i < 8; ++i) v[i] = s * q_minus((words[i] >> sh) & 15u, zb);
+            } else {
+#pragma unroll
+                for (int i = 0; i < 8; ++i) {
+                    const int g = div_g(min(kb + i, K - 1), group_size, gsh);
+                    const float si = load_scale(scales, (u64)g * N + 8 * jw + c, scale_dt);
+                    const float zi = biased((int)((qzeros[(u64)g * nw + jw] >> sh) & 15u));
+                    v[i] = si * q_minus((words[i] >> sh) & 15u, zi);
                 }
-                v[i] = s * q_minus((words[i] >> sh) & 15u, zb);
             }
             tile_put8<OUT, TK>(tile, 8 * w + c, g8 * 8, v);
         }
@@ -463,16 +473,20 @@ __device__ __forceinline__ void ct_body(void* __restrict__ out, const u32* __res
     }
     const float zb_u = biased(z_u);
     float v[16];
+    if (uniform) {
 #pragma unroll
-    for (int i = 0; i < 16; ++i) {
-        float s = s_u, zb = zb_u;
-        if (!uniform && i < cnt) {
-            const u32 k = k0 + i;
+        for (int i = 0; i < 16; ++i) v[i] = s_u * q_minus((w[i / PF] >> ((i % PF) * BITS)) & mask, zb_u);
+    } else {
+#pragma unroll
+        for (int i = 0; i < 16; ++i) {
+            const u32 k = min(k0 + i, (u32)K - 1u);
             const u32 g = g_idx ? (u32)g_idx[k] : (u32)div_g((int)k, group_size, gsh);
-            s = load_scale(scales, (u64)n * groups + g, scale_dt);
-            if (zero_point) zb = biased((int)((zero_point[(u64)(n / PF) * groups + g] >> ((n % PF) * BITS)) & mask));
+            const float s = load_scale(scales, (u64)n * groups + g, scale_dt);
+            const float zb = zero_point
+                ? biased((int)((zero_point[(u64)(n / PF) * groups + g] >> ((n % PF) * BITS)) & mask))
+                : zb_u;
+            v[i] = s * q_minus((w[i / PF] >> ((i % PF) * BITS)) & mask, zb);
         }
-        v[i] = s * q_minus((w[i / PF] >> ((i % PF) * BITS)) & mask, zb);
     }
     store_vals<OUT>(out, (u64)n * K + k0, v, cnt);
 }
