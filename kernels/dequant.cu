@@ -133,8 +133,13 @@ __device__ __forceinline__ void gptq_body(void* __restrict__ out, const u32* __r
             // Two separate loops: predicated slow-path code would otherwise issue in the
             // common (uniform) case too.
             if (uniform) {
+                // 32-bit shifts by constants (a 64-bit shift costs several instructions).
+                const u32 lo = (u32)bits[t], hi = (u32)(bits[t] >> 32);
 #pragma unroll
-                for (int i = 0; i < 8; ++i) v[i] = s * q_minus((u32)(bits[t] >> (i * BITS)) & ((1u << BITS) - 1u), zb);
+                for (int i = 0; i < 8; ++i) {
+                    const u32 q = (i * BITS < 32 ? lo >> (i * BITS) : hi >> (i * BITS - 32)) & ((1u << BITS) - 1u);
+                    v[i] = s * q_minus(q, zb);
+                }
             } else {
 #pragma unroll 1
                 for (int i = 0; i < 8; ++i) {
