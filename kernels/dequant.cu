@@ -161,7 +161,7 @@ __device__ __forceinline__ void gptq_body(void* __restrict__ out, const u32* __r
 }
 
 #define GPTQ_KERNEL(BITS, SUFFIX, OUT)                                                                 \
-    extern "C" __global__ void dq_gptq##BITS##_##SUFFIX(                                              \
+    extern "C" __global__ void __launch_bounds__(256, 6) dq_gptq##BITS##_##SUFFIX(                                              \
         void* __restrict__ out, const u32* __restrict__ qweight, const u32* __restrict__ qzeros,       \
         const void* __restrict__ scales, int scale_dt, const int* __restrict__ g_idx, int N, int K,   \
         int group_size, int zero_words, int v1) {                                                     \
@@ -401,17 +401,17 @@ __device__ __forceinline__ void fp8_body(void* __restrict__ out, const u8* __res
     store_vals<OUT>(out, i0, v, cnt);
 }
 
-extern "C" __global__ void dq_fp8_bf16(void* __restrict__ out, const u8* __restrict__ weight,
+extern "C" __global__ void __launch_bounds__(256, 6) dq_fp8_bf16(void* __restrict__ out, const u8* __restrict__ weight,
                                        const void* __restrict__ scale, int scale_dt, int mode, int N, int K,
                                        int bh, int bw) {
     fp8_body<OUT_BF16>(out, weight, scale, scale_dt, mode, N, K, bh, bw);
 }
-extern "C" __global__ void dq_fp8_f16(void* __restrict__ out, const u8* __restrict__ weight,
+extern "C" __global__ void __launch_bounds__(256, 6) dq_fp8_f16(void* __restrict__ out, const u8* __restrict__ weight,
                                       const void* __restrict__ scale, int scale_dt, int mode, int N, int K,
                                       int bh, int bw) {
     fp8_body<OUT_F16>(out, weight, scale, scale_dt, mode, N, K, bh, bw);
 }
-extern "C" __global__ void dq_fp8_f32(void* __restrict__ out, const u8* __restrict__ weight,
+extern "C" __global__ void __launch_bounds__(256, 6) dq_fp8_f32(void* __restrict__ out, const u8* __restrict__ weight,
                                       const void* __restrict__ scale, int scale_dt, int mode, int N, int K,
                                       int bh, int bw) {
     fp8_body<OUT_F32>(out, weight, scale, scale_dt, mode, N, K, bh, bw);
@@ -477,6 +477,23 @@ __device__ __forceinline__ void ct_body(void* __restrict__ out, const u32* __res
             z_u = (int)((zero_point[(u64)(n / PF) * groups + g] >> ((n % PF) * BITS)) & mask);
     }
     const float zb_u = biased(z_u);
+    const u64 base = (u64)n * K + k0;
+    if constexpr (OUT != OUT_F32) {
+        if (uniform && cnt == 16 && (base & 7ull) == 0ull) {
+            // Common case: convert pairs as they are produced (8 live registers, not 16).
+            u32 pk[8];
+#pragma unroll
+            for (int j = 0; j < 8; ++j) {
+                const float a = s_u * q_minus((w[(2 * j) / PF] >> (((2 * j) % PF) * BITS)) & mask, zb_u);
+                const float b = s_u * q_minus((w[(2 * j + 1) / PF] >> (((2 * j + 1) % PF) * BITS)) & mask, zb_u);
+                pk[j] = to_out2<OUT>(a, b);
+            }
+            uint4* dst = (uint4*)((u16*)out + base);
+            dst[0] = make_uint4(pk[0], pk[1], pk[2], pk[3]);
+            dst[1] = make_uint4(pk[4], pk[5], pk[6], pk[7]);
+            return;
+        }
+    }
     float v[16];
     if (uniform) {
 #pragma unroll
@@ -497,7 +514,7 @@ __device__ __forceinline__ void ct_body(void* __restrict__ out, const u32* __res
 }
 
 #define CT_KERNEL(BITS, SUFFIX, OUT)                                                                   \
-    extern "C" __global__ void dq_ct_int##BITS##_##SUFFIX(                                            \
+    extern "C" __global__ void __launch_bounds__(256, 6) dq_ct_int##BITS##_##SUFFIX(                                            \
         void* __restrict__ out, const u32* __restrict__ packed, const void* __restrict__ scales,       \
         int scale_dt, const u32* __restrict__ zero_point, const int* __restrict__ g_idx, int N, int K, \
         int group_size, int groups) {                                                                 \

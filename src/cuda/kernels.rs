@@ -71,7 +71,7 @@ pub fn module_of(name: &str) -> Option<ModuleId> {
 }
 
 fn defines(src: &str, name: &str) -> bool {
-    if src.contains(&format!("void {name}(")) {
+    if src.contains(&format!("void {name}(")) || src.contains(&format!(") {name}(")) {
         return true;
     }
     // GPTQ_KERNEL(4, bf16, ..) defines dq_gptq4_bf16; CT_KERNEL(4, bf16, ..) dq_ct_int4_bf16.
