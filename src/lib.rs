@@ -11,5 +11,6 @@ pub mod diag;
 pub mod dtype;
 pub mod fast;
 pub mod gen;
+pub mod model;
 pub mod oracle;
 pub mod quant;

@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 mod bench;
+mod check;
 mod conformance;
 mod inspect;
 mod output;
@@ -24,6 +25,8 @@ pub struct Cli {
 enum Command {
     /// Validate .safetensors files byte by byte (a directory means every *.safetensors in it).
     Validate(validate::Args),
+    /// Check a model directory: config, shards, tokenizer (no DIR: a demo model).
+    Check(check::Args),
     /// Show a file's tensors (name, dtype, shape, bytes, offset, alignment) and metadata.
     Inspect(inspect::Args),
     /// Check every decoder (CPU) or CUDA kernel (--gpu) against the oracles.
@@ -60,6 +63,7 @@ pub fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::PerfGate(args) => bench::run_gate(args),
         Command::Kernels(args) => bench::run_kernels(args),
+        Command::Check(args) => check::run(args),
     };
     ExitCode::from(code)
 }
