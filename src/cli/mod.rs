@@ -7,6 +7,8 @@ use std::process::ExitCode;
 mod bench;
 mod check;
 mod conformance;
+mod dequant;
+mod gen;
 mod inspect;
 mod output;
 mod validate;
@@ -37,6 +39,10 @@ enum Command {
     PerfGate(bench::GateArgs),
     /// List the embedded CUDA kernel modules, or precompile them into the kernel cache.
     Kernels(bench::KernelArgs),
+    /// Write one quantized Linear's dequantized weight as an F32 [N, K] tensor `weight`.
+    Dequant(dequant::Args),
+    /// Write spec-exact quantized fixtures (one layer or a whole model), from a seed.
+    Gen(Box<gen::Args>),
 }
 
 /// Exit code for success.
@@ -64,6 +70,8 @@ pub fn main() -> ExitCode {
         Command::PerfGate(args) => bench::run_gate(args),
         Command::Kernels(args) => bench::run_kernels(args),
         Command::Check(args) => check::run(args),
+        Command::Dequant(args) => dequant::run(args),
+        Command::Gen(args) => gen::run(*args),
     };
     ExitCode::from(code)
 }

@@ -3,5 +3,7 @@
 //! `Writer`.
 
 pub mod encode;
+pub mod model;
+pub mod mutate;
 pub mod quantize;
 pub mod rng;

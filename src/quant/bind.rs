@@ -254,7 +254,7 @@ fn bind_gptq<'a, L: TensorLookup<'a>>(
         )
         & g_idx
             .as_ref()
-            .is_none_or(|t| cx.g_idx(t, k as u64, groups as usize));
+            .map_or(true, |t| cx.g_idx(t, k as u64, groups as usize));
     ok.then(|| {
         QuantizedLinear::Gptq(GptqLinear {
             prefix: cx.prefix.to_string(),
@@ -405,7 +405,7 @@ fn bind_intpack<'a, L: TensorLookup<'a>>(
             &[n as u64, groups],
             "weight_scale is [N, ceil(K/G)] or [N, 1]",
         )
-        & zp.as_ref().is_none_or(|z| {
+        & zp.as_ref().map_or(true, |z| {
             cx.dtype(z, &[Dtype::I32], "weight_zero_point is I32")
                 && cx.shape(
                     z,
@@ -415,7 +415,7 @@ fn bind_intpack<'a, L: TensorLookup<'a>>(
         })
         & g_idx
             .as_ref()
-            .is_none_or(|t| cx.g_idx(t, k as u64, groups as usize));
+            .map_or(true, |t| cx.g_idx(t, k as u64, groups as usize));
     ok.then(|| {
         QuantizedLinear::IntPack(IntPackLinear {
             prefix: cx.prefix.to_string(),
@@ -567,7 +567,7 @@ fn bind_mxfp4<'a, L: TensorLookup<'a>>(cx: &mut Ctx<'_, 'a, L>) -> Option<Quanti
     }
     if !cx.shape(
         &scales,
-        &blocks.shape[..r - 1].to_vec(),
+        &blocks.shape[..r - 1],
         "scales shape is blocks shape without the last dim",
     ) {
         return None;

@@ -238,3 +238,23 @@ pub fn check_unquantized<'a, L: TensorLookup<'a>>(
     }
     diags
 }
+
+/// A progress callback for [`deep_check`] that draws an indicatif bar on stderr (for
+/// `check --deep`); hidden automatically when stderr is not a terminal.
+pub fn progress_bar() -> impl FnMut(usize, usize, &str) {
+    let mut bar: Option<indicatif::ProgressBar> = None;
+    move |done, total, prefix| {
+        let b = bar.get_or_insert_with(|| {
+            let b = indicatif::ProgressBar::new(total as u64);
+            if let Ok(s) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}") {
+                b.set_style(s);
+            }
+            b
+        });
+        b.set_position(done as u64);
+        b.set_message(prefix.to_string());
+        if done == total {
+            b.finish_and_clear();
+        }
+    }
+}

@@ -406,9 +406,8 @@ fn parse_source(q: &Value, source: &str, diags: &mut Vec<Diagnostic>) -> Option<
         } else if q.get("w_bit").is_some()
             || q.get("q_group_size").is_some()
             || q.get("zero_point").is_some()
+            || source == "quant_config.json"
         {
-            method = Some("awq".into());
-        } else if source == "quant_config.json" {
             method = Some("awq".into());
         } else if q.get("bits").is_some() {
             method = Some("gptq".into());
@@ -625,6 +624,9 @@ fn parse_awq(q: &Value, source: &str, diags: &mut Vec<Diagnostic>) -> QuantSchem
     s
 }
 
+/// One parsed compressed-tensors config group: (format, layout, num_bits, group_size, symmetric).
+type CtGroup = (String, Layout, Option<u32>, Option<i64>, Option<bool>);
+
 /// quant_formats.md §4–§6, §9.3.
 fn parse_ct(q: &Value, source: &str, diags: &mut Vec<Diagnostic>) -> QuantScheme {
     let top_format = str_of(q, &["format"]).unwrap_or("").to_string();
@@ -633,7 +635,7 @@ fn parse_ct(q: &Value, source: &str, diags: &mut Vec<Diagnostic>) -> QuantScheme
         .and_then(Value::as_object)
         .map(|m| m.iter().collect())
         .unwrap_or_default();
-    let mut parsed: Vec<(String, Layout, Option<u32>, Option<i64>, Option<bool>)> = Vec::new();
+    let mut parsed: Vec<CtGroup> = Vec::new();
     for (gname, g) in &groups {
         let w = g.get("weights").cloned().unwrap_or(Value::Null);
         let fmt = g

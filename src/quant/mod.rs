@@ -5,12 +5,13 @@
 pub mod bind;
 pub mod deep;
 pub mod detect;
+pub mod files;
 pub mod linear;
 pub mod pattern;
 pub mod scheme;
 
 pub use bind::bind;
-pub use deep::{check_unquantized, deep_check, DeepReport, LayerStats};
+pub use deep::{check_unquantized, deep_check, progress_bar, DeepReport, LayerStats};
 pub use detect::{detect, detect_from, SideFiles};
 pub use linear::{
     FnLookup, Fp8Granularity, GlobalScaleConvention, OwnedTensor, QTensor, QuantizedLinear,

@@ -90,7 +90,7 @@ fn re_here(p: &[u8], s: &[u8]) -> bool {
         return s.is_empty();
     }
     let (m, len) = atom(p);
-    let hit = |c: u8| m.is_none_or(|x| x == c);
+    let hit = |c: u8| m.map_or(true, |x| x == c);
     let rest = &p[len..];
     match rest.first() {
         Some(b'*') | Some(b'+') => {
