@@ -19,8 +19,14 @@ fn gpu_commands_exit_2_with_a_clear_message_without_a_driver() {
         let out = sw(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("GPU001") && err.contains("no CUDA driver"), "{args:?}: {err}");
-        assert!(out.stdout.is_empty(), "{args:?} printed results without a GPU");
+        assert!(
+            err.contains("GPU001") && err.contains("no CUDA driver"),
+            "{args:?}: {err}"
+        );
+        assert!(
+            out.stdout.is_empty(),
+            "{args:?} printed results without a GPU"
+        );
     }
 }
 
@@ -36,9 +42,20 @@ fn cpu_conformance_passes_and_prints_the_table() {
     let out = sw(&["conformance"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
-    assert!(text.contains("max ulp diff") && text.contains("PASS"), "{text}");
+    assert!(
+        text.contains("max ulp diff") && text.contains("PASS"),
+        "{text}"
+    );
     assert!(!text.contains("FAIL"), "{text}");
-    for format in ["gptq3", "awq", "nvfp4-ct", "nvfp4-modelopt", "mxfp4", "fp8-block", "ct-int4-asym"] {
+    for format in [
+        "gptq3",
+        "awq",
+        "nvfp4-ct",
+        "nvfp4-modelopt",
+        "mxfp4",
+        "fp8-block",
+        "ct-int4-asym",
+    ] {
         assert!(text.contains(format), "{format} missing from the CPU table");
     }
 }
@@ -75,7 +92,12 @@ fn perf_gate_passes_an_identical_run_and_fails_a_regression() {
         ])
     };
     let ok = args(&same);
-    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stdout));
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
     let bad = args(&slow);
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("GPU012"));
