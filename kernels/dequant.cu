@@ -63,6 +63,15 @@ __device__ __forceinline__ void tile_store(void* __restrict__ out, const unsigne
     constexpr int ES = OutSize<OUT>::value;
     constexpr int PER = 16 / ES;               // elements per 16-byte piece
     constexpr int PIECES = TK / PER;           // pieces per row
+    if (n0 + rows <= N && k0 + TK <= K && K % PER == 0) {
+        // Interior tile: every piece is whole and 16-byte aligned.
+        for (int p = threadIdx.x; p < rows * PIECES; p += blockDim.x) {
+            const int row = p / PIECES, piece = p % PIECES;
+            const u64 idx = (u64)(n0 + row) * K + k0 + piece * PER;
+            *(uint4*)((unsigned char*)out + idx * ES) = *(const uint4*)(tile + row * Pitch<OUT, TK>::value + piece * 16);
+        }
+        return;
+    }
     for (int p = threadIdx.x; p < rows * PIECES; p += blockDim.x) {
         const int row = p / PIECES, piece = p % PIECES;
         const int n = n0 + row, k = k0 + piece * PER;
@@ -205,19 +214,31 @@ __device__ __forceinline__ void awq_body(void* __restrict__ out, const u32* __re
     const int w = threadIdx.x & 31, g8 = threadIdx.x >> 5;
     const int jw = w0 + w;
     const int kb = k0 + g8 * 8;
+    // When the whole tile lies in one group, its 256 scales are staged in shared memory
+    // with one coalesced load per thread (laid out [c][w] so reads are conflict-free),
+    // instead of eight 2-byte loads per thread strided 16 bytes across the warp.
+    __shared__ float s_tile[256];
+    const int gsh = group_shift(group_size);
+    const int gt = div_g(k0, group_size, gsh);
+    const bool tile_one_group = gt == div_g(min(k0 + TK, K) - 1, group_size, gsh);
+    if (tile_one_group) {
+        const int nn = w0 * 8 + (int)threadIdx.x;
+        s_tile[(threadIdx.x & 7) * 32 + (threadIdx.x >> 3)] =
+            nn < N ? load_scale(scales, (u64)gt * N + nn, scale_dt) : 0.0f;
+        __syncthreads();
+    }
     if (g8 < TK / 8 && jw < nw && kb < K) {
         const int cnt = min(8, K - kb);
         u32 words[8];
 #pragma unroll
         for (int i = 0; i < 8; ++i) words[i] = i < cnt ? qweight[(u64)(kb + i) * nw + jw] : 0u;
-        const int gsh = group_shift(group_size);
         const bool uniform = div_g(kb, group_size, gsh) == div_g(kb + cnt - 1, group_size, gsh);
         const int g0 = div_g(kb, group_size, gsh);
         const u32 zw0 = qzeros[(u64)g0 * nw + jw];
 #pragma unroll
         for (int c = 0; c < 8; ++c) {
             const u32 sh = 4u * AWQ_REV[c];
-            float s = load_scale(scales, (u64)g0 * N + 8 * jw + c, scale_dt);
+            float s = tile_one_group ? s_tile[c * 32 + w] : load_scale(scales, (u64)g0 * N + 8 * jw + c, scale_dt);
             float zb = biased((int)((zw0 >> sh) & 15u));
             float v[8];
             if (uniform) {
@@ -239,17 +260,17 @@ __device__ __forceinline__ void awq_body(void* __restrict__ out, const u32* __re
     tile_store<OUT, TK>(out, tile, 256, w0 * 8, k0, N, K);
 }
 
-extern "C" __global__ void dq_awq_bf16(void* __restrict__ out, const u32* __restrict__ qweight,
+extern "C" __global__ void __launch_bounds__(256, 4) dq_awq_bf16(void* __restrict__ out, const u32* __restrict__ qweight,
                                        const u32* __restrict__ qzeros, const void* __restrict__ scales,
                                        int scale_dt, int N, int K, int group_size) {
     awq_body<OUT_BF16>(out, qweight, qzeros, scales, scale_dt, N, K, group_size);
 }
-extern "C" __global__ void dq_awq_f16(void* __restrict__ out, const u32* __restrict__ qweight,
+extern "C" __global__ void __launch_bounds__(256, 4) dq_awq_f16(void* __restrict__ out, const u32* __restrict__ qweight,
                                       const u32* __restrict__ qzeros, const void* __restrict__ scales,
                                       int scale_dt, int N, int K, int group_size) {
     awq_body<OUT_F16>(out, qweight, qzeros, scales, scale_dt, N, K, group_size);
 }
-extern "C" __global__ void dq_awq_f32(void* __restrict__ out, const u32* __restrict__ qweight,
+extern "C" __global__ void __launch_bounds__(256, 4) dq_awq_f32(void* __restrict__ out, const u32* __restrict__ qweight,
                                       const u32* __restrict__ qzeros, const void* __restrict__ scales,
                                       int scale_dt, int N, int K, int group_size) {
     awq_body<OUT_F32>(out, qweight, qzeros, scales, scale_dt, N, K, group_size);
