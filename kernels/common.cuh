@@ -129,16 +129,3 @@ __device__ __forceinline__ void store_vals(void* __restrict__ out, u64 idx, cons
         store16<OUT>((u16*)out, idx, v, cnt);
     }
 }
-
-// Stores `cnt` (<= 8) values of a 16-bit output at element idx: one 16-byte store when whole
-// and aligned.
-template <int OUT>
-__device__ __forceinline__ void store_vals8(void* __restrict__ out, u64 idx, const float* v, int cnt) {
-    u16* o = (u16*)out;
-    if (cnt == 8 && (idx & 7ull) == 0ull) {
-        *(uint4*)(o + idx) = make_uint4(to_out2<OUT>(v[0], v[1]), to_out2<OUT>(v[2], v[3]),
-                                        to_out2<OUT>(v[4], v[5]), to_out2<OUT>(v[6], v[7]));
-    } else {
-        for (int i = 0; i < cnt; ++i) o[idx + i] = to_out<OUT>(v[i]);
-    }
-}

@@ -101,11 +101,8 @@ template <int OUT, int BITS>
 __device__ __forceinline__ void gptq_body(void* __restrict__ out, const u32* __restrict__ qweight,
                                           const u32* __restrict__ qzeros, const void* __restrict__ scales,
                                           int scale_dt, const int* __restrict__ g_idx, int N, int K,
-                                          int group_size, int zero_words, int v1, int direct_flag) {
+                                          int group_size, int zero_words, int v1) {
     __shared__ __align__(16) unsigned char tile[32 * Pitch<OUT, TILE_K>::value];
-    // direct: each thread stores its 8 values (16 bytes of one output row) itself, no tile
-    // round trip; the 8 warps of the block complete each row's 128-byte line together.
-    const bool direct = OUT != OUT_F32 && direct_flag != 0 && (K & 7) == 0;
     const int tiles_n = (N + 31) / 32;
     const int n0 = (int)(blockIdx.x % (u32)tiles_n) * 32;
     const int kt0 = (int)(blockIdx.x / (u32)tiles_n) * (TILE_K * GPTQ_SUBTILES);
@@ -131,7 +128,7 @@ __device__ __forceinline__ void gptq_body(void* __restrict__ out, const u32* __r
         const int k0 = kt0 + t * TILE_K;
         if (k0 >= K) break;
         const int kb = k0 + j * 8;
-        if (t > 0 && !direct) __syncthreads();
+        if (t > 0) __syncthreads();
         if (n < N && kb < K) {
             const int cnt = min(8, K - kb);
             const bool uniform = g_idx == nullptr && div_g(kb, group_size, gsh) == div_g(kb + cnt - 1, group_size, gsh);
@@ -165,16 +162,10 @@ __device__ __forceinline__ void gptq_body(void* __restrict__ out, const u32* __r
                         if (e == i) v[e] = val;
                 }
             }
-            if (direct) {
-                store_vals8<OUT>(out, (u64)n * K + kb, v, cnt);
-            } else {
-                tile_put8<OUT, TILE_K>(tile, c, j * 8, v);
-            }
+            tile_put8<OUT, TILE_K>(tile, c, j * 8, v);
         }
-        if (!direct) {
-            __syncthreads();
-            tile_store<OUT, TILE_K>(out, tile, 32, n0, k0, N, K);
-        }
+        __syncthreads();
+        tile_store<OUT, TILE_K>(out, tile, 32, n0, k0, N, K);
     }
 }
 
@@ -182,9 +173,9 @@ __device__ __forceinline__ void gptq_body(void* __restrict__ out, const u32* __r
     extern "C" __global__ void __launch_bounds__(256, 6) dq_gptq##BITS##_##SUFFIX(                                              \
         void* __restrict__ out, const u32* __restrict__ qweight, const u32* __restrict__ qzeros,       \
         const void* __restrict__ scales, int scale_dt, const int* __restrict__ g_idx, int N, int K,   \
-        int group_size, int zero_words, int v1, int direct) {                                         \
+        int group_size, int zero_words, int v1) {                                                     \
         gptq_body<OUT, BITS>(out, qweight, qzeros, scales, scale_dt, g_idx, N, K, group_size,         \
-                             zero_words, v1, direct);                                                 \
+                             zero_words, v1);                                                         \
     }
 GPTQ_KERNEL(2, f32, OUT_F32)
 GPTQ_KERNEL(3, f32, OUT_F32)

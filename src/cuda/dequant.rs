@@ -731,12 +731,6 @@ fn kernel_name_sfx(p: &DevicePacked, sfx: &str) -> String {
 
 const BLOCK: u32 = 256;
 
-/// GPTQ store strategy: `SAFEWEIGHTS_GPTQ_STORE=direct` makes each thread store its 16 bytes
-/// itself; the default goes through a shared-memory tile. Both are checked by conformance.
-fn gptq_direct_stores() -> bool {
-    std::env::var("SAFEWEIGHTS_GPTQ_STORE").is_ok_and(|v| v == "direct")
-}
-
 /// Queues the dequant of `p` into `out` (`rows * K` elements of `dtype`), without waiting.
 pub fn dequant_async(gpu: &Gpu, p: &DevicePacked, dtype: OutDtype, out: &DevBuf) -> GpuResult<()> {
     launch_dequant(gpu, p, dtype.suffix(), 2, out)
@@ -793,7 +787,6 @@ fn launch_dequant(
                     i(group_size),
                     i(zero_words),
                     KArg::I32(v1 as i32),
-                    KArg::I32(gptq_direct_stores() as i32),
                 ],
             )
         }
