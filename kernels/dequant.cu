@@ -150,16 +150,19 @@ __device__ __forceinline__ void gptq_body(void* __restrict__ out, const u32* __r
                     v[i] = s * q_minus(q, zb);
                 }
             } else {
-#pragma unroll 1
+                // Per-element groups (act-order g_idx, or a group boundary inside the run):
+                // all eight group indices first, then all loads, so they overlap.
+                int gi[8];
+#pragma unroll
                 for (int i = 0; i < 8; ++i) {
                     const int k = min(kb + i, K - 1);
-                    const int g = g_idx ? g_idx[k] : div_g(k, group_size, gsh);
-                    s = load_scale(scales, (u64)g * N + n, scale_dt);
-                    zb = biased((int)packed_field<BITS>(qzeros + (u64)g * zero_words, n) + zoff);
-                    const float val = s * q_minus((u32)(bits[t] >> (i * BITS)) & ((1u << BITS) - 1u), zb);
+                    gi[i] = g_idx ? g_idx[k] : div_g(k, group_size, gsh);
+                }
 #pragma unroll
-                    for (int e = 0; e < 8; ++e)
-                        if (e == i) v[e] = val;
+                for (int i = 0; i < 8; ++i) {
+                    const float si = load_scale(scales, (u64)gi[i] * N + n, scale_dt);
+                    const float zi = biased((int)packed_field<BITS>(qzeros + (u64)gi[i] * zero_words, n) + zoff);
+                    v[i] = si * q_minus((u32)(bits[t] >> (i * BITS)) & ((1u << BITS) - 1u), zi);
                 }
             }
             tile_put8<OUT, TILE_K>(tile, c, j * 8, v);
