@@ -104,6 +104,16 @@ pub fn packed_from_linear<'a>(l: &QuantizedLinear<'a>) -> GpuResult<Packed<'a>> 
     })
 }
 
+/// Uploads a bound layer (typically views of a memory-mapped file) through `uploader`:
+/// page-aligned tensors are copied once from their mapping, the others through pinned
+/// staging (see [`super::upload`]).
+pub fn upload_linear(
+    uploader: &mut super::upload::Uploader<'_>,
+    l: &QuantizedLinear<'_>,
+) -> GpuResult<super::dequant::DevicePacked> {
+    packed_from_linear(l)?.upload_with(uploader)
+}
+
 fn t<'a>(name: &str, dtype: Dtype, shape: &[usize], data: &'a [u8]) -> QTensor<'a> {
     QTensor {
         name: format!("fixture.{name}"),
