@@ -6,9 +6,12 @@
 
 pub mod cli;
 pub mod container;
+pub mod cuda;
 pub mod diag;
 pub mod dtype;
 pub mod fast;
+/// Fixture generators (hostile corpus, quantizers, model directories, mutators); they
+/// write files only through [`container::writer`].
 pub mod gen;
 pub mod model;
 pub mod oracle;

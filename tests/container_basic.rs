@@ -14,7 +14,7 @@ fn codes(bytes: &[u8], limits: &Limits) -> Vec<&'static str> {
 fn raw(header: &str, data_len: usize) -> Vec<u8> {
     let mut v = (header.len() as u64).to_le_bytes().to_vec();
     v.extend_from_slice(header.as_bytes());
-    v.extend(std::iter::repeat_n(0u8, data_len));
+    v.resize(v.len() + data_len, 0);
     v
 }
 

@@ -4,7 +4,9 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod bench;
 mod check;
+mod conformance;
 mod dequant;
 mod gen;
 mod inspect;
@@ -29,6 +31,14 @@ enum Command {
     Check(check::Args),
     /// Show a file's tensors (name, dtype, shape, bytes, offset, alignment) and metadata.
     Inspect(inspect::Args),
+    /// Check every decoder (CPU) or CUDA kernel (--gpu) against the oracles.
+    Conformance(conformance::Args),
+    /// Measure the CUDA kernels against copy/read ceilings and cuBLAS (needs --gpu).
+    Bench(bench::Args),
+    /// Compare a bench JSON with the committed baseline for that GPU.
+    PerfGate(bench::GateArgs),
+    /// List the embedded CUDA kernel modules, or precompile them into the kernel cache.
+    Kernels(bench::KernelArgs),
     /// Write one quantized Linear's dequantized weight as an F32 [N, K] tensor `weight`.
     Dequant(dequant::Args),
     /// Write spec-exact quantized fixtures (one layer or a whole model), from a seed.
@@ -55,9 +65,13 @@ pub fn main() -> ExitCode {
     let code = match cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Conformance(args) => conformance::run(args),
+        Command::Bench(args) => bench::run(args),
+        Command::PerfGate(args) => bench::run_gate(args),
+        Command::Kernels(args) => bench::run_kernels(args),
+        Command::Check(args) => check::run(args),
         Command::Dequant(args) => dequant::run(args),
         Command::Gen(args) => gen::run(*args),
-        Command::Check(args) => check::run(args),
     };
     ExitCode::from(code)
 }

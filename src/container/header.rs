@@ -6,10 +6,11 @@
 //! crate are in specs/safetensors_validation.md ("Implications for our validator") and
 //! docs/differential.md.
 
-use super::json::{self, JsonError, JsonValue};
+use super::json::{self, BorrowedValue, JsonError};
 use super::sniff::sniff;
 use crate::diag::{Diagnostic, Severity};
 use crate::dtype::Dtype;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 /// The reference crate's header cap (`MAX_HEADER_SIZE`), our default.
@@ -130,7 +131,8 @@ pub struct Header {
     pub data_len: u64,
     /// The file's length in bytes.
     pub file_len: u64,
-    index: HashMap<String, usize>,
+    /// Positions in `tensors`, sorted by name (names are unique in a valid header).
+    by_name: Vec<usize>,
 }
 
 impl Header {
@@ -141,7 +143,10 @@ impl Header {
 
     /// Looks a tensor up by name.
     pub fn tensor(&self, name: &str) -> Option<&TensorInfo> {
-        self.index.get(name).map(|&i| &self.tensors[i])
+        self.by_name
+            .binary_search_by(|&i| self.tensors[i].name.as_str().cmp(name))
+            .ok()
+            .map(|k| &self.tensors[self.by_name[k]])
     }
 
     /// Alignment report of a tensor of this header.
@@ -267,7 +272,7 @@ pub fn parse_header(prefix: &[u8], file_len: u64, limits: &Limits) -> Parsed {
             return out;
         }
     };
-    let JsonValue::Object(members) = root else {
+    let BorrowedValue::Object(members) = root else {
         out.diagnostics.push(
             Diagnostic::error(
                 "ST012",
@@ -281,14 +286,16 @@ pub fn parse_header(prefix: &[u8], file_len: u64, limits: &Limits) -> Parsed {
     out
 }
 
-fn header_json(text: &[u8]) -> Result<JsonValue, Diagnostic> {
+fn header_json(text: &[u8]) -> Result<BorrowedValue<'_>, Diagnostic> {
     if text.starts_with(b"\xEF\xBB\xBF") {
         return Err(
             Diagnostic::error("ST007", "header starts with a UTF-8 byte-order mark")
                 .advice("rewrite the file without a BOM; SafeTensors headers are plain UTF-8 JSON"),
         );
     }
-    if let Some(pos) = text.iter().position(|&b| b == 0) {
+    // `contains` on bytes is a vectorised memchr; find the position only to report it.
+    if text.contains(&0) {
+        let pos = text.iter().position(|&b| b == 0).unwrap_or_default();
         return Err(Diagnostic::error("ST008", format!("header contains a NUL byte at header offset {pos}"))
             .advice("headers are padded with spaces, never NULs; the writer is broken or the file is corrupt"));
     }
@@ -296,7 +303,7 @@ fn header_json(text: &[u8]) -> Result<JsonValue, Diagnostic> {
         Diagnostic::error("ST009", format!("header is not valid UTF-8 ({e})"))
             .advice("the file is corrupt or not SafeTensors")
     })?;
-    json::parse(text).map_err(|e| match e {
+    json::parse_borrowed(text).map_err(|e| match e {
         JsonError::Syntax(m) => {
             Diagnostic::error("ST010", format!("header is not valid JSON: {m}"))
                 .advice("the file is corrupt or not SafeTensors; download or export it again")
@@ -320,7 +327,7 @@ struct Entry {
 }
 
 fn validate_members(
-    members: Vec<(String, JsonValue)>,
+    members: Vec<(Cow<'_, str>, BorrowedValue<'_>)>,
     n: u64,
     file_len: u64,
     limits: &Limits,
@@ -328,19 +335,21 @@ fn validate_members(
 ) {
     let diags = &mut out.diagnostics;
     let lenient = limits.mode == Mode::Lenient;
-    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut seen: HashMap<&str, usize> = HashMap::with_capacity(members.len());
     for (k, _) in &members {
-        *seen.entry(k.as_str()).or_default() += 1;
+        *seen.entry(k.as_ref()).or_default() += 1;
     }
+    // Each key was counted once per occurrence: fewer keys than members means duplicates.
+    let any_duplicate = seen.len() < members.len();
     let mut dup_reported = std::collections::HashSet::new();
-    for (k, _) in &members {
-        if seen[k.as_str()] > 1 && dup_reported.insert(k.clone()) {
+    for (k, _) in members.iter().filter(|_| any_duplicate) {
+        if seen[k.as_ref()] > 1 && dup_reported.insert(k.as_ref()) {
             diags.push(
                 Diagnostic::error(
                     "ST013",
                     format!(
                         "key appears {} times in the header; readers disagree on which wins",
-                        seen[k.as_str()]
+                        seen[k.as_ref()]
                     ),
                 )
                 .tensor(k.clone())
@@ -355,7 +364,7 @@ fn validate_members(
         .collect();
 
     let mut metadata = None;
-    let mut entries = Vec::new();
+    let mut entries = Vec::with_capacity(members.len());
     let mut metadata_done = false;
     for (key, value) in members {
         if key == "__metadata__" {
@@ -367,8 +376,8 @@ fn validate_members(
             continue;
         }
         out.entries_seen += 1;
-        let mut e = check_entry(key, value, limits, diags);
-        if duplicated.contains(&e.name) {
+        let mut e = check_entry(key.into_owned(), value, limits, diags);
+        if !duplicated.is_empty() && duplicated.contains(&e.name) {
             e.fail("ST013");
         }
         entries.push(e);
@@ -479,7 +488,14 @@ fn validate_members(
                 e.fail("ST035");
             }
         }
-    } else if data_len < room {
+    } else if data_len < room
+        && entries
+            .iter()
+            .all(|e| e.offsets.is_some_and(|(s, end)| s <= end))
+    {
+        // Only when every entry's range is known: bytes after the last known range may
+        // belong to an entry whose offsets were unreadable (already an error), and calling
+        // them trailing data would send the reader after a polyglot that is not there.
         diags.push(
             Diagnostic::error(
                 "ST034",
@@ -568,27 +584,25 @@ fn build_header(
 ) -> Header {
     tensors.sort_by(|a, b| (a.data_offsets, &a.name).cmp(&(b.data_offsets, &b.name)));
     let data_len = tensors.iter().map(|t| t.data_offsets.1).max().unwrap_or(0);
-    let index = tensors
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.name.clone(), i))
-        .collect();
+    // A sorted index instead of a name map: no name is copied or hashed.
+    let mut by_name: Vec<usize> = (0..tensors.len()).collect();
+    by_name.sort_unstable_by(|&a, &b| tensors[a].name.cmp(&tensors[b].name));
     Header {
         header_len: n,
         metadata,
         tensors,
         data_len,
         file_len,
-        index,
+        by_name,
     }
 }
 
 fn parse_metadata(
-    value: JsonValue,
+    value: BorrowedValue<'_>,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<BTreeMap<String, String>> {
     match value {
-        JsonValue::Null => {
+        BorrowedValue::Null => {
             diags.push(
                 Diagnostic::warning("ST015", "`__metadata__` is null")
                     .tensor("__metadata__")
@@ -596,12 +610,12 @@ fn parse_metadata(
             );
             None
         }
-        JsonValue::Object(items) => {
+        BorrowedValue::Object(items) => {
             let mut map = BTreeMap::new();
             for (k, v) in items {
                 match v {
-                    JsonValue::String(s) => {
-                        if map.insert(k.clone(), s).is_some() {
+                    BorrowedValue::String(s) => {
+                        if map.insert(k.to_string(), s.into_owned()).is_some() {
                             diags.push(
                                 Diagnostic::error(
                                     "ST013",
@@ -640,7 +654,7 @@ fn parse_metadata(
 
 fn check_entry(
     name: String,
-    value: JsonValue,
+    value: BorrowedValue<'_>,
     limits: &Limits,
     diags: &mut Vec<Diagnostic>,
 ) -> Entry {
@@ -651,7 +665,6 @@ fn check_entry(
         offsets: None,
         first_error: None,
     };
-    let shown = display_name(&e.name);
     if e.name.is_empty() {
         diags.push(
             Diagnostic::error("ST019", "a tensor has an empty name")
@@ -663,7 +676,7 @@ fn check_entry(
     if e.name.contains('\0') {
         diags.push(
             Diagnostic::error("ST020", "tensor name contains a NUL character")
-                .tensor(shown.clone())
+                .tensor(display_name(&e.name))
                 .advice("NUL in names breaks C-string consumers; rename the tensor"),
         );
         e.fail("ST020");
@@ -678,24 +691,29 @@ fn check_entry(
                     limits.max_name_len
                 ),
             )
-            .tensor(shown.clone())
+            .tensor(display_name(&e.name))
             .advice("tensor names this long are an attack or a bug; rename the tensor"),
         );
         e.fail("ST021");
     }
-    let JsonValue::Object(fields) = value else {
+    let BorrowedValue::Object(fields) = value else {
         diags.push(
             Diagnostic::error("ST016", format!("entry is {}, not an object", value.kind()))
-                .tensor(shown)
+                .tensor(display_name(&e.name))
                 .advice("each tensor entry must be {\"dtype\", \"shape\", \"data_offsets\"}"),
         );
         e.fail("ST016");
         return e;
     };
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    // Entries have three fields: a sorted small vector beats a map here.
+    let mut counts: Vec<(&str, usize)> = Vec::with_capacity(fields.len());
     for (k, _) in &fields {
-        *counts.entry(k.as_str()).or_default() += 1;
+        match counts.iter_mut().find(|(name, _)| *name == k.as_ref()) {
+            Some((_, c)) => *c += 1,
+            None => counts.push((k.as_ref(), 1)),
+        }
     }
+    counts.sort_unstable();
     for (k, c) in &counts {
         if *c > 1 {
             diags.push(
@@ -703,31 +721,31 @@ fn check_entry(
                     "ST013",
                     format!("field `{k}` appears {c} times in this entry"),
                 )
-                .tensor(shown.clone())
+                .tensor(display_name(&e.name))
                 .advice("rewrite the file so every field appears once"),
             );
             e.fail("ST013");
         }
     }
     for required in ["dtype", "shape", "data_offsets"] {
-        if !counts.contains_key(required) {
+        if !counts.iter().any(|(name, _)| *name == required) {
             diags.push(
                 Diagnostic::error("ST017", format!("entry has no `{required}` field"))
-                    .tensor(shown.clone())
+                    .tensor(display_name(&e.name))
                     .advice("each tensor entry needs dtype, shape and data_offsets"),
             );
             e.fail("ST017");
         }
     }
     for (k, v) in fields {
-        match k.as_str() {
+        match k.as_ref() {
             "dtype" => match v {
-                JsonValue::String(s) => match Dtype::from_name(&s) {
+                BorrowedValue::String(s) => match Dtype::from_name(&s) {
                     Some(d) => e.dtype = Some(d),
                     None => {
                         diags.push(
                             Diagnostic::error("ST023", format!("unknown dtype `{}`", truncate(&s, 40)))
-                                .tensor(shown.clone())
+                                .tensor(display_name(&e.name))
                                 .advice("dtype names are case-sensitive, e.g. F32, BF16, F8_E4M3; see docs/diagnostics.md"),
                         );
                         e.fail("ST023");
@@ -739,7 +757,7 @@ fn check_entry(
                             "ST022",
                             format!("dtype is {}, not a string", other.kind()),
                         )
-                        .tensor(shown.clone())
+                        .tensor(display_name(&e.name))
                         .advice("dtype must be a string such as \"BF16\""),
                     );
                     e.fail("ST022");
@@ -749,14 +767,14 @@ fn check_entry(
                 Ok(s) => e.shape = Some(s),
                 Err(d) => {
                     let code = d.code;
-                    diags.push(d.tensor(shown.clone()));
+                    diags.push(d.tensor(display_name(&e.name)));
                     e.fail(code);
                 }
             },
             "data_offsets" => match parse_offsets(&v) {
                 Ok(o) => e.offsets = Some(o),
                 Err(d) => {
-                    diags.push(d.tensor(shown.clone()));
+                    diags.push(d.tensor(display_name(&e.name)));
                     e.fail("ST029");
                 }
             },
@@ -768,7 +786,7 @@ fn check_entry(
                 };
                 diags.push(
                     Diagnostic::new("ST018", severity, format!("unknown field `{}` in entry", truncate(other, 40)))
-                        .tensor(shown.clone())
+                        .tensor(display_name(&e.name))
                         .advice("entries hold only dtype, shape and data_offsets; use __metadata__ for anything else"),
                 );
                 if severity == Severity::Error {
@@ -780,8 +798,8 @@ fn check_entry(
     e
 }
 
-fn parse_shape(v: &JsonValue, limits: &Limits) -> Result<Vec<u64>, Diagnostic> {
-    let JsonValue::Array(items) = v else {
+fn parse_shape(v: &BorrowedValue<'_>, limits: &Limits) -> Result<Vec<u64>, Diagnostic> {
+    let BorrowedValue::Array(items) = v else {
         return Err(
             Diagnostic::error("ST024", format!("shape is {}, not an array", v.kind()))
                 .advice("shape must be an array of non-negative integers"),
@@ -818,12 +836,12 @@ fn parse_shape(v: &JsonValue, limits: &Limits) -> Result<Vec<u64>, Diagnostic> {
     Ok(dims)
 }
 
-fn parse_offsets(v: &JsonValue) -> Result<(u64, u64), Diagnostic> {
+fn parse_offsets(v: &BorrowedValue<'_>) -> Result<(u64, u64), Diagnostic> {
     let bad = |what: String| {
         Diagnostic::error("ST029", format!("data_offsets {what}"))
             .advice("data_offsets must be [start, end], two non-negative integers")
     };
-    let JsonValue::Array(items) = v else {
+    let BorrowedValue::Array(items) = v else {
         return Err(bad(format!("is {}, not an array", v.kind())));
     };
     if items.len() != 2 {
@@ -884,6 +902,7 @@ fn truncate(s: &str, max: usize) -> String {
 }
 
 /// A tensor name made safe to print: control characters escaped, length capped.
+/// Computed only when a finding is reported: escaping costs more than checking an entry.
 fn display_name(name: &str) -> String {
     let escaped: String = name.chars().flat_map(char::escape_debug).collect();
     truncate(&escaped, 200)

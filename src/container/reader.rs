@@ -2,6 +2,7 @@
 //! that reads just the first `8 + N` bytes with positioned reads.
 
 use super::header::{parse_header, read_header_len, Alignment, Header, Limits, Parsed, TensorInfo};
+use super::sniff::SNIFF_BYTES;
 use crate::diag::{attach_file, Diagnostic};
 use crate::dtype::Dtype;
 use memmap2::Mmap;
@@ -87,7 +88,7 @@ impl HeaderOnly {
 pub fn read_header(path: &Path, limits: &Limits) -> Result<Parsed, OpenError> {
     let file = File::open(path).map_err(|e| OpenError::io(path, e))?;
     let file_len = file.metadata().map_err(|e| OpenError::io(path, e))?.len();
-    let mut first = vec![0u8; file_len.min(64) as usize];
+    let mut first = vec![0u8; file_len.min(SNIFF_BYTES as u64) as usize];
     file.read_exact_at(&mut first, 0)
         .map_err(|e| OpenError::io(path, e))?;
     let mut parsed = match read_header_len(&first, file_len, limits) {

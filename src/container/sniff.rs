@@ -40,8 +40,14 @@ impl WrongFile {
     }
 }
 
-/// Looks at the first bytes of a file and names a known wrong format, if any.
+/// How many leading bytes [`sniff`] looks at. Every reading path (header-only reads,
+/// whole-file maps) must see the same window, or they would name one file differently.
+pub const SNIFF_BYTES: usize = 64;
+
+/// Looks at the first [`SNIFF_BYTES`] bytes of a file and names a known wrong format, if
+/// any. Bytes beyond the window are ignored, whatever the caller passes.
 pub fn sniff(prefix: &[u8]) -> Option<WrongFile> {
+    let prefix = &prefix[..prefix.len().min(SNIFF_BYTES)];
     if prefix.starts_with(b"version https://git-lfs") {
         return Some(WrongFile::LfsPointer);
     }
@@ -84,5 +90,18 @@ mod tests {
         assert_eq!(sniff(b"PK\x03\x04\x14\x00"), Some(WrongFile::Zip));
         assert_eq!(sniff(b"\x80\x02}q\x00("), Some(WrongFile::Pickle));
         assert_eq!(sniff(b"\x10\x00\x00\x00\x00\x00\x00\x00{}"), None);
+    }
+
+    #[test]
+    fn looks_only_at_the_window() {
+        // Found by the header_vs_full fuzz target: 61 newlines then `<?xml` was named HTML
+        // from a whole-file buffer but not from the 64 bytes a header-only read has.
+        let mut file = vec![b'\n'; 61];
+        file.extend_from_slice(b"<?xml version");
+        assert_eq!(sniff(&file), None);
+        assert_eq!(sniff(&file), sniff(&file[..SNIFF_BYTES]));
+        let mut inside = vec![b' '; SNIFF_BYTES - 5];
+        inside.extend_from_slice(b"<html><body>");
+        assert_eq!(sniff(&inside), Some(WrongFile::Html));
     }
 }

@@ -1,0 +1,464 @@
+// Fused low-bit GEMV kernels: y[M, N] = x[M, K] * W^T (+ bias), M <= 16, activations and
+// output bf16 or f16, f32 accumulation. W is decoded on the fly from its packed layout and
+// never written to memory. Section numbers refer to /work/shared/specs/quant_formats.md.
+//
+// Two families, chosen by how the packed weight is laid out:
+// - "row" kernels (NVFP4, MXFP4, FP8, compressed-tensors int4): W is stored row-major along
+//   K. One warp owns one output row; its lanes stream the row with 8- or 16-byte loads, each
+//   lane dots its chunk with x, and a warp shuffle reduces.
+// - "column" kernels (GPTQ, AWQ): W is stored K-major with N contiguous. One lane owns one
+//   output column (GPTQ) or one word of 8 columns (AWQ); the 16 warps of a block split K,
+//   reduce through shared memory, and grid.y may split K further into f32 partials that
+//   `gemv_finalize_*` sums (deterministically, no atomics).
+//
+// Template parameter A is the activation/output type (OUT_BF16 / OUT_F16); MT is the
+// compile-time upper bound on M (1, 2, 4, 8, 16) and `m` the actual M.
+
+// AWQ nibble slot of each column within a word (§3.3).
+__device__ __constant__ u32 AWQ_REV_G[8] = {0, 4, 1, 5, 2, 6, 3, 7};
+
+template <int A> __device__ __forceinline__ void load_x8(const u16* __restrict__ x, float* v) {
+    const uint4 p = *(const uint4*)x;
+    const u32 w[4] = {p.x, p.y, p.z, p.w};
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+        v[2 * i] = from_out<A>((u16)(w[i] & 0xFFFFu));
+        v[2 * i + 1] = from_out<A>((u16)(w[i] >> 16));
+    }
+}
+
+template <int A> __device__ __forceinline__ void load_x4(const u16* __restrict__ x, float* v) {
+    const uint2 p = *(const uint2*)x;
+    v[0] = from_out<A>((u16)(p.x & 0xFFFFu));
+    v[1] = from_out<A>((u16)(p.x >> 16));
+    v[2] = from_out<A>((u16)(p.y & 0xFFFFu));
+    v[3] = from_out<A>((u16)(p.y >> 16));
+}
+
+__device__ __forceinline__ float warp_sum(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+// Row-family epilogue: lane 0 of the warp writes y[m, n] = acc[m] + bias[n].
+template <int A, int MT>
+__device__ __forceinline__ void row_store(u16* __restrict__ y, const u16* __restrict__ bias, float* acc,
+                                          int m, int N, int n) {
+#pragma unroll
+    for (int i = 0; i < MT; ++i) acc[i] = warp_sum(acc[i]);
+    if ((threadIdx.x & 31) == 0) {
+        const float b = bias ? from_out<A>(bias[n]) : 0.0f;
+#pragma unroll
+        for (int i = 0; i < MT; ++i)
+            if (i < m) y[(u64)i * N + n] = to_out<A>(acc[i] + b);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// NVFP4 (§6, §7): lane chunk = 8 bytes = 16 values = one E4M3 block scale.
+// ---------------------------------------------------------------------------------------
+template <int A, int MT>
+__device__ __forceinline__ void gemv_nvfp4_body(u16* __restrict__ y, const u16* __restrict__ x,
+                                                const u8* __restrict__ w, const u8* __restrict__ ws,
+                                                const float* __restrict__ global, int convention,
+                                                const u16* __restrict__ bias, int m, int N, int K) {
+    const int n = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
+    if (n >= N) return;
+    const int lane = threadIdx.x & 31;
+    const float gs = global[0];
+    const int chunks = K / 16;
+    const u8* row = w + (u64)n * (K / 2);
+    const u8* srow = ws + (u64)n * chunks;
+    float acc[MT];
+#pragma unroll
+    for (int i = 0; i < MT; ++i) acc[i] = 0.0f;
+#pragma unroll 4
+    for (int c = lane; c < chunks; c += 32) {
+        const uint2 p = *(const uint2*)(row + (u64)c * 8);
+        const float s = e4m3_to_f32(srow[c]);
+        const float scale = convention == 0 ? s * gs : s / gs;
+        float wv[16];
+#pragma unroll
+        for (int i = 0; i < 16; ++i) wv[i] = e2m1_to_f32(((i < 8 ? p.x : p.y) >> (4 * (i % 8))) & 15u);
+#pragma unroll
+        for (int mi = 0; mi < MT; ++mi) {
+            if (mi < m) {
+                float xv[16];
+                load_x8<A>(x + (u64)mi * K + c * 16, xv);
+                load_x8<A>(x + (u64)mi * K + c * 16 + 8, xv + 8);
+                float part = 0.0f;
+#pragma unroll
+                for (int i = 0; i < 16; ++i) part = fmaf(wv[i], xv[i], part);
+                acc[mi] = fmaf(part, scale, acc[mi]);
+            }
+        }
+    }
+    row_store<A, MT>(y, bias, acc, m, N, n);
+}
+
+// ---------------------------------------------------------------------------------------
+// MXFP4 (§8): lane chunk = 16 bytes = 32 values = one E8M0 scale.
+// ---------------------------------------------------------------------------------------
+template <int A, int MT>
+__device__ __forceinline__ void gemv_mxfp4_body(u16* __restrict__ y, const u16* __restrict__ x,
+                                                const u8* __restrict__ w, const u8* __restrict__ sc,
+                                                const u16* __restrict__ bias, int m, int N, int K) {
+    const int n = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
+    if (n >= N) return;
+    const int lane = threadIdx.x & 31;
+    const int chunks = K / 32;
+    const u8* row = w + (u64)n * (K / 2);
+    const u8* srow = sc + (u64)n * chunks;
+    float acc[MT];
+#pragma unroll
+    for (int i = 0; i < MT; ++i) acc[i] = 0.0f;
+#pragma unroll 2
+    for (int c = lane; c < chunks; c += 32) {
+        const uint4 p = *(const uint4*)(row + (u64)c * 16);
+        const float s = e8m0_to_f32(srow[c]);
+        const u32 words[4] = {p.x, p.y, p.z, p.w};
+        float wv[32];
+#pragma unroll
+        for (int i = 0; i < 32; ++i) wv[i] = e2m1_to_f32((words[i / 8] >> (4 * (i % 8))) & 15u);
+#pragma unroll
+        for (int mi = 0; mi < MT; ++mi) {
+            if (mi < m) {
+                float part = 0.0f;
+#pragma unroll
+                for (int h = 0; h < 4; ++h) {
+                    float xv[8];
+                    load_x8<A>(x + (u64)mi * K + c * 32 + h * 8, xv);
+#pragma unroll
+                    for (int i = 0; i < 8; ++i) part = fmaf(wv[h * 8 + i], xv[i], part);
+                }
+                acc[mi] = fmaf(part, s, acc[mi]);
+            }
+        }
+    }
+    row_store<A, MT>(y, bias, acc, m, N, n);
+}
+
+// ---------------------------------------------------------------------------------------
+// FP8 E4M3 (§7.4, §9): lane chunk = 16 bytes = 16 values; needs K % 16 == 0 and, for
+// block scales, a block width that is a multiple of 16. mode 0 tensor, 1 channel, 2 block.
+// ---------------------------------------------------------------------------------------
+template <int A, int MT>
+__device__ __forceinline__ void gemv_fp8_body(u16* __restrict__ y, const u16* __restrict__ x,
+                                              const u8* __restrict__ w, const float* __restrict__ scale,
+                                              int mode, int bh, int bw, const u16* __restrict__ bias, int m,
+                                              int N, int K) {
+    const int n = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
+    if (n >= N) return;
+    const int lane = threadIdx.x & 31;
+    const int chunks = K / 16;
+    const u8* row = w + (u64)n * K;
+    const int scols = (K + bw - 1) / bw;
+    const float s_row = mode == 0 ? scale[0] : (mode == 1 ? scale[n] : 0.0f);
+    const float* s_blk = scale + (u64)(n / bh) * scols;
+    float acc[MT];
+#pragma unroll
+    for (int i = 0; i < MT; ++i) acc[i] = 0.0f;
+#pragma unroll 4
+    for (int c = lane; c < chunks; c += 32) {
+        const uint4 p = *(const uint4*)(row + (u64)c * 16);
+        const float s = mode == 2 ? s_blk[(c * 16) / bw] : s_row;
+        const u32 words[4] = {p.x, p.y, p.z, p.w};
+        float wv[16];
+#pragma unroll
+        for (int i = 0; i < 16; ++i) wv[i] = e4m3_to_f32((words[i / 4] >> (8 * (i % 4))) & 0xFFu);
+#pragma unroll
+        for (int mi = 0; mi < MT; ++mi) {
+            if (mi < m) {
+                float xv[16];
+                load_x8<A>(x + (u64)mi * K + c * 16, xv);
+                load_x8<A>(x + (u64)mi * K + c * 16 + 8, xv + 8);
+                float part = 0.0f;
+#pragma unroll
+                for (int i = 0; i < 16; ++i) part = fmaf(wv[i], xv[i], part);
+                acc[mi] = fmaf(part, s, acc[mi]);
+            }
+        }
+    }
+    row_store<A, MT>(y, bias, acc, m, N, n);
+}
+
+// ---------------------------------------------------------------------------------------
+// compressed-tensors pack-quantized int4 (§5): lane chunk = 4 words = 32 values; needs
+// K % 32 == 0 and a group size that is a multiple of 32 (one scale per chunk).
+// ---------------------------------------------------------------------------------------
+template <int A, int MT>
+__device__ __forceinline__ void gemv_ct4_body(u16* __restrict__ y, const u16* __restrict__ x,
+                                              const u32* __restrict__ w, const void* __restrict__ scales,
+                                              int scale_dt, const u32* __restrict__ zp, int group_size,
+                                              int groups, const u16* __restrict__ bias, int m, int N, int K) {
+    const int n = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
+    if (n >= N) return;
+    const int lane = threadIdx.x & 31;
+    const int chunks = K / 32;
+    const u32* row = w + (u64)n * (K / 8);
+    float acc[MT];
+#pragma unroll
+    for (int i = 0; i < MT; ++i) acc[i] = 0.0f;
+#pragma unroll 2
+    for (int c = lane; c < chunks; c += 32) {
+        const uint4 p = *(const uint4*)(row + (u64)c * 4);
+        const int g = div_g(c * 32, group_size, group_shift(group_size));
+        const float s = load_scale(scales, (u64)n * groups + g, scale_dt);
+        const float zb = biased(zp ? (int)((zp[(u64)(n / 8) * groups + g] >> (4 * (n % 8))) & 15u) : 8);
+        const u32 words[4] = {p.x, p.y, p.z, p.w};
+        float wv[32];
+#pragma unroll
+        for (int i = 0; i < 32; ++i) wv[i] = q_minus((words[i / 8] >> (4 * (i % 8))) & 15u, zb);
+#pragma unroll
+        for (int mi = 0; mi < MT; ++mi) {
+            if (mi < m) {
+                float part = 0.0f;
+#pragma unroll
+                for (int h = 0; h < 4; ++h) {
+                    float xv[8];
+                    load_x8<A>(x + (u64)mi * K + c * 32 + h * 8, xv);
+#pragma unroll
+                    for (int i = 0; i < 8; ++i) part = fmaf(wv[h * 8 + i], xv[i], part);
+                }
+                acc[mi] = fmaf(part, s, acc[mi]);
+            }
+        }
+    }
+    row_store<A, MT>(y, bias, acc, m, N, n);
+}
+
+// ---------------------------------------------------------------------------------------
+// Column family. Block = 16 warps; lane -> column (GPTQ) or word column (AWQ); warps and
+// grid.y split the packed rows. With gridDim.y == 1 the block writes y directly; otherwise
+// it writes f32 partials part[blockIdx.y][m][N] for gemv_finalize.
+// ---------------------------------------------------------------------------------------
+#define COL_WARPS 16
+
+template <int A, int MT, int COLS>
+__device__ __forceinline__ void col_reduce_store(float (*acc)[COLS], u16* __restrict__ y,
+                                                 float* __restrict__ part, const u16* __restrict__ bias,
+                                                 int m, int N, int n0) {
+    // acc[MT][COLS] per thread; reduce over the 16 warps through shared memory, one
+    // (m, col) pair at a time per pass to bound shared memory.
+    __shared__ float red[COL_WARPS][32];
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+#pragma unroll
+    for (int mi = 0; mi < MT; ++mi) {
+        if (mi >= m) break;
+#pragma unroll
+        for (int c = 0; c < COLS; ++c) {
+            red[warp][lane] = acc[mi][c];
+            __syncthreads();
+            if (warp == 0) {
+                float s = 0.0f;
+#pragma unroll
+                for (int w = 0; w < COL_WARPS; ++w) s += red[w][lane];
+                const int n = n0 + lane * COLS + c;
+                if (n < N) {
+                    if (gridDim.y == 1) {
+                        const float b = bias ? from_out<A>(bias[n]) : 0.0f;
+                        y[(u64)mi * N + n] = to_out<A>(s + b);
+                    } else {
+                        part[((u64)blockIdx.y * m + mi) * N + n] = s;
+                    }
+                }
+            }
+            __syncthreads();
+        }
+    }
+}
+
+// GPTQ 4- and 8-bit (§2): qweight [K*b/32, N]. Rows of packed words are split evenly over
+// grid.y x 16 warps. Scales/zeros per (group, column); g_idx optional (act order).
+template <int A, int MT, int BITS>
+__device__ __forceinline__ void gemv_gptq_body(u16* __restrict__ y, float* __restrict__ part,
+                                               const u16* __restrict__ x, const u32* __restrict__ qw,
+                                               const u32* __restrict__ qz, const void* __restrict__ scales,
+                                               int scale_dt, const int* __restrict__ g_idx, int group_size,
+                                               int v1, const u16* __restrict__ bias, int m, int N, int K) {
+    constexpr int PF = 32 / BITS;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int n = blockIdx.x * 32 + lane;
+    const bool live = n < N;
+    const int rows = K / PF;
+    const int slices = gridDim.y * COL_WARPS;
+    const int slice = blockIdx.y * COL_WARPS + warp;
+    const int per = (rows + slices - 1) / slices;
+    const int r0 = slice * per, r1 = min(rows, r0 + per);
+    const int zero_words = N * BITS / 32;
+    float acc[MT][1];
+#pragma unroll
+    for (int i = 0; i < MT; ++i) acc[i][0] = 0.0f;
+    if (live) {
+        int cur_g = -1;
+        const int gsh = group_shift(group_size);
+        float s = 0.0f, zb = 0.0f;
+#pragma unroll 4
+        for (int r = r0; r < r1; ++r) {
+            const u32 word = qw[(u64)r * N + n];
+            const int k0 = r * PF;
+            float wv[PF];
+            if (g_idx == nullptr) {
+                const int g = div_g(k0, group_size, gsh);
+                if (g != cur_g) {
+                    cur_g = g;
+                    s = load_scale(scales, (u64)g * N + n, scale_dt);
+                    zb = biased((int)((qz[(u64)g * zero_words + n / PF] >> ((n % PF) * BITS)) & ((1u << BITS) - 1u)) + v1);
+                }
+#pragma unroll
+                for (int i = 0; i < PF; ++i) wv[i] = q_minus((word >> (BITS * i)) & ((1u << BITS) - 1u), zb) * s;
+            } else {
+#pragma unroll
+                for (int i = 0; i < PF; ++i) {
+                    const int g = g_idx[k0 + i];
+                    const float si = load_scale(scales, (u64)g * N + n, scale_dt);
+                    const float zi = biased((int)((qz[(u64)g * zero_words + n / PF] >> ((n % PF) * BITS)) & ((1u << BITS) - 1u)) + v1);
+                    wv[i] = q_minus((word >> (BITS * i)) & ((1u << BITS) - 1u), zi) * si;
+                }
+            }
+#pragma unroll
+            for (int mi = 0; mi < MT; ++mi) {
+                if (mi < m) {
+                    float xv[PF];
+                    if (PF == 8) load_x8<A>(x + (u64)mi * K + k0, xv);
+                    else load_x4<A>(x + (u64)mi * K + k0, xv);
+#pragma unroll
+                    for (int i = 0; i < PF; ++i) acc[mi][0] = fmaf(wv[i], xv[i], acc[mi][0]);
+                }
+            }
+        }
+    }
+    col_reduce_store<A, MT, 1>(acc, y, part, bias, m, N, blockIdx.x * 32);
+}
+
+// AWQ GEMM (§3): qweight [K, N/8]; lane -> word column j (8 outputs, interleaved order).
+template <int A, int MT>
+__device__ __forceinline__ void gemv_awq_body(u16* __restrict__ y, float* __restrict__ part,
+                                              const u16* __restrict__ x, const u32* __restrict__ qw,
+                                              const u32* __restrict__ qz, const void* __restrict__ scales,
+                                              int scale_dt, int group_size, const u16* __restrict__ bias,
+                                              int m, int N, int K) {
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int nw = N / 8;
+    const int j = blockIdx.x * 32 + lane;
+    const bool live = j < nw;
+    const int slices = gridDim.y * COL_WARPS;
+    const int slice = blockIdx.y * COL_WARPS + warp;
+    const int per = (K + slices - 1) / slices;
+    const int k0 = slice * per, k1 = min(K, k0 + per);
+    float acc[MT][8];
+#pragma unroll
+    for (int i = 0; i < MT; ++i)
+#pragma unroll
+        for (int c = 0; c < 8; ++c) acc[i][c] = 0.0f;
+    if (live) {
+        int cur_g = -1;
+        const int gsh = group_shift(group_size);
+        float s[8], zb[8];
+#pragma unroll 2
+        for (int k = k0; k < k1; ++k) {
+            const u32 word = qw[(u64)k * nw + j];
+            const int g = div_g(k, group_size, gsh);
+            if (g != cur_g) {
+                cur_g = g;
+                const u32 zw = qz[(u64)g * nw + j];
+#pragma unroll
+                for (int c = 0; c < 8; ++c) {
+                    s[c] = load_scale(scales, (u64)g * N + 8 * j + c, scale_dt);
+                    zb[c] = biased((int)((zw >> (4 * AWQ_REV_G[c])) & 15u));
+                }
+            }
+#pragma unroll
+            for (int mi = 0; mi < MT; ++mi) {
+                if (mi < m) {
+                    const float xv = from_out<A>(x[(u64)mi * K + k]);
+#pragma unroll
+                    for (int c = 0; c < 8; ++c)
+                        acc[mi][c] = fmaf(q_minus((word >> (4 * AWQ_REV_G[c])) & 15u, zb[c]) * s[c], xv, acc[mi][c]);
+                }
+            }
+        }
+    }
+    col_reduce_store<A, MT, 8>(acc, y, part, bias, m, N, blockIdx.x * 256);
+}
+
+// Sums grid.y partials: y[m, n] = sum_s part[s][m][n] + bias[n].
+template <int A>
+__device__ __forceinline__ void finalize_body(u16* __restrict__ y, const float* __restrict__ part, int splits,
+                                              const u16* __restrict__ bias, int m, int N) {
+    const u64 t = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (t >= (u64)m * N) return;
+    const int n = (int)(t % (u64)N);
+    float s = 0.0f;
+    for (int i = 0; i < splits; ++i) s += part[(u64)i * m * N + t];
+    const float b = bias ? from_out<A>(bias[n]) : 0.0f;
+    y[t] = to_out<A>(s + b);
+}
+
+// ------------------------------- instantiations ----------------------------------------
+#define ROW_ARGS_NVFP4 u16 *y, const u16 *x, const u8 *w, const u8 *ws, const float *global, int convention, const u16 *bias, int m, int N, int K
+#define ROW_ARGS_MXFP4 u16 *y, const u16 *x, const u8 *w, const u8 *sc, const u16 *bias, int m, int N, int K
+#define ROW_ARGS_FP8 u16 *y, const u16 *x, const u8 *w, const float *scale, int mode, int bh, int bw, const u16 *bias, int m, int N, int K
+#define ROW_ARGS_CT4 u16 *y, const u16 *x, const u32 *w, const void *scales, int scale_dt, const u32 *zp, int group_size, int groups, const u16 *bias, int m, int N, int K
+#define COL_ARGS_GPTQ u16 *y, float *part, const u16 *x, const u32 *qw, const u32 *qz, const void *scales, int scale_dt, const int *g_idx, int group_size, int v1, const u16 *bias, int m, int N, int K
+#define COL_ARGS_AWQ u16 *y, float *part, const u16 *x, const u32 *qw, const u32 *qz, const void *scales, int scale_dt, int group_size, const u16 *bias, int m, int N, int K
+
+#define GEMV_SET(SUF, A, MT)                                                                                 \
+    extern "C" __global__ void gemv_nvfp4_##SUF##_m##MT(ROW_ARGS_NVFP4) {                                  \
+        gemv_nvfp4_body<A, MT>(y, x, w, ws, global, convention, bias, m, N, K);                             \
+    }                                                                                                       \
+    extern "C" __global__ void gemv_mxfp4_##SUF##_m##MT(ROW_ARGS_MXFP4) {                                  \
+        gemv_mxfp4_body<A, MT>(y, x, w, sc, bias, m, N, K);                                                 \
+    }                                                                                                       \
+    extern "C" __global__ void gemv_fp8_##SUF##_m##MT(ROW_ARGS_FP8) {                                      \
+        gemv_fp8_body<A, MT>(y, x, w, scale, mode, bh, bw, bias, m, N, K);                                  \
+    }                                                                                                       \
+    extern "C" __global__ void gemv_ct4_##SUF##_m##MT(ROW_ARGS_CT4) {                                      \
+        gemv_ct4_body<A, MT>(y, x, w, scales, scale_dt, zp, group_size, groups, bias, m, N, K);             \
+    }                                                                                                       \
+    extern "C" __global__ void __launch_bounds__(512) gemv_gptq4_##SUF##_m##MT(COL_ARGS_GPTQ) {            \
+        gemv_gptq_body<A, MT, 4>(y, part, x, qw, qz, scales, scale_dt, g_idx, group_size, v1, bias, m, N, K); \
+    }                                                                                                       \
+    extern "C" __global__ void __launch_bounds__(512) gemv_gptq8_##SUF##_m##MT(COL_ARGS_GPTQ) {            \
+        gemv_gptq_body<A, MT, 8>(y, part, x, qw, qz, scales, scale_dt, g_idx, group_size, v1, bias, m, N, K); \
+    }
+
+#define GEMV_AWQ(SUF, A, MT)                                                                                 \
+    extern "C" __global__ void __launch_bounds__(512) gemv_awq_##SUF##_m##MT(COL_ARGS_AWQ) {               \
+        gemv_awq_body<A, MT>(y, part, x, qw, qz, scales, scale_dt, group_size, bias, m, N, K);              \
+    }
+
+GEMV_SET(bf16, OUT_BF16, 1)
+GEMV_SET(bf16, OUT_BF16, 2)
+GEMV_SET(bf16, OUT_BF16, 4)
+GEMV_SET(bf16, OUT_BF16, 8)
+GEMV_SET(bf16, OUT_BF16, 16)
+GEMV_SET(f16, OUT_F16, 1)
+GEMV_SET(f16, OUT_F16, 2)
+GEMV_SET(f16, OUT_F16, 4)
+GEMV_SET(f16, OUT_F16, 8)
+GEMV_SET(f16, OUT_F16, 16)
+GEMV_AWQ(bf16, OUT_BF16, 1)
+GEMV_AWQ(bf16, OUT_BF16, 2)
+GEMV_AWQ(bf16, OUT_BF16, 4)
+GEMV_AWQ(f16, OUT_F16, 1)
+GEMV_AWQ(f16, OUT_F16, 2)
+GEMV_AWQ(f16, OUT_F16, 4)
+
+extern "C" __global__ void gemv_finalize_bf16(u16* y, const float* part, int splits, const u16* bias, int m, int N) {
+    finalize_body<OUT_BF16>(y, part, splits, bias, m, N);
+}
+extern "C" __global__ void gemv_finalize_f16(u16* y, const float* part, int splits, const u16* bias, int m, int N) {
+    finalize_body<OUT_F16>(y, part, splits, bias, m, N);
+}
+
+// Activations to f32 (for the dequant + cuBLAS f32 fallback).
+extern "C" __global__ void gemv_act_to_f32_bf16(const u16* x, float* out, u64 n) {
+    const u64 t = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (t < n) out[t] = bf16_to_f32(x[t]);
+}
+extern "C" __global__ void gemv_act_to_f32_f16(const u16* x, float* out, u64 n) {
+    const u64 t = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (t < n) out[t] = f16_to_f32(x[t]);
+}

@@ -1,0 +1,240 @@
+//! `safeweights bench --gpu [--json]`, `safeweights perf-gate` and `safeweights kernels`.
+//!
+//! The bench measures the ceilings (device-to-device copy, saturating read), every dequant
+//! kernel on an 8192 x 28672 layer, cuBLAS bf16 and every GEMV kernel on the GEMV shapes,
+//! all in one run on device 0. The gate compares a bench JSON with a committed baseline.
+
+use super::conformance::report_gpu_error;
+use super::{EXIT_INVALID, EXIT_OK, EXIT_USAGE};
+use crate::cuda::bench::{self, BenchReport};
+use crate::cuda::error::BASELINE_UNUSABLE;
+use crate::cuda::{Gpu, GpuError};
+use std::path::PathBuf;
+
+/// Arguments of `bench`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Run on the GPU (device 0). Required: there is no CPU bench here.
+    #[arg(long)]
+    pub gpu: bool,
+    /// Print the report as JSON on stdout instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the JSON report to this file.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Timed runs per kernel (at least 50).
+    #[arg(long, default_value_t = 60)]
+    pub runs: usize,
+    /// Skip the GEMV part.
+    #[arg(long)]
+    pub no_gemv: bool,
+    /// Skip the dequant part.
+    #[arg(long)]
+    pub no_dequant: bool,
+}
+
+/// Runs `bench`.
+pub fn run(args: Args) -> u8 {
+    if !args.gpu {
+        eprintln!("error CLI: bench measures GPU kernels; pass --gpu");
+        return EXIT_USAGE;
+    }
+    if args.runs < 50 {
+        eprintln!("error CLI: --runs must be at least 50 (medians of fewer runs are not reported)");
+        return EXIT_USAGE;
+    }
+    let gpu = match Gpu::open(0) {
+        Ok(g) => g,
+        Err(e) => return report_gpu_error(&e),
+    };
+    match run_gpu(&gpu, &args) {
+        Ok(r) => {
+            let text = serde_json::to_string_pretty(&r).expect("serializable");
+            if args.json {
+                println!("{text}");
+            } else {
+                print_report(&r);
+            }
+            if let Some(p) = &args.out {
+                if let Err(e) = std::fs::write(p, text) {
+                    eprintln!("error CLI: cannot write {}: {e}", p.display());
+                    return EXIT_USAGE;
+                }
+            }
+            EXIT_OK
+        }
+        Err(e) => report_gpu_error(&e),
+    }
+}
+
+fn run_gpu(gpu: &Gpu, args: &Args) -> Result<BenchReport, GpuError> {
+    let (device, short, driver) = bench::describe(gpu.info());
+    let copy = bench::measure_copy(gpu, 1 << 30, args.runs)?;
+    let read = bench::measure_read(gpu, 2 << 30, args.runs)?;
+    let dequant = if args.no_dequant {
+        Vec::new()
+    } else {
+        bench::bench_dequant(gpu, 8192, 28672, args.runs, &copy, &read)?
+    };
+    let gemv = if args.no_gemv {
+        Vec::new()
+    } else {
+        bench::bench_gemv(gpu, args.runs, &read, &copy)?
+    };
+    Ok(BenchReport {
+        device,
+        gpu: short,
+        driver_version: driver,
+        date: bench::utc_now(),
+        copy,
+        read,
+        dequant,
+        gemv,
+    })
+}
+
+/// Prints the bench tables.
+pub fn print_report(r: &BenchReport) {
+    println!(
+        "bench on {} (driver {}), {}",
+        r.device, r.driver_version, r.date
+    );
+    println!(
+        "ceilings: copy {:.0} GB/s (median {:.1} us), read {:.0} GB/s (median {:.1} us)",
+        r.copy.gbps, r.copy.timing.median_us, r.read.gbps, r.read.timing.median_us
+    );
+    if !r.dequant.is_empty() {
+        println!(
+            "{:<44} {:>10} {:>9} {:>8}",
+            "dequant (8192x28672)", "median us", "GB/s", "% copy"
+        );
+        for e in &r.dequant {
+            println!(
+                "{:<44} {:>10.1} {:>9.0} {:>7.1}%",
+                e.key.trim_start_matches("dequant/"),
+                e.timing.median_us,
+                e.gbps,
+                e.pct_of_copy
+            );
+        }
+    }
+    if !r.gemv.is_empty() {
+        println!(
+            "{:<44} {:>10} {:>9} {:>8} {:>8}",
+            "gemv (bf16 act)", "median us", "GB/s", "% read", "x cuBLAS"
+        );
+        for e in &r.gemv {
+            println!(
+                "{:<44} {:>10.1} {:>9.0} {:>7.1}% {:>8.2}",
+                e.key,
+                e.timing.median_us,
+                e.gbps,
+                e.pct_of_read,
+                e.speedup_vs_cublas.unwrap_or(f64::NAN)
+            );
+        }
+    }
+}
+
+/// Arguments of `perf-gate`.
+#[derive(Debug, clap::Args)]
+pub struct GateArgs {
+    /// The committed baseline (benches/baseline-<gpu>.json).
+    #[arg(long)]
+    pub baseline: PathBuf,
+    /// The bench JSON of this run.
+    #[arg(long)]
+    pub current: PathBuf,
+}
+
+/// Runs `perf-gate`: 0 pass, 1 regression (or unexplained win), 2 unreadable input.
+pub fn run_gate(args: GateArgs) -> u8 {
+    let read = |p: &PathBuf| -> Result<BenchReport, String> {
+        let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))
+    };
+    let (base, cur) = match (read(&args.baseline), read(&args.current)) {
+        (Ok(b), Ok(c)) => (b, c),
+        (Err(e), _) => {
+            eprintln!("error {BASELINE_UNUSABLE}: baseline unreadable: {e}");
+            return EXIT_USAGE;
+        }
+        (_, Err(e)) => {
+            eprintln!("error CLI: bench report unreadable: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    if base.gpu != cur.gpu {
+        eprintln!(
+            "error {BASELINE_UNUSABLE}: baseline is for {} but this run is on {}; use benches/baseline-{}.json",
+            base.gpu, cur.gpu, cur.gpu
+        );
+        return EXIT_USAGE;
+    }
+    let verdicts = bench::gate(&base, &cur);
+    println!(
+        "{:<48} {:>10} {:>10} {:>8}  verdict",
+        "kernel", "base us", "now us", "change"
+    );
+    for v in &verdicts {
+        println!(
+            "{:<48} {:>10.1} {:>10.1} {:>+7.1}%  {}",
+            v.key, v.base_us, v.now_us, v.change_pct, v.verdict
+        );
+    }
+    let bad: Vec<&bench::Verdict> = verdicts.iter().filter(|v| v.code.is_some()).collect();
+    for v in &bad {
+        eprintln!("error {}: {} {}", v.code.unwrap_or(""), v.key, v.verdict);
+    }
+    if bad.is_empty() {
+        println!("perf gate: PASS ({} kernels compared)", verdicts.len());
+        EXIT_OK
+    } else {
+        EXIT_INVALID
+    }
+}
+
+/// Arguments of `kernels`.
+#[derive(Debug, clap::Args)]
+pub struct KernelArgs {
+    /// Compile every module for this compute capability (e.g. 90) without a GPU and store
+    /// it in the kernel cache ($SAFEWEIGHTS_KERNEL_CACHE or ~/.cache/safeweights/kernels).
+    #[arg(long)]
+    pub precompile: Option<u32>,
+    /// Driver version the cache entries are keyed to (as cuDriverGetVersion reports it).
+    #[arg(long, default_value_t = 13000)]
+    pub driver_version: i32,
+}
+
+/// Runs `kernels`: lists the embedded kernel modules, or precompiles them.
+pub fn run_kernels(args: KernelArgs) -> u8 {
+    use crate::cuda::kernels::ModuleId;
+    match args.precompile {
+        None => {
+            for id in ModuleId::ALL {
+                println!("kernels/{}.cu  {} bytes", id.name(), id.source().len());
+            }
+            EXIT_OK
+        }
+        Some(cc) => {
+            let info = crate::cuda::DeviceInfo {
+                name: "precompile".into(),
+                compute_capability: ((cc / 10) as i32, (cc % 10) as i32),
+                driver_version: args.driver_version,
+                sm_count: 0,
+                l2_bytes: 0,
+                total_mem: 0,
+            };
+            match crate::cuda::nvrtc_cache::precompile(&info) {
+                Ok(files) => {
+                    for f in files {
+                        println!("{}", f.display());
+                    }
+                    EXIT_OK
+                }
+                Err(e) => report_gpu_error(&e),
+            }
+        }
+    }
+}

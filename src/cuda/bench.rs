@@ -1,0 +1,679 @@
+//! The GPU benchmark: ceilings measured in the same run (device-to-device copy and a
+//! saturating read kernel), then every dequant kernel on an 8192 x 28672 layer, then the
+//! GEMV kernels against cuBLAS bf16 (see [`super::gemv`]).
+//!
+//! Method: CUDA events around each launch, warm-up first, at least 50 timed runs, median
+//! with a distribution-free 95% confidence interval (order statistics), inputs rotated over
+//! more than twice the L2 size so no run is served from cache.
+
+use super::dequant::{dequant_async, kernel_name, DevicePacked, OutDtype};
+use super::error::GpuResult;
+use super::fixtures::{Extremes, Fixture, Spec};
+use super::runtime::{DevBuf, DeviceInfo, Gpu, KArg};
+use cudarc::driver::LaunchConfig;
+use serde::{Deserialize, Serialize};
+
+/// Median and its 95% confidence interval, in microseconds.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct Timing {
+    /// Median.
+    pub median_us: f64,
+    /// Lower end of the 95% CI of the median.
+    pub ci_lo_us: f64,
+    /// Upper end of the 95% CI of the median.
+    pub ci_hi_us: f64,
+    /// Timed runs.
+    pub runs: usize,
+}
+
+/// Median and order-statistic 95% CI of `samples` (microseconds).
+pub fn summarize(samples: &[f64]) -> Timing {
+    let mut s = samples.to_vec();
+    s.sort_by(|a, b| a.total_cmp(b));
+    let n = s.len();
+    if n == 0 {
+        return Timing {
+            median_us: f64::NAN,
+            ci_lo_us: f64::NAN,
+            ci_hi_us: f64::NAN,
+            runs: 0,
+        };
+    }
+    let median = if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        (s[n / 2 - 1] + s[n / 2]) / 2.0
+    };
+    // Ranks n/2 -+ 1.96 sqrt(n)/2 (normal approximation to the binomial).
+    let half = 1.96 * (n as f64).sqrt() / 2.0;
+    let lo = ((n as f64 / 2.0 - half).floor().max(0.0)) as usize;
+    let hi = ((n as f64 / 2.0 + half).ceil() as usize).min(n - 1);
+    Timing {
+        median_us: median,
+        ci_lo_us: s[lo],
+        ci_hi_us: s[hi],
+        runs: n,
+    }
+}
+
+/// One measured kernel.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Entry {
+    /// Stable key used by the perf gate, e.g. `dequant/gptq4/bf16/8192x28672`.
+    pub key: String,
+    /// Kernel function.
+    pub kernel: String,
+    /// Bytes moved per run (packed bytes read + output bytes written, for GEMV also
+    /// activations).
+    pub bytes: u64,
+    /// Timing.
+    pub timing: Timing,
+    /// Achieved bandwidth in GB/s.
+    pub gbps: f64,
+    /// Bandwidth as a percentage of the copy ceiling measured in this run.
+    pub pct_of_copy: f64,
+    /// Bandwidth as a percentage of the read ceiling measured in this run.
+    pub pct_of_read: f64,
+    /// Speedup over cuBLAS bf16 on the same shape (GEMV only).
+    pub speedup_vs_cublas: Option<f64>,
+}
+
+/// A ceiling measurement.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Ceiling {
+    /// Bytes moved per run.
+    pub bytes: u64,
+    /// Timing.
+    pub timing: Timing,
+    /// GB/s at the median.
+    pub gbps: f64,
+}
+
+/// Everything one bench run measured.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BenchReport {
+    /// Card name.
+    pub device: String,
+    /// Short card name (baseline file suffix).
+    pub gpu: String,
+    /// Driver version.
+    pub driver_version: i32,
+    /// UTC date and time of the run.
+    pub date: String,
+    /// Device-to-device copy (bytes read + written).
+    pub copy: Ceiling,
+    /// Saturating read kernel.
+    pub read: Ceiling,
+    /// Dequant kernels.
+    pub dequant: Vec<Entry>,
+    /// GEMV kernels and cuBLAS references.
+    pub gemv: Vec<Entry>,
+}
+
+impl BenchReport {
+    /// Every entry (dequant, then GEMV).
+    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.dequant.iter().chain(self.gemv.iter())
+    }
+}
+
+/// UTC `YYYY-MM-DD HH:MM` of now (no time-zone database needed).
+pub fn utc_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60
+    )
+}
+
+/// Times `launch(i)` with events: `warmup` untimed calls, then `runs` timed ones, each
+/// bracketed by its own event pair; all events are read after one final wait.
+pub fn time_launches(
+    gpu: &Gpu,
+    warmup: usize,
+    runs: usize,
+    mut launch: impl FnMut(usize) -> GpuResult<()>,
+) -> GpuResult<Timing> {
+    for i in 0..warmup {
+        launch(i)?;
+    }
+    gpu.sync("bench warm-up")?;
+    let mut evs = Vec::with_capacity(runs);
+    for i in 0..runs {
+        let (a, b) = (gpu.event()?, gpu.event()?);
+        gpu.record(&a)?;
+        launch(warmup + i)?;
+        gpu.record(&b)?;
+        evs.push((a, b));
+    }
+    gpu.sync("bench timed runs")?;
+    let mut us = Vec::with_capacity(runs);
+    for (a, b) in &evs {
+        us.push(gpu.elapsed_ms(a, b)? as f64 * 1000.0);
+    }
+    Ok(summarize(&us))
+}
+
+fn gbps(bytes: u64, t: &Timing) -> f64 {
+    bytes as f64 / (t.median_us * 1e-6) / 1e9
+}
+
+/// Device-to-device copy of `bytes` (counted twice: read and written).
+pub fn measure_copy(gpu: &Gpu, bytes: usize, runs: usize) -> GpuResult<Ceiling> {
+    let src = gpu.alloc(bytes)?;
+    let mut dst = gpu.alloc(bytes)?;
+    gpu.fill_u16(&src, 0x3C00)?;
+    let t = time_launches(gpu, 5, runs, |_| gpu.copy_dtod(&src, &mut dst))?;
+    let moved = 2 * bytes as u64;
+    Ok(Ceiling {
+        bytes: moved,
+        gbps: gbps(moved, &t),
+        timing: t,
+    })
+}
+
+/// The saturating read kernel over `bytes`.
+pub fn measure_read(gpu: &Gpu, bytes: usize, runs: usize) -> GpuResult<Ceiling> {
+    let src = gpu.alloc(bytes)?;
+    gpu.fill_u16(&src, 0x1234)?;
+    let blocks = (gpu.info().sm_count.max(1) as u32) * 8;
+    let sink = gpu.alloc(blocks as usize * 4)?;
+    let cfg = LaunchConfig {
+        grid_dim: (blocks, 1, 1),
+        block_dim: (512, 1, 1),
+        shared_mem_bytes: 0,
+    };
+    let n16 = (bytes / 16) as u64;
+    let t = time_launches(gpu, 5, runs, |_| {
+        gpu.launch(
+            "read_probe",
+            cfg,
+            &[KArg::Ptr(src.ptr()), KArg::U64(n16), KArg::Ptr(sink.ptr())],
+        )
+    })?;
+    Ok(Ceiling {
+        bytes: bytes as u64,
+        gbps: gbps(bytes as u64, &t),
+        timing: t,
+    })
+}
+
+/// The dequant bench layers: every format on `n x k`.
+pub fn dequant_bench_specs(n: usize, k: usize) -> Vec<Spec> {
+    use super::dequant::{Fp8Scaling, Nvfp4Convention, ScaleDtype};
+    let mut v = Vec::new();
+    for bits in [2u32, 3, 4, 8] {
+        v.push(Spec::Gptq {
+            bits,
+            n,
+            k,
+            group: Some(128),
+            v1: true,
+            act_order: false,
+            scale_dtype: ScaleDtype::F16,
+        });
+    }
+    v.push(Spec::Gptq {
+        bits: 4,
+        n,
+        k,
+        group: Some(128),
+        v1: true,
+        act_order: true,
+        scale_dtype: ScaleDtype::F16,
+    });
+    v.push(Spec::Awq {
+        n,
+        k,
+        group: Some(128),
+        scale_dtype: ScaleDtype::F16,
+    });
+    for convention in [Nvfp4Convention::Multiplier, Nvfp4Convention::Divisor] {
+        v.push(Spec::Nvfp4 { n, k, convention });
+    }
+    v.push(Spec::Mxfp4 { experts: 1, n, k });
+    for scaling in [
+        Fp8Scaling::Tensor,
+        Fp8Scaling::Channel,
+        Fp8Scaling::Block {
+            rows: 128,
+            cols: 128,
+        },
+    ] {
+        v.push(Spec::Fp8 {
+            n,
+            k,
+            scaling,
+            scale_dtype: ScaleDtype::F32,
+        });
+    }
+    for (bits, symmetric, group) in [
+        (4u32, true, Some(128)),
+        (4, false, Some(128)),
+        (8, true, None),
+    ] {
+        v.push(Spec::Ct {
+            bits,
+            n,
+            k,
+            group,
+            symmetric,
+            act_order: false,
+            scale_dtype: ScaleDtype::Bf16,
+        });
+    }
+    v
+}
+
+/// Uploads enough copies of a layer that they span more than `min_bytes`.
+pub fn rotation(gpu: &Gpu, fx: &Fixture, min_bytes: usize) -> GpuResult<Vec<DevicePacked>> {
+    let packed = fx.packed();
+    let copies = min_bytes
+        .div_ceil(packed.packed_bytes().max(1))
+        .clamp(2, 64);
+    let mut up = super::upload::Uploader::new(gpu)?;
+    (0..copies).map(|_| packed.upload_with(&mut up)).collect()
+}
+
+/// Benchmarks every dequant kernel on `n x k`; percentages against `copy` / `read`.
+pub fn bench_dequant(
+    gpu: &Gpu,
+    n: usize,
+    k: usize,
+    runs: usize,
+    copy: &Ceiling,
+    read: &Ceiling,
+) -> GpuResult<Vec<Entry>> {
+    let l2 = gpu.info().l2_bytes.max(1) as usize;
+    let mut out = Vec::new();
+    for (i, spec) in dequant_bench_specs(n, k).into_iter().enumerate() {
+        let fx = Fixture::generate(spec, Extremes::Plain, 0xBE7C_0000 + i as u64);
+        let layers = rotation(gpu, &fx, 3 * l2)?;
+        let (rows, cols) = layers[0].out_shape();
+        let dst: DevBuf = gpu.alloc(rows * cols * 2)?;
+        for dtype in OutDtype::ALL {
+            let t = time_launches(gpu, 5, runs, |it| {
+                dequant_async(gpu, &layers[it % layers.len()], dtype, &dst)
+            })?;
+            let bytes = (layers[0].packed_bytes() + rows * cols * 2) as u64;
+            let g = gbps(bytes, &t);
+            out.push(Entry {
+                key: format!(
+                    "dequant/{}/{}/{rows}x{cols}",
+                    fx.packed().label(),
+                    dtype.suffix()
+                ),
+                kernel: kernel_name(&layers[0], dtype).to_string(),
+                bytes,
+                gbps: g,
+                pct_of_copy: 100.0 * g / copy.gbps,
+                pct_of_read: 100.0 * g / read.gbps,
+                timing: t,
+                speedup_vs_cublas: None,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The GEMV bench shapes (N x K).
+pub const GEMV_SHAPES: [(usize, usize); 5] = [
+    (4096, 4096),
+    (8192, 8192),
+    (14336, 4096),
+    (4096, 14336),
+    (28672, 8192),
+];
+/// The GEMV bench batch sizes.
+pub const GEMV_MS: [usize; 3] = [1, 4, 16];
+
+/// The GEMV bench layers on `n x k` (group 128 where the format has groups).
+pub fn gemv_bench_specs(n: usize, k: usize) -> Vec<Spec> {
+    use super::dequant::{Fp8Scaling, Nvfp4Convention, ScaleDtype};
+    vec![
+        Spec::Gptq {
+            bits: 4,
+            n,
+            k,
+            group: Some(128),
+            v1: true,
+            act_order: false,
+            scale_dtype: ScaleDtype::F16,
+        },
+        Spec::Gptq {
+            bits: 4,
+            n,
+            k,
+            group: Some(128),
+            v1: true,
+            act_order: true,
+            scale_dtype: ScaleDtype::F16,
+        },
+        Spec::Gptq {
+            bits: 8,
+            n,
+            k,
+            group: Some(128),
+            v1: true,
+            act_order: false,
+            scale_dtype: ScaleDtype::F16,
+        },
+        Spec::Awq {
+            n,
+            k,
+            group: Some(128),
+            scale_dtype: ScaleDtype::F16,
+        },
+        Spec::Nvfp4 {
+            n,
+            k,
+            convention: Nvfp4Convention::Multiplier,
+        },
+        Spec::Nvfp4 {
+            n,
+            k,
+            convention: Nvfp4Convention::Divisor,
+        },
+        Spec::Mxfp4 { experts: 1, n, k },
+        Spec::Fp8 {
+            n,
+            k,
+            scaling: Fp8Scaling::Tensor,
+            scale_dtype: ScaleDtype::F32,
+        },
+        Spec::Fp8 {
+            n,
+            k,
+            scaling: Fp8Scaling::Block {
+                rows: 128,
+                cols: 128,
+            },
+            scale_dtype: ScaleDtype::F32,
+        },
+        Spec::Ct {
+            bits: 4,
+            n,
+            k,
+            group: Some(128),
+            symmetric: true,
+            act_order: false,
+            scale_dtype: ScaleDtype::Bf16,
+        },
+    ]
+}
+
+/// cuBLAS bf16 GEMM on the GEMV shapes (the reference users would otherwise run), then
+/// every GEMV kernel (bf16 activations) with its speedup over that reference.
+pub fn bench_gemv(gpu: &Gpu, runs: usize, read: &Ceiling, copy: &Ceiling) -> GpuResult<Vec<Entry>> {
+    use super::gemv::{cublas, cublas_gemm, gemv_async, plan, Plan, Scratch};
+    let blas = cublas(gpu)?;
+    let l2 = gpu.info().l2_bytes.max(1) as usize;
+    let act = OutDtype::Bf16;
+    let mut out = Vec::new();
+    let mut rng = super::fixtures::Rng::new(0x6E6D_7631);
+    for (n, k) in GEMV_SHAPES {
+        let xs: Vec<u8> = (0..16 * k)
+            .flat_map(|_| act.round_bits(rng.unit() * 2.0 - 1.0).to_le_bytes())
+            .collect();
+        let x = gpu.upload_bytes(&xs)?;
+        let y = gpu.alloc(16 * n * 2)?;
+        // cuBLAS bf16 reference over rotated dense weights.
+        let dense_bytes = n * k * 2;
+        let copies = (3 * l2).div_ceil(dense_bytes).clamp(2, 16);
+        let mut dense = Vec::new();
+        for _ in 0..copies {
+            let d = gpu.alloc(dense_bytes)?;
+            gpu.fill_u16(&d, 0x3C00 ^ (rng.next_u64() as u16 & 0x00FF))?;
+            dense.push(d);
+        }
+        let mut cublas_t = std::collections::HashMap::new();
+        for m in GEMV_MS {
+            let t = time_launches(gpu, 5, runs, |it| {
+                cublas_gemm(
+                    &blas,
+                    act,
+                    dense[it % dense.len()].ptr(),
+                    x.ptr(),
+                    y.ptr(),
+                    m,
+                    n,
+                    k,
+                )
+            })?;
+            let bytes = (dense_bytes + m * k * 2 + m * n * 2) as u64;
+            let g = gbps(bytes, &t);
+            cublas_t.insert(m, t.median_us);
+            out.push(Entry {
+                key: format!("cublas-bf16/{n}x{k}/m{m}"),
+                kernel: "cublasGemmEx bf16".into(),
+                bytes,
+                gbps: g,
+                pct_of_copy: 100.0 * g / copy.gbps,
+                pct_of_read: 100.0 * g / read.gbps,
+                timing: t,
+                speedup_vs_cublas: Some(1.0),
+            });
+        }
+        drop(dense);
+        for (i, spec) in gemv_bench_specs(n, k).into_iter().enumerate() {
+            let fx = Fixture::generate(spec, Extremes::Plain, 0x6E6D_0000 + i as u64);
+            let layers = rotation(gpu, &fx, 3 * l2)?;
+            let mut scratch = Scratch::default();
+            for m in GEMV_MS {
+                let pl = plan(gpu, &layers[0], act, m);
+                if pl == Plan::DequantCublas {
+                    continue;
+                }
+                let t = time_launches(gpu, 5, runs, |it| {
+                    gemv_async(
+                        gpu,
+                        &layers[it % layers.len()],
+                        act,
+                        m,
+                        &x,
+                        None,
+                        &y,
+                        &mut scratch,
+                        None,
+                    )
+                    .map(|_| ())
+                })?;
+                let bytes = (layers[0].packed_bytes() + m * k * 2 + m * n * 2) as u64;
+                let g = gbps(bytes, &t);
+                out.push(Entry {
+                    key: format!("gemv/{}/{n}x{k}/m{m}", fx.packed().label()),
+                    kernel: pl.describe(),
+                    bytes,
+                    gbps: g,
+                    pct_of_copy: 100.0 * g / copy.gbps,
+                    pct_of_read: 100.0 * g / read.gbps,
+                    speedup_vs_cublas: cublas_t.get(&m).map(|c| c / t.median_us),
+                    timing: t,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The gate's judgement of one kernel.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verdict {
+    /// Entry key.
+    pub key: String,
+    /// Baseline median (us).
+    pub base_us: f64,
+    /// This run's median (us).
+    pub now_us: f64,
+    /// Change of the median in percent (positive = slower).
+    pub change_pct: f64,
+    /// Human verdict.
+    pub verdict: String,
+    /// Diagnostic code when the gate fails on this kernel.
+    pub code: Option<&'static str>,
+}
+
+/// Compares `cur` with `base`: a kernel fails when its median is more than 5% slower, or
+/// more than 3% slower with non-overlapping 95% confidence intervals (GPU012); a win of more
+/// than 10% fails too until the baseline is updated (GPU013); a baseline kernel missing
+/// from this run fails (GPU015). Kernels new in this run are listed, not judged.
+pub fn gate(base: &BenchReport, cur: &BenchReport) -> Vec<Verdict> {
+    let now: std::collections::HashMap<&str, &Entry> =
+        cur.entries().map(|e| (e.key.as_str(), e)).collect();
+    let mut out = Vec::new();
+    for b in base.entries() {
+        let Some(c) = now.get(b.key.as_str()) else {
+            out.push(Verdict {
+                key: b.key.clone(),
+                base_us: b.timing.median_us,
+                now_us: f64::NAN,
+                change_pct: f64::NAN,
+                verdict: "missing from this run".into(),
+                code: Some("GPU015"),
+            });
+            continue;
+        };
+        let (bm, cm) = (b.timing.median_us, c.timing.median_us);
+        let change = 100.0 * (cm / bm - 1.0);
+        let disjoint = c.timing.ci_lo_us > b.timing.ci_hi_us;
+        let (verdict, code) = if cm > bm * 1.05 {
+            ("REGRESSION (> 5% slower)".to_string(), Some("GPU012"))
+        } else if cm > bm * 1.03 && disjoint {
+            (
+                "REGRESSION (> 3% slower, CIs disjoint)".to_string(),
+                Some("GPU012"),
+            )
+        } else if cm < bm * 0.90 {
+            (
+                "WIN > 10%: explain it and update the baseline".to_string(),
+                Some("GPU013"),
+            )
+        } else {
+            ("ok".to_string(), None)
+        };
+        out.push(Verdict {
+            key: b.key.clone(),
+            base_us: bm,
+            now_us: cm,
+            change_pct: change,
+            verdict,
+            code,
+        });
+    }
+    let known: std::collections::HashSet<&str> = base.entries().map(|e| e.key.as_str()).collect();
+    for c in cur.entries().filter(|e| !known.contains(e.key.as_str())) {
+        out.push(Verdict {
+            key: c.key.clone(),
+            base_us: f64::NAN,
+            now_us: c.timing.median_us,
+            change_pct: f64::NAN,
+            verdict: "new (not in baseline)".into(),
+            code: None,
+        });
+    }
+    out
+}
+
+/// Device description for reports.
+pub fn describe(info: &DeviceInfo) -> (String, String, i32) {
+    (info.name.clone(), info.short_name(), info.driver_version)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_and_ci_bracket_the_middle() {
+        let s: Vec<f64> = (1..=101).map(f64::from).collect();
+        let t = summarize(&s);
+        assert_eq!(t.median_us, 51.0);
+        assert!(t.ci_lo_us < 51.0 && t.ci_hi_us > 51.0);
+        assert!(t.ci_lo_us >= 40.0 && t.ci_hi_us <= 62.0, "{t:?}");
+        let t = summarize(&[4.0, 1.0, 3.0, 2.0]);
+        assert_eq!(t.median_us, 2.5);
+    }
+
+    fn report(entries: &[(&str, f64, f64, f64)]) -> BenchReport {
+        let ceiling = Ceiling {
+            bytes: 1,
+            timing: summarize(&[1.0]),
+            gbps: 1.0,
+        };
+        BenchReport {
+            device: "d".into(),
+            gpu: "h100".into(),
+            driver_version: 1,
+            date: String::new(),
+            copy: ceiling.clone(),
+            read: ceiling,
+            dequant: entries
+                .iter()
+                .map(|&(k, m, lo, hi)| Entry {
+                    key: k.into(),
+                    kernel: k.into(),
+                    bytes: 1,
+                    timing: Timing {
+                        median_us: m,
+                        ci_lo_us: lo,
+                        ci_hi_us: hi,
+                        runs: 60,
+                    },
+                    gbps: 1.0,
+                    pct_of_copy: 1.0,
+                    pct_of_read: 1.0,
+                    speedup_vs_cublas: None,
+                })
+                .collect(),
+            gemv: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn gate_flags_regressions_wins_and_missing_kernels() {
+        let base = report(&[
+            ("a", 100.0, 99.0, 101.0),
+            ("b", 100.0, 99.0, 101.0),
+            ("c", 100.0, 90.0, 110.0),
+            ("d", 100.0, 99.0, 101.0),
+            ("e", 100.0, 99.0, 101.0),
+        ]);
+        let cur = report(&[
+            ("a", 106.0, 105.0, 107.0),
+            ("b", 104.0, 103.5, 105.0),
+            ("c", 104.0, 95.0, 112.0),
+            ("d", 85.0, 84.0, 86.0),
+            ("f", 1.0, 1.0, 1.0),
+        ]);
+        let v = gate(&base, &cur);
+        let code = |k: &str| v.iter().find(|x| x.key == k).unwrap().code;
+        assert_eq!(code("a"), Some("GPU012"));
+        assert_eq!(code("b"), Some("GPU012"));
+        assert_eq!(code("c"), None, "4% slower but overlapping CIs passes");
+        assert_eq!(code("d"), Some("GPU013"));
+        assert_eq!(code("e"), Some("GPU015"));
+        assert_eq!(code("f"), None);
+    }
+
+    #[test]
+    fn utc_now_is_formatted() {
+        let s = utc_now();
+        assert_eq!(s.len(), "2026-11-25 23:59 UTC".len(), "{s}");
+        assert!(s.starts_with("20"), "{s}");
+    }
+}

@@ -1,0 +1,757 @@
+//! The conformance suite: every kernel against its oracle, every element checked.
+//!
+//! Dequant kernels must reproduce the oracle's f32 value rounded to the output type, bit
+//! for bit (any NaN matches any NaN). Outputs are poisoned with [`POISON`] before every
+//! launch, so an element the kernel never wrote is caught even when a NaN was expected.
+//! The CPU part runs the same cases through the oracle and the fast CPU path.
+
+use super::dequant::{dequant_checked, kernel_name, OutDtype, POISON};
+use super::error::{GpuError, GpuResult};
+use super::fixtures::{dequant_cases, Extremes, Fixture, Spec};
+use super::runtime::Gpu;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The oracle: the f32 `[rows, K]` dequantization of a fixture's bytes.
+pub type OracleFn<'a> = &'a dyn Fn(&Fixture) -> Vec<f32>;
+
+/// Outcome of one case.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseResult {
+    /// Kernel (GPU) or path (CPU) under test.
+    pub kernel: String,
+    /// Format label.
+    pub format: String,
+    /// Shape summary.
+    pub shape: String,
+    /// Unusual values included.
+    pub extremes: Extremes,
+    /// Fixture seed.
+    pub seed: u64,
+    /// Elements compared.
+    pub elements: usize,
+    /// Elements that differ from the oracle.
+    pub mismatches: usize,
+    /// Elements still holding the poison value.
+    pub unwritten: usize,
+    /// Largest difference in units in the last place (u32::MAX for NaN vs number).
+    pub max_ulp: u32,
+    /// First mismatch, for the report.
+    pub first_mismatch: Option<String>,
+    /// Error text when the case could not run.
+    pub error: Option<String>,
+}
+
+impl CaseResult {
+    /// True when every element matched and nothing failed.
+    pub fn passed(&self) -> bool {
+        self.mismatches == 0 && self.unwritten == 0 && self.error.is_none()
+    }
+}
+
+/// One table row: all cases of one kernel.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    /// Kernel or check name.
+    pub kernel: String,
+    /// Cases run.
+    pub cases: usize,
+    /// Largest ulp difference seen.
+    pub max_ulp: u32,
+    /// Cases that failed.
+    pub failed: usize,
+}
+
+/// Groups case results into table rows (sorted by kernel name).
+pub fn rows(results: &[CaseResult]) -> Vec<Row> {
+    let mut m: BTreeMap<&str, Row> = BTreeMap::new();
+    for r in results {
+        let row = m.entry(&r.kernel).or_insert_with(|| Row {
+            kernel: r.kernel.clone(),
+            cases: 0,
+            max_ulp: 0,
+            failed: 0,
+        });
+        row.cases += 1;
+        row.max_ulp = row.max_ulp.max(r.max_ulp);
+        row.failed += usize::from(!r.passed());
+    }
+    m.into_values().collect()
+}
+
+/// Prints the table (kernel, cases, max ulp diff, result).
+pub fn print_table(title: &str, rows: &[Row]) {
+    println!("{title}");
+    println!(
+        "{:<28} {:>6} {:>13} {:>8}",
+        "kernel", "cases", "max ulp diff", "result"
+    );
+    for r in rows {
+        let ulp = if r.max_ulp == u32::MAX {
+            "NaN".to_string()
+        } else {
+            r.max_ulp.to_string()
+        };
+        let res = if r.failed == 0 {
+            "PASS".to_string()
+        } else {
+            format!("FAIL({})", r.failed)
+        };
+        println!("{:<28} {:>6} {:>13} {:>8}", r.kernel, r.cases, ulp, res);
+    }
+}
+
+/// Position of `bits` on the number line of 16-bit floats (sign-magnitude to two's
+/// complement), so that adjacent values differ by one.
+fn ordered16(bits: u16) -> i32 {
+    if bits & 0x8000 != 0 {
+        -((bits & 0x7FFF) as i32)
+    } else {
+        bits as i32
+    }
+}
+
+fn ordered32(bits: u32) -> i64 {
+    if bits & 0x8000_0000 != 0 {
+        -((bits & 0x7FFF_FFFF) as i64)
+    } else {
+        bits as i64
+    }
+}
+
+/// Compares 16-bit outputs with the oracle rounded to `dtype`; fills the counters of `r`.
+pub fn compare16(r: &mut CaseResult, dtype: OutDtype, expected: &[f32], got: &[u16], cols: usize) {
+    r.elements = expected.len();
+    if got.len() != expected.len() {
+        r.error = Some(format!(
+            "{} outputs, expected {}",
+            got.len(),
+            expected.len()
+        ));
+        return;
+    }
+    for (i, (&e, &g)) in expected.iter().zip(got).enumerate() {
+        let want = dtype.round_bits(e);
+        if g == POISON {
+            r.unwritten += 1;
+        }
+        let (wn, gn) = (dtype.is_nan(want), dtype.is_nan(g));
+        let ulp = match (wn, gn) {
+            (true, true) => 0,
+            (false, false) => ordered16(want).abs_diff(ordered16(g)),
+            _ => u32::MAX,
+        };
+        if ulp != 0 || g == POISON {
+            r.mismatches += 1;
+            if r.first_mismatch.is_none() {
+                r.first_mismatch = Some(format!(
+                    "[{}, {}]: expected {want:#06x} ({e:e}), got {g:#06x}",
+                    i / cols.max(1),
+                    i % cols.max(1)
+                ));
+            }
+        }
+        r.max_ulp = r.max_ulp.max(ulp);
+    }
+}
+
+/// Compares two f32 outputs bit for bit (NaN matches NaN).
+pub fn compare32(r: &mut CaseResult, expected: &[f32], got: &[f32], cols: usize) {
+    r.elements = expected.len();
+    if got.len() != expected.len() {
+        r.error = Some(format!(
+            "{} outputs, expected {}",
+            got.len(),
+            expected.len()
+        ));
+        return;
+    }
+    for (i, (&e, &g)) in expected.iter().zip(got).enumerate() {
+        let ulp = match (e.is_nan(), g.is_nan()) {
+            (true, true) => 0,
+            (false, false) => {
+                u32::try_from(ordered32(e.to_bits()).abs_diff(ordered32(g.to_bits())))
+                    .unwrap_or(u32::MAX)
+            }
+            _ => u32::MAX,
+        };
+        if ulp != 0 {
+            r.mismatches += 1;
+            if r.first_mismatch.is_none() {
+                r.first_mismatch = Some(format!(
+                    "[{}, {}]: expected {e:e}, got {g:e}",
+                    i / cols.max(1),
+                    i % cols.max(1)
+                ));
+            }
+        }
+        r.max_ulp = r.max_ulp.max(ulp);
+    }
+}
+
+fn shape_of(spec: &Spec) -> String {
+    match *spec {
+        Spec::Gptq { n, k, group, .. } | Spec::Awq { n, k, group, .. } => {
+            format!("{n}x{k} g{}", group.map_or(-1, |g| g as i64))
+        }
+        Spec::Ct { n, k, group, .. } => format!("{n}x{k} g{}", group.map_or(-1, |g| g as i64)),
+        Spec::Nvfp4 { n, k, .. } => format!("{n}x{k}"),
+        Spec::Mxfp4 { experts, n, k } => format!("{experts}x{n}x{k}"),
+        Spec::Fp8 { n, k, .. } => format!("{n}x{k}"),
+    }
+}
+
+fn new_case(kernel: String, fx: &Fixture) -> CaseResult {
+    CaseResult {
+        kernel,
+        format: fx.packed().label(),
+        shape: shape_of(&fx.spec),
+        extremes: fx.extremes,
+        seed: fx.seed,
+        elements: 0,
+        mismatches: 0,
+        unwritten: 0,
+        max_ulp: 0,
+        first_mismatch: None,
+        error: None,
+    }
+}
+
+/// Every fixture of the dequant suite, seeded from `seed`.
+pub fn dequant_fixtures(seed: u64) -> Vec<Fixture> {
+    dequant_cases()
+        .into_iter()
+        .enumerate()
+        .map(|(i, (spec, ex))| {
+            Fixture::generate(
+                spec,
+                ex,
+                seed.wrapping_mul(1_000_003).wrapping_add(i as u64),
+            )
+        })
+        .collect()
+}
+
+/// GPU part: every dequant kernel, both output types, every case. A case that cannot run
+/// (launch failure) is recorded as failed rather than aborting the suite, except when the
+/// GPU itself is unusable.
+pub fn run_gpu_dequant(gpu: &Gpu, oracle: OracleFn<'_>, seed: u64) -> GpuResult<Vec<CaseResult>> {
+    let mut out = Vec::new();
+    for fx in dequant_fixtures(seed) {
+        let expected = oracle(&fx);
+        let packed = fx.packed();
+        let dev = packed.upload(gpu)?;
+        let (_, cols) = dev.out_shape();
+        for dtype in OutDtype::ALL {
+            let mut r = new_case(kernel_name(&dev, dtype).to_string(), &fx);
+            match dequant_checked(gpu, &dev, dtype) {
+                Ok(got) => compare16(&mut r, dtype, &expected, &got, cols),
+                Err(e) if e.is_unavailable() => return Err(e),
+                Err(e) => r.error = Some(e.to_string()),
+            }
+            out.push(r);
+        }
+    }
+    Ok(out)
+}
+
+/// CPU part: the fast path against the oracle on the same cases, bit for bit in f32.
+pub fn run_cpu_dequant(oracle: OracleFn<'_>, fast: OracleFn<'_>, seed: u64) -> Vec<CaseResult> {
+    dequant_fixtures(seed)
+        .iter()
+        .map(|fx| {
+            let mut r = new_case(format!("cpu-fast:{}", fx.packed().label()), fx);
+            let cols = fx.packed().out_shape().1;
+            compare32(&mut r, &oracle(fx), &fast(fx), cols);
+            r
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case() -> CaseResult {
+        let fx = Fixture::generate(
+            Spec::Nvfp4 {
+                n: 1,
+                k: 16,
+                convention: super::super::dequant::Nvfp4Convention::Divisor,
+            },
+            Extremes::Plain,
+            1,
+        );
+        new_case("k".into(), &fx)
+    }
+
+    #[test]
+    fn compare16_catches_one_ulp_unwritten_and_nan_mismatch() {
+        let exp = [1.0f32, 2.0, f32::NAN, 3.0];
+        let dt = OutDtype::Bf16;
+        let mut good: Vec<u16> = exp.iter().map(|&v| dt.round_bits(v)).collect();
+        let mut r = case();
+        compare16(&mut r, dt, &exp, &good, 2);
+        assert!(r.passed(), "{r:?}");
+        good[1] += 1;
+        let mut r = case();
+        compare16(&mut r, dt, &exp, &good, 2);
+        assert_eq!((r.mismatches, r.max_ulp), (1, 1));
+        good[1] -= 1;
+        good[3] = POISON;
+        let mut r = case();
+        compare16(&mut r, dt, &exp, &good, 2);
+        assert_eq!(r.unwritten, 1);
+        assert!(!r.passed());
+        good[3] = dt.round_bits(3.0);
+        good[2] = dt.round_bits(0.0);
+        let mut r = case();
+        compare16(&mut r, dt, &exp, &good, 2);
+        assert_eq!(r.max_ulp, u32::MAX);
+        assert!(!r.passed());
+    }
+
+    #[test]
+    fn compare16_counts_ulps_across_zero() {
+        let dt = OutDtype::F16;
+        let mut r = case();
+        // -0 vs +smallest subnormal: one step apart on the number line.
+        compare16(&mut r, dt, &[-0.0], &[0x0001], 1);
+        assert_eq!(r.max_ulp, 1);
+    }
+
+    #[test]
+    fn rows_group_by_kernel_and_count_failures() {
+        let mut a = case();
+        a.kernel = "x".into();
+        let mut b = a.clone();
+        b.mismatches = 2;
+        b.max_ulp = 3;
+        let rs = rows(&[a.clone(), b, a]);
+        assert_eq!(rs.len(), 1);
+        assert_eq!((rs[0].cases, rs[0].failed, rs[0].max_ulp), (3, 1, 3));
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// GEMV conformance: every GEMV kernel (and the dequant + cuBLAS fallback) against an f64 CPU
+// reference built from the oracle's weights, M = 1..16, odd shapes, random act order.
+// ------------------------------------------------------------------------------------------
+
+/// Outcome of one GEMV case.
+#[derive(Debug, Clone, Serialize)]
+pub struct GemvCase {
+    /// Kernel or path chosen by the dispatcher.
+    pub kernel: String,
+    /// Format label.
+    pub format: String,
+    /// Shape summary.
+    pub shape: String,
+    /// Rows of x.
+    pub m: usize,
+    /// Activation / output type.
+    pub act: OutDtype,
+    /// Whether a bias was added.
+    pub bias: bool,
+    /// ||y - y_ref|| / ||y_ref||.
+    pub rel_err: f64,
+    /// Allowed relative error (2e-3 for bf16, 1e-3 for f16).
+    pub tol: f64,
+    /// NaN outputs (never allowed).
+    pub nan: usize,
+    /// Outputs still holding the poison value.
+    pub unwritten: usize,
+    /// Error text when the case could not run.
+    pub error: Option<String>,
+}
+
+impl GemvCase {
+    /// True when the error is within tolerance and every output was written and finite.
+    pub fn passed(&self) -> bool {
+        self.error.is_none() && self.nan == 0 && self.unwritten == 0 && self.rel_err <= self.tol
+    }
+}
+
+/// Layers of the GEMV suite: every fused format at odd shapes, plus fallback formats.
+/// N is one to two thousand so that the relative error (dominated by the final rounding to
+/// the output type, ~1.5e-3 RMS for bf16) is averaged over enough outputs to be meaningful.
+pub fn gemv_specs() -> Vec<Spec> {
+    use super::dequant::{Fp8Scaling, Nvfp4Convention, ScaleDtype};
+    let f16 = ScaleDtype::F16;
+    let mut v = Vec::new();
+    for (bits, n, k, group) in [
+        (4u32, 2056, 200, Some(32)),
+        (4, 1032, 136, None),
+        (8, 2100, 36, Some(32)),
+        (8, 1036, 260, Some(128)),
+    ] {
+        for act_order in [false, true] {
+            let v1 = !act_order;
+            v.push(Spec::Gptq {
+                bits,
+                n,
+                k,
+                group,
+                v1,
+                act_order,
+                scale_dtype: f16,
+            });
+        }
+    }
+    v.push(Spec::Awq {
+        n: 2056,
+        k: 96,
+        group: Some(32),
+        scale_dtype: f16,
+    });
+    v.push(Spec::Awq {
+        n: 1032,
+        k: 256,
+        group: Some(128),
+        scale_dtype: ScaleDtype::Bf16,
+    });
+    for convention in [Nvfp4Convention::Multiplier, Nvfp4Convention::Divisor] {
+        v.push(Spec::Nvfp4 {
+            n: 2049,
+            k: 48,
+            convention,
+        });
+        v.push(Spec::Nvfp4 {
+            n: 1025,
+            k: 208,
+            convention,
+        });
+    }
+    v.push(Spec::Mxfp4 {
+        experts: 1,
+        n: 2047,
+        k: 96,
+    });
+    v.push(Spec::Mxfp4 {
+        experts: 2,
+        n: 1031,
+        k: 320,
+    });
+    for scaling in [
+        Fp8Scaling::Tensor,
+        Fp8Scaling::Channel,
+        Fp8Scaling::Block {
+            rows: 128,
+            cols: 128,
+        },
+    ] {
+        v.push(Spec::Fp8 {
+            n: 2000,
+            k: 304,
+            scaling,
+            scale_dtype: ScaleDtype::F32,
+        });
+    }
+    for (symmetric, group, n, k) in [
+        (true, Some(32), 2049, 96),
+        (false, Some(128), 1031, 256),
+        (true, None, 2047, 160),
+    ] {
+        let scale_dtype = ScaleDtype::Bf16;
+        v.push(Spec::Ct {
+            bits: 4,
+            n,
+            k,
+            group,
+            symmetric,
+            act_order: false,
+            scale_dtype,
+        });
+    }
+    // Fallback (dequant to f32 + cuBLAS) paths.
+    v.push(Spec::Gptq {
+        bits: 3,
+        n: 2080,
+        k: 160,
+        group: Some(32),
+        v1: true,
+        act_order: true,
+        scale_dtype: f16,
+    });
+    v.push(Spec::Ct {
+        bits: 8,
+        n: 2049,
+        k: 37,
+        group: Some(32),
+        symmetric: false,
+        act_order: true,
+        scale_dtype: f16,
+    });
+    let block = Fp8Scaling::Block {
+        rows: 128,
+        cols: 128,
+    };
+    v.push(Spec::Fp8 {
+        n: 2001,
+        k: 45,
+        scaling: block,
+        scale_dtype: ScaleDtype::Bf16,
+    });
+    v
+}
+
+/// `||y - y_ref|| / ||y_ref||` with `y_ref = x W^T + bias` in f64 from the oracle's weights.
+pub fn gemv_rel_err(
+    w: &[f32],
+    x: &[f32],
+    bias: Option<&[f32]>,
+    y: &[f32],
+    m: usize,
+    n: usize,
+    k: usize,
+) -> f64 {
+    use rayon::prelude::*;
+    let (num, den) = (0..m * n)
+        .into_par_iter()
+        .map(|i| {
+            let (mi, ni) = (i / n, i % n);
+            let mut acc = bias.map_or(0.0, |b| b[ni] as f64);
+            let row = &w[ni * k..(ni + 1) * k];
+            let xr = &x[mi * k..(mi + 1) * k];
+            for (a, b) in row.iter().zip(xr) {
+                acc += *a as f64 * *b as f64;
+            }
+            let d = y[i] as f64 - acc;
+            (d * d, acc * acc)
+        })
+        .reduce(|| (0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
+    if den == 0.0 {
+        if num == 0.0 {
+            0.0
+        } else {
+            f64::INFINITY
+        }
+    } else {
+        (num / den).sqrt()
+    }
+}
+
+fn to_bytes16(v: &[u16]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// GPU part of the GEMV suite.
+pub fn run_gpu_gemv(gpu: &Gpu, oracle: OracleFn<'_>, seed: u64) -> GpuResult<Vec<GemvCase>> {
+    use super::fixtures::Rng;
+    use super::gemv::{cublas, gemv_async, Plan, Scratch};
+    let blas = cublas(gpu)?;
+    let mut out = Vec::new();
+    let mut rng = Rng::new(seed ^ 0x6E6D_7600);
+    for (si, spec) in gemv_specs().into_iter().enumerate() {
+        let fx = Fixture::generate(spec, Extremes::Plain, seed.wrapping_add(7_000 + si as u64));
+        let w = oracle(&fx);
+        let dev = fx.packed().upload(gpu)?;
+        let (n, k) = dev.out_shape();
+        let mut scratch = Scratch::default();
+        for act in OutDtype::ALL {
+            for m in 1..=16usize {
+                let xb: Vec<u16> = (0..m * k)
+                    .map(|_| act.round_bits(rng.unit() * 2.0 - 1.0))
+                    .collect();
+                let xf: Vec<f32> = xb.iter().map(|&b| act.to_f32(b)).collect();
+                let with_bias = m % 2 == 1;
+                let bb: Vec<u16> = (0..n).map(|_| act.round_bits(rng.unit() - 0.5)).collect();
+                let bf: Vec<f32> = bb.iter().map(|&b| act.to_f32(b)).collect();
+                let x = gpu.upload_bytes(&to_bytes16(&xb))?;
+                let bias = if with_bias {
+                    Some(gpu.upload_bytes(&to_bytes16(&bb))?)
+                } else {
+                    None
+                };
+                let y = gpu.alloc(m * n * 2)?;
+                gpu.fill_u16(&y, POISON)?;
+                let mut c = GemvCase {
+                    kernel: String::new(),
+                    format: fx.packed().label(),
+                    shape: format!("{n}x{k}"),
+                    m,
+                    act,
+                    bias: with_bias,
+                    rel_err: f64::NAN,
+                    tol: if act == OutDtype::Bf16 { 2e-3 } else { 1e-3 },
+                    nan: 0,
+                    unwritten: 0,
+                    error: None,
+                };
+                let run = gemv_async(
+                    gpu,
+                    &dev,
+                    act,
+                    m,
+                    &x,
+                    bias.as_ref(),
+                    &y,
+                    &mut scratch,
+                    Some(&blas),
+                )
+                .and_then(|p| gpu.sync("gemv").map(|_| p));
+                match run {
+                    Ok(p) => {
+                        c.kernel = match p {
+                            Plan::Row { kernel } | Plan::Column { kernel, .. } => kernel
+                                .rsplit_once("_m")
+                                .map_or(kernel.clone(), |(a, _)| a.to_string()),
+                            Plan::DequantCublas => "dequant+cublas".into(),
+                        };
+                        let got: Vec<u16> = gpu
+                            .download(&y)?
+                            .chunks_exact(2)
+                            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+                            .collect();
+                        c.unwritten = got.iter().filter(|&&g| g == POISON).count();
+                        let yf: Vec<f32> = got.iter().map(|&g| act.to_f32(g)).collect();
+                        c.nan = yf.iter().filter(|v| v.is_nan()).count();
+                        c.rel_err =
+                            gemv_rel_err(&w, &xf, with_bias.then_some(&bf[..]), &yf, m, n, k);
+                    }
+                    Err(e) if e.is_unavailable() => return Err(e),
+                    Err(e) => {
+                        c.kernel = "error".into();
+                        c.error = Some(e.to_string());
+                    }
+                }
+                out.push(c);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Table rows of the GEMV suite: (kernel, cases, max rel err, failed).
+pub fn gemv_rows(cases: &[GemvCase]) -> Vec<(String, usize, f64, usize)> {
+    let mut m: BTreeMap<String, (usize, f64, usize)> = BTreeMap::new();
+    for c in cases {
+        let e = m
+            .entry(format!("{} [{}]", c.kernel, c.format))
+            .or_insert((0, 0.0, 0));
+        e.0 += 1;
+        e.1 = if c.rel_err.is_nan() {
+            f64::NAN
+        } else {
+            e.1.max(c.rel_err)
+        };
+        e.2 += usize::from(!c.passed());
+    }
+    m.into_iter().map(|(k, (a, b, c))| (k, a, b, c)).collect()
+}
+
+/// Prints the GEMV table.
+pub fn print_gemv_table(rows: &[(String, usize, f64, usize)]) {
+    println!(
+        "{:<44} {:>6} {:>12} {:>8}",
+        "gemv kernel [format]", "cases", "max rel err", "result"
+    );
+    for (k, cases, err, failed) in rows {
+        let res = if *failed == 0 {
+            "PASS".to_string()
+        } else {
+            format!("FAIL({failed})")
+        };
+        println!("{k:<44} {cases:>6} {err:>12.2e} {res:>8}");
+    }
+}
+
+#[cfg(test)]
+mod gemv_tests {
+    use super::*;
+
+    #[test]
+    fn rel_err_is_zero_for_the_exact_product_and_grows_with_error() {
+        let w = [1.0f32, 2.0, 3.0, 4.0];
+        let x = [1.0f32, -1.0];
+        let y = [-1.0f32, -1.0];
+        assert_eq!(gemv_rel_err(&w, &x, None, &y, 1, 2, 2), 0.0);
+        let y2 = [-1.0f32, -1.1];
+        assert!(gemv_rel_err(&w, &x, None, &y2, 1, 2, 2) > 0.05);
+        let y3 = [f32::NAN, -1.0];
+        assert!(gemv_rel_err(&w, &x, None, &y3, 1, 2, 2).is_nan());
+    }
+}
+
+fn plain_case(kernel: &str, format: &str, shape: String) -> CaseResult {
+    CaseResult {
+        kernel: kernel.into(),
+        format: format.into(),
+        shape,
+        extremes: Extremes::Plain,
+        seed: 0,
+        elements: 0,
+        mismatches: 0,
+        unwritten: 0,
+        max_ulp: 0,
+        first_mismatch: None,
+        error: None,
+    }
+}
+
+/// Upload paths: a page-aligned range of a memory-mapped file (single copy from the
+/// registered mapping) and unaligned ranges (pinned staging, several chunks), each read
+/// back and compared byte for byte.
+pub fn run_gpu_upload(gpu: &Gpu, seed: u64) -> GpuResult<Vec<CaseResult>> {
+    use super::upload::{Uploader, PAGE, STAGING_BYTES};
+    use std::io::Write;
+    let mut rng = super::fixtures::Rng::new(seed ^ 0x0075_706C);
+    let total = 3 * STAGING_BYTES + 5 * PAGE;
+    let bytes = rng.bytes(total);
+    let mut file = tempfile::tempfile().map_err(|e| GpuError::driver("tempfile", e))?;
+    file.write_all(&bytes)
+        .map_err(|e| GpuError::driver("tempfile write", e))?;
+    // SAFETY: the temporary file is private to this process and not modified while mapped.
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| GpuError::driver("mmap", e))?;
+    let mut up = Uploader::new(gpu)?;
+    let ranges = [
+        ("upload:direct", PAGE, 2 * STAGING_BYTES),
+        ("upload:staged", PAGE + 8, 2 * STAGING_BYTES + 12_345),
+        ("upload:staged-small", 3, 1000),
+    ];
+    let mut out = Vec::new();
+    for (name, off, len) in ranges {
+        let before = up.stats;
+        let src = &map[off..off + len];
+        let mut r = plain_case(name, "bytes", format!("{len} B at offset {off}"));
+        let dev = up.upload(src)?;
+        gpu.sync("upload")?;
+        let back = gpu.download(&dev)?;
+        r.elements = len;
+        r.mismatches =
+            back.iter().zip(src).filter(|(a, b)| a != b).count() + back.len().abs_diff(len);
+        let direct = up.stats.direct_tensors > before.direct_tensors;
+        if name == "upload:direct" && !direct {
+            r.error = Some(
+                "the page-aligned range was staged: cuMemHostRegister refused the mapping".into(),
+            );
+        }
+        if name != "upload:direct" && direct {
+            r.error = Some("an unaligned range took the direct path".into());
+        }
+        out.push(r);
+    }
+    Ok(out)
+}
+
+/// The kernel cache: after this process loaded the modules, loading them again must come
+/// from the disk cache (unless no cache directory is writable, which is reported).
+pub fn run_gpu_cache(gpu: &Gpu) -> GpuResult<Vec<CaseResult>> {
+    use super::kernels::ModuleId;
+    let mut out = Vec::new();
+    for id in ModuleId::ALL {
+        let mut r = plain_case("nvrtc-cache", id.name(), gpu.info().arch());
+        match super::nvrtc_cache::image_for(id, gpu.info()) {
+            Ok((_, "cache")) => r.elements = 1,
+            Ok((_, origin)) => {
+                r.error = Some(format!(
+                    "second load came from {origin}, not the cache ({:?})",
+                    super::nvrtc_cache::cache_dir()
+                ))
+            }
+            Err(e) => r.error = Some(e.to_string()),
+        }
+        out.push(r);
+    }
+    Ok(out)
+}

@@ -1,0 +1,435 @@
+//! Fused low-bit GEMV: `y[M, N] = x[M, K] * W^T (+ bias)` for M = 1..16, activations and
+//! output bf16 or f16, f32 accumulation (kernels/gemv.cu).
+//!
+//! [`plan`] picks the kernel by format, shape and M; formats or shapes without a fused
+//! kernel (GPTQ 2/3-bit, compressed-tensors int8 or with g_idx, FP8 with non-f32 scales,
+//! AWQ at M > 4, ...) dequantize to f32 and use cuBLAS instead ([`Plan::DequantCublas`]).
+
+use super::dequant::{
+    dequant_f32_async, Desc, DevicePacked, Fp8Scaling, Nvfp4Convention, OutDtype,
+};
+use super::error::{GpuError, GpuResult};
+use super::runtime::{grid_1d, DevBuf, Gpu, KArg};
+use cudarc::cublas::{result as cublas_result, sys as cublas_sys, CudaBlas};
+use cudarc::driver::LaunchConfig;
+
+/// Largest M the fused kernels take.
+pub const MAX_M: usize = 16;
+
+/// How a GEMV is executed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan {
+    /// A row-family kernel: one warp per output row.
+    Row {
+        /// Kernel function.
+        kernel: String,
+    },
+    /// A column-family kernel with `splits` K-splits over grid.y.
+    Column {
+        /// Kernel function.
+        kernel: String,
+        /// Grid x (column tiles).
+        tiles: u32,
+        /// Grid y (K splits); > 1 means partials plus a finalize pass.
+        splits: u32,
+    },
+    /// Dequantize to a dense matrix, then cuBLAS.
+    DequantCublas,
+}
+
+impl Plan {
+    /// Short name for tables.
+    pub fn describe(&self) -> String {
+        match self {
+            Plan::Row { kernel } => kernel.clone(),
+            Plan::Column { kernel, splits, .. } => format!("{kernel} (split {splits})"),
+            Plan::DequantCublas => "dequant+cublas".into(),
+        }
+    }
+}
+
+fn mt_for(m: usize) -> usize {
+    [1, 2, 4, 8, 16].into_iter().find(|&t| t >= m).unwrap_or(16)
+}
+
+/// Chooses the kernel for a layer, activation type and M.
+pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
+    let mt = mt_for(m);
+    let sfx = act.suffix();
+    let row = |f: &str| Plan::Row {
+        kernel: format!("gemv_{f}_{sfx}_m{mt}"),
+    };
+    let sms = gpu.info().sm_count.max(1) as usize;
+    match p.desc {
+        Desc::Gptq { bits, n, k, .. } if bits == 4 || bits == 8 => {
+            let tiles = n.div_ceil(32);
+            let rows = k * bits as usize / 32;
+            let splits = (2 * sms)
+                .div_ceil(tiles)
+                .clamp(1, (rows / 64).max(1))
+                .min(16);
+            Plan::Column {
+                kernel: format!("gemv_gptq{bits}_{sfx}_m{mt}"),
+                tiles: tiles as u32,
+                splits: splits as u32,
+            }
+        }
+        Desc::Awq { n, k, .. } if m <= 4 => {
+            let tiles = (n / 8).div_ceil(32);
+            let splits = (2 * sms).div_ceil(tiles).clamp(1, (k / 64).max(1)).min(32);
+            Plan::Column {
+                kernel: format!("gemv_awq_{sfx}_m{mt}"),
+                tiles: tiles as u32,
+                splits: splits as u32,
+            }
+        }
+        Desc::Nvfp4 {
+            rows,
+            rows_per_global,
+            ..
+        } if rows_per_global >= rows => row("nvfp4"),
+        Desc::Mxfp4 { .. } => row("mxfp4"),
+        Desc::Fp8 {
+            k,
+            scaling,
+            scale_dtype: super::dequant::ScaleDtype::F32,
+            ..
+        } if k % 16 == 0
+            && match scaling {
+                Fp8Scaling::Block { cols, .. } => cols % 16 == 0,
+                _ => true,
+            } =>
+        {
+            row("fp8")
+        }
+        Desc::Ct {
+            bits: 4,
+            k,
+            group_size,
+            ..
+        } if k % 32 == 0 && group_size % 32 == 0 && p.bufs.get(3).is_some_and(|b| b.is_none()) => {
+            row("ct4")
+        }
+        _ => Plan::DequantCublas,
+    }
+}
+
+/// Scratch memory a GEMV may need (K-split partials, dequantized weights), kept between
+/// calls so timing excludes allocation.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    part: Option<DevBuf>,
+    dense: Option<DevBuf>,
+    x32: Option<DevBuf>,
+}
+
+fn ensure(gpu: &Gpu, slot: &mut Option<DevBuf>, bytes: usize) -> GpuResult<u64> {
+    if !slot.as_ref().is_some_and(|b| b.len() >= bytes) {
+        *slot = Some(gpu.alloc(bytes)?);
+    }
+    Ok(slot.as_ref().map_or(0, |b| b.ptr()))
+}
+
+/// cuBLAS handle on the GPU's stream.
+pub fn cublas(gpu: &Gpu) -> GpuResult<CudaBlas> {
+    // SAFETY: only tries to dlopen libcublas by its candidate names; no cuBLAS call.
+    if !unsafe { cublas_sys::is_culib_present() } {
+        return Err(GpuError::Cublas {
+            call: "dlopen",
+            detail: "libcublas.so.13 not found; put the CUDA toolkit's lib64 on LD_LIBRARY_PATH"
+                .into(),
+        });
+    }
+    CudaBlas::new(gpu.stream().clone()).map_err(|e| GpuError::Cublas {
+        call: "cublasCreate",
+        detail: format!("{e:?}"),
+    })
+}
+
+/// `y[M, N] = x[M, K] * W^T` with a dense row-major `W [N, K]` of `dtype`, through cuBLAS
+/// (f32 compute). Used as the fallback and as the bench's reference.
+#[allow(clippy::too_many_arguments)]
+pub fn cublas_gemm(
+    blas: &CudaBlas,
+    dtype: OutDtype,
+    w: u64,
+    x: u64,
+    y: u64,
+    m: usize,
+    n: usize,
+    k: usize,
+) -> GpuResult<()> {
+    let t = match dtype {
+        OutDtype::Bf16 => cublas_sys::cudaDataType::CUDA_R_16BF,
+        OutDtype::F16 => cublas_sys::cudaDataType::CUDA_R_16F,
+    };
+    cublas_gemm_t(blas, t, w, x, y, m, n, k)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn cublas_gemm_t(
+    blas: &CudaBlas,
+    t: cublas_sys::cudaDataType,
+    w: u64,
+    x: u64,
+    y: u64,
+    m: usize,
+    n: usize,
+    k: usize,
+) -> GpuResult<()> {
+    let (alpha, beta) = (1.0f32, 0.0f32);
+    // Column-major view: C (N x M) = op(A) * B with A = W as a K x N column-major matrix
+    // (transposed), B = x as K x M, C = y as N x M (row-major y [M, N]).
+    // SAFETY: the callers allocate w (N*K), x (M*K) and y (M*N) elements of `dtype`; the
+    // scalars live on the host for the call (default host pointer mode).
+    unsafe {
+        cublas_result::gemm_ex(
+            *blas.handle(),
+            cublas_sys::cublasOperation_t::CUBLAS_OP_T,
+            cublas_sys::cublasOperation_t::CUBLAS_OP_N,
+            n as i32,
+            m as i32,
+            k as i32,
+            &alpha as *const f32 as *const _,
+            w as *const _,
+            t,
+            k as i32,
+            x as *const _,
+            t,
+            k as i32,
+            &beta as *const f32 as *const _,
+            y as *mut _,
+            t,
+            n as i32,
+            cublas_sys::cublasComputeType_t::CUBLAS_COMPUTE_32F,
+            cublas_sys::cublasGemmAlgo_t::CUBLAS_GEMM_DEFAULT,
+        )
+    }
+    .map_err(|e| GpuError::Cublas {
+        call: "cublasGemmEx",
+        detail: format!("{e:?}"),
+    })
+}
+
+/// Queues `y = x * W^T (+ bias)`. `x` holds `m * K` elements of `act`, `y` `m * N`,
+/// `bias` (optional) `N`. The fallback path needs `blas`.
+#[allow(clippy::too_many_arguments)]
+pub fn gemv_async(
+    gpu: &Gpu,
+    p: &DevicePacked,
+    act: OutDtype,
+    m: usize,
+    x: &DevBuf,
+    bias: Option<&DevBuf>,
+    y: &DevBuf,
+    scratch: &mut Scratch,
+    blas: Option<&CudaBlas>,
+) -> GpuResult<Plan> {
+    let (n, k) = p.out_shape();
+    if m == 0 || m > MAX_M {
+        return Err(GpuError::bad_args(
+            "gemv",
+            format!("M = {m} is outside 1..=16"),
+        ));
+    }
+    if x.len() < m * k * 2 || y.len() < m * n * 2 || bias.is_some_and(|b| b.len() < n * 2) {
+        return Err(GpuError::bad_args(
+            "gemv",
+            "x, y or bias buffer too small for the shape",
+        ));
+    }
+    let bias_ptr = KArg::Ptr(bias.map_or(0, |b| b.ptr()));
+    let i = |v: usize| KArg::I32(v as i32);
+    let pl = plan(gpu, p, act, m);
+    match &pl {
+        Plan::Row { kernel } => {
+            let cfg = grid_1d(n as u64 * 32, 256)?;
+            let (yk, xk) = (KArg::Ptr(y.ptr()), KArg::Ptr(x.ptr()));
+            let args: Vec<KArg> = match p.desc {
+                Desc::Nvfp4 { convention, .. } => vec![
+                    yk,
+                    xk,
+                    KArg::Ptr(p.ptr(0)),
+                    KArg::Ptr(p.ptr(1)),
+                    KArg::Ptr(p.ptr(2)),
+                    KArg::I32((convention == Nvfp4Convention::Divisor) as i32),
+                    bias_ptr,
+                    i(m),
+                    i(n),
+                    i(k),
+                ],
+                Desc::Mxfp4 { .. } => vec![
+                    yk,
+                    xk,
+                    KArg::Ptr(p.ptr(0)),
+                    KArg::Ptr(p.ptr(1)),
+                    bias_ptr,
+                    i(m),
+                    i(n),
+                    i(k),
+                ],
+                Desc::Fp8 { scaling, .. } => {
+                    let (mode, bh, bw) = match scaling {
+                        Fp8Scaling::Tensor => (0, n, k),
+                        Fp8Scaling::Channel => (1, n, k),
+                        Fp8Scaling::Block { rows, cols } => (2, rows, cols),
+                    };
+                    vec![
+                        yk,
+                        xk,
+                        KArg::Ptr(p.ptr(0)),
+                        KArg::Ptr(p.ptr(1)),
+                        KArg::I32(mode),
+                        i(bh),
+                        i(bw),
+                        bias_ptr,
+                        i(m),
+                        i(n),
+                        i(k),
+                    ]
+                }
+                Desc::Ct {
+                    group_size,
+                    groups,
+                    scale_dtype,
+                    ..
+                } => vec![
+                    yk,
+                    xk,
+                    KArg::Ptr(p.ptr(0)),
+                    KArg::Ptr(p.ptr(1)),
+                    KArg::I32(scale_dtype as i32),
+                    KArg::Ptr(p.ptr(2)),
+                    i(group_size),
+                    i(groups),
+                    bias_ptr,
+                    i(m),
+                    i(n),
+                    i(k),
+                ],
+                _ => {
+                    return Err(GpuError::bad_args(
+                        kernel.clone(),
+                        "plan does not match the layer",
+                    ))
+                }
+            };
+            gpu.launch(kernel, cfg, &args)?;
+        }
+        Plan::Column {
+            kernel,
+            tiles,
+            splits,
+        } => {
+            let part = if *splits > 1 {
+                ensure(gpu, &mut scratch.part, *splits as usize * m * n * 4)?
+            } else {
+                0
+            };
+            let cfg = LaunchConfig {
+                grid_dim: (*tiles, *splits, 1),
+                block_dim: (512, 1, 1),
+                shared_mem_bytes: 0,
+            };
+            let (yk, pk, xk) = (KArg::Ptr(y.ptr()), KArg::Ptr(part), KArg::Ptr(x.ptr()));
+            let args: Vec<KArg> = match p.desc {
+                Desc::Gptq {
+                    group_size,
+                    v1,
+                    scale_dtype,
+                    ..
+                } => vec![
+                    yk,
+                    pk,
+                    xk,
+                    KArg::Ptr(p.ptr(0)),
+                    KArg::Ptr(p.ptr(1)),
+                    KArg::Ptr(p.ptr(2)),
+                    KArg::I32(scale_dtype as i32),
+                    KArg::Ptr(p.ptr(3)),
+                    i(group_size),
+                    KArg::I32(v1 as i32),
+                    bias_ptr,
+                    i(m),
+                    i(n),
+                    i(k),
+                ],
+                Desc::Awq {
+                    group_size,
+                    scale_dtype,
+                    ..
+                } => vec![
+                    yk,
+                    pk,
+                    xk,
+                    KArg::Ptr(p.ptr(0)),
+                    KArg::Ptr(p.ptr(1)),
+                    KArg::Ptr(p.ptr(2)),
+                    KArg::I32(scale_dtype as i32),
+                    i(group_size),
+                    bias_ptr,
+                    i(m),
+                    i(n),
+                    i(k),
+                ],
+                _ => {
+                    return Err(GpuError::bad_args(
+                        kernel.clone(),
+                        "plan does not match the layer",
+                    ))
+                }
+            };
+            gpu.launch(kernel, cfg, &args)?;
+            if *splits > 1 {
+                let fin = format!("gemv_finalize_{}", act.suffix());
+                gpu.launch(
+                    &fin,
+                    grid_1d((m * n) as u64, 256)?,
+                    &[yk, pk, KArg::I32(*splits as i32), bias_ptr, i(m), i(n)],
+                )?;
+            }
+        }
+        Plan::DequantCublas => {
+            // f32 weights (the oracle's exact values), f32 activations, f32 GEMM, then one
+            // rounding to the output type with the bias: only the output rounding is lost.
+            let blas =
+                blas.ok_or_else(|| GpuError::bad_args("gemv", "fallback path needs cuBLAS"))?;
+            let dense = ensure(gpu, &mut scratch.dense, n * k * 4)?;
+            let x32 = ensure(gpu, &mut scratch.x32, m * k * 4)?;
+            let y32 = ensure(gpu, &mut scratch.part, m * n * 4)?;
+            dequant_f32_async(gpu, p, scratch.dense.as_ref().expect("just allocated"))?;
+            gpu.launch(
+                &format!("gemv_act_to_f32_{}", act.suffix()),
+                grid_1d((m * k) as u64, 256)?,
+                &[
+                    KArg::Ptr(x.ptr()),
+                    KArg::Ptr(x32),
+                    KArg::U64((m * k) as u64),
+                ],
+            )?;
+            cublas_gemm_t(
+                blas,
+                cublas_sys::cudaDataType::CUDA_R_32F,
+                dense,
+                x32,
+                y32,
+                m,
+                n,
+                k,
+            )?;
+            gpu.launch(
+                &format!("gemv_finalize_{}", act.suffix()),
+                grid_1d((m * n) as u64, 256)?,
+                &[
+                    KArg::Ptr(y.ptr()),
+                    KArg::Ptr(y32),
+                    KArg::I32(1),
+                    bias_ptr,
+                    i(m),
+                    i(n),
+                ],
+            )?;
+        }
+    }
+    Ok(pl)
+}

@@ -1,0 +1,115 @@
+//! The kernel registry: which `.cu` file (module) defines which function, and the
+//! compile options of each module. Sources are embedded in the binary with
+//! `include_str!`, so the same binary runs on any machine with a driver and NVRTC.
+
+/// Text prepended to every module: device helpers shared by all kernels.
+pub const COMMON: &str = include_str!("../../kernels/common.cuh");
+
+/// A kernel module (one `.cu` file under `kernels/`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum ModuleId {
+    /// `kernels/dequant.cu`: one dequant kernel per format, plus fill and read probes.
+    Dequant,
+    /// `kernels/gemv.cu`: fused low-bit GEMV kernels.
+    Gemv,
+}
+
+impl ModuleId {
+    /// Every module.
+    pub const ALL: [ModuleId; 2] = [ModuleId::Dequant, ModuleId::Gemv];
+
+    /// File stem under `kernels/`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ModuleId::Dequant => "dequant",
+            ModuleId::Gemv => "gemv",
+        }
+    }
+
+    /// The module's own source (without [`COMMON`]).
+    pub fn source(self) -> &'static str {
+        match self {
+            ModuleId::Dequant => include_str!("../../kernels/dequant.cu"),
+            ModuleId::Gemv => include_str!("../../kernels/gemv.cu"),
+        }
+    }
+
+    /// The full text handed to NVRTC.
+    pub fn full_source(self) -> String {
+        format!(
+            "{COMMON}\n#line 1 \"{}.cu\"\n{}",
+            self.name(),
+            self.source()
+        )
+    }
+
+    /// NVRTC options besides the architecture. Dequant kernels must round exactly like the
+    /// oracles, so multiply-add contraction is off there; GEMV accumulates with FMA.
+    pub fn options(self) -> Vec<String> {
+        let fmad = match self {
+            ModuleId::Dequant => "--fmad=false",
+            ModuleId::Gemv => "--fmad=true",
+        };
+        vec![
+            fmad.to_string(),
+            "--ftz=false".into(),
+            "--prec-div=true".into(),
+            "--std=c++17".into(),
+            "-default-device".into(),
+        ]
+    }
+}
+
+/// The module defining kernel function `name`: `gemv_*` functions live in the GEMV module
+/// (macro-generated families `gemv_<format>_<dtype>_m<MT>`); the others are found by
+/// scanning the embedded dequant source for `void name(` or their macro family.
+pub fn module_of(name: &str) -> Option<ModuleId> {
+    if name.starts_with("gemv_") {
+        return Some(ModuleId::Gemv);
+    }
+    defines(ModuleId::Dequant.source(), name).then_some(ModuleId::Dequant)
+}
+
+fn defines(src: &str, name: &str) -> bool {
+    if src.contains(&format!("void {name}(")) || src.contains(&format!(") {name}(")) {
+        return true;
+    }
+    // GPTQ_KERNEL(4, bf16, ..) defines dq_gptq4_bf16; CT_KERNEL(4, bf16, ..) dq_ct_int4_bf16.
+    for (prefix, mac) in [("dq_gptq", "GPTQ_KERNEL("), ("dq_ct_int", "CT_KERNEL(")] {
+        if let Some(rest) = name.strip_prefix(prefix) {
+            let mut parts = rest.splitn(2, '_');
+            let (a, b) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+            if src.contains(&format!("{mac}{a}, {b},")) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_dequant_kernel_is_found_in_its_module() {
+        for name in [
+            "dq_gptq2_bf16",
+            "dq_gptq3_f16",
+            "dq_gptq4_bf16",
+            "dq_gptq8_f16",
+            "dq_awq_bf16",
+            "dq_nvfp4_f16",
+            "dq_mxfp4_bf16",
+            "dq_fp8_bf16",
+            "dq_ct_int4_bf16",
+            "dq_ct_int8_f16",
+            "fill_u16",
+            "read_probe",
+        ] {
+            assert_eq!(module_of(name), Some(ModuleId::Dequant), "{name}");
+        }
+        assert_eq!(module_of("dq_gptq5_bf16"), None);
+        assert_eq!(module_of("no_such_kernel"), None);
+    }
+}

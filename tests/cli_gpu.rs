@@ -1,0 +1,104 @@
+//! The GPU commands from the outside: the no-GPU path, the CPU conformance part, the gate.
+
+use std::process::Command;
+
+fn sw(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_safeweights"))
+        .args(args)
+        .output()
+        .expect("binary runs")
+}
+
+#[test]
+fn gpu_commands_exit_2_with_a_clear_message_without_a_driver() {
+    if safeweights::cuda::runtime::driver_present() {
+        eprintln!("a CUDA driver is installed here: the no-GPU path cannot be exercised");
+        return;
+    }
+    for args in [&["conformance", "--gpu"][..], &["bench", "--gpu"][..]] {
+        let out = sw(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("GPU001") && err.contains("no CUDA driver"),
+            "{args:?}: {err}"
+        );
+        assert!(
+            out.stdout.is_empty(),
+            "{args:?} printed results without a GPU"
+        );
+    }
+}
+
+#[test]
+fn bench_without_the_gpu_flag_is_a_usage_error() {
+    let out = sw(&["bench"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--gpu"));
+}
+
+#[test]
+fn cpu_conformance_passes_and_prints_the_table() {
+    let out = sw(&["conformance"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("max ulp diff") && text.contains("PASS"),
+        "{text}"
+    );
+    assert!(!text.contains("FAIL"), "{text}");
+    for format in [
+        "gptq3",
+        "awq",
+        "nvfp4-ct",
+        "nvfp4-modelopt",
+        "mxfp4",
+        "fp8-block",
+        "ct-int4-asym",
+    ] {
+        assert!(text.contains(format), "{format} missing from the CPU table");
+    }
+}
+
+fn report(median: f64) -> String {
+    format!(
+        r#"{{"device":"NVIDIA H100 80GB HBM3","gpu":"h100","driver_version":13000,"date":"x",
+        "copy":{{"bytes":1,"timing":{{"median_us":1.0,"ci_lo_us":1.0,"ci_hi_us":1.0,"runs":60}},"gbps":1.0}},
+        "read":{{"bytes":1,"timing":{{"median_us":1.0,"ci_lo_us":1.0,"ci_hi_us":1.0,"runs":60}},"gbps":1.0}},
+        "dequant":[{{"key":"dequant/gptq4/bf16/8192x28672","kernel":"dq_gptq4_bf16","bytes":1,
+        "timing":{{"median_us":{median},"ci_lo_us":{lo},"ci_hi_us":{hi},"runs":60}},"gbps":1.0,
+        "pct_of_copy":1.0,"pct_of_read":1.0,"speedup_vs_cublas":null}}],"gemv":[]}}"#,
+        lo = median * 0.99,
+        hi = median * 1.01
+    )
+}
+
+#[test]
+fn perf_gate_passes_an_identical_run_and_fails_a_regression() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("baseline-h100.json");
+    let same = dir.path().join("same.json");
+    let slow = dir.path().join("slow.json");
+    std::fs::write(&base, report(100.0)).unwrap();
+    std::fs::write(&same, report(100.0)).unwrap();
+    std::fs::write(&slow, report(107.0)).unwrap();
+    let args = |cur: &std::path::Path| {
+        sw(&[
+            "perf-gate",
+            "--baseline",
+            base.to_str().unwrap(),
+            "--current",
+            cur.to_str().unwrap(),
+        ])
+    };
+    let ok = args(&same);
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+    let bad = args(&slow);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("GPU012"));
+}
