@@ -503,7 +503,7 @@ fn multimodal_wrapper_with_post_452_layout() {
 }
 
 #[test]
-fn quantization_seam_reports_none_or_names_the_block() {
+fn quantization_section_comes_from_the_quant_detector() {
     let t = tmp();
     write_plan(t.path(), |p| {
         p.config["quantization_config"] = json!({"quant_method": "GPTQ", "bits": 4});
@@ -514,7 +514,15 @@ fn quantization_seam_reports_none_or_names_the_block() {
         j["quantization"]["source"],
         "config.json:quantization_config"
     );
-    assert!(j["quantization"]["supported"].is_null());
+    // The GPTQ config lacks group_size: reported, and the scheme is not decodable.
+    assert_eq!(j["quantization"]["supported"], false);
+    let codes: Vec<&str> = j["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"QNT005"), "{codes:?}");
     let t = tmp();
     write_plan(t.path(), |p| {
         p.extra_files.push((
@@ -523,8 +531,18 @@ fn quantization_seam_reports_none_or_names_the_block() {
         ));
     });
     let j = check(t.path()).to_json();
+    // A GPTQ side file over plain weights: the config and the weights disagree.
     assert_eq!(j["quantization"]["source"], "quantize_config.json");
-    assert_eq!(j["quantization"]["method"], "unknown");
+    assert_eq!(j["quantization"]["method"], "gptq");
+    assert_eq!(j["quantization"]["layers"], 0);
+    assert_eq!(j["ok"], false);
+    let codes: Vec<&str> = j["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, vec!["QNT027"]);
     // A replacement detector is called.
     fn fake(_: &ModelDir, _: &Value) -> safeweights::model::QuantReport {
         let mut q = safeweights::model::QuantReport::none();

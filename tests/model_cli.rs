@@ -70,6 +70,7 @@ fn demo_check_json_shape() {
             "ok",
             "path",
             "quantization",
+            "quantization_deep",
             "resolved_path",
             "shards",
             "tensors",

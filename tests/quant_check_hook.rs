@@ -44,3 +44,62 @@ fn check_reports_the_quantization_block() {
         assert_eq!(q["layers"], if format == GenFormat::Mxfp4 { 4 } else { 14 });
     }
 }
+
+/// `safeweights check --deep` decodes every quantized layer through the fast path: a clean
+/// model passes with statistics for each layer; a corrupt scale is reported and fails.
+#[test]
+fn check_deep_decodes_quantized_layers_from_the_cli() {
+    let bin = env!("CARGO_BIN_EXE_safeweights");
+    let run = |args: &[&str]| std::process::Command::new(bin).args(args).output().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let clean = tmp.path().join("clean");
+    let bad = tmp.path().join("bad");
+    let gen = |out: &std::path::Path, extra: &[&str]| {
+        let mut a = vec![
+            "gen",
+            "model",
+            "--format",
+            "fp8-block",
+            "--seed",
+            "5",
+            "--out",
+        ];
+        a.push(out.to_str().unwrap());
+        a.extend_from_slice(extra);
+        assert_eq!(run(&a).status.code(), Some(0));
+    };
+    gen(&clean, &[]);
+    gen(&bad, &["--mutate", "inf-fp8-scale"]);
+
+    let o = run(&["check", "--deep", "--json", clean.to_str().unwrap()]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let layers = j["quantization_deep"]["layers"].as_array().unwrap();
+    assert_eq!(
+        layers.len() as u64,
+        j["quantization"]["layers"].as_u64().unwrap()
+    );
+    assert!(layers
+        .iter()
+        .all(|l| l["nonfinite"] == 0 && l["rms"].as_f64().unwrap() > 0.0));
+
+    // Without --deep the data is never read, so the corrupt scale goes unseen.
+    let o = run(&["check", "--json", bad.to_str().unwrap()]);
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(j["quantization_deep"].is_null());
+    let o = run(&["check", "--deep", "--json", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let codes: Vec<&str> = j["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"QNT019"), "{codes:?}");
+}

@@ -57,8 +57,8 @@ pub fn run(args: Args) -> u8 {
                 print_report(&r);
             }
             if let Some(p) = &args.out {
-                if let Err(e) = std::fs::write(p, text) {
-                    eprintln!("error CLI: cannot write {}: {e}", p.display());
+                if let Err(e) = crate::container::write_bytes_atomic(p, text.as_bytes()) {
+                    eprintln!("error: {e}");
                     return EXIT_USAGE;
                 }
             }

@@ -19,8 +19,9 @@ pub struct Args {
     /// Print one JSON document on stdout instead of the human report.
     #[arg(long)]
     json: bool,
-    /// Also read every floating-point tensor (NaN, infinities, all-zero tensors);
-    /// without it only headers are read.
+    /// Also read the data: every floating-point tensor (NaN, infinities, all-zero
+    /// tensors) and every quantized layer, decoded with the fast path (non-finite or zero
+    /// scales, all-zero layers, per-layer statistics); without it only headers are read.
     #[arg(long)]
     deep: bool,
     /// Keep the demo directory instead of deleting it after the check.
@@ -91,7 +92,7 @@ pub fn run(args: Args) -> u8 {
     let mut opts = CheckOptions::with_progress(&progress);
     opts.open.limits = limits;
     opts.deep = args.deep;
-    let report = match check_dir(&dir, &opts) {
+    let mut report = match check_dir(&dir, &opts) {
         Ok(r) => r,
         Err(e) => {
             if let Some(b) = &bar {
@@ -103,6 +104,16 @@ pub fn run(args: Args) -> u8 {
     };
     if let Some(b) = &bar {
         b.finish_and_clear();
+    }
+    if args.deep {
+        if std::io::stderr().is_terminal() {
+            crate::quant::check_hook::deep_for_check(
+                &mut report,
+                &mut crate::quant::progress_bar(),
+            );
+        } else {
+            crate::quant::check_hook::deep_for_check(&mut report, &mut |_, _, _| {});
+        }
     }
     if args.json {
         print_json(&report.to_json());

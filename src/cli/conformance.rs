@@ -44,8 +44,8 @@ fn emit(args: &Args, value: serde_json::Value) -> u8 {
         println!("{text}");
     }
     if let Some(path) = &args.out {
-        if let Err(e) = std::fs::write(path, &text) {
-            eprintln!("error CLI: cannot write {}: {e}", path.display());
+        if let Err(e) = crate::container::write_bytes_atomic(path, text.as_bytes()) {
+            eprintln!("error: {e}");
             return EXIT_USAGE;
         }
     }

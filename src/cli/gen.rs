@@ -125,7 +125,7 @@ fn build(args: &Args) -> Result<(GenModel, GenFormat), String> {
         layers: args.layers,
         hidden: args.hidden,
         intermediate: args.intermediate,
-        vocab: 128,
+        vocab: 320,
         experts: args.experts,
         shards: args.shards,
         location,

@@ -7,7 +7,7 @@ use crate::diag::{Diagnostic, Severity};
 use crate::model::config::{self, ArchSource, ModelConfig};
 use crate::model::crosscheck::{self, TensorLayout};
 use crate::model::dir::{self, DirError, ModelDir, OpenOptions, Progress};
-use crate::model::quant_hook::{self, QuantDetector, QuantReport};
+use crate::model::quant_hook::{QuantDetector, QuantReport};
 use crate::model::registry;
 use crate::model::report::CheckReport;
 use crate::model::tokenizer::{self, TokenizerReport};
@@ -28,7 +28,7 @@ impl Default for CheckOptions<'_> {
     fn default() -> Self {
         CheckOptions {
             open: OpenOptions::default(),
-            quant_detector: quant_hook::locate_quantization,
+            quant_detector: crate::quant::check_hook::detect_for_check,
             deep: false,
         }
     }
@@ -199,6 +199,7 @@ pub fn check_opened(dir: ModelDir, quant_detector: QuantDetector) -> CheckReport
         bytes: dir.tensor_bytes(),
         dtypes: dtype_summary(&dir),
         data_scanned: false,
+        quant_deep: None,
         diagnostics: diags,
     }
 }

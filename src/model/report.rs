@@ -43,6 +43,9 @@ pub struct CheckReport {
     pub dtypes: Vec<(String, u64, u64)>,
     /// True when tensor data was read (`--deep`), not only headers.
     pub data_scanned: bool,
+    /// Per-layer decode statistics of the quantized layers (`--deep` on a quantized
+    /// model), filled in by the quantization stage.
+    pub quant_deep: Option<Value>,
     /// Every finding, errors first, in a deterministic order.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -154,6 +157,7 @@ impl CheckReport {
             "tensors": self.tensors,
             "bytes": self.bytes,
             "weights": Value::Object(weights),
+            "quantization_deep": self.quant_deep,
             "diagnostics": diagnostics,
         })
     }
@@ -306,6 +310,26 @@ impl CheckReport {
                 "headers only"
             }
         );
+        if let Some(layers) = self
+            .quant_deep
+            .as_ref()
+            .and_then(|d| d.get("layers"))
+            .and_then(Value::as_array)
+        {
+            let nonfinite: u64 = layers
+                .iter()
+                .filter_map(|l| l.get("nonfinite").and_then(Value::as_u64))
+                .sum();
+            let zero_scales: u64 = layers
+                .iter()
+                .filter_map(|l| l.get("zero_scales").and_then(Value::as_u64))
+                .sum();
+            let _ = writeln!(
+                s,
+                "  deep decode   {} quantized layer(s) decoded, {nonfinite} non-finite weight(s), {zero_scales} zero scale(s)",
+                layers.len()
+            );
+        }
         let (e, w, i) = (
             self.count(Severity::Error),
             self.count(Severity::Warning),
