@@ -24,21 +24,7 @@ fn dim() -> usize {
 }
 
 fn scheme(method: Method, layout: Layout) -> QuantScheme {
-    QuantScheme {
-        method,
-        layout,
-        producer: None,
-        bits: None,
-        group_size: None,
-        desc_act: None,
-        sym: None,
-        checkpoint_format: None,
-        scale_convention: None,
-        source: "bench".into(),
-        unquantized_modules: vec![],
-        kv_cache_hint: None,
-        quant_method_raw: None,
-    }
+    QuantScheme::new(method, layout, "bench")
 }
 
 fn random_bytes(rng: &mut SplitMix64, n: usize) -> Vec<u8> {

@@ -307,29 +307,11 @@ fn scheme_from_names(method: Method, evidence: &str) -> QuantScheme {
             reason: "parameters unknown without a quantization config".into(),
         },
     };
-    let mut s = blank(method, layout, "tensor-names");
+    let mut s = QuantScheme::new(method, layout, "tensor-names");
     if method == Method::Fp8 {
         s.scale_convention = Some("block-128x128 (assumed)".into());
     }
     s
-}
-
-fn blank(method: Method, layout: Layout, source: &str) -> QuantScheme {
-    QuantScheme {
-        method,
-        layout,
-        producer: None,
-        bits: None,
-        group_size: None,
-        desc_act: None,
-        sym: None,
-        checkpoint_format: None,
-        scale_convention: None,
-        source: source.to_string(),
-        unquantized_modules: vec![],
-        kv_cache_hint: None,
-        quant_method_raw: None,
-    }
 }
 
 /// What two sources disagree on, if anything.
@@ -429,7 +411,7 @@ fn parse_source(q: &Value, source: &str, diags: &mut Vec<Diagnostic>) -> Option<
         "compressed-tensors" => parse_ct(q, source, diags),
         "modelopt" => parse_modelopt(q, source),
         "mxfp4" => {
-            let mut s = blank(Method::Mxfp4, Layout::Mxfp4, source);
+            let mut s = QuantScheme::new(Method::Mxfp4, Layout::Mxfp4, source);
             s.bits = Some(4);
             s.group_size = Some(32);
             s.scale_convention = Some("e8m0".into());
@@ -443,7 +425,7 @@ fn parse_source(q: &Value, source: &str, diags: &mut Vec<Diagnostic>) -> Option<
             } else {
                 Some(8)
             };
-            let mut s = blank(
+            let mut s = QuantScheme::new(
                 Method::Bitsandbytes,
                 Layout::Unsupported {
                     reason: "bitsandbytes weights are not decoded by safeweights".into(),
@@ -457,7 +439,7 @@ fn parse_source(q: &Value, source: &str, diags: &mut Vec<Diagnostic>) -> Option<
             s
         }
         other => {
-            let mut s = blank(
+            let mut s = QuantScheme::new(
                 Method::None,
                 Layout::Unsupported {
                     reason: format!("unknown quant_method `{other}`"),
@@ -543,7 +525,7 @@ fn parse_gptq(
             reason: format!("GPTQ checkpoint_format `{other}` is out of scope"),
         },
     };
-    let mut s = blank(Method::Gptq, layout, source);
+    let mut s = QuantScheme::new(Method::Gptq, layout, source);
     s.bits = bits.map(|b| b as u32);
     s.group_size = group;
     s.desc_act = Some(desc_act);
@@ -614,7 +596,7 @@ fn parse_awq(q: &Value, source: &str, diags: &mut Vec<Diagnostic>) -> QuantSchem
             }
         }
     };
-    let mut s = blank(Method::Awq, layout, source);
+    let mut s = QuantScheme::new(Method::Awq, layout, source);
     s.bits = Some(bits as u32);
     s.group_size = group;
     s.sym = Some(!zero_point);
@@ -722,7 +704,7 @@ fn parse_ct(q: &Value, source: &str, diags: &mut Vec<Diagnostic>) -> QuantScheme
             "config_groups",
             "compressed-tensors config has no config_groups".into(),
         ));
-        let mut s = blank(
+        let mut s = QuantScheme::new(
             Method::None,
             Layout::Unsupported {
                 reason: "no config_groups".into(),
@@ -749,7 +731,7 @@ fn parse_ct(q: &Value, source: &str, diags: &mut Vec<Diagnostic>) -> QuantScheme
         _ if fmt == "float-quantized" => Method::Fp8,
         _ => Method::None,
     };
-    let mut s = blank(method, layout.clone(), source);
+    let mut s = QuantScheme::new(method, layout.clone(), source);
     s.producer = Some("compressed-tensors".into());
     s.bits = bits;
     s.group_size = gs;
@@ -825,7 +807,7 @@ fn parse_modelopt(q: &Value, source: &str) -> QuantScheme {
             },
         ),
     };
-    let mut s = blank(method, layout.clone(), source);
+    let mut s = QuantScheme::new(method, layout.clone(), source);
     let version = q
         .get("producer")
         .and_then(|p| p.get("version"))
@@ -874,7 +856,7 @@ fn parse_fp8(q: &Value, source: &str, diags: &mut Vec<Diagnostic>) -> QuantSchem
                     "weight_block_size",
                     format!("weight_block_size must be [rows, cols] > 0, got {v}"),
                 ));
-                return blank(
+                return QuantScheme::new(
                     Method::Fp8,
                     Layout::Unsupported {
                         reason: "invalid weight_block_size".into(),
@@ -886,7 +868,7 @@ fn parse_fp8(q: &Value, source: &str, diags: &mut Vec<Diagnostic>) -> QuantSchem
     };
     if let Some(f) = str_of(q, &["fmt"]) {
         if !f.eq_ignore_ascii_case("e4m3") {
-            let mut s = blank(
+            let mut s = QuantScheme::new(
                 Method::Fp8,
                 Layout::Unsupported {
                     reason: format!("FP8 fmt `{f}`"),
@@ -897,7 +879,7 @@ fn parse_fp8(q: &Value, source: &str, diags: &mut Vec<Diagnostic>) -> QuantSchem
             return s;
         }
     }
-    let mut s = blank(Method::Fp8, Layout::Fp8 { granularity }, source);
+    let mut s = QuantScheme::new(Method::Fp8, Layout::Fp8 { granularity }, source);
     s.bits = Some(8);
     s.scale_convention = Some(match (granularity, str_of(q, &["scale_fmt"])) {
         (g, Some(fmt)) => format!("{} ({fmt})", granularity_name(&g)),

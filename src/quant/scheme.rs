@@ -130,6 +130,25 @@ pub struct QuantScheme {
 }
 
 impl QuantScheme {
+    /// A scheme with only its method, layout and source known; every parameter unset.
+    pub fn new(method: Method, layout: Layout, source: &str) -> QuantScheme {
+        QuantScheme {
+            method,
+            layout,
+            producer: None,
+            bits: None,
+            group_size: None,
+            desc_act: None,
+            sym: None,
+            checkpoint_format: None,
+            scale_convention: None,
+            source: source.to_string(),
+            unquantized_modules: vec![],
+            kv_cache_hint: None,
+            quant_method_raw: None,
+        }
+    }
+
     /// True when binding and decoding are implemented for this layout.
     pub fn supported(&self) -> bool {
         match &self.layout {
