@@ -1,7 +1,8 @@
 //! Fast CPU dequantization: multi-threaded (rayon, over blocks of output rows), table-driven
-//! and branch-free in the inner loops. Every element is computed with exactly the same f32
-//! operations, in the same order, as [`crate::oracle`], so the results are bit-equal; tests
-//! in `tests/quant_props.rs` and below check that over random layers of every format.
+//! (AWQ: vectorized arithmetic) and branch-free in the inner loops. Every element is computed
+//! with exactly the same f32 operations, in the same order, as [`crate::oracle`], so the
+//! results are bit-equal; `tests/quant_roundtrip.rs` and the tests below check that over
+//! random layers of every format.
 
 use crate::oracle::awq::AWQ_REVERSE_ORDER;
 use crate::oracle::gptq::stream_field;
