@@ -1,7 +1,8 @@
 //! Fast CPU dequantization: multi-threaded (rayon, over blocks of output rows), table-driven
-//! and branch-free in the inner loops. Every element is computed with exactly the same f32
-//! operations, in the same order, as [`crate::oracle`], so the results are bit-equal; tests
-//! in `tests/quant_props.rs` and below check that over random layers of every format.
+//! (AWQ: vectorized arithmetic) and branch-free in the inner loops. Every element is computed
+//! with exactly the same f32 operations, in the same order, as [`crate::oracle`], so the
+//! results are bit-equal; `tests/quant_roundtrip.rs` and the tests below check that over
+//! random layers of every format.
 
 use crate::oracle::awq::AWQ_REVERSE_ORDER;
 use crate::oracle::gptq::stream_field;
@@ -17,6 +18,9 @@ const ROWS_PER_TASK: usize = 16;
 
 /// Output rows per AWQ task (a multiple of 8 and of [`ROW_ALIGN`]).
 const AWQ_ROWS_PER_TASK: usize = 128;
+
+/// qweight rows (values of k) an AWQ task touches ahead of gathering them.
+const AWQ_TOUCH_K: usize = 32;
 
 /// Output rows per GPTQ task: each packed row is gathered as 512 contiguous bytes.
 const GPTQ_ROWS_PER_TASK: usize = 128;
@@ -230,34 +234,72 @@ fn awq_rows(l: &AwqLinear<'_>, n0: usize, out: &mut [f32]) {
     let rows = out.len() / k_in;
     let wpr = n_out / 8;
     let (j0, nj) = (n0 / 8, rows / 8);
+    let groups = k_in.div_ceil(gs);
+    // Per-(row, group) scale and true zero, unpacked once per task.
+    let mut s = vec![0f32; rows * groups];
+    let mut z = vec![0i32; rows * groups];
+    for g in 0..groups {
+        for jj in 0..nj {
+            let zw = word_at(l.qzeros.data, g * wpr + j0 + jj);
+            for (c, &slot) in AWQ_REVERSE_ORDER.iter().enumerate() {
+                let r = jj * 8 + c;
+                z[r * groups + g] = ((zw >> (4 * slot)) & 0xF) as i32;
+                s[r * groups + g] = float_at(l.scales.dtype, l.scales.data, g * n_out + n0 + r);
+            }
+        }
+    }
     let qw = l.qweight.data;
     // qweight is [K, N/8]: gather the task's words (a contiguous run per k) into one
     // contiguous copy per word column j, row stride padded by a cache line against L1 set
-    // aliasing; then each output row is decoded and written in one sequential pass.
+    // aliasing. The runs are 4*N/8 bytes apart (a page for N = 8192), out of reach of the
+    // hardware prefetchers, so each batch of AWQ_TOUCH_K runs is first touched with
+    // independent loads: their cache misses overlap instead of stalling the copy one by one.
     let stride = k_in + 16;
     let mut local = vec![0u32; nj * stride];
-    for k in 0..k_in {
-        let run = &qw[4 * (k * wpr + j0)..4 * (k * wpr + j0 + nj)];
-        for (jj, wb) in run.chunks_exact(4).enumerate() {
-            local[jj * stride + k] = u32::from_le_bytes([wb[0], wb[1], wb[2], wb[3]]);
+    for kb in (0..k_in).step_by(AWQ_TOUCH_K) {
+        let ke = (kb + AWQ_TOUCH_K).min(k_in);
+        let mut touch = 0u8;
+        for k in kb..ke {
+            touch ^= qw[4 * (k * wpr + j0)];
         }
-    }
-    for jj in 0..nj {
-        let j = j0 + jj;
-        let words = &local[jj * stride..jj * stride + k_in];
-        for (c, &slot) in AWQ_REVERSE_ORDER.iter().enumerate() {
-            let row = &mut out[(jj * 8 + c) * k_in..(jj * 8 + c + 1) * k_in];
-            for g in 0..k_in / gs {
-                let zw = word_at(l.qzeros.data, g * wpr + j);
-                let sc = float_at(l.scales.dtype, l.scales.data, g * n_out + 8 * j + c);
-                let zc = ((zw >> (4 * slot)) & 0xF) as i32;
-                let lut: [f32; 16] = std::array::from_fn(|q| sc * (q as i32 - zc) as f32);
-                let (k0, k1) = (g * gs, (g + 1) * gs);
-                for (d, w) in row[k0..k1].iter_mut().zip(&words[k0..k1]) {
-                    *d = lut[((w >> (4 * slot)) & 0xF) as usize];
-                }
+        std::hint::black_box(touch);
+        for k in kb..ke {
+            let run = &qw[4 * (k * wpr + j0)..4 * (k * wpr + j0 + nj)];
+            for (jj, wb) in run.chunks_exact(4).enumerate() {
+                local[jj * stride + k] = u32::from_le_bytes([wb[0], wb[1], wb[2], wb[3]]);
             }
         }
+    }
+    // Each output row is then decoded and written in one sequential pass. The decode is
+    // arithmetic, not a table: `s * (q - z) as f32` exactly as the oracle, with one shift
+    // per row and one (s, z) per group, so it vectorizes.
+    for jj in 0..nj {
+        let words = &local[jj * stride..jj * stride + k_in];
+        for (c, &slot) in AWQ_REVERSE_ORDER.iter().enumerate() {
+            let r = jj * 8 + c;
+            let row = &mut out[r * k_in..(r + 1) * k_in];
+            let sh = 4 * slot as u32;
+            for g in 0..groups {
+                let (k0, k1) = (g * gs, ((g + 1) * gs).min(k_in));
+                awq_decode(
+                    &mut row[k0..k1],
+                    &words[k0..k1],
+                    sh,
+                    s[r * groups + g],
+                    z[r * groups + g],
+                );
+            }
+        }
+    }
+}
+
+/// `dst[i] = s * (((words[i] >> sh) & 0xF) as i32 - z) as f32`: the oracle's operation.
+#[inline(always)]
+fn awq_decode(dst: &mut [f32], words: &[u32], sh: u32, s: f32, z: i32) {
+    for (d, &w) in dst.iter_mut().zip(words) {
+        // `wrapping_sub` only keeps release overflow checks out of the loop (it cannot
+        // overflow: both sides are in 0..16), so the loop vectorizes.
+        *d = s * (((w >> sh) & 0xF) as i32).wrapping_sub(z) as f32;
     }
 }
 
@@ -398,6 +440,67 @@ fn fp8_rows(l: &Fp8Linear<'_>, n0: usize, out: &mut [f32], tb: &Tables) {
             let scale = float_at(sd, sb, idx);
             for (x, &c) in d.iter_mut().zip(s) {
                 *x = lut[c as usize] * scale;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dtype::Dtype;
+    use crate::gen::rng::SplitMix64;
+    use crate::oracle::awq::dequant_awq;
+    use crate::quant::linear::{AwqParams, QTensor};
+
+    fn bytes(rng: &mut SplitMix64, n: usize) -> Vec<u8> {
+        (0..n).map(|_| rng.next_u64() as u8).collect()
+    }
+
+    fn bits(v: &[f32]) -> Vec<u32> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
+    /// AWQ with N not a multiple of the task height, several group sizes, F16 scales that
+    /// include infinities, NaN, zeros and subnormals, whole layer and row slices.
+    #[test]
+    fn awq_matches_oracle_bit_for_bit() {
+        let mut rng = SplitMix64::new(7);
+        for &(n, k, gs) in &[(200, 96, 32), (200, 96, 96), (8, 8, 8), (264, 64, 16)] {
+            let p = AwqParams {
+                n,
+                k,
+                group_size: gs,
+            };
+            let qweight = bytes(&mut rng, k * n / 8 * 4);
+            let qzeros = bytes(&mut rng, k / gs * n / 8 * 4);
+            // Random f16 bit patterns: every class of value, NaN and infinity included.
+            let scales = bytes(&mut rng, k / gs * n * 2);
+            let t = |name: &str, dtype, shape: Vec<u64>, data| QTensor {
+                name: name.into(),
+                dtype,
+                shape,
+                data,
+            };
+            let (n64, k64, g64) = (n as u64, k as u64, (k / gs) as u64);
+            let layer = QuantizedLinear::Awq(AwqLinear {
+                prefix: "l".into(),
+                params: p,
+                qweight: t("l.qweight", Dtype::I32, vec![k64, n64 / 8], &qweight),
+                qzeros: t("l.qzeros", Dtype::I32, vec![g64, n64 / 8], &qzeros),
+                scales: t("l.scales", Dtype::F16, vec![g64, n64], &scales),
+            });
+            let want = dequant_awq(&p, &qweight, &qzeros, &scales, Dtype::F16);
+            assert_eq!(bits(&dequant(&layer)), bits(&want), "{n}x{k} g{gs}");
+            for first in (0..n).step_by(ROW_ALIGN) {
+                let rows = (n - first).min(40);
+                let mut out = vec![0f32; rows * k];
+                dequant_rows_into(&layer, first, &mut out);
+                assert_eq!(
+                    bits(&out),
+                    bits(&want[first * k..(first + rows) * k]),
+                    "{n}x{k} g{gs} rows {first}.."
+                );
             }
         }
     }
