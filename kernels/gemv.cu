@@ -41,6 +41,66 @@ __device__ __forceinline__ float warp_sum(float v) {
     return v;
 }
 
+// 2^23 + byte b of `src` as an f32 (prmt: byte 0 from src, bytes 1..3 from 0x4B000000).
+// One instruction per value; subtracting 2^23 + z then gives q - z exactly.
+__device__ __forceinline__ float magic_byte(u32 src, int b) {
+    u32 r;
+    asm("prmt.b32 %0, %1, %2, %3;" : "=r"(r) : "r"(src), "r"(0x4B000000u), "r"(0x7650u | (u32)b));
+    return __uint_as_float(r);
+}
+
+// The PF codes of one packed word as 2^23 + q floats, in k order. 4-bit: the even nibbles
+// go to the bytes of `lo`, the odd ones to the bytes of `hi`, then one prmt per value.
+template <int BITS> __device__ __forceinline__ void magic_codes(u32 word, float* f) {
+    if (BITS == 4) {
+        const u32 lo = word & 0x0F0F0F0Fu, hi = (word >> 4) & 0x0F0F0F0Fu;
+#pragma unroll
+        for (int b = 0; b < 4; ++b) {
+            f[2 * b] = magic_byte(lo, b);
+            f[2 * b + 1] = magic_byte(hi, b);
+        }
+    } else {
+#pragma unroll
+        for (int b = 0; b < 4; ++b) f[b] = magic_byte(word, b);
+    }
+}
+
+// Four E2M1 codes (the low 16 bits of `w`, nibble j -> byte j) as bytes 12 + 2*value, in
+// 0..24. Two prmt table lookups give 12 + 2|v| and 12 - 2|v| from the three magnitude bits;
+// a third prmt in sign-replicate mode turns each sign bit into a byte mask (0x80 or 0xFF)
+// that picks between them (bit 7 of both tables is 0, so bit 7 of the mask is harmless).
+__device__ __forceinline__ u32 e2m1x4_offset_bytes(u32 w) {
+    u32 pos, neg, sgn;
+    const u32 em = w & 0x7777u;
+    asm("prmt.b32 %0, %1, %2, %3;" : "=r"(pos) : "r"(0x0F0E0D0Cu), "r"(0x18141210u), "r"(em));
+    asm("prmt.b32 %0, %1, %2, %3;" : "=r"(neg) : "r"(0x090A0B0Cu), "r"(0x00040608u), "r"(em));
+    asm("prmt.b32 %0, %1, %2, %3;" : "=r"(sgn) : "r"(0x80808080u), "r"(0x80808080u), "r"(w));
+    return (sgn & neg) | (~sgn & pos);
+}
+
+// Eight E2M1 codes of one word (nibble i = value i) as exact floats of 2 * value.
+__device__ __forceinline__ void e2m1x8_twice(u32 word, float* f) {
+    const u32 b0 = e2m1x4_offset_bytes(word), b1 = e2m1x4_offset_bytes(word >> 16);
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+        f[i] = magic_byte(b0, i) - 8388620.0f; // 2^23 + 12
+        f[4 + i] = magic_byte(b1, i) - 8388620.0f;
+    }
+}
+
+// E4M3 byte i of `w` as f32 for codes that are not NaN: the byte moved to the top, an
+// arithmetic shift by 4 puts the magnitude at bits [26:20] (sign copies above it), the mask
+// keeps the sign at bit 31, then the 2^120 rebias (subnormals included, as e4m3_to_f32).
+__device__ __forceinline__ float e4m3_byte_nonan(u32 w, int i) {
+    const int r = (int)(w << (24 - 8 * i));
+    return __uint_as_float((u32)(r >> 4) & 0x87F00000u) * 1.329227995784916e36f; // 2^120
+}
+
+// True when some byte of `w` is an E4M3 NaN (magnitude 0x7F).
+__device__ __forceinline__ bool e4m3x4_has_nan(u32 w) {
+    return (((w & 0x7F7F7F7Fu) + 0x01010101u) & 0x80808080u) != 0u;
+}
+
 // Row-family epilogue: lane 0 of the warp writes y[m, n] = acc[m] + bias[n].
 template <int A, int MT>
 __device__ __forceinline__ void row_store(u16* __restrict__ y, const u16* __restrict__ bias, float* acc,
@@ -78,9 +138,9 @@ __device__ __forceinline__ void gemv_nvfp4_body(u16* __restrict__ y, const u16* 
         const uint2 p = *(const uint2*)(row + (u64)c * 8);
         const float s = e4m3_to_f32(srow[c]);
         const float scale = convention == 0 ? s * gs : s / gs;
-        float wv[16];
-#pragma unroll
-        for (int i = 0; i < 16; ++i) wv[i] = e2m1_to_f32(((i < 8 ? p.x : p.y) >> (4 * (i % 8))) & 15u);
+        float wv[16]; // 2 * value
+        e2m1x8_twice(p.x, wv);
+        e2m1x8_twice(p.y, wv + 8);
 #pragma unroll
         for (int mi = 0; mi < MT; ++mi) {
             if (mi < m) {
@@ -90,7 +150,7 @@ __device__ __forceinline__ void gemv_nvfp4_body(u16* __restrict__ y, const u16* 
                 float part = 0.0f;
 #pragma unroll
                 for (int i = 0; i < 16; ++i) part = fmaf(wv[i], xv[i], part);
-                acc[mi] = fmaf(part, scale, acc[mi]);
+                acc[mi] = fmaf(part * 0.5f, scale, acc[mi]);
             }
         }
     }
@@ -118,9 +178,9 @@ __device__ __forceinline__ void gemv_mxfp4_body(u16* __restrict__ y, const u16* 
         const uint4 p = *(const uint4*)(row + (u64)c * 16);
         const float s = e8m0_to_f32(srow[c]);
         const u32 words[4] = {p.x, p.y, p.z, p.w};
-        float wv[32];
+        float wv[32]; // 2 * value
 #pragma unroll
-        for (int i = 0; i < 32; ++i) wv[i] = e2m1_to_f32((words[i / 8] >> (4 * (i % 8))) & 15u);
+        for (int h = 0; h < 4; ++h) e2m1x8_twice(words[h], wv + 8 * h);
 #pragma unroll
         for (int mi = 0; mi < MT; ++mi) {
             if (mi < m) {
@@ -132,7 +192,7 @@ __device__ __forceinline__ void gemv_mxfp4_body(u16* __restrict__ y, const u16* 
 #pragma unroll
                     for (int i = 0; i < 8; ++i) part = fmaf(wv[h * 8 + i], xv[i], part);
                 }
-                acc[mi] = fmaf(part, s, acc[mi]);
+                acc[mi] = fmaf(part * 0.5f, s, acc[mi]);
             }
         }
     }
@@ -165,8 +225,13 @@ __device__ __forceinline__ void gemv_fp8_body(u16* __restrict__ y, const u16* __
         const float s = mode == 2 ? s_blk[(c * 16) / bw] : s_row;
         const u32 words[4] = {p.x, p.y, p.z, p.w};
         float wv[16];
+        if (!(e4m3x4_has_nan(p.x) | e4m3x4_has_nan(p.y) | e4m3x4_has_nan(p.z) | e4m3x4_has_nan(p.w))) {
 #pragma unroll
-        for (int i = 0; i < 16; ++i) wv[i] = e4m3_to_f32((words[i / 4] >> (8 * (i % 4))) & 0xFFu);
+            for (int i = 0; i < 16; ++i) wv[i] = e4m3_byte_nonan(words[i / 4], i % 4);
+        } else {
+#pragma unroll
+            for (int i = 0; i < 16; ++i) wv[i] = e4m3_to_f32((words[i / 4] >> (8 * (i % 4))) & 0xFFu);
+        }
 #pragma unroll
         for (int mi = 0; mi < MT; ++mi) {
             if (mi < m) {
@@ -209,7 +274,9 @@ __device__ __forceinline__ void gemv_ct4_body(u16* __restrict__ y, const u16* __
         const u32 words[4] = {p.x, p.y, p.z, p.w};
         float wv[32];
 #pragma unroll
-        for (int i = 0; i < 32; ++i) wv[i] = q_minus((words[i / 8] >> (4 * (i % 8))) & 15u, zb);
+        for (int h = 0; h < 4; ++h) magic_codes<4>(words[h], wv + 8 * h);
+#pragma unroll
+        for (int i = 0; i < 32; ++i) wv[i] -= zb;
 #pragma unroll
         for (int mi = 0; mi < MT; ++mi) {
             if (mi < m) {
@@ -269,6 +336,77 @@ __device__ __forceinline__ void col_reduce_store(float (*acc)[COLS], u16* __rest
     }
 }
 
+// GPTQ fast path for M <= 4 without g_idx. Each warp stages its x slice as f32 in shared
+// memory, CH packed rows at a time (one conversion per value instead of one per lane), loads
+// the CH words of its column up front, and computes sum_i (q_i - z) x_i per word before one
+// multiply by the group scale.
+template <int A, int MT, int BITS>
+__device__ __forceinline__ void gemv_gptq_fast(u16* __restrict__ y, float* __restrict__ part,
+                                               const u16* __restrict__ x, const u32* __restrict__ qw,
+                                               const u32* __restrict__ qz, const void* __restrict__ scales,
+                                               int scale_dt, int group_size, int v1,
+                                               const u16* __restrict__ bias, int m, int N, int K) {
+    constexpr int PF = 32 / BITS;
+    constexpr int CH = 16;
+    constexpr int CHV = CH * PF;
+    __shared__ __align__(16) float xs[COL_WARPS][MT][CHV];
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int n = blockIdx.x * 32 + lane;
+    const bool live = n < N;
+    const int rows = K / PF;
+    const int slices = gridDim.y * COL_WARPS;
+    const int slice = blockIdx.y * COL_WARPS + warp;
+    const int per = (rows + slices - 1) / slices;
+    const int r0 = slice * per, r1 = min(rows, r0 + per);
+    const int zero_words = N * BITS / 32;
+    const int gsh = group_shift(group_size);
+    float acc[MT][1];
+#pragma unroll
+    for (int i = 0; i < MT; ++i) acc[i][0] = 0.0f;
+    int cur_g = -1;
+    float s = 0.0f, zb = 0.0f;
+    for (int rc = r0; rc < r1; rc += CH) {
+        const int nr = min(CH, r1 - rc);
+        __syncwarp();
+#pragma unroll
+        for (int mi = 0; mi < MT; ++mi)
+            if (mi < m)
+                for (int t = lane; t < nr * PF; t += 32) xs[warp][mi][t] = from_out<A>(x[(u64)mi * K + (u64)rc * PF + t]);
+        __syncwarp();
+        if (live) {
+            u32 words[CH];
+#pragma unroll
+            for (int j = 0; j < CH; ++j) words[j] = j < nr ? qw[(u64)(rc + j) * N + n] : 0u;
+#pragma unroll
+            for (int j = 0; j < CH; ++j) {
+                if (j < nr) {
+                    const int g = div_g((rc + j) * PF, group_size, gsh);
+                    if (g != cur_g) {
+                        cur_g = g;
+                        s = load_scale(scales, (u64)g * N + n, scale_dt);
+                        zb = biased((int)((qz[(u64)g * zero_words + n / PF] >> ((n % PF) * BITS)) & ((1u << BITS) - 1u)) + v1);
+                    }
+                    float f[PF];
+                    magic_codes<BITS>(words[j], f);
+#pragma unroll
+                    for (int i = 0; i < PF; ++i) f[i] -= zb;
+#pragma unroll
+                    for (int mi = 0; mi < MT; ++mi) {
+                        if (mi < m) {
+                            const float* xv = &xs[warp][mi][j * PF];
+                            float p = 0.0f;
+#pragma unroll
+                            for (int i = 0; i < PF; ++i) p = fmaf(f[i], xv[i], p);
+                            acc[mi][0] = fmaf(p, s, acc[mi][0]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    col_reduce_store<A, MT, 1>(acc, y, part, bias, m, N, blockIdx.x * 32);
+}
+
 // GPTQ 4- and 8-bit (§2): qweight [K*b/32, N]. Rows of packed words are split evenly over
 // grid.y x 16 warps. Scales/zeros per (group, column); g_idx optional (act order).
 template <int A, int MT, int BITS>
@@ -277,6 +415,10 @@ __device__ __forceinline__ void gemv_gptq_body(u16* __restrict__ y, float* __res
                                                const u32* __restrict__ qz, const void* __restrict__ scales,
                                                int scale_dt, const int* __restrict__ g_idx, int group_size,
                                                int v1, const u16* __restrict__ bias, int m, int N, int K) {
+    if (MT <= 4 && g_idx == nullptr) {
+        gemv_gptq_fast<A, (MT <= 4 ? MT : 1), BITS>(y, part, x, qw, qz, scales, scale_dt, group_size, v1, bias, m, N, K);
+        return;
+    }
     constexpr int PF = 32 / BITS;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int n = blockIdx.x * 32 + lane;
@@ -353,14 +495,29 @@ __device__ __forceinline__ void gemv_awq_body(u16* __restrict__ y, float* __rest
 #pragma unroll
         for (int c = 0; c < 8; ++c) acc[i][c] = 0.0f;
     if (live) {
+        // Per group: pg[m][c] = sum_k (q - z) x, decoded with one prmt per value (2^23 + q)
+        // and one subtraction; the group scale is applied once when the group ends.
         int cur_g = -1;
         const int gsh = group_shift(group_size);
-        float s[8], zb[8];
-#pragma unroll 2
+        float s[8], zb[8], pg[MT][8];
+#pragma unroll
+        for (int c = 0; c < 8; ++c) s[c] = zb[c] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < MT; ++i)
+#pragma unroll
+            for (int c = 0; c < 8; ++c) pg[i][c] = 0.0f;
+#pragma unroll 4
         for (int k = k0; k < k1; ++k) {
             const u32 word = qw[(u64)k * nw + j];
             const int g = div_g(k, group_size, gsh);
             if (g != cur_g) {
+#pragma unroll
+                for (int i = 0; i < MT; ++i)
+#pragma unroll
+                    for (int c = 0; c < 8; ++c) {
+                        acc[i][c] = fmaf(pg[i][c], s[c], acc[i][c]);
+                        pg[i][c] = 0.0f;
+                    }
                 cur_g = g;
                 const u32 zw = qz[(u64)g * nw + j];
 #pragma unroll
@@ -369,16 +526,24 @@ __device__ __forceinline__ void gemv_awq_body(u16* __restrict__ y, float* __rest
                     zb[c] = biased((int)((zw >> (4 * AWQ_REV_G[c])) & 15u));
                 }
             }
+            float f[8];
+            magic_codes<4>(word, f);
+            float d[8];
+#pragma unroll
+            for (int c = 0; c < 8; ++c) d[c] = f[(c >> 1) | ((c & 1) << 2)] - zb[c]; // AWQ_REV_G[c]
 #pragma unroll
             for (int mi = 0; mi < MT; ++mi) {
                 if (mi < m) {
                     const float xv = from_out<A>(x[(u64)mi * K + k]);
 #pragma unroll
-                    for (int c = 0; c < 8; ++c)
-                        acc[mi][c] = fmaf(q_minus((word >> (4 * AWQ_REV_G[c])) & 15u, zb[c]) * s[c], xv, acc[mi][c]);
+                    for (int c = 0; c < 8; ++c) pg[mi][c] = fmaf(d[c], xv, pg[mi][c]);
                 }
             }
         }
+#pragma unroll
+        for (int i = 0; i < MT; ++i)
+#pragma unroll
+            for (int c = 0; c < 8; ++c) acc[i][c] = fmaf(pg[i][c], s[c], acc[i][c]);
     }
     col_reduce_store<A, MT, 8>(acc, y, part, bias, m, N, blockIdx.x * 256);
 }
