@@ -115,6 +115,26 @@ __device__ __forceinline__ void row_store(u16* __restrict__ y, const u16* __rest
     }
 }
 
+// Streaming weight loads: read once, so they skip L1 (x stays there for the other rows).
+__device__ __forceinline__ uint4 ldg_stream16(const void* p) {
+    uint4 r;
+    asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+                 : "l"(p));
+    return r;
+}
+__device__ __forceinline__ uint2 ldg_stream8(const void* p) {
+    uint2 r;
+    asm volatile("ld.global.nc.L1::no_allocate.v2.u32 {%0, %1}, [%2];" : "=r"(r.x), "=r"(r.y) : "l"(p));
+    return r;
+}
+
+// Row kernels walk lane chunks c = lane, lane + 32, ... in batches of U: the U weight loads
+// of a batch (and their scales) are issued before any is used, so each lane keeps U loads in
+// flight (the kernels were latency-bound with one or two). A ragged tail goes one at a time.
+#define ROW_U (MT <= 4 ? 8 : 4)
+#define ROW_U16 (MT <= 4 ? 4 : 2) // 32-value chunks (MXFP4, CT4): wv[32] already needs many registers
+
 // ---------------------------------------------------------------------------------------
 // NVFP4 (§6, §7): lane chunk = 8 bytes = 16 values = one E4M3 block scale.
 // ---------------------------------------------------------------------------------------
@@ -123,6 +143,7 @@ __device__ __forceinline__ void gemv_nvfp4_body(u16* __restrict__ y, const u16* 
                                                 const u8* __restrict__ w, const u8* __restrict__ ws,
                                                 const float* __restrict__ global, int convention,
                                                 const u16* __restrict__ bias, int m, int N, int K) {
+    constexpr int U = ROW_U;
     const int n = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
     if (n >= N) return;
     const int lane = threadIdx.x & 31;
@@ -133,11 +154,9 @@ __device__ __forceinline__ void gemv_nvfp4_body(u16* __restrict__ y, const u16* 
     float acc[MT];
 #pragma unroll
     for (int i = 0; i < MT; ++i) acc[i] = 0.0f;
-#pragma unroll 4
-    for (int c = lane; c < chunks; c += 32) {
-        const uint2 p = *(const uint2*)(row + (u64)c * 8);
-        const float s = e4m3_to_f32(srow[c]);
-        const float scale = convention == 0 ? s * gs : s / gs;
+    auto step = [&](const uint2 p, const u32 sbyte, const int c) {
+        const float sv = e4m3_to_f32(sbyte);
+        const float scale = (convention == 0 ? sv * gs : sv / gs) * 0.5f;
         float wv[16]; // 2 * value
         e2m1x8_twice(p.x, wv);
         e2m1x8_twice(p.y, wv + 8);
@@ -150,10 +169,23 @@ __device__ __forceinline__ void gemv_nvfp4_body(u16* __restrict__ y, const u16* 
                 float part = 0.0f;
 #pragma unroll
                 for (int i = 0; i < 16; ++i) part = fmaf(wv[i], xv[i], part);
-                acc[mi] = fmaf(part * 0.5f, scale, acc[mi]);
+                acc[mi] = fmaf(part, scale, acc[mi]);
             }
         }
+    };
+    int c = lane;
+    for (; c + 32 * (U - 1) < chunks; c += 32 * U) {
+        uint2 p[U];
+        u32 sb[U];
+#pragma unroll
+        for (int u = 0; u < U; ++u) {
+            p[u] = ldg_stream8(row + (u64)(c + 32 * u) * 8);
+            sb[u] = srow[c + 32 * u];
+        }
+#pragma unroll
+        for (int u = 0; u < U; ++u) step(p[u], sb[u], c + 32 * u);
     }
+    for (; c < chunks; c += 32) step(ldg_stream8(row + (u64)c * 8), srow[c], c);
     row_store<A, MT>(y, bias, acc, m, N, n);
 }
 
@@ -164,6 +196,7 @@ template <int A, int MT>
 __device__ __forceinline__ void gemv_mxfp4_body(u16* __restrict__ y, const u16* __restrict__ x,
                                                 const u8* __restrict__ w, const u8* __restrict__ sc,
                                                 const u16* __restrict__ bias, int m, int N, int K) {
+    constexpr int U = ROW_U16;
     const int n = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
     if (n >= N) return;
     const int lane = threadIdx.x & 31;
@@ -173,10 +206,8 @@ __device__ __forceinline__ void gemv_mxfp4_body(u16* __restrict__ y, const u16* 
     float acc[MT];
 #pragma unroll
     for (int i = 0; i < MT; ++i) acc[i] = 0.0f;
-#pragma unroll 2
-    for (int c = lane; c < chunks; c += 32) {
-        const uint4 p = *(const uint4*)(row + (u64)c * 16);
-        const float s = e8m0_to_f32(srow[c]);
+    auto step = [&](const uint4 p, const u32 sbyte, const int c) {
+        const float s = e8m0_to_f32(sbyte);
         const u32 words[4] = {p.x, p.y, p.z, p.w};
         float wv[32]; // 2 * value
 #pragma unroll
@@ -195,7 +226,20 @@ __device__ __forceinline__ void gemv_mxfp4_body(u16* __restrict__ y, const u16* 
                 acc[mi] = fmaf(part * 0.5f, s, acc[mi]);
             }
         }
+    };
+    int c = lane;
+    for (; c + 32 * (U - 1) < chunks; c += 32 * U) {
+        uint4 p[U];
+        u32 sb[U];
+#pragma unroll
+        for (int u = 0; u < U; ++u) {
+            p[u] = ldg_stream16(row + (u64)(c + 32 * u) * 16);
+            sb[u] = srow[c + 32 * u];
+        }
+#pragma unroll
+        for (int u = 0; u < U; ++u) step(p[u], sb[u], c + 32 * u);
     }
+    for (; c < chunks; c += 32) step(ldg_stream16(row + (u64)c * 16), srow[c], c);
     row_store<A, MT>(y, bias, acc, m, N, n);
 }
 
@@ -208,6 +252,7 @@ __device__ __forceinline__ void gemv_fp8_body(u16* __restrict__ y, const u16* __
                                               const u8* __restrict__ w, const float* __restrict__ scale,
                                               int mode, int bh, int bw, const u16* __restrict__ bias, int m,
                                               int N, int K) {
+    constexpr int U = ROW_U;
     const int n = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
     if (n >= N) return;
     const int lane = threadIdx.x & 31;
@@ -219,9 +264,7 @@ __device__ __forceinline__ void gemv_fp8_body(u16* __restrict__ y, const u16* __
     float acc[MT];
 #pragma unroll
     for (int i = 0; i < MT; ++i) acc[i] = 0.0f;
-#pragma unroll 4
-    for (int c = lane; c < chunks; c += 32) {
-        const uint4 p = *(const uint4*)(row + (u64)c * 16);
+    auto step = [&](const uint4 p, const int c) {
         const float s = mode == 2 ? s_blk[(c * 16) / bw] : s_row;
         const u32 words[4] = {p.x, p.y, p.z, p.w};
         float wv[16];
@@ -244,7 +287,16 @@ __device__ __forceinline__ void gemv_fp8_body(u16* __restrict__ y, const u16* __
                 acc[mi] = fmaf(part, s, acc[mi]);
             }
         }
+    };
+    int c = lane;
+    for (; c + 32 * (U - 1) < chunks; c += 32 * U) {
+        uint4 p[U];
+#pragma unroll
+        for (int u = 0; u < U; ++u) p[u] = ldg_stream16(row + (u64)(c + 32 * u) * 16);
+#pragma unroll
+        for (int u = 0; u < U; ++u) step(p[u], c + 32 * u);
     }
+    for (; c < chunks; c += 32) step(ldg_stream16(row + (u64)c * 16), c);
     row_store<A, MT>(y, bias, acc, m, N, n);
 }
 
@@ -257,20 +309,17 @@ __device__ __forceinline__ void gemv_ct4_body(u16* __restrict__ y, const u16* __
                                               const u32* __restrict__ w, const void* __restrict__ scales,
                                               int scale_dt, const u32* __restrict__ zp, int group_size,
                                               int groups, const u16* __restrict__ bias, int m, int N, int K) {
+    constexpr int U = ROW_U16;
     const int n = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
     if (n >= N) return;
     const int lane = threadIdx.x & 31;
     const int chunks = K / 32;
     const u32* row = w + (u64)n * (K / 8);
+    const int gsh = group_shift(group_size);
     float acc[MT];
 #pragma unroll
     for (int i = 0; i < MT; ++i) acc[i] = 0.0f;
-#pragma unroll 2
-    for (int c = lane; c < chunks; c += 32) {
-        const uint4 p = *(const uint4*)(row + (u64)c * 4);
-        const int g = div_g(c * 32, group_size, group_shift(group_size));
-        const float s = load_scale(scales, (u64)n * groups + g, scale_dt);
-        const float zb = biased(zp ? (int)((zp[(u64)(n / 8) * groups + g] >> (4 * (n % 8))) & 15u) : 8);
+    auto step = [&](const uint4 p, const float s, const float zb, const int c) {
         const u32 words[4] = {p.x, p.y, p.z, p.w};
         float wv[32];
 #pragma unroll
@@ -291,7 +340,25 @@ __device__ __forceinline__ void gemv_ct4_body(u16* __restrict__ y, const u16* __
                 acc[mi] = fmaf(part, s, acc[mi]);
             }
         }
+    };
+    auto scale_of = [&](const int c) { return load_scale(scales, (u64)n * groups + div_g(c * 32, group_size, gsh), scale_dt); };
+    auto zero_of = [&](const int c) {
+        return biased(zp ? (int)((zp[(u64)(n / 8) * groups + div_g(c * 32, group_size, gsh)] >> (4 * (n % 8))) & 15u) : 8);
+    };
+    int c = lane;
+    for (; c + 32 * (U - 1) < chunks; c += 32 * U) {
+        uint4 p[U];
+        float s[U], zb[U];
+#pragma unroll
+        for (int u = 0; u < U; ++u) {
+            p[u] = ldg_stream16(row + (u64)(c + 32 * u) * 4);
+            s[u] = scale_of(c + 32 * u);
+            zb[u] = zero_of(c + 32 * u);
+        }
+#pragma unroll
+        for (int u = 0; u < U; ++u) step(p[u], s[u], zb[u], c + 32 * u);
     }
+    for (; c < chunks; c += 32) step(ldg_stream16(row + (u64)c * 4), scale_of(c), zero_of(c), c);
     row_store<A, MT>(y, bias, acc, m, N, n);
 }
 
@@ -367,6 +434,19 @@ __device__ __forceinline__ void gemv_gptq_fast(u16* __restrict__ y, float* __res
     float s = 0.0f, zb = 0.0f;
     for (int rc = r0; rc < r1; rc += CH) {
         const int nr = min(CH, r1 - rc);
+        // The chunk's words and its first group's scale and zero are requested before the x
+        // staging, so their latencies overlap.
+        u32 words[CH];
+        if (live) {
+#pragma unroll
+            for (int j = 0; j < CH; ++j) words[j] = j < nr ? qw[(u64)(rc + j) * N + n] : 0u;
+            const int g = div_g(rc * PF, group_size, gsh);
+            if (g != cur_g) {
+                cur_g = g;
+                s = load_scale(scales, (u64)g * N + n, scale_dt);
+                zb = biased((int)((qz[(u64)g * zero_words + n / PF] >> ((n % PF) * BITS)) & ((1u << BITS) - 1u)) + v1);
+            }
+        }
         __syncwarp();
 #pragma unroll
         for (int mi = 0; mi < MT; ++mi)
@@ -374,9 +454,6 @@ __device__ __forceinline__ void gemv_gptq_fast(u16* __restrict__ y, float* __res
                 for (int t = lane; t < nr * PF; t += 32) xs[warp][mi][t] = from_out<A>(x[(u64)mi * K + (u64)rc * PF + t]);
         __syncwarp();
         if (live) {
-            u32 words[CH];
-#pragma unroll
-            for (int j = 0; j < CH; ++j) words[j] = j < nr ? qw[(u64)(rc + j) * N + n] : 0u;
 #pragma unroll
             for (int j = 0; j < CH; ++j) {
                 if (j < nr) {
@@ -506,9 +583,7 @@ __device__ __forceinline__ void gemv_awq_body(u16* __restrict__ y, float* __rest
         for (int i = 0; i < MT; ++i)
 #pragma unroll
             for (int c = 0; c < 8; ++c) pg[i][c] = 0.0f;
-#pragma unroll 4
-        for (int k = k0; k < k1; ++k) {
-            const u32 word = qw[(u64)k * nw + j];
+        auto step = [&](const u32 word, const int k) {
             const int g = div_g(k, group_size, gsh);
             if (g != cur_g) {
 #pragma unroll
@@ -539,7 +614,18 @@ __device__ __forceinline__ void gemv_awq_body(u16* __restrict__ y, float* __rest
                     for (int c = 0; c < 8; ++c) pg[mi][c] = fmaf(d[c], xv, pg[mi][c]);
                 }
             }
+        };
+        // Batches of KB words loaded before use (several loads in flight per lane).
+        constexpr int KB = 16;
+        int k = k0;
+        for (; k + KB <= k1; k += KB) {
+            u32 words[KB];
+#pragma unroll
+            for (int b = 0; b < KB; ++b) words[b] = qw[(u64)(k + b) * nw + j];
+#pragma unroll
+            for (int b = 0; b < KB; ++b) step(words[b], k + b);
         }
+        for (; k < k1; ++k) step(qw[(u64)k * nw + j], k);
 #pragma unroll
         for (int i = 0; i < MT; ++i)
 #pragma unroll
@@ -582,10 +668,10 @@ __device__ __forceinline__ void finalize_body(u16* __restrict__ y, const float* 
     extern "C" __global__ void gemv_ct4_##SUF##_m##MT(ROW_ARGS_CT4) {                                      \
         gemv_ct4_body<A, MT>(y, x, w, scales, scale_dt, zp, group_size, groups, bias, m, N, K);             \
     }                                                                                                       \
-    extern "C" __global__ void __launch_bounds__(512) gemv_gptq4_##SUF##_m##MT(COL_ARGS_GPTQ) {            \
+    extern "C" __global__ void __launch_bounds__(512, (MT <= 4 ? 2 : 1)) gemv_gptq4_##SUF##_m##MT(COL_ARGS_GPTQ) {            \
         gemv_gptq_body<A, MT, 4>(y, part, x, qw, qz, scales, scale_dt, g_idx, group_size, v1, bias, m, N, K); \
     }                                                                                                       \
-    extern "C" __global__ void __launch_bounds__(512) gemv_gptq8_##SUF##_m##MT(COL_ARGS_GPTQ) {            \
+    extern "C" __global__ void __launch_bounds__(512, (MT <= 4 ? 2 : 1)) gemv_gptq8_##SUF##_m##MT(COL_ARGS_GPTQ) {            \
         gemv_gptq_body<A, MT, 8>(y, part, x, qw, qz, scales, scale_dt, g_idx, group_size, v1, bias, m, N, K); \
     }
 
