@@ -136,57 +136,88 @@ __device__ __forceinline__ uint2 ldg_stream8(const void* p) {
 #define ROW_U16 (MT <= 4 ? 4 : 2) // 32-value chunks (MXFP4, CT4): wv[32] already needs many registers
 
 // ---------------------------------------------------------------------------------------
-// NVFP4 (§6, §7): lane chunk = 8 bytes = 16 values = one E4M3 block scale.
+// NVFP4 (§6, §7): lane chunk = 8 bytes = 16 values = one E4M3 block scale. R rows per warp
+// (2 at M = 1): each x chunk is loaded and converted once for R rows.
 // ---------------------------------------------------------------------------------------
-template <int A, int MT>
+template <int A, int MT, int R>
 __device__ __forceinline__ void gemv_nvfp4_body(u16* __restrict__ y, const u16* __restrict__ x,
                                                 const u8* __restrict__ w, const u8* __restrict__ ws,
                                                 const float* __restrict__ global, int convention,
                                                 const u16* __restrict__ bias, int m, int N, int K) {
-    constexpr int U = ROW_U;
-    const int n = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
-    if (n >= N) return;
+    constexpr int U = R > 1 ? 4 : ROW_U;
+    const int n0 = (blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5)) * R;
+    if (n0 >= N) return;
     const int lane = threadIdx.x & 31;
     const float gs = global[0];
+    // The codes decode to 2 * value, hence the 0.5. The divisor convention multiplies by
+    // 1 / global (within one f32 rounding of dividing, far inside the GEMV tolerance).
+    const float gmul = convention == 0 ? gs * 0.5f : 0.5f / gs;
     const int chunks = K / 16;
-    const u8* row = w + (u64)n * (K / 2);
-    const u8* srow = ws + (u64)n * chunks;
-    float acc[MT];
+    const u8* row[R];
+    const u8* srow[R];
 #pragma unroll
-    for (int i = 0; i < MT; ++i) acc[i] = 0.0f;
-    auto step = [&](const uint2 p, const u32 sbyte, const int c) {
-        const float sv = e4m3_to_f32(sbyte);
-        const float scale = (convention == 0 ? sv * gs : sv / gs) * 0.5f;
-        float wv[16]; // 2 * value
-        e2m1x8_twice(p.x, wv);
-        e2m1x8_twice(p.y, wv + 8);
+    for (int r = 0; r < R; ++r) {
+        const int nr = min(n0 + r, N - 1); // a missing last row re-reads row N - 1, not stored
+        row[r] = w + (u64)nr * (K / 2);
+        srow[r] = ws + (u64)nr * chunks;
+    }
+    float acc[R][MT];
+#pragma unroll
+    for (int r = 0; r < R; ++r)
+#pragma unroll
+        for (int i = 0; i < MT; ++i) acc[r][i] = 0.0f;
+    auto step = [&](const uint2* p, const u32* sbyte, const int c) {
+        float wv[R][16]; // 2 * value
+        float scale[R];
+#pragma unroll
+        for (int r = 0; r < R; ++r) {
+            scale[r] = e4m3_to_f32(sbyte[r]) * gmul;
+            e2m1x8_twice(p[r].x, wv[r]);
+            e2m1x8_twice(p[r].y, wv[r] + 8);
+        }
 #pragma unroll
         for (int mi = 0; mi < MT; ++mi) {
             if (mi < m) {
                 float xv[16];
                 load_x8<A>(x + (u64)mi * K + c * 16, xv);
                 load_x8<A>(x + (u64)mi * K + c * 16 + 8, xv + 8);
-                float part = 0.0f;
 #pragma unroll
-                for (int i = 0; i < 16; ++i) part = fmaf(wv[i], xv[i], part);
-                acc[mi] = fmaf(part, scale, acc[mi]);
+                for (int r = 0; r < R; ++r) {
+                    float part = 0.0f;
+#pragma unroll
+                    for (int i = 0; i < 16; ++i) part = fmaf(wv[r][i], xv[i], part);
+                    acc[r][mi] = fmaf(part, scale[r], acc[r][mi]);
+                }
             }
         }
     };
     int c = lane;
     for (; c + 32 * (U - 1) < chunks; c += 32 * U) {
-        uint2 p[U];
-        u32 sb[U];
+        uint2 p[U][R];
+        u32 sb[U][R];
 #pragma unroll
-        for (int u = 0; u < U; ++u) {
-            p[u] = ldg_stream8(row + (u64)(c + 32 * u) * 8);
-            sb[u] = srow[c + 32 * u];
-        }
+        for (int u = 0; u < U; ++u)
+#pragma unroll
+            for (int r = 0; r < R; ++r) {
+                p[u][r] = ldg_stream8(row[r] + (u64)(c + 32 * u) * 8);
+                sb[u][r] = srow[r][c + 32 * u];
+            }
 #pragma unroll
         for (int u = 0; u < U; ++u) step(p[u], sb[u], c + 32 * u);
     }
-    for (; c < chunks; c += 32) step(ldg_stream8(row + (u64)c * 8), srow[c], c);
-    row_store<A, MT>(y, bias, acc, m, N, n);
+    for (; c < chunks; c += 32) {
+        uint2 p[R];
+        u32 sb[R];
+#pragma unroll
+        for (int r = 0; r < R; ++r) {
+            p[r] = ldg_stream8(row[r] + (u64)c * 8);
+            sb[r] = srow[r][c];
+        }
+        step(p, sb, c);
+    }
+#pragma unroll
+    for (int r = 0; r < R; ++r)
+        if (n0 + r < N) row_store<A, MT>(y, bias, acc[r], m, N, n0 + r);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -657,7 +688,7 @@ __device__ __forceinline__ void finalize_body(u16* __restrict__ y, const float* 
 
 #define GEMV_SET(SUF, A, MT)                                                                                 \
     extern "C" __global__ void gemv_nvfp4_##SUF##_m##MT(ROW_ARGS_NVFP4) {                                  \
-        gemv_nvfp4_body<A, MT>(y, x, w, ws, global, convention, bias, m, N, K);                             \
+        gemv_nvfp4_body<A, MT, (MT == 1 ? 2 : 1)>(y, x, w, ws, global, convention, bias, m, N, K);                             \
     }                                                                                                       \
     extern "C" __global__ void gemv_mxfp4_##SUF##_m##MT(ROW_ARGS_MXFP4) {                                  \
         gemv_mxfp4_body<A, MT>(y, x, w, sc, bias, m, N, K);                                                 \
