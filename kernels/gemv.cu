@@ -132,7 +132,9 @@ __device__ __forceinline__ uint2 ldg_stream8(const void* p) {
 // Row kernels walk lane chunks c = lane, lane + 32, ... in batches of U: the U weight loads
 // of a batch (and their scales) are issued before any is used, so each lane keeps U loads in
 // flight (the kernels were latency-bound with one or two). A ragged tail goes one at a time.
-#define ROW_U (MT <= 4 ? 8 : 4)
+// 8 at M = 1; fewer at larger M, where the registers of a deeper batch cost resident warps
+// (and, on small layers, a second wave).
+#define ROW_U (MT == 1 ? 8 : 4)
 #define ROW_U16 (MT <= 4 ? 4 : 2) // 32-value chunks (MXFP4, CT4): wv[32] already needs many registers
 
 // ---------------------------------------------------------------------------------------
@@ -221,57 +223,86 @@ __device__ __forceinline__ void gemv_nvfp4_body(u16* __restrict__ y, const u16* 
 }
 
 // ---------------------------------------------------------------------------------------
-// MXFP4 (§8): lane chunk = 16 bytes = 32 values = one E8M0 scale.
+// MXFP4 (§8): lane chunk = 16 bytes = 32 values = one E8M0 scale; R rows per warp as NVFP4.
 // ---------------------------------------------------------------------------------------
-template <int A, int MT>
+template <int A, int MT, int R>
 __device__ __forceinline__ void gemv_mxfp4_body(u16* __restrict__ y, const u16* __restrict__ x,
                                                 const u8* __restrict__ w, const u8* __restrict__ sc,
                                                 const u16* __restrict__ bias, int m, int N, int K) {
-    constexpr int U = ROW_U16;
-    const int n = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
-    if (n >= N) return;
+    constexpr int U = R > 1 ? 2 : ROW_U16;
+    const int n0 = (blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5)) * R;
+    if (n0 >= N) return;
     const int lane = threadIdx.x & 31;
     const int chunks = K / 32;
-    const u8* row = w + (u64)n * (K / 2);
-    const u8* srow = sc + (u64)n * chunks;
-    float acc[MT];
+    const u8* row[R];
+    const u8* srow[R];
 #pragma unroll
-    for (int i = 0; i < MT; ++i) acc[i] = 0.0f;
-    auto step = [&](const uint4 p, const u32 sbyte, const int c) {
-        const float s = e8m0_to_f32(sbyte);
-        const u32 words[4] = {p.x, p.y, p.z, p.w};
-        float wv[32]; // 2 * value
+    for (int r = 0; r < R; ++r) {
+        const int nr = min(n0 + r, N - 1); // a missing last row re-reads row N - 1, not stored
+        row[r] = w + (u64)nr * (K / 2);
+        srow[r] = sc + (u64)nr * chunks;
+    }
+    float acc[R][MT];
 #pragma unroll
-        for (int h = 0; h < 4; ++h) e2m1x8_twice(words[h], wv + 8 * h);
+    for (int r = 0; r < R; ++r)
+#pragma unroll
+        for (int i = 0; i < MT; ++i) acc[r][i] = 0.0f;
+    auto step = [&](const uint4* p, const u32* sbyte, const int c) {
+        float wv[R][32]; // 2 * value
+#pragma unroll
+        for (int r = 0; r < R; ++r) {
+            e2m1x8_twice(p[r].x, wv[r]);
+            e2m1x8_twice(p[r].y, wv[r] + 8);
+            e2m1x8_twice(p[r].z, wv[r] + 16);
+            e2m1x8_twice(p[r].w, wv[r] + 24);
+        }
 #pragma unroll
         for (int mi = 0; mi < MT; ++mi) {
             if (mi < m) {
-                float part = 0.0f;
+                float part[R];
+#pragma unroll
+                for (int r = 0; r < R; ++r) part[r] = 0.0f;
 #pragma unroll
                 for (int h = 0; h < 4; ++h) {
                     float xv[8];
                     load_x8<A>(x + (u64)mi * K + c * 32 + h * 8, xv);
 #pragma unroll
-                    for (int i = 0; i < 8; ++i) part = fmaf(wv[h * 8 + i], xv[i], part);
+                    for (int r = 0; r < R; ++r)
+#pragma unroll
+                        for (int i = 0; i < 8; ++i) part[r] = fmaf(wv[r][h * 8 + i], xv[i], part[r]);
                 }
-                acc[mi] = fmaf(part * 0.5f, s, acc[mi]);
+#pragma unroll
+                for (int r = 0; r < R; ++r) acc[r][mi] = fmaf(part[r] * 0.5f, e8m0_to_f32(sbyte[r]), acc[r][mi]);
             }
         }
     };
     int c = lane;
     for (; c + 32 * (U - 1) < chunks; c += 32 * U) {
-        uint4 p[U];
-        u32 sb[U];
+        uint4 p[U][R];
+        u32 sb[U][R];
 #pragma unroll
-        for (int u = 0; u < U; ++u) {
-            p[u] = ldg_stream16(row + (u64)(c + 32 * u) * 16);
-            sb[u] = srow[c + 32 * u];
-        }
+        for (int u = 0; u < U; ++u)
+#pragma unroll
+            for (int r = 0; r < R; ++r) {
+                p[u][r] = ldg_stream16(row[r] + (u64)(c + 32 * u) * 16);
+                sb[u][r] = srow[r][c + 32 * u];
+            }
 #pragma unroll
         for (int u = 0; u < U; ++u) step(p[u], sb[u], c + 32 * u);
     }
-    for (; c < chunks; c += 32) step(ldg_stream16(row + (u64)c * 16), srow[c], c);
-    row_store<A, MT>(y, bias, acc, m, N, n);
+    for (; c < chunks; c += 32) {
+        uint4 p[R];
+        u32 sb[R];
+#pragma unroll
+        for (int r = 0; r < R; ++r) {
+            p[r] = ldg_stream16(row[r] + (u64)c * 16);
+            sb[r] = srow[r][c];
+        }
+        step(p, sb, c);
+    }
+#pragma unroll
+    for (int r = 0; r < R; ++r)
+        if (n0 + r < N) row_store<A, MT>(y, bias, acc[r], m, N, n0 + r);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -340,7 +371,7 @@ __device__ __forceinline__ void gemv_ct4_body(u16* __restrict__ y, const u16* __
                                               const u32* __restrict__ w, const void* __restrict__ scales,
                                               int scale_dt, const u32* __restrict__ zp, int group_size,
                                               int groups, const u16* __restrict__ bias, int m, int N, int K) {
-    constexpr int U = ROW_U16;
+    constexpr int U = 2; // measured: deeper batches were slower for this kernel
     const int n = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
     if (n >= N) return;
     const int lane = threadIdx.x & 31;
@@ -691,7 +722,7 @@ __device__ __forceinline__ void finalize_body(u16* __restrict__ y, const float* 
         gemv_nvfp4_body<A, MT, (MT == 1 ? 2 : 1)>(y, x, w, ws, global, convention, bias, m, N, K);                             \
     }                                                                                                       \
     extern "C" __global__ void gemv_mxfp4_##SUF##_m##MT(ROW_ARGS_MXFP4) {                                  \
-        gemv_mxfp4_body<A, MT>(y, x, w, sc, bias, m, N, K);                                                 \
+        gemv_mxfp4_body<A, MT, (MT == 1 ? 2 : 1)>(y, x, w, sc, bias, m, N, K);                                                 \
     }                                                                                                       \
     extern "C" __global__ void gemv_fp8_##SUF##_m##MT(ROW_ARGS_FP8) {                                      \
         gemv_fp8_body<A, MT>(y, x, w, scale, mode, bh, bw, bias, m, N, K);                                  \

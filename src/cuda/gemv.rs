@@ -114,10 +114,12 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
     }
 }
 
-/// Output rows one warp of a row-family kernel computes (kernels/gemv.cu): the NVFP4 kernel
-/// at M = 1 does two, so each activation chunk is converted once for both.
+/// Output rows one warp of a row-family kernel computes (kernels/gemv.cu): the NVFP4 and
+/// MXFP4 kernels at M = 1 do two, so each activation chunk is converted once for both.
 pub fn row_kernel_rows_per_warp(kernel: &str) -> usize {
-    if kernel.starts_with("gemv_nvfp4_") && kernel.ends_with("_m1") {
+    if (kernel.starts_with("gemv_nvfp4_") || kernel.starts_with("gemv_mxfp4_"))
+        && kernel.ends_with("_m1")
+    {
         2
     } else {
         1
