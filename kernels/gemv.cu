@@ -326,8 +326,8 @@ __device__ __forceinline__ void gemv_fp8_body(u16* __restrict__ y, const u16* __
     float acc[MT];
 #pragma unroll
     for (int i = 0; i < MT; ++i) acc[i] = 0.0f;
-    auto step = [&](const uint4 p, const int c) {
-        const float s = mode == 2 ? s_blk[(c * 16) / bw] : s_row;
+    auto scale_of = [&](const int c) { return mode == 2 ? s_blk[(c * 16) / bw] : s_row; };
+    auto step = [&](const uint4 p, const float s, const int c) {
         const u32 words[4] = {p.x, p.y, p.z, p.w};
         float wv[16];
         if (!(e4m3x4_has_nan(p.x) | e4m3x4_has_nan(p.y) | e4m3x4_has_nan(p.z) | e4m3x4_has_nan(p.w))) {
@@ -353,12 +353,16 @@ __device__ __forceinline__ void gemv_fp8_body(u16* __restrict__ y, const u16* __
     int c = lane;
     for (; c + 32 * (U - 1) < chunks; c += 32 * U) {
         uint4 p[U];
+        float sv[U]; // block scales requested with the weights, not one latency per chunk
 #pragma unroll
-        for (int u = 0; u < U; ++u) p[u] = ldg_stream16(row + (u64)(c + 32 * u) * 16);
+        for (int u = 0; u < U; ++u) {
+            p[u] = ldg_stream16(row + (u64)(c + 32 * u) * 16);
+            sv[u] = scale_of(c + 32 * u);
+        }
 #pragma unroll
-        for (int u = 0; u < U; ++u) step(p[u], c + 32 * u);
+        for (int u = 0; u < U; ++u) step(p[u], sv[u], c + 32 * u);
     }
-    for (; c < chunks; c += 32) step(ldg_stream16(row + (u64)c * 16), c);
+    for (; c < chunks; c += 32) step(ldg_stream16(row + (u64)c * 16), scale_of(c), c);
     row_store<A, MT>(y, bias, acc, m, N, n);
 }
 
