@@ -255,7 +255,10 @@ pub fn gemv_async(
     let pl = plan(gpu, p, act, m);
     match &pl {
         Plan::Row { kernel } => {
-            let cfg = grid_1d(n.div_ceil(row_kernel_rows_per_warp(kernel)) as u64 * 32, 256)?;
+            let cfg = grid_1d(
+                n.div_ceil(row_kernel_rows_per_warp(kernel)) as u64 * 32,
+                256,
+            )?;
             let (yk, xk) = (KArg::Ptr(y.ptr()), KArg::Ptr(x.ptr()));
             let args: Vec<KArg> = match p.desc {
                 Desc::Nvfp4 { convention, .. } => vec![
