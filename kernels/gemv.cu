@@ -41,6 +41,66 @@ __device__ __forceinline__ float warp_sum(float v) {
     return v;
 }
 
+// 2^23 + byte b of `src` as an f32 (prmt: byte 0 from src, bytes 1..3 from 0x4B000000).
+// One instruction per value; subtracting 2^23 + z then gives q - z exactly.
+__device__ __forceinline__ float magic_byte(u32 src, int b) {
+    u32 r;
+    asm("prmt.b32 %0, %1, %2, %3;" : "=r"(r) : "r"(src), "r"(0x4B000000u), "r"(0x7650u | (u32)b));
+    return __uint_as_float(r);
+}
+
+// The PF codes of one packed word as 2^23 + q floats, in k order. 4-bit: the even nibbles
+// go to the bytes of `lo`, the odd ones to the bytes of `hi`, then one prmt per value.
+template <int BITS> __device__ __forceinline__ void magic_codes(u32 word, float* f) {
+    if (BITS == 4) {
+        const u32 lo = word & 0x0F0F0F0Fu, hi = (word >> 4) & 0x0F0F0F0Fu;
+#pragma unroll
+        for (int b = 0; b < 4; ++b) {
+            f[2 * b] = magic_byte(lo, b);
+            f[2 * b + 1] = magic_byte(hi, b);
+        }
+    } else {
+#pragma unroll
+        for (int b = 0; b < 4; ++b) f[b] = magic_byte(word, b);
+    }
+}
+
+// Four E2M1 codes (the low 16 bits of `w`, nibble j -> byte j) as bytes 12 + 2*value, in
+// 0..24. Two prmt table lookups give 12 + 2|v| and 12 - 2|v| from the three magnitude bits;
+// a third prmt in sign-replicate mode turns each sign bit into a byte mask (0x80 or 0xFF)
+// that picks between them (bit 7 of both tables is 0, so bit 7 of the mask is harmless).
+__device__ __forceinline__ u32 e2m1x4_offset_bytes(u32 w) {
+    u32 pos, neg, sgn;
+    const u32 em = w & 0x7777u;
+    asm("prmt.b32 %0, %1, %2, %3;" : "=r"(pos) : "r"(0x0F0E0D0Cu), "r"(0x18141210u), "r"(em));
+    asm("prmt.b32 %0, %1, %2, %3;" : "=r"(neg) : "r"(0x090A0B0Cu), "r"(0x00040608u), "r"(em));
+    asm("prmt.b32 %0, %1, %2, %3;" : "=r"(sgn) : "r"(0x80808080u), "r"(0x80808080u), "r"(w));
+    return (sgn & neg) | (~sgn & pos);
+}
+
+// Eight E2M1 codes of one word (nibble i = value i) as exact floats of 2 * value.
+__device__ __forceinline__ void e2m1x8_twice(u32 word, float* f) {
+    const u32 b0 = e2m1x4_offset_bytes(word), b1 = e2m1x4_offset_bytes(word >> 16);
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+        f[i] = magic_byte(b0, i) - 8388620.0f; // 2^23 + 12
+        f[4 + i] = magic_byte(b1, i) - 8388620.0f;
+    }
+}
+
+// E4M3 byte i of `w` as f32 for codes that are not NaN: the byte moved to the top, an
+// arithmetic shift by 4 puts the magnitude at bits [26:20] (sign copies above it), the mask
+// keeps the sign at bit 31, then the 2^120 rebias (subnormals included, as e4m3_to_f32).
+__device__ __forceinline__ float e4m3_byte_nonan(u32 w, int i) {
+    const int r = (int)(w << (24 - 8 * i));
+    return __uint_as_float((u32)(r >> 4) & 0x87F00000u) * 1.329227995784916e36f; // 2^120
+}
+
+// True when some byte of `w` is an E4M3 NaN (magnitude 0x7F).
+__device__ __forceinline__ bool e4m3x4_has_nan(u32 w) {
+    return (((w & 0x7F7F7F7Fu) + 0x01010101u) & 0x80808080u) != 0u;
+}
+
 // Row-family epilogue: lane 0 of the warp writes y[m, n] = acc[m] + bias[n].
 template <int A, int MT>
 __device__ __forceinline__ void row_store(u16* __restrict__ y, const u16* __restrict__ bias, float* acc,
@@ -55,88 +115,194 @@ __device__ __forceinline__ void row_store(u16* __restrict__ y, const u16* __rest
     }
 }
 
+// Streaming weight loads: read once, so they skip L1 (x stays there for the other rows).
+__device__ __forceinline__ uint4 ldg_stream16(const void* p) {
+    uint4 r;
+    asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+                 : "l"(p));
+    return r;
+}
+__device__ __forceinline__ uint2 ldg_stream8(const void* p) {
+    uint2 r;
+    asm volatile("ld.global.nc.L1::no_allocate.v2.u32 {%0, %1}, [%2];" : "=r"(r.x), "=r"(r.y) : "l"(p));
+    return r;
+}
+
+// Row kernels walk lane chunks c = lane, lane + 32, ... in batches of U: the U weight loads
+// of a batch (and their scales) are issued before any is used, so each lane keeps U loads in
+// flight (the kernels were latency-bound with one or two). A ragged tail goes one at a time.
+// 8 at M = 1; fewer at larger M, where the registers of a deeper batch cost resident warps
+// (and, on small layers, a second wave).
+#define ROW_U (MT == 1 ? 8 : 4)
+#define ROW_U16 (MT <= 4 ? 4 : 2) // 32-value chunks (MXFP4, CT4): wv[32] already needs many registers
+
 // ---------------------------------------------------------------------------------------
-// NVFP4 (§6, §7): lane chunk = 8 bytes = 16 values = one E4M3 block scale.
+// NVFP4 (§6, §7): lane chunk = 8 bytes = 16 values = one E4M3 block scale. R rows per warp
+// (2 at M = 1): each x chunk is loaded and converted once for R rows.
 // ---------------------------------------------------------------------------------------
-template <int A, int MT>
+template <int A, int MT, int R>
 __device__ __forceinline__ void gemv_nvfp4_body(u16* __restrict__ y, const u16* __restrict__ x,
                                                 const u8* __restrict__ w, const u8* __restrict__ ws,
                                                 const float* __restrict__ global, int convention,
                                                 const u16* __restrict__ bias, int m, int N, int K) {
-    const int n = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
-    if (n >= N) return;
+    constexpr int U = R > 1 ? 4 : ROW_U;
+    const int n0 = (blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5)) * R;
+    if (n0 >= N) return;
     const int lane = threadIdx.x & 31;
     const float gs = global[0];
+    // The codes decode to 2 * value, hence the 0.5. The divisor convention multiplies by
+    // 1 / global (within one f32 rounding of dividing, far inside the GEMV tolerance).
+    const float gmul = convention == 0 ? gs * 0.5f : 0.5f / gs;
     const int chunks = K / 16;
-    const u8* row = w + (u64)n * (K / 2);
-    const u8* srow = ws + (u64)n * chunks;
-    float acc[MT];
+    const u8* row[R];
+    const u8* srow[R];
 #pragma unroll
-    for (int i = 0; i < MT; ++i) acc[i] = 0.0f;
-#pragma unroll 4
-    for (int c = lane; c < chunks; c += 32) {
-        const uint2 p = *(const uint2*)(row + (u64)c * 8);
-        const float s = e4m3_to_f32(srow[c]);
-        const float scale = convention == 0 ? s * gs : s / gs;
-        float wv[16];
+    for (int r = 0; r < R; ++r) {
+        const int nr = min(n0 + r, N - 1); // a missing last row re-reads row N - 1, not stored
+        row[r] = w + (u64)nr * (K / 2);
+        srow[r] = ws + (u64)nr * chunks;
+    }
+    float acc[R][MT];
 #pragma unroll
-        for (int i = 0; i < 16; ++i) wv[i] = e2m1_to_f32(((i < 8 ? p.x : p.y) >> (4 * (i % 8))) & 15u);
+    for (int r = 0; r < R; ++r)
+#pragma unroll
+        for (int i = 0; i < MT; ++i) acc[r][i] = 0.0f;
+    auto step = [&](const uint2* p, const u32* sbyte, const int c) {
+        float wv[R][16]; // 2 * value
+        float scale[R];
+#pragma unroll
+        for (int r = 0; r < R; ++r) {
+            scale[r] = e4m3_to_f32(sbyte[r]) * gmul;
+            e2m1x8_twice(p[r].x, wv[r]);
+            e2m1x8_twice(p[r].y, wv[r] + 8);
+        }
 #pragma unroll
         for (int mi = 0; mi < MT; ++mi) {
             if (mi < m) {
                 float xv[16];
                 load_x8<A>(x + (u64)mi * K + c * 16, xv);
                 load_x8<A>(x + (u64)mi * K + c * 16 + 8, xv + 8);
-                float part = 0.0f;
 #pragma unroll
-                for (int i = 0; i < 16; ++i) part = fmaf(wv[i], xv[i], part);
-                acc[mi] = fmaf(part, scale, acc[mi]);
+                for (int r = 0; r < R; ++r) {
+                    float part = 0.0f;
+#pragma unroll
+                    for (int i = 0; i < 16; ++i) part = fmaf(wv[r][i], xv[i], part);
+                    acc[r][mi] = fmaf(part, scale[r], acc[r][mi]);
+                }
             }
         }
+    };
+    int c = lane;
+    for (; c + 32 * (U - 1) < chunks; c += 32 * U) {
+        uint2 p[U][R];
+        u32 sb[U][R];
+#pragma unroll
+        for (int u = 0; u < U; ++u)
+#pragma unroll
+            for (int r = 0; r < R; ++r) {
+                p[u][r] = ldg_stream8(row[r] + (u64)(c + 32 * u) * 8);
+                sb[u][r] = srow[r][c + 32 * u];
+            }
+#pragma unroll
+        for (int u = 0; u < U; ++u) step(p[u], sb[u], c + 32 * u);
     }
-    row_store<A, MT>(y, bias, acc, m, N, n);
+    for (; c < chunks; c += 32) {
+        uint2 p[R];
+        u32 sb[R];
+#pragma unroll
+        for (int r = 0; r < R; ++r) {
+            p[r] = ldg_stream8(row[r] + (u64)c * 8);
+            sb[r] = srow[r][c];
+        }
+        step(p, sb, c);
+    }
+#pragma unroll
+    for (int r = 0; r < R; ++r)
+        if (n0 + r < N) row_store<A, MT>(y, bias, acc[r], m, N, n0 + r);
 }
 
 // ---------------------------------------------------------------------------------------
-// MXFP4 (§8): lane chunk = 16 bytes = 32 values = one E8M0 scale.
+// MXFP4 (§8): lane chunk = 16 bytes = 32 values = one E8M0 scale; R rows per warp as NVFP4.
 // ---------------------------------------------------------------------------------------
-template <int A, int MT>
+template <int A, int MT, int R>
 __device__ __forceinline__ void gemv_mxfp4_body(u16* __restrict__ y, const u16* __restrict__ x,
                                                 const u8* __restrict__ w, const u8* __restrict__ sc,
                                                 const u16* __restrict__ bias, int m, int N, int K) {
-    const int n = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
-    if (n >= N) return;
+    constexpr int U = R > 1 ? 2 : ROW_U16;
+    const int n0 = (blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5)) * R;
+    if (n0 >= N) return;
     const int lane = threadIdx.x & 31;
     const int chunks = K / 32;
-    const u8* row = w + (u64)n * (K / 2);
-    const u8* srow = sc + (u64)n * chunks;
-    float acc[MT];
+    const u8* row[R];
+    const u8* srow[R];
 #pragma unroll
-    for (int i = 0; i < MT; ++i) acc[i] = 0.0f;
-#pragma unroll 2
-    for (int c = lane; c < chunks; c += 32) {
-        const uint4 p = *(const uint4*)(row + (u64)c * 16);
-        const float s = e8m0_to_f32(srow[c]);
-        const u32 words[4] = {p.x, p.y, p.z, p.w};
-        float wv[32];
+    for (int r = 0; r < R; ++r) {
+        const int nr = min(n0 + r, N - 1); // a missing last row re-reads row N - 1, not stored
+        row[r] = w + (u64)nr * (K / 2);
+        srow[r] = sc + (u64)nr * chunks;
+    }
+    float acc[R][MT];
 #pragma unroll
-        for (int i = 0; i < 32; ++i) wv[i] = e2m1_to_f32((words[i / 8] >> (4 * (i % 8))) & 15u);
+    for (int r = 0; r < R; ++r)
+#pragma unroll
+        for (int i = 0; i < MT; ++i) acc[r][i] = 0.0f;
+    auto step = [&](const uint4* p, const u32* sbyte, const int c) {
+        float wv[R][32]; // 2 * value
+#pragma unroll
+        for (int r = 0; r < R; ++r) {
+            e2m1x8_twice(p[r].x, wv[r]);
+            e2m1x8_twice(p[r].y, wv[r] + 8);
+            e2m1x8_twice(p[r].z, wv[r] + 16);
+            e2m1x8_twice(p[r].w, wv[r] + 24);
+        }
 #pragma unroll
         for (int mi = 0; mi < MT; ++mi) {
             if (mi < m) {
-                float part = 0.0f;
+                float part[R];
+#pragma unroll
+                for (int r = 0; r < R; ++r) part[r] = 0.0f;
 #pragma unroll
                 for (int h = 0; h < 4; ++h) {
                     float xv[8];
                     load_x8<A>(x + (u64)mi * K + c * 32 + h * 8, xv);
 #pragma unroll
-                    for (int i = 0; i < 8; ++i) part = fmaf(wv[h * 8 + i], xv[i], part);
+                    for (int r = 0; r < R; ++r)
+#pragma unroll
+                        for (int i = 0; i < 8; ++i) part[r] = fmaf(wv[r][h * 8 + i], xv[i], part[r]);
                 }
-                acc[mi] = fmaf(part, s, acc[mi]);
+#pragma unroll
+                for (int r = 0; r < R; ++r) acc[r][mi] = fmaf(part[r] * 0.5f, e8m0_to_f32(sbyte[r]), acc[r][mi]);
             }
         }
+    };
+    int c = lane;
+    for (; c + 32 * (U - 1) < chunks; c += 32 * U) {
+        uint4 p[U][R];
+        u32 sb[U][R];
+#pragma unroll
+        for (int u = 0; u < U; ++u)
+#pragma unroll
+            for (int r = 0; r < R; ++r) {
+                p[u][r] = ldg_stream16(row[r] + (u64)(c + 32 * u) * 16);
+                sb[u][r] = srow[r][c + 32 * u];
+            }
+#pragma unroll
+        for (int u = 0; u < U; ++u) step(p[u], sb[u], c + 32 * u);
     }
-    row_store<A, MT>(y, bias, acc, m, N, n);
+    for (; c < chunks; c += 32) {
+        uint4 p[R];
+        u32 sb[R];
+#pragma unroll
+        for (int r = 0; r < R; ++r) {
+            p[r] = ldg_stream16(row[r] + (u64)c * 16);
+            sb[r] = srow[r][c];
+        }
+        step(p, sb, c);
+    }
+#pragma unroll
+    for (int r = 0; r < R; ++r)
+        if (n0 + r < N) row_store<A, MT>(y, bias, acc[r], m, N, n0 + r);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -148,6 +314,7 @@ __device__ __forceinline__ void gemv_fp8_body(u16* __restrict__ y, const u16* __
                                               const u8* __restrict__ w, const float* __restrict__ scale,
                                               int mode, int bh, int bw, const u16* __restrict__ bias, int m,
                                               int N, int K) {
+    constexpr int U = ROW_U;
     const int n = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
     if (n >= N) return;
     const int lane = threadIdx.x & 31;
@@ -159,14 +326,17 @@ __device__ __forceinline__ void gemv_fp8_body(u16* __restrict__ y, const u16* __
     float acc[MT];
 #pragma unroll
     for (int i = 0; i < MT; ++i) acc[i] = 0.0f;
-#pragma unroll 4
-    for (int c = lane; c < chunks; c += 32) {
-        const uint4 p = *(const uint4*)(row + (u64)c * 16);
-        const float s = mode == 2 ? s_blk[(c * 16) / bw] : s_row;
+    auto scale_of = [&](const int c) { return mode == 2 ? s_blk[(c * 16) / bw] : s_row; };
+    auto step = [&](const uint4 p, const float s, const int c) {
         const u32 words[4] = {p.x, p.y, p.z, p.w};
         float wv[16];
+        if (!(e4m3x4_has_nan(p.x) | e4m3x4_has_nan(p.y) | e4m3x4_has_nan(p.z) | e4m3x4_has_nan(p.w))) {
 #pragma unroll
-        for (int i = 0; i < 16; ++i) wv[i] = e4m3_to_f32((words[i / 4] >> (8 * (i % 4))) & 0xFFu);
+            for (int i = 0; i < 16; ++i) wv[i] = e4m3_byte_nonan(words[i / 4], i % 4);
+        } else {
+#pragma unroll
+            for (int i = 0; i < 16; ++i) wv[i] = e4m3_to_f32((words[i / 4] >> (8 * (i % 4))) & 0xFFu);
+        }
 #pragma unroll
         for (int mi = 0; mi < MT; ++mi) {
             if (mi < m) {
@@ -179,7 +349,20 @@ __device__ __forceinline__ void gemv_fp8_body(u16* __restrict__ y, const u16* __
                 acc[mi] = fmaf(part, s, acc[mi]);
             }
         }
+    };
+    int c = lane;
+    for (; c + 32 * (U - 1) < chunks; c += 32 * U) {
+        uint4 p[U];
+        float sv[U]; // block scales requested with the weights, not one latency per chunk
+#pragma unroll
+        for (int u = 0; u < U; ++u) {
+            p[u] = ldg_stream16(row + (u64)(c + 32 * u) * 16);
+            sv[u] = scale_of(c + 32 * u);
+        }
+#pragma unroll
+        for (int u = 0; u < U; ++u) step(p[u], sv[u], c + 32 * u);
     }
+    for (; c < chunks; c += 32) step(ldg_stream16(row + (u64)c * 16), scale_of(c), c);
     row_store<A, MT>(y, bias, acc, m, N, n);
 }
 
@@ -192,24 +375,23 @@ __device__ __forceinline__ void gemv_ct4_body(u16* __restrict__ y, const u16* __
                                               const u32* __restrict__ w, const void* __restrict__ scales,
                                               int scale_dt, const u32* __restrict__ zp, int group_size,
                                               int groups, const u16* __restrict__ bias, int m, int N, int K) {
+    constexpr int U = 2; // measured: deeper batches were slower for this kernel
     const int n = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
     if (n >= N) return;
     const int lane = threadIdx.x & 31;
     const int chunks = K / 32;
     const u32* row = w + (u64)n * (K / 8);
+    const int gsh = group_shift(group_size);
     float acc[MT];
 #pragma unroll
     for (int i = 0; i < MT; ++i) acc[i] = 0.0f;
-#pragma unroll 2
-    for (int c = lane; c < chunks; c += 32) {
-        const uint4 p = *(const uint4*)(row + (u64)c * 4);
-        const int g = div_g(c * 32, group_size, group_shift(group_size));
-        const float s = load_scale(scales, (u64)n * groups + g, scale_dt);
-        const float zb = biased(zp ? (int)((zp[(u64)(n / 8) * groups + g] >> (4 * (n % 8))) & 15u) : 8);
+    auto step = [&](const uint4 p, const float s, const float zb, const int c) {
         const u32 words[4] = {p.x, p.y, p.z, p.w};
         float wv[32];
 #pragma unroll
-        for (int i = 0; i < 32; ++i) wv[i] = q_minus((words[i / 8] >> (4 * (i % 8))) & 15u, zb);
+        for (int h = 0; h < 4; ++h) magic_codes<4>(words[h], wv + 8 * h);
+#pragma unroll
+        for (int i = 0; i < 32; ++i) wv[i] -= zb;
 #pragma unroll
         for (int mi = 0; mi < MT; ++mi) {
             if (mi < m) {
@@ -224,7 +406,25 @@ __device__ __forceinline__ void gemv_ct4_body(u16* __restrict__ y, const u16* __
                 acc[mi] = fmaf(part, s, acc[mi]);
             }
         }
+    };
+    auto scale_of = [&](const int c) { return load_scale(scales, (u64)n * groups + div_g(c * 32, group_size, gsh), scale_dt); };
+    auto zero_of = [&](const int c) {
+        return biased(zp ? (int)((zp[(u64)(n / 8) * groups + div_g(c * 32, group_size, gsh)] >> (4 * (n % 8))) & 15u) : 8);
+    };
+    int c = lane;
+    for (; c + 32 * (U - 1) < chunks; c += 32 * U) {
+        uint4 p[U];
+        float s[U], zb[U];
+#pragma unroll
+        for (int u = 0; u < U; ++u) {
+            p[u] = ldg_stream16(row + (u64)(c + 32 * u) * 4);
+            s[u] = scale_of(c + 32 * u);
+            zb[u] = zero_of(c + 32 * u);
+        }
+#pragma unroll
+        for (int u = 0; u < U; ++u) step(p[u], s[u], zb[u], c + 32 * u);
     }
+    for (; c < chunks; c += 32) step(ldg_stream16(row + (u64)c * 4), scale_of(c), zero_of(c), c);
     row_store<A, MT>(y, bias, acc, m, N, n);
 }
 
@@ -269,6 +469,87 @@ __device__ __forceinline__ void col_reduce_store(float (*acc)[COLS], u16* __rest
     }
 }
 
+// GPTQ fast path for M <= 4 without g_idx. Each warp stages its x slice as f32 in shared
+// memory, CH packed rows at a time (one conversion per value instead of one per lane), loads
+// the CH words of its column up front, and computes sum_i (q_i - z) x_i per word before one
+// multiply by the group scale.
+template <int A, int MT, int BITS>
+__device__ __forceinline__ void gemv_gptq_fast(u16* __restrict__ y, float* __restrict__ part,
+                                               const u16* __restrict__ x, const u32* __restrict__ qw,
+                                               const u32* __restrict__ qz, const void* __restrict__ scales,
+                                               int scale_dt, int group_size, int v1,
+                                               const u16* __restrict__ bias, int m, int N, int K) {
+    constexpr int PF = 32 / BITS;
+    constexpr int CH = 16;
+    constexpr int CHV = CH * PF;
+    __shared__ __align__(16) float xs[COL_WARPS][MT][CHV];
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int n = blockIdx.x * 32 + lane;
+    const bool live = n < N;
+    const int rows = K / PF;
+    const int slices = gridDim.y * COL_WARPS;
+    const int slice = blockIdx.y * COL_WARPS + warp;
+    const int per = (rows + slices - 1) / slices;
+    const int r0 = slice * per, r1 = min(rows, r0 + per);
+    const int zero_words = N * BITS / 32;
+    const int gsh = group_shift(group_size);
+    float acc[MT][1];
+#pragma unroll
+    for (int i = 0; i < MT; ++i) acc[i][0] = 0.0f;
+    int cur_g = -1;
+    float s = 0.0f, zb = 0.0f;
+    for (int rc = r0; rc < r1; rc += CH) {
+        const int nr = min(CH, r1 - rc);
+        // The chunk's words and its first group's scale and zero are requested before the x
+        // staging, so their latencies overlap.
+        u32 words[CH];
+        if (live) {
+#pragma unroll
+            for (int j = 0; j < CH; ++j) words[j] = j < nr ? qw[(u64)(rc + j) * N + n] : 0u;
+            const int g = div_g(rc * PF, group_size, gsh);
+            if (g != cur_g) {
+                cur_g = g;
+                s = load_scale(scales, (u64)g * N + n, scale_dt);
+                zb = biased((int)((qz[(u64)g * zero_words + n / PF] >> ((n % PF) * BITS)) & ((1u << BITS) - 1u)) + v1);
+            }
+        }
+        __syncwarp();
+#pragma unroll
+        for (int mi = 0; mi < MT; ++mi)
+            if (mi < m)
+                for (int t = lane; t < nr * PF; t += 32) xs[warp][mi][t] = from_out<A>(x[(u64)mi * K + (u64)rc * PF + t]);
+        __syncwarp();
+        if (live) {
+#pragma unroll
+            for (int j = 0; j < CH; ++j) {
+                if (j < nr) {
+                    const int g = div_g((rc + j) * PF, group_size, gsh);
+                    if (g != cur_g) {
+                        cur_g = g;
+                        s = load_scale(scales, (u64)g * N + n, scale_dt);
+                        zb = biased((int)((qz[(u64)g * zero_words + n / PF] >> ((n % PF) * BITS)) & ((1u << BITS) - 1u)) + v1);
+                    }
+                    float f[PF];
+                    magic_codes<BITS>(words[j], f);
+#pragma unroll
+                    for (int i = 0; i < PF; ++i) f[i] -= zb;
+#pragma unroll
+                    for (int mi = 0; mi < MT; ++mi) {
+                        if (mi < m) {
+                            const float* xv = &xs[warp][mi][j * PF];
+                            float p = 0.0f;
+#pragma unroll
+                            for (int i = 0; i < PF; ++i) p = fmaf(f[i], xv[i], p);
+                            acc[mi][0] = fmaf(p, s, acc[mi][0]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    col_reduce_store<A, MT, 1>(acc, y, part, bias, m, N, blockIdx.x * 32);
+}
+
 // GPTQ 4- and 8-bit (§2): qweight [K*b/32, N]. Rows of packed words are split evenly over
 // grid.y x 16 warps. Scales/zeros per (group, column); g_idx optional (act order).
 template <int A, int MT, int BITS>
@@ -277,6 +558,10 @@ __device__ __forceinline__ void gemv_gptq_body(u16* __restrict__ y, float* __res
                                                const u32* __restrict__ qz, const void* __restrict__ scales,
                                                int scale_dt, const int* __restrict__ g_idx, int group_size,
                                                int v1, const u16* __restrict__ bias, int m, int N, int K) {
+    if (MT <= 4 && g_idx == nullptr) {
+        gemv_gptq_fast<A, (MT <= 4 ? MT : 1), BITS>(y, part, x, qw, qz, scales, scale_dt, group_size, v1, bias, m, N, K);
+        return;
+    }
     constexpr int PF = 32 / BITS;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int n = blockIdx.x * 32 + lane;
@@ -353,14 +638,27 @@ __device__ __forceinline__ void gemv_awq_body(u16* __restrict__ y, float* __rest
 #pragma unroll
         for (int c = 0; c < 8; ++c) acc[i][c] = 0.0f;
     if (live) {
+        // Per group: pg[m][c] = sum_k (q - z) x, decoded with one prmt per value (2^23 + q)
+        // and one subtraction; the group scale is applied once when the group ends.
         int cur_g = -1;
         const int gsh = group_shift(group_size);
-        float s[8], zb[8];
-#pragma unroll 2
-        for (int k = k0; k < k1; ++k) {
-            const u32 word = qw[(u64)k * nw + j];
+        float s[8], zb[8], pg[MT][8];
+#pragma unroll
+        for (int c = 0; c < 8; ++c) s[c] = zb[c] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < MT; ++i)
+#pragma unroll
+            for (int c = 0; c < 8; ++c) pg[i][c] = 0.0f;
+        auto step = [&](const u32 word, const int k) {
             const int g = div_g(k, group_size, gsh);
             if (g != cur_g) {
+#pragma unroll
+                for (int i = 0; i < MT; ++i)
+#pragma unroll
+                    for (int c = 0; c < 8; ++c) {
+                        acc[i][c] = fmaf(pg[i][c], s[c], acc[i][c]);
+                        pg[i][c] = 0.0f;
+                    }
                 cur_g = g;
                 const u32 zw = qz[(u64)g * nw + j];
 #pragma unroll
@@ -369,16 +667,35 @@ __device__ __forceinline__ void gemv_awq_body(u16* __restrict__ y, float* __rest
                     zb[c] = biased((int)((zw >> (4 * AWQ_REV_G[c])) & 15u));
                 }
             }
+            float f[8];
+            magic_codes<4>(word, f);
+            float d[8];
+#pragma unroll
+            for (int c = 0; c < 8; ++c) d[c] = f[(c >> 1) | ((c & 1) << 2)] - zb[c]; // AWQ_REV_G[c]
 #pragma unroll
             for (int mi = 0; mi < MT; ++mi) {
                 if (mi < m) {
                     const float xv = from_out<A>(x[(u64)mi * K + k]);
 #pragma unroll
-                    for (int c = 0; c < 8; ++c)
-                        acc[mi][c] = fmaf(q_minus((word >> (4 * AWQ_REV_G[c])) & 15u, zb[c]) * s[c], xv, acc[mi][c]);
+                    for (int c = 0; c < 8; ++c) pg[mi][c] = fmaf(d[c], xv, pg[mi][c]);
                 }
             }
+        };
+        // Batches of KB words loaded before use (several loads in flight per lane).
+        constexpr int KB = 16;
+        int k = k0;
+        for (; k + KB <= k1; k += KB) {
+            u32 words[KB];
+#pragma unroll
+            for (int b = 0; b < KB; ++b) words[b] = qw[(u64)(k + b) * nw + j];
+#pragma unroll
+            for (int b = 0; b < KB; ++b) step(words[b], k + b);
         }
+        for (; k < k1; ++k) step(qw[(u64)k * nw + j], k);
+#pragma unroll
+        for (int i = 0; i < MT; ++i)
+#pragma unroll
+            for (int c = 0; c < 8; ++c) acc[i][c] = fmaf(pg[i][c], s[c], acc[i][c]);
     }
     col_reduce_store<A, MT, 8>(acc, y, part, bias, m, N, blockIdx.x * 256);
 }
@@ -406,10 +723,10 @@ __device__ __forceinline__ void finalize_body(u16* __restrict__ y, const float* 
 
 #define GEMV_SET(SUF, A, MT)                                                                                 \
     extern "C" __global__ void gemv_nvfp4_##SUF##_m##MT(ROW_ARGS_NVFP4) {                                  \
-        gemv_nvfp4_body<A, MT>(y, x, w, ws, global, convention, bias, m, N, K);                             \
+        gemv_nvfp4_body<A, MT, (MT == 1 ? 2 : 1)>(y, x, w, ws, global, convention, bias, m, N, K);                             \
     }                                                                                                       \
     extern "C" __global__ void gemv_mxfp4_##SUF##_m##MT(ROW_ARGS_MXFP4) {                                  \
-        gemv_mxfp4_body<A, MT>(y, x, w, sc, bias, m, N, K);                                                 \
+        gemv_mxfp4_body<A, MT, (MT == 1 ? 2 : 1)>(y, x, w, sc, bias, m, N, K);                                                 \
     }                                                                                                       \
     extern "C" __global__ void gemv_fp8_##SUF##_m##MT(ROW_ARGS_FP8) {                                      \
         gemv_fp8_body<A, MT>(y, x, w, scale, mode, bh, bw, bias, m, N, K);                                  \
@@ -417,10 +734,10 @@ __device__ __forceinline__ void finalize_body(u16* __restrict__ y, const float* 
     extern "C" __global__ void gemv_ct4_##SUF##_m##MT(ROW_ARGS_CT4) {                                      \
         gemv_ct4_body<A, MT>(y, x, w, scales, scale_dt, zp, group_size, groups, bias, m, N, K);             \
     }                                                                                                       \
-    extern "C" __global__ void __launch_bounds__(512) gemv_gptq4_##SUF##_m##MT(COL_ARGS_GPTQ) {            \
+    extern "C" __global__ void __launch_bounds__(512, (MT <= 4 ? 2 : 1)) gemv_gptq4_##SUF##_m##MT(COL_ARGS_GPTQ) {            \
         gemv_gptq_body<A, MT, 4>(y, part, x, qw, qz, scales, scale_dt, g_idx, group_size, v1, bias, m, N, K); \
     }                                                                                                       \
-    extern "C" __global__ void __launch_bounds__(512) gemv_gptq8_##SUF##_m##MT(COL_ARGS_GPTQ) {            \
+    extern "C" __global__ void __launch_bounds__(512, (MT <= 4 ? 2 : 1)) gemv_gptq8_##SUF##_m##MT(COL_ARGS_GPTQ) {            \
         gemv_gptq_body<A, MT, 8>(y, part, x, qw, qz, scales, scale_dt, g_idx, group_size, v1, bias, m, N, K); \
     }
 

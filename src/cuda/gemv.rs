@@ -114,6 +114,18 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
     }
 }
 
+/// Output rows one warp of a row-family kernel computes (kernels/gemv.cu): the NVFP4 and
+/// MXFP4 kernels at M = 1 do two, so each activation chunk is converted once for both.
+pub fn row_kernel_rows_per_warp(kernel: &str) -> usize {
+    if (kernel.starts_with("gemv_nvfp4_") || kernel.starts_with("gemv_mxfp4_"))
+        && kernel.ends_with("_m1")
+    {
+        2
+    } else {
+        1
+    }
+}
+
 /// Scratch memory a GEMV may need (K-split partials, dequantized weights), kept between
 /// calls so timing excludes allocation.
 #[derive(Debug, Default)]
@@ -243,7 +255,10 @@ pub fn gemv_async(
     let pl = plan(gpu, p, act, m);
     match &pl {
         Plan::Row { kernel } => {
-            let cfg = grid_1d(n as u64 * 32, 256)?;
+            let cfg = grid_1d(
+                n.div_ceil(row_kernel_rows_per_warp(kernel)) as u64 * 32,
+                256,
+            )?;
             let (yk, xk) = (KArg::Ptr(y.ptr()), KArg::Ptr(x.ptr()));
             let args: Vec<KArg> = match p.desc {
                 Desc::Nvfp4 { convention, .. } => vec![
