@@ -91,85 +91,116 @@ __device__ __forceinline__ void tile_store(void* __restrict__ out, const unsigne
     }
 }
 
-// GPTQ: a block owns 32 columns x GPTQ_SUBTILES*64 k, processed as 32 x 64 tiles through
-// shared memory. Thread (c, j) decodes k = j*8..j*8+7 of column c in each tile from the
-// continuous LSB-first bit stream of its column (spec §2.3/2.4: for b = 3 the 96-bit groups
-// are contiguous, so bit k*b of the column is bit (k*b)%32 of word row (k*b)/32 for every b).
-// All of a thread's packed words are loaded before the first tile is decoded.
-#define GPTQ_SUBTILES 4
+// GPTQ: a block owns 32 columns x 256 k. Thread (c, j) decodes k = j*32..j*32+31 of column
+// c: 32*b bits of its column's LSB-first bit stream, which are exactly b whole words (spec
+// §2.3/2.4: for b = 3 the 96-bit groups are contiguous), loaded together before any decode.
+// The values go through one 32 x 256 shared-memory tile and leave as 16-byte stores.
+//
+// Decode: field q is placed at f32 mantissa bits 15.. under the exponent of 256, giving
+// f = 256 + q exactly (two instructions: shift, lop3). The oracle's value is s * (q - z)
+// rounded once to f32, with q - z exact. Two exact ways to get it:
+// - general: s * (f - (256 + z)); the subtraction is exact.
+// - fused, one FFMA: fma(s, f, -(s * (256 + z))). When s > 0, s < 2^100 and s has at most
+//   15 significant bits (always so for F16 and BF16 scales), s * (256 + z) is exact
+//   (15 + 9 bits) and cannot overflow, so the FFMA rounds the exact s * (q - z) once, and
+//   q == z gives +0 like the oracle (s > 0). Other scales (f32 with more bits, zero,
+//   negative, inf, NaN) take the general path.
+#define GPTQ_RUN 32
+#define GPTQ_TK 256
+template <int BITS> __device__ __forceinline__ float gptq_field_f(const u32* w, int i) {
+    const int bit = i * BITS, wi = bit >> 5, off = bit & 31;
+    u32 x;
+    if (off + BITS <= 32) x = off <= 15 ? (w[wi] << (15 - off)) : (w[wi] >> (off - 15));
+    else x = __funnelshift_r(w[wi], w[wi + 1], off) << 15;
+    return __uint_as_float((x & (((1u << BITS) - 1u) << 15)) | 0x43800000u);
+}
+
+__device__ __forceinline__ bool gptq_fusable(float s) {
+    const u32 u = __float_as_uint(s);
+    return (u & 0x1FFu) == 0u && u - 1u < 0x717FFFFFu;
+}
+
 template <int OUT, int BITS>
 __device__ __forceinline__ void gptq_body(void* __restrict__ out, const u32* __restrict__ qweight,
                                           const u32* __restrict__ qzeros, const void* __restrict__ scales,
                                           int scale_dt, const int* __restrict__ g_idx, int N, int K,
                                           int group_size, int zero_words, int v1) {
-    __shared__ __align__(16) unsigned char tile[32 * Pitch<OUT, TILE_K>::value];
+    __shared__ __align__(16) unsigned char tile[32 * Pitch<OUT, GPTQ_TK>::value];
+    __shared__ int s_gidx[GPTQ_TK];
     const int tiles_n = (N + 31) / 32;
     const int n0 = (int)(blockIdx.x % (u32)tiles_n) * 32;
-    const int kt0 = (int)(blockIdx.x / (u32)tiles_n) * (TILE_K * GPTQ_SUBTILES);
+    const int k0 = (int)(blockIdx.x / (u32)tiles_n) * GPTQ_TK;
     const int c = threadIdx.x & 31, j = threadIdx.x >> 5;
     const int n = n0 + c;
+    const int kb = k0 + j * GPTQ_RUN;
     const u32 rows = (u32)((u64)K * BITS / 32);
-    u64 bits[GPTQ_SUBTILES];
+    u32 w[BITS + 1];
+    {
+        const u32 r0 = (u32)kb * BITS / 32u;
 #pragma unroll
-    for (int t = 0; t < GPTQ_SUBTILES; ++t) {
-        const int kb = kt0 + t * TILE_K + j * 8;
-        bits[t] = 0;
-        if (n < N && kb < K) {
-            const u32 bit0 = (u32)kb * BITS, r = bit0 >> 5, off = bit0 & 31u;
-            u64 b = qweight[(u64)r * N + n];
-            if (off + 8 * BITS > 32 && r + 1 < rows) b |= (u64)qweight[(u64)(r + 1) * N + n] << 32;
-            bits[t] = b >> off;
-        }
+        for (int r = 0; r < BITS; ++r)
+            w[r] = (n < N && kb < K && r0 + r < rows) ? qweight[(u64)(r0 + r) * N + n] : 0u;
+        w[BITS] = 0u;
+    }
+    if (g_idx != nullptr) {
+        // The block's act-order group indices, loaded once (one per thread).
+        const int k = k0 + (int)threadIdx.x;
+        s_gidx[threadIdx.x] = k < K ? g_idx[k] : 0;
+        __syncthreads();
     }
     const int zoff = v1 ? 1 : 0;
     const int gsh = group_shift(group_size);
+    if (n < N && kb < K) {
+        const int cnt = min(GPTQ_RUN, K - kb);
+        const bool uniform = g_idx == nullptr && div_g(kb, group_size, gsh) == div_g(kb + cnt - 1, group_size, gsh);
+        if (uniform) {
+            const int g = div_g(kb, group_size, gsh);
+            const float s = load_scale(scales, (u64)g * N + n, scale_dt);
+            const float zb = 256.0f + (float)((int)packed_field<BITS>(qzeros + (u64)g * zero_words, n) + zoff);
+            if (gptq_fusable(s)) {
+                const float nsz = -(s * zb);
 #pragma unroll
-    for (int t = 0; t < GPTQ_SUBTILES; ++t) {
-        const int k0 = kt0 + t * TILE_K;
-        if (k0 >= K) break;
-        const int kb = k0 + j * 8;
-        if (t > 0) __syncthreads();
-        if (n < N && kb < K) {
-            const int cnt = min(8, K - kb);
-            const bool uniform = g_idx == nullptr && div_g(kb, group_size, gsh) == div_g(kb + cnt - 1, group_size, gsh);
-            float s = 0.0f, zb = 0.0f;
-            if (uniform) {
-                const int g = div_g(kb, group_size, gsh);
-                s = load_scale(scales, (u64)g * N + n, scale_dt);
-                zb = biased((int)packed_field<BITS>(qzeros + (u64)g * zero_words, n) + zoff);
-            }
-            float v[8];
-            // Two separate loops: predicated slow-path code would otherwise issue in the
-            // common (uniform) case too.
-            if (uniform) {
-                // 32-bit shifts by constants (a 64-bit shift costs several instructions).
-                const u32 lo = (u32)bits[t], hi = (u32)(bits[t] >> 32);
+                for (int i0 = 0; i0 < GPTQ_RUN; i0 += 8) {
+                    float v[8];
 #pragma unroll
-                for (int i = 0; i < 8; ++i) {
-                    const u32 q = (i * BITS < 32 ? lo >> (i * BITS) : hi >> (i * BITS - 32)) & ((1u << BITS) - 1u);
-                    v[i] = s * q_minus(q, zb);
+                    for (int i = 0; i < 8; ++i) v[i] = fmaf(s, gptq_field_f<BITS>(w, i0 + i), nsz);
+                    tile_put8<OUT, GPTQ_TK>(tile, c, j * GPTQ_RUN + i0, v);
                 }
             } else {
-                // Per-element groups (act-order g_idx, or a group boundary inside the run):
-                // all eight group indices first, then all loads, so they overlap.
+#pragma unroll
+                for (int i0 = 0; i0 < GPTQ_RUN; i0 += 8) {
+                    float v[8];
+#pragma unroll
+                    for (int i = 0; i < 8; ++i) v[i] = s * (gptq_field_f<BITS>(w, i0 + i) - zb);
+                    tile_put8<OUT, GPTQ_TK>(tile, c, j * GPTQ_RUN + i0, v);
+                }
+            }
+        } else {
+            // Per-element groups (act-order g_idx, or a group boundary inside the run):
+            // eight group indices first, then their loads, so they overlap.
+#pragma unroll
+            for (int i0 = 0; i0 < GPTQ_RUN; i0 += 8) {
                 int gi[8];
 #pragma unroll
                 for (int i = 0; i < 8; ++i) {
-                    const int k = min(kb + i, K - 1);
-                    gi[i] = g_idx ? g_idx[k] : div_g(k, group_size, gsh);
+                    const int kk = min(kb + i0 + i, K - 1);
+                    gi[i] = g_idx ? s_gidx[kk - k0] : div_g(kk, group_size, gsh);
                 }
+                float si[8], zi[8];
 #pragma unroll
                 for (int i = 0; i < 8; ++i) {
-                    const float si = load_scale(scales, (u64)gi[i] * N + n, scale_dt);
-                    const float zi = biased((int)packed_field<BITS>(qzeros + (u64)gi[i] * zero_words, n) + zoff);
-                    v[i] = si * q_minus((u32)(bits[t] >> (i * BITS)) & ((1u << BITS) - 1u), zi);
+                    si[i] = load_scale(scales, (u64)gi[i] * N + n, scale_dt);
+                    zi[i] = 256.0f + (float)((int)packed_field<BITS>(qzeros + (u64)gi[i] * zero_words, n) + zoff);
                 }
+                float v[8];
+#pragma unroll
+                for (int i = 0; i < 8; ++i) v[i] = si[i] * (gptq_field_f<BITS>(w, i0 + i) - zi[i]);
+                tile_put8<OUT, GPTQ_TK>(tile, c, j * GPTQ_RUN + i0, v);
             }
-            tile_put8<OUT, TILE_K>(tile, c, j * 8, v);
         }
-        __syncthreads();
-        tile_store<OUT, TILE_K>(out, tile, 32, n0, k0, N, K);
     }
+    __syncthreads();
+    tile_store<OUT, GPTQ_TK>(out, tile, 32, n0, k0, N, K);
 }
 
 #define GPTQ_KERNEL(BITS, SUFFIX, OUT)                                                                 \

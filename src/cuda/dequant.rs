@@ -769,7 +769,7 @@ fn launch_dequant(
             v1,
             scale_dtype,
         } => {
-            // One 256-thread block per 32 columns x 256 k (four 64-k tiles).
+            // One 256-thread block per 32 columns x 256 k (each thread: 32 k of one column).
             let threads = n.div_ceil(32) as u64 * k.div_ceil(256) as u64 * 256;
             let zero_words = n * bits as usize / 32;
             gpu.launch(
