@@ -428,7 +428,7 @@ pub fn bench_gemv(gpu: &Gpu, runs: usize, read: &Ceiling, copy: &Ceiling) -> Gpu
     let mut rng = super::fixtures::Rng::new(0x6E6D_7631);
     for (n, k) in GEMV_SHAPES {
         let xs: Vec<u8> = (0..16 * k)
-            .flat_map(|_| act.round_bits(rng.unit() * 2.0 - 1.0).to_le_bytes())
+            .flat_map(|_| act.round_bits(rng.unit_f32() * 2.0 - 1.0).to_le_bytes())
             .collect();
         let x = gpu.upload_bytes(&xs)?;
         let y = gpu.alloc(16 * n * 2)?;

@@ -551,11 +551,13 @@ pub fn run_gpu_gemv(gpu: &Gpu, oracle: OracleFn<'_>, seed: u64) -> GpuResult<Vec
         for act in OutDtype::ALL {
             for m in 1..=16usize {
                 let xb: Vec<u16> = (0..m * k)
-                    .map(|_| act.round_bits(rng.unit() * 2.0 - 1.0))
+                    .map(|_| act.round_bits(rng.unit_f32() * 2.0 - 1.0))
                     .collect();
                 let xf: Vec<f32> = xb.iter().map(|&b| act.to_f32(b)).collect();
                 let with_bias = m % 2 == 1;
-                let bb: Vec<u16> = (0..n).map(|_| act.round_bits(rng.unit() - 0.5)).collect();
+                let bb: Vec<u16> = (0..n)
+                    .map(|_| act.round_bits(rng.unit_f32() - 0.5))
+                    .collect();
                 let bf: Vec<f32> = bb.iter().map(|&b| act.to_f32(b)).collect();
                 let x = gpu.upload_bytes(&to_bytes16(&xb))?;
                 let bias = if with_bias {

@@ -9,41 +9,8 @@
 use super::dequant::{Fp8Scaling, Nvfp4Convention, Packed, ScaleDtype};
 use serde::Serialize;
 
-/// Small deterministic PRNG (SplitMix64) so that a failing case can be replayed by seed.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    /// A generator from a seed.
-    pub fn new(seed: u64) -> Self {
-        Rng(seed)
-    }
-    /// Next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in `0..n`.
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
-    /// Uniform in `[0, 1)`.
-    pub fn unit(&mut self) -> f32 {
-        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
-    }
-    /// `n` random bytes.
-    pub fn bytes(&mut self, n: usize) -> Vec<u8> {
-        let mut v = Vec::with_capacity(n + 8);
-        while v.len() < n {
-            v.extend_from_slice(&self.next_u64().to_le_bytes());
-        }
-        v.truncate(n);
-        v
-    }
-}
+/// The fixtures' generator: the project's one SplitMix64, so seeds replay everywhere.
+pub use crate::gen::rng::SplitMix64 as Rng;
 
 /// Which unusual values a fixture carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -152,7 +119,7 @@ pub struct Fixture {
 
 fn scale_bits(rng: &mut Rng, dt: ScaleDtype, ex: Extremes) -> Vec<u8> {
     // Magnitude 2^[-12, -2) with random sign: well inside every type's normal range.
-    let f = (rng.unit() * 10.0 - 12.0).exp2() * if rng.below(4) == 0 { -1.0 } else { 1.0 };
+    let f = (rng.unit_f32() * 10.0 - 12.0).exp2() * if rng.below(4) == 0 { -1.0 } else { 1.0 };
     let roll = rng.below(16);
     let special = match ex {
         Extremes::Plain => None,
@@ -283,7 +250,7 @@ impl Fixture {
             Spec::Nvfp4 { n, k, .. } => {
                 global = match extremes {
                     Extremes::Extreme => f32::from_bits(1 + rng.below(0x7F_FFFF) as u32),
-                    _ => (rng.unit() * 6.0 - 3.0).exp2(),
+                    _ => (rng.unit_f32() * 6.0 - 3.0).exp2(),
                 };
                 vec![
                     rng.bytes(n * k / 2),
