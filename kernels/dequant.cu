@@ -134,6 +134,55 @@ __device__ __forceinline__ void gptq_body(void* __restrict__ out, const u32* __r
     const int n = n0 + c;
     const int kb = k0 + j * GPTQ_RUN;
     const u32 rows = (u32)((u64)K * BITS / 32);
+    const bool interior = n0 + 32 <= N && k0 + GPTQ_TK <= K;
+    const int zoff = v1 ? 1 : 0;
+    const int gsh = group_shift(group_size);
+    if constexpr (BITS == 8) {
+        // 8-bit, no g_idx, interior tile: thread (q, p) loads 4 columns x 2 rows (8 k) with
+        // two 16-byte loads (a warp reads whole 128-byte lines of 8 rows), twice the bytes in
+        // flight per load instruction of the one-column layout. Same arithmetic per value.
+        if (g_idx == nullptr && interior && (N & 3) == 0 && (((u64)qweight) & 15ull) == 0ull) {
+            const int lane = threadIdx.x & 31;
+            const int q = lane >> 2, p = (lane & 3) + 4 * (int)(threadIdx.x >> 5);
+            const int nq = n0 + 4 * q, kp = k0 + 8 * p;
+            const u64 r = (u64)(kp / 4);
+            const uint4 a = *(const uint4*)(qweight + r * N + nq);
+            const uint4 b = *(const uint4*)(qweight + (r + 1) * N + nq);
+            const u32 aw[4] = {a.x, a.y, a.z, a.w}, bw[4] = {b.x, b.y, b.z, b.w};
+            const int g0 = div_g(kp, group_size, gsh);
+            const bool uni = g0 == div_g(kp + 7, group_size, gsh);
+#pragma unroll
+            for (int ci = 0; ci < 4; ++ci) {
+                const u32 wc[3] = {aw[ci], bw[ci], 0u};
+                const int nn = nq + ci;
+                float v[8];
+                if (uni) {
+                    const float s = load_scale(scales, (u64)g0 * N + nn, scale_dt);
+                    const float zb = 256.0f + (float)((int)packed_field<8>(qzeros + (u64)g0 * zero_words, nn) + zoff);
+                    if (gptq_fusable(s)) {
+                        const float nsz = -(s * zb);
+#pragma unroll
+                        for (int i = 0; i < 8; ++i) v[i] = fmaf(s, gptq_field_f<8>(wc, i), nsz);
+                    } else {
+#pragma unroll
+                        for (int i = 0; i < 8; ++i) v[i] = s * (gptq_field_f<8>(wc, i) - zb);
+                    }
+                } else {
+#pragma unroll
+                    for (int i = 0; i < 8; ++i) {
+                        const int gi = div_g(kp + i, group_size, gsh);
+                        const float si = load_scale(scales, (u64)gi * N + nn, scale_dt);
+                        const float zi = 256.0f + (float)((int)packed_field<8>(qzeros + (u64)gi * zero_words, nn) + zoff);
+                        v[i] = si * (gptq_field_f<8>(wc, i) - zi);
+                    }
+                }
+                tile_put8<OUT, GPTQ_TK>(tile, 4 * q + ci, 8 * p, v);
+            }
+            __syncthreads();
+            tile_store<OUT, GPTQ_TK>(out, tile, 32, n0, k0, N, K);
+            return;
+        }
+    }
     u32 w[BITS + 1];
     {
         const u32 r0 = (u32)kb * BITS / 32u;
@@ -148,8 +197,6 @@ __device__ __forceinline__ void gptq_body(void* __restrict__ out, const u32* __r
         s_gidx[threadIdx.x] = k < K ? g_idx[k] : 0;
         __syncthreads();
     }
-    const int zoff = v1 ? 1 : 0;
-    const int gsh = group_shift(group_size);
     if (n < N && kb < K) {
         const int cnt = min(GPTQ_RUN, K - kb);
         const bool uniform = g_idx == nullptr && div_g(kb, group_size, gsh) == div_g(kb + cnt - 1, group_size, gsh);

@@ -439,7 +439,7 @@ pub fn dequant_cases() -> Vec<(Spec, Extremes)> {
             3 => &[(96, 160), (32, 416)],
             2 => &[(48, 208), (16, 80)],
             4 => &[(72, 200), (8, 136)],
-            _ => &[(44, 36), (4, 300)],
+            _ => &[(44, 36), (4, 300), (36, 292)],
         };
         for &(n, k) in shapes {
             for (gi, group) in [Some(32), Some(128), None].into_iter().enumerate() {
