@@ -274,6 +274,142 @@ GPTQ_KERNEL(4, f16, OUT_F16)
 GPTQ_KERNEL(8, bf16, OUT_BF16)
 GPTQ_KERNEL(8, f16, OUT_F16)
 
+// GPTQ with act-order g_idx (spec §2.5), 4- and 8-bit, 16-bit scales and output, N % 32 == 0,
+// K % 8 == 0 (src/cuda/dequant.rs picks it; everything else takes the general kernel). The
+// general kernel gathers one scale and one zero per element from L2 (random groups miss L1),
+// which holds it near 55% of copy. Here a 128-thread block owns 32 columns over a span of K:
+// it stages every group's 32 scales (raw 16-bit) and zero words in shared memory once, then
+// walks the span ACT_TK k at a time. Thread (o, r) decodes columns 8o..8o+7 at
+// k = 8r..8r+7 of a step: one (4-bit) or two (8-bit) packed rows, 32 contiguous bytes per row
+// (four lanes read a whole 128-byte line), with one 16-byte shared load of scales and one
+// zero load per k. Arithmetic as the general path: s * (f - zb), f = 256 + q, zb = 256 + z
+// (+1 for v1), both exact, one rounding to f32, one to the output type.
+//
+// The output goes through a 32 x ACT_TK tile whose 16-byte chunks are swizzled
+// (chunk ^ 2 * (row / 8)) so that the eight lanes of a quarter-warp, which write rows
+// 8o + c at chunk r, hit eight different bank groups; rows leave as whole 512-byte runs.
+#define ACT_T 128
+#define ACT_TK 256
+template <int BITS> struct ActPitch { static constexpr int value = BITS == 8 ? 96 : 80; };
+
+__device__ __forceinline__ int act_chunk(int row, int chunk) { return chunk ^ ((row >> 3) << 1); }
+
+template <int OUT, int BITS>
+__device__ __forceinline__ void gptq_act_body(void* __restrict__ out, const u32* __restrict__ qweight,
+                                              const u32* __restrict__ qzeros, const u16* __restrict__ scales,
+                                              int scale_dt, const int* __restrict__ g_idx, int N, int K,
+                                              int groups, int zero_words, int v1, int span) {
+    extern __shared__ __align__(16) unsigned char act_smem[];
+    constexpr int ROWB = ACT_TK * 2;             // tile row bytes (16-bit output)
+    constexpr int SP = ActPitch<BITS>::value;    // staged bytes per group
+    constexpr int ZQ = BITS / 4;                 // 16-byte zero pieces per group (4-bit: 1, 8-bit: 2)
+    constexpr int WR = BITS / 4;                 // packed rows per thread per step
+    unsigned char* tile = act_smem;
+    unsigned char* stage = act_smem + 32 * ROWB;
+    const int tiles_n = N >> 5;
+    const int n0 = (int)(blockIdx.x % (u32)tiles_n) * 32;
+    const int kbeg = (int)(blockIdx.x / (u32)tiles_n) * span;
+    const int kend = min(kbeg + span, K);
+    const int t = (int)threadIdx.x;
+    for (int i = t; i < groups * 4; i += ACT_T) {
+        const int g = i >> 2, q = i & 3;
+        *(uint4*)(stage + g * SP + 16 * q) = *(const uint4*)(scales + (u64)g * N + n0 + 8 * q);
+    }
+    for (int i = t; i < groups * ZQ; i += ACT_T) {
+        const int g = i / ZQ, q = i % ZQ;
+        *(uint4*)(stage + g * SP + 64 + 16 * q) =
+            *(const uint4*)(qzeros + (u64)g * zero_words + (n0 * BITS) / 32 + 4 * q);
+    }
+    const int o = t & 3, r = t >> 2;
+    const u32 zbase = 0x43800000u + ((v1 ? 1u : 0u) << 15);  // 256 (+1) as f32 bits, z added at bit 15
+    u32 w[8 * WR];  // w[c * WR + j]: column 8o + c, packed row j of this thread's 8 k
+    int gi[8];
+    auto fetch = [&](int k0) {
+        const int k = k0 + 8 * r;
+        if (k < kend) {
+#pragma unroll
+            for (int j = 0; j < WR; ++j) {
+                const u32* src = qweight + (u64)((k * BITS) / 32 + j) * N + n0 + 8 * o;
+                const uint4 a = *(const uint4*)src, b = *(const uint4*)(src + 4);
+                w[0 * WR + j] = a.x; w[1 * WR + j] = a.y; w[2 * WR + j] = a.z; w[3 * WR + j] = a.w;
+                w[4 * WR + j] = b.x; w[5 * WR + j] = b.y; w[6 * WR + j] = b.z; w[7 * WR + j] = b.w;
+            }
+            const int4 ga = *(const int4*)(g_idx + k), gb = *(const int4*)(g_idx + k + 4);
+            gi[0] = ga.x; gi[1] = ga.y; gi[2] = ga.z; gi[3] = ga.w;
+            gi[4] = gb.x; gi[5] = gb.y; gi[6] = gb.z; gi[7] = gb.w;
+        }
+    };
+    fetch(kbeg);
+    __syncthreads();  // staging complete
+    for (int k0 = kbeg; k0 < kend; k0 += ACT_TK) {
+        if (k0 + 8 * r < kend) {
+            u32 pk[8][4];  // column c, k pair j: output values (2j, 2j + 1)
+#pragma unroll
+            for (int j = 0; j < 4; ++j) {
+                float vv[2][8];
+#pragma unroll
+                for (int h = 0; h < 2; ++h) {
+                    const int i = 2 * j + h;
+                    const unsigned char* row = stage + gi[i] * SP;
+                    const uint4 sc = *(const uint4*)(row + 16 * o);
+                    const u32 sw[4] = {sc.x, sc.y, sc.z, sc.w};
+                    u32 zw[2];
+                    if (BITS == 8) {
+                        const uint2 z2 = *(const uint2*)(row + 64 + 8 * o);
+                        zw[0] = z2.x; zw[1] = z2.y;
+                    } else {
+                        zw[0] = *(const u32*)(row + 64 + 4 * o);
+                        zw[1] = 0u;
+                    }
+#pragma unroll
+                    for (int c = 0; c < 8; ++c) {
+                        const u32 h16 = (sw[c >> 1] >> (16 * (c & 1))) & 0xFFFFu;
+                        const float s = scale_dt == SDT_BF16 ? bf16_to_f32((u16)h16) : f16_to_f32((u16)h16);
+                        u32 z;
+                        if (BITS == 8) z = (zw[c >> 2] >> (8 * (c & 3))) & 0xFFu;
+                        else z = (zw[0] >> (4 * c)) & 0xFu;
+                        const float zb = __uint_as_float(zbase + (z << 15));
+                        const float f = gptq_field_f<BITS>(&w[c * WR], i);
+                        vv[h][c] = s * (f - zb);
+                    }
+                }
+#pragma unroll
+                for (int c = 0; c < 8; ++c) pk[c][j] = to_out2<OUT>(vv[0][c], vv[1][c]);
+            }
+            fetch(k0 + ACT_TK);  // next step's weights, in flight while this one is stored
+#pragma unroll
+            for (int c = 0; c < 8; ++c) {
+                const int row = 8 * o + c;
+                *(uint4*)(tile + row * ROWB + 16 * act_chunk(row, r)) = make_uint4(pk[c][0], pk[c][1], pk[c][2], pk[c][3]);
+            }
+        }
+        __syncthreads();
+        // 32 rows x 32 chunks; consecutive threads take consecutive chunks of a row.
+        const int chunks = min(ACT_TK, kend - k0) / 8;
+        for (int p = t; p < 32 * 32; p += ACT_T) {
+            const int row = p >> 5, chunk = p & 31;
+            if (chunk < chunks) {
+                const uint4 v = *(const uint4*)(tile + row * ROWB + 16 * act_chunk(row, chunk));
+                *(uint4*)((u16*)out + (u64)(n0 + row) * K + k0 + 8 * chunk) = v;
+            }
+        }
+        __syncthreads();
+    }
+}
+
+#define GPTQ_ACT_KERNEL(BITS, SUFFIX, OUT)                                                              \
+    extern "C" __global__ void __launch_bounds__(ACT_T, 5) dq_gptq##BITS##_act_##SUFFIX(                \
+        void* __restrict__ out, const u32* __restrict__ qweight, const u32* __restrict__ qzeros,       \
+        const void* __restrict__ scales, int scale_dt, const int* __restrict__ g_idx, int N, int K,   \
+        int groups, int zero_words, int v1, int span) {                                               \
+        gptq_act_body<OUT, BITS>(out, qweight, qzeros, (const u16*)scales, scale_dt, g_idx, N, K,     \
+                                 groups, zero_words, v1, span);                                       \
+    }
+GPTQ_ACT_KERNEL(4, bf16, OUT_BF16)
+GPTQ_ACT_KERNEL(4, f16, OUT_F16)
+GPTQ_ACT_KERNEL(8, bf16, OUT_BF16)
+GPTQ_ACT_KERNEL(8, f16, OUT_F16)
+
 // ---------------------------------------------------------------------------------------
 // AWQ GEMM (spec §3): qweight [K, N/8] and qzeros [K/G, N/8] packed along N with the
 // interleave ORDER = [0,2,4,6,1,3,5,7]; column c sits in nibble slot REV[c]. scales [K/G, N].

@@ -8,6 +8,7 @@
 
 use super::error::{GpuError, GpuResult};
 use super::runtime::{grid_1d, DevBuf, Gpu, KArg};
+use cudarc::driver::LaunchConfig;
 use super::upload::Uploader;
 use serde::Serialize;
 
@@ -564,6 +565,7 @@ impl Packed<'_> {
                 group_size,
                 v1,
                 scale_dtype,
+                groups,
                 ..
             } => Desc::Gptq {
                 bits: *bits,
@@ -572,6 +574,7 @@ impl Packed<'_> {
                 group_size: *group_size,
                 v1: *v1,
                 scale_dtype: *scale_dtype,
+                groups: *groups,
             },
             Packed::Awq {
                 n,
@@ -645,6 +648,7 @@ pub(crate) enum Desc {
         group_size: usize,
         v1: bool,
         scale_dtype: ScaleDtype,
+        groups: usize,
     },
     Awq {
         n: usize,
@@ -718,6 +722,10 @@ pub fn kernel_name(p: &DevicePacked, out: OutDtype) -> String {
 }
 
 fn kernel_name_sfx(p: &DevicePacked, sfx: &str) -> String {
+    let elem = if sfx == "f32" { 4 } else { 2 };
+    if let (Desc::Gptq { bits, .. }, Some(_)) = (p.desc, act_order_plan(p, elem)) {
+        return format!("dq_gptq{bits}_act_{sfx}");
+    }
     let base = match p.desc {
         Desc::Gptq { bits, .. } => format!("dq_gptq{bits}"),
         Desc::Awq { .. } => "dq_awq".into(),
@@ -768,12 +776,37 @@ fn launch_dequant(
             group_size,
             v1,
             scale_dtype,
+            groups,
         } => {
+            if let Some(plan) = act_order_plan(p, elem).filter(|_| out.ptr() % 16 == 0) {
+                return gpu.launch(
+                    name,
+                    LaunchConfig {
+                        grid_dim: (plan.blocks, 1, 1),
+                        block_dim: (ACT_THREADS, 1, 1),
+                        shared_mem_bytes: plan.smem,
+                    },
+                    &[
+                        o,
+                        KArg::Ptr(p.ptr(0)),
+                        KArg::Ptr(p.ptr(1)),
+                        KArg::Ptr(p.ptr(2)),
+                        KArg::I32(scale_dtype as i32),
+                        KArg::Ptr(p.ptr(3)),
+                        i(n),
+                        i(k),
+                        i(groups),
+                        i(n * bits as usize / 32),
+                        KArg::I32(v1 as i32),
+                        i(plan.span),
+                    ],
+                );
+            }
             // One 256-thread block per 32 columns x 256 k (each thread: 32 k of one column).
             let threads = n.div_ceil(32) as u64 * k.div_ceil(256) as u64 * 256;
             let zero_words = n * bits as usize / 32;
             gpu.launch(
-                name,
+                &format!("dq_gptq{bits}_{sfx}"),
                 grid_1d(threads, BLOCK)?,
                 &[
                     o,
@@ -904,6 +937,71 @@ fn launch_dequant(
             )
         }
     }
+}
+
+/// Threads per block of the act-order GPTQ kernel (`ACT_T` in kernels/dequant.cu).
+const ACT_THREADS: u32 = 128;
+/// K per step of the act-order kernel (`ACT_TK`).
+const ACT_TK: usize = 256;
+/// Shared memory a block may use without opting in to more (48 KiB).
+const SMEM_DEFAULT: usize = 48 * 1024;
+
+/// Launch parameters of the act-order GPTQ kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ActPlan {
+    blocks: u32,
+    smem: u32,
+    span: usize,
+}
+
+/// Whether the staged act-order kernel (`dq_gptq{4,8}_act_*`) applies to `p` with `elem`-byte
+/// output into `out`, and how to launch it: GPTQ 4/8-bit with g_idx, 16-bit scales and
+/// output, N % 32 == 0, K % 8 == 0, 16-byte aligned buffers, and every group's 32 scales
+/// and zeros fitting in shared memory beside the output tile (the output buffer must be
+/// 16-byte aligned too; device allocations always are). Anything else takes the general
+/// GPTQ kernel, which handles every case.
+fn act_order_plan(p: &DevicePacked, elem: usize) -> Option<ActPlan> {
+    let Desc::Gptq {
+        bits,
+        n,
+        k,
+        scale_dtype,
+        groups,
+        ..
+    } = p.desc
+    else {
+        return None;
+    };
+    let has_gidx = p.ptr(3) != 0;
+    let pitch = match bits {
+        4 => 80,
+        8 => 96,
+        _ => return None,
+    };
+    let aligned = [p.ptr(0), p.ptr(1), p.ptr(2), p.ptr(3)]
+        .iter()
+        .all(|a| a % 16 == 0);
+    let smem = 32 * ACT_TK * 2 + groups * pitch;
+    if !has_gidx
+        || elem != 2
+        || !matches!(scale_dtype, ScaleDtype::F16 | ScaleDtype::Bf16)
+        || n % 32 != 0
+        || k % 8 != 0
+        || !aligned
+        || smem > SMEM_DEFAULT
+    {
+        return None;
+    }
+    // Steps per block: enough to amortise staging every group (1/8 of K, at most 16 steps).
+    let steps = k.div_ceil(ACT_TK);
+    let per_block = (steps / 8).clamp(1, 16);
+    let span = per_block * ACT_TK;
+    let blocks = (n / 32) as u64 * k.div_ceil(span) as u64;
+    Some(ActPlan {
+        blocks: u32::try_from(blocks).ok()?,
+        smem: smem as u32,
+        span,
+    })
 }
 
 /// Poison value written to outputs before a checked launch: a NaN with a payload that

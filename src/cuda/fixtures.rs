@@ -438,8 +438,11 @@ pub fn dequant_cases() -> Vec<(Spec, Extremes)> {
         let shapes: &[(usize, usize)] = match bits {
             3 => &[(96, 160), (32, 416)],
             2 => &[(48, 208), (16, 80)],
-            4 => &[(72, 200), (8, 136)],
-            _ => &[(44, 36), (4, 300), (36, 292)],
+            // (96, 520), (64, 4104), (32, 1032): the staged act-order kernel's shapes
+            // (N % 32 == 0, K % 8 == 0), with a partial last step and, for 4104, two steps
+            // per block.
+            4 => &[(72, 200), (8, 136), (96, 520), (64, 4104)],
+            _ => &[(44, 36), (4, 300), (36, 292), (32, 1032)],
         };
         for &(n, k) in shapes {
             for (gi, group) in [Some(32), Some(128), None].into_iter().enumerate() {

@@ -74,6 +74,13 @@ fn defines(src: &str, name: &str) -> bool {
     if src.contains(&format!("void {name}(")) || src.contains(&format!(") {name}(")) {
         return true;
     }
+    // GPTQ_ACT_KERNEL(4, bf16, ..) defines dq_gptq4_act_bf16.
+    if let Some((a, b)) = name
+        .strip_prefix("dq_gptq")
+        .and_then(|rest| rest.split_once("_act_"))
+    {
+        return src.contains(&format!("GPTQ_ACT_KERNEL({a}, {b},"));
+    }
     // GPTQ_KERNEL(4, bf16, ..) defines dq_gptq4_bf16; CT_KERNEL(4, bf16, ..) dq_ct_int4_bf16.
     for (prefix, mac) in [("dq_gptq", "GPTQ_KERNEL("), ("dq_ct_int", "CT_KERNEL(")] {
         if let Some(rest) = name.strip_prefix(prefix) {
@@ -98,6 +105,8 @@ mod tests {
             "dq_gptq3_f16",
             "dq_gptq4_bf16",
             "dq_gptq8_f16",
+            "dq_gptq4_act_bf16",
+            "dq_gptq8_act_f16",
             "dq_awq_bf16",
             "dq_nvfp4_f16",
             "dq_mxfp4_bf16",
@@ -110,6 +119,7 @@ mod tests {
             assert_eq!(module_of(name), Some(ModuleId::Dequant), "{name}");
         }
         assert_eq!(module_of("dq_gptq5_bf16"), None);
+        assert_eq!(module_of("dq_gptq3_act_bf16"), None);
         assert_eq!(module_of("no_such_kernel"), None);
     }
 }
