@@ -700,6 +700,321 @@ __device__ __forceinline__ void gemv_awq_body(u16* __restrict__ y, float* __rest
     col_reduce_store<A, MT, 8>(acc, y, part, bias, m, N, blockIdx.x * 256);
 }
 
+// ---------------------------------------------------------------------------------------
+// Tensor-core GEMV (mma.sync m16n8k16, f32 accumulation) for row-major packed weights.
+// The weight rows are the MMA's M dimension (16 per warp tile), the activation rows its N
+// (one n8 tile for M <= 8, two for M <= 16), K the reduction. Because the MMA sums over k,
+// its k order may be permuted as long as A and B agree: lane (g = lane / 4, t = lane % 4)
+// loads 16 bytes of rows n0 + g and n0 + g + 8 (k = 32t .. 32t + 31 of a 128-k chunk) and
+// feeds step (u, h) with the four consecutive k = 32t + 8u + 4h + 0..3 as its A pairs
+// (k 0,1 and k 2,3), and the activations at the same four k (one 8-byte load) as its B
+// pairs. The decoded weights are exact in the activation type, so every product inside the
+// MMA is exact; the only roundings are the f32 accumulation and the output.
+// The W warps of a block (4, 8 or 16) split K and reduce through shared memory.
+// ---------------------------------------------------------------------------------------
+
+template <int A>
+__device__ __forceinline__ void mma_16816(float* c, u32 a0, u32 a1, u32 a2, u32 a3, u32 b0, u32 b1) {
+    if (A == OUT_BF16)
+        asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+                     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                     : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+    else
+        asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+                     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                     : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+}
+
+template <int A> __device__ __forceinline__ u32 hmul2(u32 a, u32 b) {
+    u32 r;
+    if (A == OUT_BF16) asm("mul.rn.bf16x2 %0, %1, %2;" : "=r"(r) : "r"(a), "r"(b));
+    else asm("mul.rn.f16x2 %0, %1, %2;" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+__device__ __forceinline__ u32 prmt(u32 a, u32 b, u32 sel) {
+    u32 r;
+    asm("prmt.b32 %0, %1, %2, %3;" : "=r"(r) : "r"(a), "r"(b), "r"(sel));
+    return r;
+}
+
+// Four E2M1 codes (low 16 bits of w, nibble j = value j) as two exact pairs of the
+// activation type, (v0, v1) and (v2, v3). prmt table lookups give the high byte (and for
+// bf16 the low byte) of |v| from the three magnitude bits; a sign-replicate prmt turns each
+// sign bit into bit 0 of a byte, shifted to bit 7; a last prmt per pair interleaves bytes.
+template <int A> __device__ __forceinline__ void e2m1x4_pairs(u32 w, u32& p01, u32& p23) {
+    const u32 em = w & 0x7777u;
+    const u32 sg = prmt(0x80808080u, 0x80808080u, w); // 0x80 (+) or 0xFF (-) per byte
+    if (A == OUT_F16) {
+        // |v| = 0, .5, 1, 1.5, 2, 3, 4, 6 -> f16 0x0000, 0x3800, 0x3C00, 0x3E00, 0x4000, 0x4200, 0x4400, 0x4600
+        const u32 hi = prmt(0x3E3C3800u, 0x46444240u, em) | ((sg << 7) & 0x80808080u);
+        p01 = prmt(hi, 0u, 0x1404u);
+        p23 = prmt(hi, 0u, 0x3424u);
+    } else {
+        // bf16 0x0000, 0x3F00, 0x3F80, 0x3FC0, 0x4000, 0x4040, 0x4080, 0x40C0
+        const u32 hi = prmt(0x3F3F3F00u, 0x40404040u, em) | ((sg << 7) & 0x80808080u);
+        const u32 lo = prmt(0xC0800000u, 0xC0804000u, em);
+        p01 = prmt(lo, hi, 0x5140u);
+        p23 = prmt(lo, hi, 0x7362u);
+    }
+}
+
+// The lane's activations for one 128-k chunk: row m, k = 32t .. 32t + 31, as 16 pairs
+// (zeros for rows at or beyond M).
+__device__ __forceinline__ void mma_load_x(u32* X, const u16* __restrict__ x, int mrow, int m, int K, int k) {
+    if (mrow < m) {
+        const uint4* p = (const uint4*)(x + (u64)mrow * K + k);
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+            const uint4 v = p[i];
+            X[4 * i] = v.x; X[4 * i + 1] = v.y; X[4 * i + 2] = v.z; X[4 * i + 3] = v.w;
+        }
+    } else {
+#pragma unroll
+        for (int i = 0; i < 16; ++i) X[i] = 0u;
+    }
+}
+
+// Sums the warps' accumulators and writes y[m, n] = acc * mul(n) + bias[n].
+template <int A, int NT, int W>
+__device__ __forceinline__ void mma_reduce_store(float (*acc)[4], u16* __restrict__ y, const u16* __restrict__ bias,
+                                                 float mul, int m, int N, int n0) {
+    __shared__ float red[W][NT * 4][32];
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+#pragma unroll
+    for (int j = 0; j < NT; ++j)
+#pragma unroll
+        for (int i = 0; i < 4; ++i) red[warp][4 * j + i][lane] = acc[j][i];
+    __syncthreads();
+    if (warp != 0) return;
+    const int g = lane >> 2, t = lane & 3;
+#pragma unroll
+    for (int j = 0; j < NT; ++j)
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+            float s = red[0][4 * j + i][lane];
+#pragma unroll
+            for (int wv = 1; wv < W; ++wv) s += red[wv][4 * j + i][lane];
+            const int mm = 8 * j + 2 * t + (i & 1);
+            const int n = n0 + g + 8 * (i >> 1);
+            if (mm < m && n < N) {
+                const float b = bias ? from_out<A>(bias[n]) : 0.0f;
+                y[(u64)mm * N + n] = to_out<A>(s * mul + b);
+            }
+        }
+}
+
+// NVFP4 (§6, §7): the lane's 32 values span two 16-value blocks per row; each decoded pair
+// is multiplied by its block's E4M3 scale in the activation type (e2m1 x e4m3 has at most 6
+// significant bits and lies within [2^-10, 2688]: exact in f16 and bf16). The global scale
+// (one per tensor) is applied to the f32 sums.
+template <int A, int NT, int W>
+__device__ __forceinline__ void mma_nvfp4_body(u16* __restrict__ y, const u16* __restrict__ x, const u8* __restrict__ w,
+                                               const u8* __restrict__ ws, const float* __restrict__ global,
+                                               int convention, const u16* __restrict__ bias, int m, int N, int K) {
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    const int n0 = blockIdx.x * 16;
+    const int na = min(n0 + g, N - 1), nb = min(n0 + g + 8, N - 1);
+    const int chunks = K >> 7;
+    const int c0 = chunks * warp / W, c1 = chunks * (warp + 1) / W;
+    const u8* wa = w + (u64)na * (K / 2) + 16 * t;
+    const u8* wb = w + (u64)nb * (K / 2) + 16 * t;
+    const u8* sa = ws + (u64)na * (K / 16) + 2 * t;
+    const u8* sb = ws + (u64)nb * (K / 16) + 2 * t;
+    float acc[NT][4];
+#pragma unroll
+    for (int j = 0; j < NT; ++j)
+#pragma unroll
+        for (int i = 0; i < 4; ++i) acc[j][i] = 0.0f;
+    // Two chunks in flight ahead of the one being decoded: slot c % 2 holds chunk c.
+    uint4 qa[2], qb[2];
+    u32 s2a[2] = {0u, 0u}, s2b[2] = {0u, 0u};
+    auto fetch = [&](int c, int slot) {
+        qa[slot] = ldg_stream16(wa + (u64)c * 64);
+        qb[slot] = ldg_stream16(wb + (u64)c * 64);
+        s2a[slot] = *(const u16*)(sa + (u64)c * 8);
+        s2b[slot] = *(const u16*)(sb + (u64)c * 8);
+    };
+    if (c0 < c1) fetch(c0, 0);
+    if (c0 + 1 < c1) fetch(c0 + 1, 1);
+    for (int c = c0; c < c1; ++c) {
+        const int slot = (c - c0) & 1;
+        u32 wA[4], wB[4], sA[2], sB[2];
+        // Copy the slot out, then refill it with chunk c + 2.
+#pragma unroll
+        for (int sl = 0; sl < 2; ++sl) {
+            if (sl == slot) {
+                wA[0] = qa[sl].x; wA[1] = qa[sl].y; wA[2] = qa[sl].z; wA[3] = qa[sl].w;
+                wB[0] = qb[sl].x; wB[1] = qb[sl].y; wB[2] = qb[sl].z; wB[3] = qb[sl].w;
+#pragma unroll
+                for (int i = 0; i < 2; ++i) {
+                    const float fa = e4m3_to_f32((s2a[sl] >> (8 * i)) & 0xFFu);
+                    const float fb = e4m3_to_f32((s2b[sl] >> (8 * i)) & 0xFFu);
+                    sA[i] = to_out2<A>(fa, fa);
+                    sB[i] = to_out2<A>(fb, fb);
+                }
+                if (c + 2 < c1) fetch(c + 2, sl);
+            }
+        }
+        u32 X[NT][16];
+#pragma unroll
+        for (int j = 0; j < NT; ++j) mma_load_x(X[j], x, g + 8 * j, m, K, c * 128 + 32 * t);
+#pragma unroll
+        for (int u = 0; u < 4; ++u) {
+#pragma unroll
+            for (int h = 0; h < 2; ++h) {
+                u32 a01, a23, b01, b23; // row g (a) and row g + 8 (b), k pairs (0,1) and (2,3)
+                e2m1x4_pairs<A>(wA[u] >> (16 * h), a01, a23);
+                e2m1x4_pairs<A>(wB[u] >> (16 * h), b01, b23);
+                const u32 s_a = sA[u >> 1], s_b = sB[u >> 1];
+                a01 = hmul2<A>(a01, s_a); a23 = hmul2<A>(a23, s_a);
+                b01 = hmul2<A>(b01, s_b); b23 = hmul2<A>(b23, s_b);
+#pragma unroll
+                for (int j = 0; j < NT; ++j)
+                    mma_16816<A>(acc[j], a01, b01, a23, b23, X[j][4 * u + 2 * h], X[j][4 * u + 2 * h + 1]);
+            }
+        }
+    }
+    const float gs = global[0];
+    mma_reduce_store<A, NT, W>(acc, y, bias, convention == 0 ? gs : 1.0f / gs, m, N, n0);
+}
+
+template <int A> __device__ __forceinline__ u32 hsub2(u32 a, u32 b) {
+    u32 r;
+    if (A == OUT_BF16) asm("sub.rn.bf16x2 %0, %1, %2;" : "=r"(r) : "r"(a), "r"(b));
+    else asm("sub.rn.f16x2 %0, %1, %2;" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+// GPTQ 4-bit without g_idx (§2.3), group size a multiple of 32: tensor-core GEMV over a K-major
+// layout. A warp owns 64 columns (four m16 tiles) and walks 32-k chunks: lane (g, t) loads
+// packed row 4c + t at columns n0 + 4g + 0..3 and n0 + 32 + 4g + 0..3 (two 16-byte loads;
+// eight lanes read a whole 128-byte line); m-tile i maps MMA row g to column n0 + 4g + i and
+// row g + 8 to n0 + 32 + 4g + i. Nibbles j and j + 4 of a word (k = 8t + j, 8t + j + 4) form
+// one pair: (q - z) exactly, as (magic | q) - (magic + z) in the activation type (f16 1024,
+// bf16 128). The activation pairs are permuted to match with one prmt each, shared by the
+// four m-tiles. A chunk lies inside one group, so the MMA sums s-free products for the chunk
+// and the group scale multiplies that f32 sum: every product is exact.
+// The 8 warps of a block and grid.y split K; with grid.y > 1, f32 partials are summed by
+// gemv_finalize_*.
+template <int A, int NT>
+__device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __restrict__ part, const u16* __restrict__ x,
+                                               const u32* __restrict__ qw, const u32* __restrict__ qz,
+                                               const u16* __restrict__ scales, int scale_dt, int group_size, int v1,
+                                               const u16* __restrict__ bias, int m, int N, int K) {
+    constexpr int W = 8;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    const int n0 = blockIdx.x * 64;
+    const int chunks = K >> 5;
+    const int parts = (int)gridDim.y * W, pi = (int)blockIdx.y * W + warp;
+    const int c0 = (int)((long long)chunks * pi / parts), c1 = (int)((long long)chunks * (pi + 1) / parts);
+    const int ca = n0 + 4 * g, cb = n0 + 32 + 4 * g;
+    const int la = min(ca, N - 4), lb = min(cb, N - 4); // N % 8 == 0: whole groups of four
+    const u32 MAGIC = A == OUT_F16 ? 0x64006400u : 0x43004300u;
+    const int zero_words = N >> 3;
+    float acc[4][NT][4];
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+#pragma unroll
+        for (int j = 0; j < NT; ++j)
+#pragma unroll
+            for (int r = 0; r < 4; ++r) acc[i][j][r] = 0.0f;
+    int grp_cur = -1;
+    float sA[4], sB[4];
+    u32 zA[4], zB[4];
+    uint4 qa = make_uint4(0, 0, 0, 0), qb = qa;
+    if (c0 < c1) {
+        qa = ldg_stream16(qw + (u64)(4 * c0 + t) * N + la);
+        qb = ldg_stream16(qw + (u64)(4 * c0 + t) * N + lb);
+    }
+    for (int c = c0; c < c1; ++c) {
+        const u32 wA[4] = {qa.x, qa.y, qa.z, qa.w}, wB[4] = {qb.x, qb.y, qb.z, qb.w};
+        if (c + 1 < c1) {
+            qa = ldg_stream16(qw + (u64)(4 * (c + 1) + t) * N + la);
+            qb = ldg_stream16(qw + (u64)(4 * (c + 1) + t) * N + lb);
+        }
+        const int grp = (c * 32) / group_size;
+        if (grp != grp_cur) {
+            grp_cur = grp;
+            const uint2 ra = *(const uint2*)(scales + (u64)grp * N + la), rb = *(const uint2*)(scales + (u64)grp * N + lb);
+            const u32 h[4] = {ra.x, ra.y, rb.x, rb.y};
+#pragma unroll
+            for (int i = 0; i < 4; ++i) {
+                const u32 ha = (h[i >> 1] >> (16 * (i & 1))) & 0xFFFFu, hb = (h[2 + (i >> 1)] >> (16 * (i & 1))) & 0xFFFFu;
+                sA[i] = scale_dt == SDT_BF16 ? bf16_to_f32((u16)ha) : f16_to_f32((u16)ha);
+                sB[i] = scale_dt == SDT_BF16 ? bf16_to_f32((u16)hb) : f16_to_f32((u16)hb);
+            }
+            const u32 za = qz[(u64)grp * zero_words + (la >> 3)], zb = qz[(u64)grp * zero_words + (lb >> 3)];
+            const int sha = 4 * (la & 7), shb = 4 * (lb & 7);
+#pragma unroll
+            for (int i = 0; i < 4; ++i) {
+                const u32 z1 = ((za >> (sha + 4 * i)) & 15u) + (u32)v1, z2 = ((zb >> (shb + 4 * i)) & 15u) + (u32)v1;
+                zA[i] = MAGIC + (z1 | (z1 << 16));
+                zB[i] = MAGIC + (z2 | (z2 << 16));
+            }
+        }
+        // Activations: k = 32c + 8t .. + 7 of rows g and g + 8; B pairs (k j, k j + 4).
+        u32 B0[NT][2], B1[NT][2];
+#pragma unroll
+        for (int j = 0; j < NT; ++j) {
+            const int mr = g + 8 * j;
+            uint4 P = make_uint4(0, 0, 0, 0);
+            if (mr < m) P = *(const uint4*)(x + (u64)mr * K + c * 32 + 8 * t);
+            B0[j][0] = prmt(P.x, P.z, 0x5410u); B1[j][0] = prmt(P.x, P.z, 0x7632u);
+            B0[j][1] = prmt(P.y, P.w, 0x5410u); B1[j][1] = prmt(P.y, P.w, 0x7632u);
+        }
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+            float tmp[NT][4];
+#pragma unroll
+            for (int j = 0; j < NT; ++j)
+#pragma unroll
+                for (int r = 0; r < 4; ++r) tmp[j][r] = 0.0f;
+#pragma unroll
+            for (int h = 0; h < 2; ++h) {
+                const u32 a01 = hsub2<A>(((wA[i] >> (8 * h)) & 0x000F000Fu) | MAGIC, zA[i]);
+                const u32 a23 = hsub2<A>(((wA[i] >> (8 * h + 4)) & 0x000F000Fu) | MAGIC, zA[i]);
+                const u32 b01 = hsub2<A>(((wB[i] >> (8 * h)) & 0x000F000Fu) | MAGIC, zB[i]);
+                const u32 b23 = hsub2<A>(((wB[i] >> (8 * h + 4)) & 0x000F000Fu) | MAGIC, zB[i]);
+#pragma unroll
+                for (int j = 0; j < NT; ++j) mma_16816<A>(tmp[j], a01, b01, a23, b23, B0[j][h], B1[j][h]);
+            }
+#pragma unroll
+            for (int j = 0; j < NT; ++j) {
+                acc[i][j][0] = fmaf(sA[i], tmp[j][0], acc[i][j][0]);
+                acc[i][j][1] = fmaf(sA[i], tmp[j][1], acc[i][j][1]);
+                acc[i][j][2] = fmaf(sB[i], tmp[j][2], acc[i][j][2]);
+                acc[i][j][3] = fmaf(sB[i], tmp[j][3], acc[i][j][3]);
+            }
+        }
+    }
+    __shared__ float red[W][4 * NT * 4][32];
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+#pragma unroll
+        for (int j = 0; j < NT; ++j)
+#pragma unroll
+            for (int r = 0; r < 4; ++r) red[warp][(i * NT + j) * 4 + r][lane] = acc[i][j][r];
+    __syncthreads();
+    // Every warp finishes a quarter of the (i, j, r) sums.
+    for (int e = warp; e < 4 * NT * 4; e += W) {
+        float s = 0.0f;
+#pragma unroll
+        for (int wv = 0; wv < W; ++wv) s += red[wv][e][lane];
+        const int i = e / (NT * 4), j = (e / 4) % NT, r = e & 3;
+        const int mm = 8 * j + 2 * t + (r & 1);
+        const int n = (r < 2 ? ca : cb) + i;
+        if (mm < m && n < N) {
+            if (gridDim.y > 1) {
+                part[((u64)blockIdx.y * m + mm) * N + n] = s;
+            } else {
+                const float b = bias ? from_out<A>(bias[n]) : 0.0f;
+                y[(u64)mm * N + n] = to_out<A>(s + b);
+            }
+        }
+    }
+}
+
 // Sums grid.y partials: y[m, n] = sum_s part[s][m][n] + bias[n].
 template <int A>
 __device__ __forceinline__ void finalize_body(u16* __restrict__ y, const float* __restrict__ part, int splits,
@@ -762,6 +1077,24 @@ GEMV_AWQ(bf16, OUT_BF16, 4)
 GEMV_AWQ(f16, OUT_F16, 1)
 GEMV_AWQ(f16, OUT_F16, 2)
 GEMV_AWQ(f16, OUT_F16, 4)
+
+#define GEMV_MMA(SUF, A, NT, W)                                                                              \
+    extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_nvfp4_##SUF##_n##NT##_w##W(ROW_ARGS_NVFP4) { \
+        mma_nvfp4_body<A, NT, W>(y, x, w, ws, global, convention, bias, m, N, K);                           \
+    }
+#define GEMV_MMA_W(SUF, A, NT) GEMV_MMA(SUF, A, NT, 4) GEMV_MMA(SUF, A, NT, 8) GEMV_MMA(SUF, A, NT, 16)
+#define GEMV_MMA_GPTQ(SUF, A, NT)                                                                            \
+    extern "C" __global__ void __launch_bounds__(256) gemv_mma_gptq4_##SUF##_n##NT(COL_ARGS_GPTQ) {          \
+        mma_gptq4_body<A, NT>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
+    }
+GEMV_MMA_GPTQ(bf16, OUT_BF16, 1)
+GEMV_MMA_GPTQ(bf16, OUT_BF16, 2)
+GEMV_MMA_GPTQ(f16, OUT_F16, 1)
+GEMV_MMA_GPTQ(f16, OUT_F16, 2)
+GEMV_MMA_W(bf16, OUT_BF16, 1)
+GEMV_MMA_W(bf16, OUT_BF16, 2)
+GEMV_MMA_W(f16, OUT_F16, 1)
+GEMV_MMA_W(f16, OUT_F16, 2)
 
 extern "C" __global__ void gemv_finalize_bf16(u16* y, const float* part, int splits, const u16* bias, int m, int N) {
     finalize_body<OUT_BF16>(y, part, splits, bias, m, N);

@@ -32,6 +32,10 @@ pub struct Args {
     /// Skip the dequant part.
     #[arg(long)]
     pub no_dequant: bool,
+    /// Only layers whose format label contains this text (e.g. `nvfp4`, `gptq4`); the
+    /// ceilings and the cuBLAS reference always run.
+    #[arg(long, value_name = "TEXT")]
+    pub only: Option<String>,
 }
 
 /// Runs `bench`.
@@ -75,12 +79,12 @@ fn run_gpu(gpu: &Gpu, args: &Args) -> Result<BenchReport, GpuError> {
     let dequant = if args.no_dequant {
         Vec::new()
     } else {
-        bench::bench_dequant(gpu, 8192, 28672, args.runs, &copy, &read)?
+        bench::bench_dequant(gpu, 8192, 28672, args.runs, &copy, &read, args.only.as_deref())?
     };
     let gemv = if args.no_gemv {
         Vec::new()
     } else {
-        bench::bench_gemv(gpu, args.runs, &read, &copy)?
+        bench::bench_gemv(gpu, args.runs, &read, &copy, args.only.as_deref())?
     };
     Ok(BenchReport {
         device,

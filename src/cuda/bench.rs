@@ -298,11 +298,15 @@ pub fn bench_dequant(
     runs: usize,
     copy: &Ceiling,
     read: &Ceiling,
+    only: Option<&str>,
 ) -> GpuResult<Vec<Entry>> {
     let l2 = gpu.info().l2_bytes.max(1) as usize;
     let mut out = Vec::new();
     for (i, spec) in dequant_bench_specs(n, k).into_iter().enumerate() {
         let fx = Fixture::generate(spec, Extremes::Plain, 0xBE7C_0000 + i as u64);
+        if only.is_some_and(|o| !fx.packed().label().contains(o)) {
+            continue;
+        }
         let layers = rotation(gpu, &fx, 3 * l2)?;
         let (rows, cols) = layers[0].out_shape();
         let dst: DevBuf = gpu.alloc(rows * cols * 2)?;
@@ -419,7 +423,13 @@ pub fn gemv_bench_specs(n: usize, k: usize) -> Vec<Spec> {
 
 /// cuBLAS bf16 GEMM on the GEMV shapes (the reference users would otherwise run), then
 /// every GEMV kernel (bf16 activations) with its speedup over that reference.
-pub fn bench_gemv(gpu: &Gpu, runs: usize, read: &Ceiling, copy: &Ceiling) -> GpuResult<Vec<Entry>> {
+pub fn bench_gemv(
+    gpu: &Gpu,
+    runs: usize,
+    read: &Ceiling,
+    copy: &Ceiling,
+    only: Option<&str>,
+) -> GpuResult<Vec<Entry>> {
     use super::gemv::{cublas, cublas_gemm, gemv_async, plan, Plan, Scratch};
     let blas = cublas(gpu)?;
     let l2 = gpu.info().l2_bytes.max(1) as usize;
@@ -472,6 +482,9 @@ pub fn bench_gemv(gpu: &Gpu, runs: usize, read: &Ceiling, copy: &Ceiling) -> Gpu
         drop(dense);
         for (i, spec) in gemv_bench_specs(n, k).into_iter().enumerate() {
             let fx = Fixture::generate(spec, Extremes::Plain, 0x6E6D_0000 + i as u64);
+            if only.is_some_and(|o| !fx.packed().label().contains(o)) {
+                continue;
+            }
             let layers = rotation(gpu, &fx, 3 * l2)?;
             let mut scratch = Scratch::default();
             for m in GEMV_MS {

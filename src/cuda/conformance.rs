@@ -384,6 +384,11 @@ pub fn gemv_specs() -> Vec<Spec> {
         (4, 1032, 136, None),
         (8, 2100, 36, Some(32)),
         (8, 1036, 260, Some(128)),
+        // K % 32 == 0, group % 32 == 0: the tensor-core kernel without g_idx (grid.y
+        // splits K for 2048; group -1 is K = 320).
+        (4, 1032, 2048, Some(128)),
+        (4, 2056, 96, Some(32)),
+        (4, 520, 320, None),
     ] {
         for act_order in [false, true] {
             let v1 = !act_order;
@@ -419,6 +424,17 @@ pub fn gemv_specs() -> Vec<Spec> {
         v.push(Spec::Nvfp4 {
             n: 1025,
             k: 208,
+            convention,
+        });
+        // K % 128 == 0: the tensor-core kernel (one chunk: three warps idle; five chunks).
+        v.push(Spec::Nvfp4 {
+            n: 777,
+            k: 128,
+            convention,
+        });
+        v.push(Spec::Nvfp4 {
+            n: 1030,
+            k: 640,
             convention,
         });
     }
@@ -595,7 +611,7 @@ pub fn run_gpu_gemv(gpu: &Gpu, oracle: OracleFn<'_>, seed: u64) -> GpuResult<Vec
                 match run {
                     Ok(p) => {
                         c.kernel = match p {
-                            Plan::Row { kernel } | Plan::Column { kernel, .. } => kernel
+                            Plan::Row { kernel } | Plan::Column { kernel, .. } | Plan::Mma { kernel, .. } => kernel
                                 .rsplit_once("_m")
                                 .map_or(kernel.clone(), |(a, _)| a.to_string()),
                             Plan::DequantCublas => "dequant+cublas".into(),

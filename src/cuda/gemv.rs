@@ -32,9 +32,44 @@ pub enum Plan {
         tiles: u32,
         /// Grid y (K splits); > 1 means partials plus a finalize pass.
         splits: u32,
+        /// Threads per block (512 for the CUDA-core kernels, 256 for the tensor-core one).
+        threads: u32,
+    },
+    /// A tensor-core kernel (mma.sync m16n8k16): one block of `warps` warps per 16 output
+    /// rows, the warps splitting K.
+    Mma {
+        /// Kernel function.
+        kernel: String,
+        /// Grid x (16-row tiles).
+        tiles: u32,
+        /// Warps per block (4, 8 or 16; the kernel's `_w` suffix).
+        warps: u32,
     },
     /// Dequantize to a dense matrix, then cuBLAS.
     DequantCublas,
+}
+
+/// Warps per block of a tensor-core kernel for `chunks` 128-k chunks: as many as keep at
+/// least two chunks per warp, from 4 to 16 (`SAFEWEIGHTS_MMA_WARPS` overrides, for tuning).
+fn mma_warps(chunks: usize) -> u32 {
+    if let Some(w) = std::env::var("SAFEWEIGHTS_MMA_WARPS")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+        .filter(|w| [4, 8, 16].contains(w))
+    {
+        return w;
+    }
+    match chunks {
+        c if c >= 32 => 16,
+        c if c >= 16 => 8,
+        _ => 4,
+    }
+}
+
+/// Whether the tensor-core kernels may be chosen: on unless `SAFEWEIGHTS_GEMV_MMA=0`, which
+/// the bench uses to measure the CUDA-core kernels against them in one run.
+pub fn mma_enabled() -> bool {
+    std::env::var("SAFEWEIGHTS_GEMV_MMA").map_or(true, |v| v != "0")
 }
 
 impl Plan {
@@ -43,6 +78,7 @@ impl Plan {
         match self {
             Plan::Row { kernel } => kernel.clone(),
             Plan::Column { kernel, splits, .. } => format!("{kernel} (split {splits})"),
+            Plan::Mma { kernel, .. } => kernel.clone(),
             Plan::DequantCublas => "dequant+cublas".into(),
         }
     }
@@ -61,6 +97,33 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
     };
     let sms = gpu.info().sm_count.max(1) as usize;
     match p.desc {
+        Desc::Gptq {
+            bits: 4,
+            n,
+            k,
+            group_size,
+            scale_dtype,
+            ..
+        } if p.ptr(3) == 0
+            && k % 32 == 0
+            && group_size % 32 == 0
+            && scale_dtype != super::dequant::ScaleDtype::F32
+            && mma_enabled() =>
+        {
+            // 64 columns x 8 warps per block; grid.y splits K until ~24 warps per SM.
+            let tiles = n.div_ceil(64);
+            let chunks = k / 32;
+            let splits = (24 * sms)
+                .div_ceil(tiles * 8)
+                .clamp(1, (chunks / 16).max(1))
+                .min(16);
+            Plan::Column {
+                kernel: format!("gemv_mma_gptq4_{sfx}_n{}", if m <= 8 { 1 } else { 2 }),
+                tiles: tiles as u32,
+                splits: splits as u32,
+                threads: 256,
+            }
+        }
         Desc::Gptq { bits, n, k, .. } if bits == 4 || bits == 8 => {
             let tiles = n.div_ceil(32);
             let rows = k * bits as usize / 32;
@@ -72,6 +135,7 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
                 kernel: format!("gemv_gptq{bits}_{sfx}_m{mt}"),
                 tiles: tiles as u32,
                 splits: splits as u32,
+                threads: 512,
             }
         }
         Desc::Awq { n, k, .. } if m <= 4 => {
@@ -81,6 +145,23 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
                 kernel: format!("gemv_awq_{sfx}_m{mt}"),
                 tiles: tiles as u32,
                 splits: splits as u32,
+                threads: 512,
+            }
+        }
+        Desc::Nvfp4 {
+            rows,
+            k,
+            rows_per_global,
+            ..
+        } if rows_per_global >= rows && k % 128 == 0 && mma_enabled() => {
+            let warps = mma_warps(k / 128);
+            Plan::Mma {
+                kernel: format!(
+                    "gemv_mma_nvfp4_{sfx}_n{}_w{warps}",
+                    if m <= 8 { 1 } else { 2 }
+                ),
+                tiles: rows.div_ceil(16) as u32,
+                warps,
             }
         }
         Desc::Nvfp4 {
@@ -331,10 +412,43 @@ pub fn gemv_async(
             };
             gpu.launch(kernel, cfg, &args)?;
         }
+        Plan::Mma {
+            kernel,
+            tiles,
+            warps,
+        } => {
+            let cfg = LaunchConfig {
+                grid_dim: (*tiles, 1, 1),
+                block_dim: (32 * warps, 1, 1),
+                shared_mem_bytes: 0,
+            };
+            let args: Vec<KArg> = match p.desc {
+                Desc::Nvfp4 { convention, .. } => vec![
+                    KArg::Ptr(y.ptr()),
+                    KArg::Ptr(x.ptr()),
+                    KArg::Ptr(p.ptr(0)),
+                    KArg::Ptr(p.ptr(1)),
+                    KArg::Ptr(p.ptr(2)),
+                    KArg::I32((convention == Nvfp4Convention::Divisor) as i32),
+                    bias_ptr,
+                    i(m),
+                    i(n),
+                    i(k),
+                ],
+                _ => {
+                    return Err(GpuError::bad_args(
+                        kernel.clone(),
+                        "plan does not match the layer",
+                    ))
+                }
+            };
+            gpu.launch(kernel, cfg, &args)?;
+        }
         Plan::Column {
             kernel,
             tiles,
             splits,
+            threads,
         } => {
             let part = if *splits > 1 {
                 ensure(gpu, &mut scratch.part, *splits as usize * m * n * 4)?
@@ -343,7 +457,7 @@ pub fn gemv_async(
             };
             let cfg = LaunchConfig {
                 grid_dim: (*tiles, *splits, 1),
-                block_dim: (512, 1, 1),
+                block_dim: (*threads, 1, 1),
                 shared_mem_bytes: 0,
             };
             let (yk, pk, xk) = (KArg::Ptr(y.ptr()), KArg::Ptr(part), KArg::Ptr(x.ptr()));
