@@ -808,50 +808,59 @@ __device__ __forceinline__ void mma_reduce_store(float (*acc)[4], u16* __restric
 // is multiplied by its block's E4M3 scale in the activation type (e2m1 x e4m3 has at most 6
 // significant bits and lies within [2^-10, 2688]: exact in f16 and bf16). The global scale
 // (one per tensor) is applied to the f32 sums.
-template <int A, int NT, int W>
+template <int A, int NT, int W, int RT>
 __device__ __forceinline__ void mma_nvfp4_body(u16* __restrict__ y, const u16* __restrict__ x, const u8* __restrict__ w,
                                                const u8* __restrict__ ws, const float* __restrict__ global,
                                                int convention, const u16* __restrict__ bias, int m, int N, int K) {
+    // RT m16 tiles per warp (rows n0 + 16 rt + g and + 8): RT = 2 shares each activation
+    // fragment between two tiles, which is what M > 8 needs.
+    constexpr int R = 2 * RT;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-    const int n0 = blockIdx.x * 16;
-    const int na = min(n0 + g, N - 1), nb = min(n0 + g + 8, N - 1);
+    const int n0 = blockIdx.x * 16 * RT;
     const int chunks = K >> 7;
     const int c0 = chunks * warp / W, c1 = chunks * (warp + 1) / W;
-    const u8* wa = w + (u64)na * (K / 2) + 16 * t;
-    const u8* wb = w + (u64)nb * (K / 2) + 16 * t;
-    const u8* sa = ws + (u64)na * (K / 16) + 2 * t;
-    const u8* sb = ws + (u64)nb * (K / 16) + 2 * t;
-    float acc[NT][4];
+    const u8* wr[R];
+    const u8* sr[R];
 #pragma unroll
-    for (int j = 0; j < NT; ++j)
+    for (int r = 0; r < R; ++r) {
+        const int nr = min(n0 + 8 * r + g, N - 1);
+        wr[r] = w + (u64)nr * (K / 2) + 16 * t;
+        sr[r] = ws + (u64)nr * (K / 16) + 2 * t;
+    }
+    float acc[RT][NT][4];
 #pragma unroll
-        for (int i = 0; i < 4; ++i) acc[j][i] = 0.0f;
+    for (int rt = 0; rt < RT; ++rt)
+#pragma unroll
+        for (int j = 0; j < NT; ++j)
+#pragma unroll
+            for (int i = 0; i < 4; ++i) acc[rt][j][i] = 0.0f;
     // Two chunks in flight ahead of the one being decoded: slot c % 2 holds chunk c.
-    uint4 qa[2], qb[2];
-    u32 s2a[2] = {0u, 0u}, s2b[2] = {0u, 0u};
+    uint4 q[2][R];
+    u32 s2[2][R];
     auto fetch = [&](int c, int slot) {
-        qa[slot] = ldg_stream16(wa + (u64)c * 64);
-        qb[slot] = ldg_stream16(wb + (u64)c * 64);
-        s2a[slot] = *(const u16*)(sa + (u64)c * 8);
-        s2b[slot] = *(const u16*)(sb + (u64)c * 8);
+#pragma unroll
+        for (int r = 0; r < R; ++r) {
+            q[slot][r] = ldg_stream16(wr[r] + (u64)c * 64);
+            s2[slot][r] = *(const u16*)(sr[r] + (u64)c * 8);
+        }
     };
     if (c0 < c1) fetch(c0, 0);
     if (c0 + 1 < c1) fetch(c0 + 1, 1);
     for (int c = c0; c < c1; ++c) {
         const int slot = (c - c0) & 1;
-        u32 wA[4], wB[4], sA[2], sB[2];
+        u32 wv[R][4], sc[R][2];
         // Copy the slot out, then refill it with chunk c + 2.
 #pragma unroll
         for (int sl = 0; sl < 2; ++sl) {
             if (sl == slot) {
-                wA[0] = qa[sl].x; wA[1] = qa[sl].y; wA[2] = qa[sl].z; wA[3] = qa[sl].w;
-                wB[0] = qb[sl].x; wB[1] = qb[sl].y; wB[2] = qb[sl].z; wB[3] = qb[sl].w;
 #pragma unroll
-                for (int i = 0; i < 2; ++i) {
-                    const float fa = e4m3_to_f32((s2a[sl] >> (8 * i)) & 0xFFu);
-                    const float fb = e4m3_to_f32((s2b[sl] >> (8 * i)) & 0xFFu);
-                    sA[i] = to_out2<A>(fa, fa);
-                    sB[i] = to_out2<A>(fb, fb);
+                for (int r = 0; r < R; ++r) {
+                    wv[r][0] = q[sl][r].x; wv[r][1] = q[sl][r].y; wv[r][2] = q[sl][r].z; wv[r][3] = q[sl][r].w;
+#pragma unroll
+                    for (int i = 0; i < 2; ++i) {
+                        const float f = e4m3_to_f32((s2[sl][r] >> (8 * i)) & 0xFFu);
+                        sc[r][i] = to_out2<A>(f, f);
+                    }
                 }
                 if (c + 2 < c1) fetch(c + 2, sl);
             }
@@ -863,15 +872,94 @@ __device__ __forceinline__ void mma_nvfp4_body(u16* __restrict__ y, const u16* _
         for (int u = 0; u < 4; ++u) {
 #pragma unroll
             for (int h = 0; h < 2; ++h) {
-                u32 a01, a23, b01, b23; // row g (a) and row g + 8 (b), k pairs (0,1) and (2,3)
-                e2m1x4_pairs<A>(wA[u] >> (16 * h), a01, a23);
-                e2m1x4_pairs<A>(wB[u] >> (16 * h), b01, b23);
-                const u32 s_a = sA[u >> 1], s_b = sB[u >> 1];
-                a01 = hmul2<A>(a01, s_a); a23 = hmul2<A>(a23, s_a);
-                b01 = hmul2<A>(b01, s_b); b23 = hmul2<A>(b23, s_b);
 #pragma unroll
-                for (int j = 0; j < NT; ++j)
-                    mma_16816<A>(acc[j], a01, b01, a23, b23, X[j][4 * u + 2 * h], X[j][4 * u + 2 * h + 1]);
+                for (int rt = 0; rt < RT; ++rt) {
+                    u32 a01, a23, b01, b23; // rows g (a) and g + 8 (b) of tile rt, k pairs (0,1), (2,3)
+                    e2m1x4_pairs<A>(wv[2 * rt][u] >> (16 * h), a01, a23);
+                    e2m1x4_pairs<A>(wv[2 * rt + 1][u] >> (16 * h), b01, b23);
+                    const u32 s_a = sc[2 * rt][u >> 1], s_b = sc[2 * rt + 1][u >> 1];
+                    a01 = hmul2<A>(a01, s_a); a23 = hmul2<A>(a23, s_a);
+                    b01 = hmul2<A>(b01, s_b); b23 = hmul2<A>(b23, s_b);
+#pragma unroll
+                    for (int j = 0; j < NT; ++j)
+                        mma_16816<A>(acc[rt][j], a01, b01, a23, b23, X[j][4 * u + 2 * h], X[j][4 * u + 2 * h + 1]);
+                }
+            }
+        }
+    }
+    const float gs = global[0];
+    const float mul = convention == 0 ? gs : 1.0f / gs;
+#pragma unroll
+    for (int rt = 0; rt < RT; ++rt) {
+        if (rt > 0) __syncthreads(); // the reduction buffer is reused
+        mma_reduce_store<A, NT, W>(acc[rt], y, bias, mul, m, N, n0 + 16 * rt);
+    }
+}
+
+// NVFP4 with 256-k chunks: each lane reads 32 contiguous bytes per row (a quad reads 128
+// bytes of a row per chunk), one chunk in flight ahead. Same decode as mma_nvfp4_body.
+template <int A, int NT, int W>
+__device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u16* __restrict__ x, const u8* __restrict__ w,
+                                                    const u8* __restrict__ ws, const float* __restrict__ global,
+                                                    int convention, const u16* __restrict__ bias, int m, int N, int K) {
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    const int n0 = blockIdx.x * 16;
+    const int na = min(n0 + g, N - 1), nb = min(n0 + g + 8, N - 1);
+    const int chunks = K >> 8;
+    const int c0 = chunks * warp / W, c1 = chunks * (warp + 1) / W;
+    const u8* wa = w + (u64)na * (K / 2) + 32 * t;
+    const u8* wb = w + (u64)nb * (K / 2) + 32 * t;
+    const u8* sa = ws + (u64)na * (K / 16) + 4 * t;
+    const u8* sb = ws + (u64)nb * (K / 16) + 4 * t;
+    float acc[NT][4];
+#pragma unroll
+    for (int j = 0; j < NT; ++j)
+#pragma unroll
+        for (int i = 0; i < 4; ++i) acc[j][i] = 0.0f;
+    uint4 qa0 = make_uint4(0, 0, 0, 0), qa1 = qa0, qb0 = qa0, qb1 = qa0;
+    u32 s4a = 0u, s4b = 0u;
+    if (c0 < c1) {
+        qa0 = ldg_stream16(wa + (u64)c0 * 128); qa1 = ldg_stream16(wa + (u64)c0 * 128 + 16);
+        qb0 = ldg_stream16(wb + (u64)c0 * 128); qb1 = ldg_stream16(wb + (u64)c0 * 128 + 16);
+        s4a = *(const u32*)(sa + (u64)c0 * 16);
+        s4b = *(const u32*)(sb + (u64)c0 * 16);
+    }
+    for (int c = c0; c < c1; ++c) {
+        const u32 wA[8] = {qa0.x, qa0.y, qa0.z, qa0.w, qa1.x, qa1.y, qa1.z, qa1.w};
+        const u32 wB[8] = {qb0.x, qb0.y, qb0.z, qb0.w, qb1.x, qb1.y, qb1.z, qb1.w};
+        u32 sA[4], sB[4];
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+            const float fa = e4m3_to_f32((s4a >> (8 * i)) & 0xFFu), fb = e4m3_to_f32((s4b >> (8 * i)) & 0xFFu);
+            sA[i] = to_out2<A>(fa, fa);
+            sB[i] = to_out2<A>(fb, fb);
+        }
+        if (c + 1 < c1) {
+            qa0 = ldg_stream16(wa + (u64)(c + 1) * 128); qa1 = ldg_stream16(wa + (u64)(c + 1) * 128 + 16);
+            qb0 = ldg_stream16(wb + (u64)(c + 1) * 128); qb1 = ldg_stream16(wb + (u64)(c + 1) * 128 + 16);
+            s4a = *(const u32*)(sa + (u64)(c + 1) * 16);
+            s4b = *(const u32*)(sb + (u64)(c + 1) * 16);
+        }
+#pragma unroll
+        for (int half = 0; half < 2; ++half) {
+            u32 X[NT][16];
+#pragma unroll
+            for (int j = 0; j < NT; ++j) mma_load_x(X[j], x, g + 8 * j, m, K, c * 256 + 64 * t + 32 * half);
+#pragma unroll
+            for (int uu = 0; uu < 4; ++uu) {
+                const int u = 4 * half + uu;
+#pragma unroll
+                for (int h = 0; h < 2; ++h) {
+                    u32 a01, a23, b01, b23;
+                    e2m1x4_pairs<A>(wA[u] >> (16 * h), a01, a23);
+                    e2m1x4_pairs<A>(wB[u] >> (16 * h), b01, b23);
+                    const u32 s_a = sA[u >> 1], s_b = sB[u >> 1];
+                    a01 = hmul2<A>(a01, s_a); a23 = hmul2<A>(a23, s_a);
+                    b01 = hmul2<A>(b01, s_b); b23 = hmul2<A>(b23, s_b);
+#pragma unroll
+                    for (int j = 0; j < NT; ++j)
+                        mma_16816<A>(acc[j], a01, b01, a23, b23, X[j][4 * uu + 2 * h], X[j][4 * uu + 2 * h + 1]);
+                }
             }
         }
     }
@@ -897,16 +985,17 @@ template <int A> __device__ __forceinline__ u32 hsub2(u32 a, u32 b) {
 // and the group scale multiplies that f32 sum: every product is exact.
 // The 8 warps of a block and grid.y split K; with grid.y > 1, f32 partials are summed by
 // gemv_finalize_*.
-template <int A, int NT>
+template <int A, int NT, int NWN>
 __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __restrict__ part, const u16* __restrict__ x,
                                                const u32* __restrict__ qw, const u32* __restrict__ qz,
                                                const u16* __restrict__ scales, int scale_dt, int group_size, int v1,
                                                const u16* __restrict__ bias, int m, int N, int K) {
-    constexpr int W = 8;
+    constexpr int W = 8, KW = W / NWN; // NWN warps along N (64 columns each), KW along K
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-    const int n0 = blockIdx.x * 64;
+    const int wn = warp % NWN, wk = warp / NWN;
+    const int n0 = (blockIdx.x * NWN + wn) * 64;
     const int chunks = K >> 5;
-    const int parts = (int)gridDim.y * W, pi = (int)blockIdx.y * W + warp;
+    const int parts = (int)gridDim.y * KW, pi = (int)blockIdx.y * KW + wk;
     const int c0 = (int)((long long)chunks * pi / parts), c1 = (int)((long long)chunks * (pi + 1) / parts);
     const int ca = n0 + 4 * g, cb = n0 + 32 + 4 * g;
     const int la = min(ca, N - 4), lb = min(cb, N - 4); // N % 8 == 0: whole groups of four
@@ -928,6 +1017,7 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
         qb = ldg_stream16(qw + (u64)(4 * c0 + t) * N + lb);
     }
     for (int c = c0; c < c1; ++c) {
+        // One chunk in flight ahead (two measured slower: 107 registers, fewer warps).
         const u32 wA[4] = {qa.x, qa.y, qa.z, qa.w}, wB[4] = {qb.x, qb.y, qb.z, qb.w};
         if (c + 1 < c1) {
             qa = ldg_stream16(qw + (u64)(4 * (c + 1) + t) * N + la);
@@ -996,11 +1086,12 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
 #pragma unroll
             for (int r = 0; r < 4; ++r) red[warp][(i * NT + j) * 4 + r][lane] = acc[i][j][r];
     __syncthreads();
-    // Every warp finishes a quarter of the (i, j, r) sums.
-    for (int e = warp; e < 4 * NT * 4; e += W) {
+    // The KW warps of one column group are summed by its first, split over NWN == 1 warps.
+    for (int e = (NWN == 1 ? warp : 0); e < 4 * NT * 4; e += (NWN == 1 ? W : 1)) {
+        if (NWN > 1 && wk != 0) break;
         float s = 0.0f;
 #pragma unroll
-        for (int wv = 0; wv < W; ++wv) s += red[wv][e][lane];
+        for (int wv = 0; wv < KW; ++wv) s += red[wn + NWN * wv][e][lane];
         const int i = e / (NT * 4), j = (e / 4) % NT, r = e & 3;
         const int mm = 8 * j + 2 * t + (r & 1);
         const int n = (r < 2 ? ca : cb) + i;
@@ -1080,17 +1171,26 @@ GEMV_AWQ(f16, OUT_F16, 4)
 
 #define GEMV_MMA(SUF, A, NT, W)                                                                              \
     extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_nvfp4_##SUF##_n##NT##_w##W(ROW_ARGS_NVFP4) { \
-        mma_nvfp4_body<A, NT, W>(y, x, w, ws, global, convention, bias, m, N, K);                           \
+        mma_nvfp4_body<A, NT, W, 1>(y, x, w, ws, global, convention, bias, m, N, K);                        \
+    }                                                                                                        \
+    extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_nvfp4x2_##SUF##_n##NT##_w##W(ROW_ARGS_NVFP4) { \
+        mma_nvfp4_body<A, NT, W, 2>(y, x, w, ws, global, convention, bias, m, N, K);                        \
     }
-#define GEMV_MMA_W(SUF, A, NT) GEMV_MMA(SUF, A, NT, 4) GEMV_MMA(SUF, A, NT, 8) GEMV_MMA(SUF, A, NT, 16)
-#define GEMV_MMA_GPTQ(SUF, A, NT)                                                                            \
-    extern "C" __global__ void __launch_bounds__(256) gemv_mma_gptq4_##SUF##_n##NT(COL_ARGS_GPTQ) {          \
-        mma_gptq4_body<A, NT>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
+#define GEMV_MMA_WIDE(SUF, A, NT, W)                                                                         \
+    extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_nvfp4w_##SUF##_n##NT##_w##W(ROW_ARGS_NVFP4) { \
+        mma_nvfp4_wide_body<A, NT, W>(y, x, w, ws, global, convention, bias, m, N, K);                      \
     }
-GEMV_MMA_GPTQ(bf16, OUT_BF16, 1)
-GEMV_MMA_GPTQ(bf16, OUT_BF16, 2)
-GEMV_MMA_GPTQ(f16, OUT_F16, 1)
-GEMV_MMA_GPTQ(f16, OUT_F16, 2)
+#define GEMV_MMA_W(SUF, A, NT) GEMV_MMA(SUF, A, NT, 4) GEMV_MMA(SUF, A, NT, 8) GEMV_MMA(SUF, A, NT, 16) \
+    GEMV_MMA_WIDE(SUF, A, NT, 4) GEMV_MMA_WIDE(SUF, A, NT, 8) GEMV_MMA_WIDE(SUF, A, NT, 16)
+#define GEMV_MMA_GPTQ(SUF, A, NT, NWN)                                                                       \
+    extern "C" __global__ void __launch_bounds__(256) gemv_mma_gptq4_##SUF##_n##NT##_c##NWN(COL_ARGS_GPTQ) { \
+        mma_gptq4_body<A, NT, NWN>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
+    }
+#define GEMV_MMA_GPTQ_C(SUF, A, NT) GEMV_MMA_GPTQ(SUF, A, NT, 1) GEMV_MMA_GPTQ(SUF, A, NT, 2) GEMV_MMA_GPTQ(SUF, A, NT, 4)
+GEMV_MMA_GPTQ_C(bf16, OUT_BF16, 1)
+GEMV_MMA_GPTQ_C(bf16, OUT_BF16, 2)
+GEMV_MMA_GPTQ_C(f16, OUT_F16, 1)
+GEMV_MMA_GPTQ_C(f16, OUT_F16, 2)
 GEMV_MMA_W(bf16, OUT_BF16, 1)
 GEMV_MMA_W(bf16, OUT_BF16, 2)
 GEMV_MMA_W(f16, OUT_F16, 1)

@@ -49,9 +49,18 @@ pub enum Plan {
     DequantCublas,
 }
 
-/// Warps per block of a tensor-core kernel for `chunks` 128-k chunks: as many as keep at
-/// least two chunks per warp, from 4 to 16 (`SAFEWEIGHTS_MMA_WARPS` overrides, for tuning).
-fn mma_warps(chunks: usize) -> u32 {
+/// A tuning override from the environment (unset or unparsable: `default`).
+fn env_knob(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Warps per block of a tensor-core kernel with `tiles` blocks over `chunks` K-chunks: the
+/// fewest of 4, 8, 16 that give about 2048 warps in all (H100: ~16 per SM), keeping at
+/// least two chunks per warp (`SAFEWEIGHTS_MMA_WARPS` overrides, for tuning).
+fn mma_warps(chunks: usize, tiles: usize) -> u32 {
     if let Some(w) = std::env::var("SAFEWEIGHTS_MMA_WARPS")
         .ok()
         .and_then(|v| v.parse::<u32>().ok())
@@ -59,11 +68,11 @@ fn mma_warps(chunks: usize) -> u32 {
     {
         return w;
     }
-    match chunks {
-        c if c >= 32 => 16,
-        c if c >= 16 => 8,
-        _ => 4,
+    let mut w = 4;
+    while w < 16 && tiles * w < 2048 && chunks >= 4 * w {
+        w *= 2;
     }
+    w as u32
 }
 
 /// Whether the tensor-core kernels may be chosen: on unless `SAFEWEIGHTS_GEMV_MMA=0`, which
@@ -110,15 +119,23 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
             && scale_dtype != super::dequant::ScaleDtype::F32
             && mma_enabled() =>
         {
-            // 64 columns x 8 warps per block; grid.y splits K until ~24 warps per SM.
-            let tiles = n.div_ceil(64);
+            // 8 warps per block: `cols` along N (64 columns each), the rest along K; grid.y
+            // splits K further until ~24 warps per SM.
+            let cols = match env_knob("SAFEWEIGHTS_MMA_COLS", 1) {
+                c @ (1 | 2 | 4) => c,
+                _ => 1,
+            };
+            let tiles = n.div_ceil(64 * cols);
             let chunks = k / 32;
             let splits = (24 * sms)
                 .div_ceil(tiles * 8)
-                .clamp(1, (chunks / 16).max(1))
+                .clamp(1, (chunks / (16 / cols)).max(1))
                 .min(16);
             Plan::Column {
-                kernel: format!("gemv_mma_gptq4_{sfx}_n{}", if m <= 8 { 1 } else { 2 }),
+                kernel: format!(
+                    "gemv_mma_gptq4_{sfx}_n{}_c{cols}",
+                    if m <= 8 { 1 } else { 2 }
+                ),
                 tiles: tiles as u32,
                 splits: splits as u32,
                 threads: 256,
@@ -154,13 +171,26 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
             rows_per_global,
             ..
         } if rows_per_global >= rows && k % 128 == 0 && mma_enabled() => {
-            let warps = mma_warps(k / 128);
+            // M <= 8: 256-k chunks (32 contiguous bytes per lane and row); M > 8: 128-k
+            // chunks, `rt` m16 tiles per warp sharing the activation fragments.
+            let wide = m <= 8 && k % 256 == 0 && env_knob("SAFEWEIGHTS_MMA_WIDE", 1) == 1;
+            // Two tiles per warp pay off once there are many rows (H100, M = 16: 28672 rows
+            // 115 -> 92 us, 14336 rows 43 -> 35 us; 8192 rows and fewer slower).
+            let rt = if !wide && rows >= 14336 { 2 } else { 1 };
+            let rt = env_knob("SAFEWEIGHTS_MMA_RT", rt).clamp(1, 2);
+            let tiles = rows.div_ceil(16 * rt);
+            let warps = mma_warps(k / if wide { 256 } else { 128 }, tiles);
+            let variant = match (wide, rt) {
+                (true, _) => "w",
+                (false, 2) => "x2",
+                _ => "",
+            };
             Plan::Mma {
                 kernel: format!(
-                    "gemv_mma_nvfp4_{sfx}_n{}_w{warps}",
+                    "gemv_mma_nvfp4{variant}_{sfx}_n{}_w{warps}",
                     if m <= 8 { 1 } else { 2 }
                 ),
-                tiles: rows.div_ceil(16) as u32,
+                tiles: tiles as u32,
                 warps,
             }
         }
