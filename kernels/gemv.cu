@@ -808,7 +808,16 @@ __device__ __forceinline__ void mma_reduce_store(float (*acc)[4], u16* __restric
 // is multiplied by its block's E4M3 scale in the activation type (e2m1 x e4m3 has at most 6
 // significant bits and lies within [2^-10, 2688]: exact in f16 and bf16). The global scale
 // (one per tensor) is applied to the f32 sums.
-template <int A, int NT, int W, int RT>
+// E8M0 scale byte (§1.4) as a bf16 pair (2^(e-127) twice; 0x00 is the bf16 subnormal 2^-127,
+// 0xFF NaN): exact, and so is its product with an E2M1 value.
+__device__ __forceinline__ u32 e8m0_bf16x2(u32 e) {
+    const u32 h = e == 0xFFu ? 0x7FC0u : (e == 0u ? 0x0040u : e << 7);
+    return h | (h << 16);
+}
+
+// FMT 0: NVFP4 (E4M3 scale per 16 values, `ws` [rows, K/16], global scale); FMT 1: MXFP4
+// (§5, E8M0 scale per 32 values, `ws` [rows, K/32], bf16 activations only, no global).
+template <int A, int NT, int W, int RT, int FMT = 0>
 __device__ __forceinline__ void mma_nvfp4_body(u16* __restrict__ y, const u16* __restrict__ x, const u8* __restrict__ w,
                                                const u8* __restrict__ ws, const float* __restrict__ global,
                                                int convention, const u16* __restrict__ bias, int m, int N, int K) {
@@ -825,7 +834,7 @@ __device__ __forceinline__ void mma_nvfp4_body(u16* __restrict__ y, const u16* _
     for (int r = 0; r < R; ++r) {
         const int nr = min(n0 + 8 * r + g, N - 1);
         wr[r] = w + (u64)nr * (K / 2) + 16 * t;
-        sr[r] = ws + (u64)nr * (K / 16) + 2 * t;
+        sr[r] = FMT == 0 ? ws + (u64)nr * (K / 16) + 2 * t : ws + (u64)nr * (K / 32) + t;
     }
     float acc[RT][NT][4];
 #pragma unroll
@@ -841,7 +850,7 @@ __device__ __forceinline__ void mma_nvfp4_body(u16* __restrict__ y, const u16* _
 #pragma unroll
         for (int r = 0; r < R; ++r) {
             q[slot][r] = ldg_stream16(wr[r] + (u64)c * 64);
-            s2[slot][r] = *(const u16*)(sr[r] + (u64)c * 8);
+            s2[slot][r] = FMT == 0 ? *(const u16*)(sr[r] + (u64)c * 8) : sr[r][(u64)c * 4];
         }
     };
     if (c0 < c1) fetch(c0, 0);
@@ -858,8 +867,12 @@ __device__ __forceinline__ void mma_nvfp4_body(u16* __restrict__ y, const u16* _
                     wv[r][0] = q[sl][r].x; wv[r][1] = q[sl][r].y; wv[r][2] = q[sl][r].z; wv[r][3] = q[sl][r].w;
 #pragma unroll
                     for (int i = 0; i < 2; ++i) {
-                        const float f = e4m3_to_f32((s2[sl][r] >> (8 * i)) & 0xFFu);
-                        sc[r][i] = to_out2<A>(f, f);
+                        if (FMT == 0) {
+                            const float f = e4m3_to_f32((s2[sl][r] >> (8 * i)) & 0xFFu);
+                            sc[r][i] = to_out2<A>(f, f);
+                        } else {
+                            sc[r][i] = e8m0_bf16x2(s2[sl][r]);
+                        }
                     }
                 }
                 if (c + 2 < c1) fetch(c + 2, sl);
@@ -887,7 +900,7 @@ __device__ __forceinline__ void mma_nvfp4_body(u16* __restrict__ y, const u16* _
             }
         }
     }
-    const float gs = global[0];
+    const float gs = FMT == 0 ? global[0] : 1.0f;
     const float mul = convention == 0 ? gs : 1.0f / gs;
 #pragma unroll
     for (int rt = 0; rt < RT; ++rt) {
@@ -898,7 +911,7 @@ __device__ __forceinline__ void mma_nvfp4_body(u16* __restrict__ y, const u16* _
 
 // NVFP4 with 256-k chunks: each lane reads 32 contiguous bytes per row (a quad reads 128
 // bytes of a row per chunk), one chunk in flight ahead. Same decode as mma_nvfp4_body.
-template <int A, int NT, int W>
+template <int A, int NT, int W, int FMT = 0>
 __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u16* __restrict__ x, const u8* __restrict__ w,
                                                     const u8* __restrict__ ws, const float* __restrict__ global,
                                                     int convention, const u16* __restrict__ bias, int m, int N, int K) {
@@ -909,8 +922,8 @@ __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u
     const int c0 = chunks * warp / W, c1 = chunks * (warp + 1) / W;
     const u8* wa = w + (u64)na * (K / 2) + 32 * t;
     const u8* wb = w + (u64)nb * (K / 2) + 32 * t;
-    const u8* sa = ws + (u64)na * (K / 16) + 4 * t;
-    const u8* sb = ws + (u64)nb * (K / 16) + 4 * t;
+    const u8* sa = FMT == 0 ? ws + (u64)na * (K / 16) + 4 * t : ws + (u64)na * (K / 32) + 2 * t;
+    const u8* sb = FMT == 0 ? ws + (u64)nb * (K / 16) + 4 * t : ws + (u64)nb * (K / 32) + 2 * t;
     float acc[NT][4];
 #pragma unroll
     for (int j = 0; j < NT; ++j)
@@ -921,24 +934,29 @@ __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u
     if (c0 < c1) {
         qa0 = ldg_stream16(wa + (u64)c0 * 128); qa1 = ldg_stream16(wa + (u64)c0 * 128 + 16);
         qb0 = ldg_stream16(wb + (u64)c0 * 128); qb1 = ldg_stream16(wb + (u64)c0 * 128 + 16);
-        s4a = *(const u32*)(sa + (u64)c0 * 16);
-        s4b = *(const u32*)(sb + (u64)c0 * 16);
+        s4a = FMT == 0 ? *(const u32*)(sa + (u64)c0 * 16) : *(const u16*)(sa + (u64)c0 * 8);
+        s4b = FMT == 0 ? *(const u32*)(sb + (u64)c0 * 16) : *(const u16*)(sb + (u64)c0 * 8);
     }
     for (int c = c0; c < c1; ++c) {
         const u32 wA[8] = {qa0.x, qa0.y, qa0.z, qa0.w, qa1.x, qa1.y, qa1.z, qa1.w};
         const u32 wB[8] = {qb0.x, qb0.y, qb0.z, qb0.w, qb1.x, qb1.y, qb1.z, qb1.w};
-        u32 sA[4], sB[4];
+        u32 sA[4], sB[4]; // scale pair of word u: [u >> 1] (NVFP4, 16 values) or [u >> 2] (MXFP4)
 #pragma unroll
         for (int i = 0; i < 4; ++i) {
-            const float fa = e4m3_to_f32((s4a >> (8 * i)) & 0xFFu), fb = e4m3_to_f32((s4b >> (8 * i)) & 0xFFu);
-            sA[i] = to_out2<A>(fa, fa);
-            sB[i] = to_out2<A>(fb, fb);
+            if (FMT == 0) {
+                const float fa = e4m3_to_f32((s4a >> (8 * i)) & 0xFFu), fb = e4m3_to_f32((s4b >> (8 * i)) & 0xFFu);
+                sA[i] = to_out2<A>(fa, fa);
+                sB[i] = to_out2<A>(fb, fb);
+            } else {
+                sA[i] = e8m0_bf16x2((s4a >> (8 * (i >> 1))) & 0xFFu);
+                sB[i] = e8m0_bf16x2((s4b >> (8 * (i >> 1))) & 0xFFu);
+            }
         }
         if (c + 1 < c1) {
             qa0 = ldg_stream16(wa + (u64)(c + 1) * 128); qa1 = ldg_stream16(wa + (u64)(c + 1) * 128 + 16);
             qb0 = ldg_stream16(wb + (u64)(c + 1) * 128); qb1 = ldg_stream16(wb + (u64)(c + 1) * 128 + 16);
-            s4a = *(const u32*)(sa + (u64)(c + 1) * 16);
-            s4b = *(const u32*)(sb + (u64)(c + 1) * 16);
+            s4a = FMT == 0 ? *(const u32*)(sa + (u64)(c + 1) * 16) : *(const u16*)(sa + (u64)(c + 1) * 8);
+            s4b = FMT == 0 ? *(const u32*)(sb + (u64)(c + 1) * 16) : *(const u16*)(sb + (u64)(c + 1) * 8);
         }
 #pragma unroll
         for (int half = 0; half < 2; ++half) {
@@ -963,7 +981,7 @@ __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u
             }
         }
     }
-    const float gs = global[0];
+    const float gs = FMT == 0 ? global[0] : 1.0f;
     mma_reduce_store<A, NT, W>(acc, y, bias, convention == 0 ? gs : 1.0f / gs, m, N, n0);
 }
 
@@ -973,6 +991,83 @@ template <int A> __device__ __forceinline__ u32 hsub2(u32 a, u32 b) {
     else asm("sub.rn.f16x2 %0, %1, %2;" : "=r"(r) : "r"(a), "r"(b));
     return r;
 }
+
+// compressed-tensors pack-quantized int4 (§8), group size a multiple of 128 (or one group):
+// the NVFP4 tensor-core layout (lane: 32 k of rows n0 + g and n0 + g + 8 per 128-k chunk)
+// with GPTQ's exact decode, (magic | q) - (magic + z) for nibbles j and j + 4 of a word, and
+// activation pairs permuted to match. A chunk lies in one group: the MMA sums the chunk's
+// s-free products and the row's group scale multiplies that f32 sum.
+template <int A, int NT, int W>
+__device__ __forceinline__ void mma_ct4_body(u16* __restrict__ y, const u16* __restrict__ x, const u32* __restrict__ w,
+                                             const void* __restrict__ scales, int scale_dt, const u32* __restrict__ zp,
+                                             int group_size, int groups, const u16* __restrict__ bias, int m, int N, int K) {
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    const int n0 = blockIdx.x * 16;
+    const int na = min(n0 + g, N - 1), nb = min(n0 + g + 8, N - 1);
+    const int chunks = K >> 7;
+    const int c0 = chunks * warp / W, c1 = chunks * (warp + 1) / W;
+    const u32* wa = w + (u64)na * (K / 8) + 4 * t;
+    const u32* wb = w + (u64)nb * (K / 8) + 4 * t;
+    const u32 MAGIC = A == OUT_F16 ? 0x64006400u : 0x43004300u;
+    float acc[NT][4];
+#pragma unroll
+    for (int j = 0; j < NT; ++j)
+#pragma unroll
+        for (int i = 0; i < 4; ++i) acc[j][i] = 0.0f;
+    uint4 qa = make_uint4(0, 0, 0, 0), qb = qa;
+    if (c0 < c1) {
+        qa = ldg_stream16(wa + (u64)c0 * 16);
+        qb = ldg_stream16(wb + (u64)c0 * 16);
+    }
+    for (int c = c0; c < c1; ++c) {
+        const u32 wA[4] = {qa.x, qa.y, qa.z, qa.w}, wB[4] = {qb.x, qb.y, qb.z, qb.w};
+        if (c + 1 < c1) {
+            qa = ldg_stream16(wa + (u64)(c + 1) * 16);
+            qb = ldg_stream16(wb + (u64)(c + 1) * 16);
+        }
+        const int grp = (c * 128) / group_size;
+        const float sa = load_scale(scales, (u64)na * groups + grp, scale_dt);
+        const float sb = load_scale(scales, (u64)nb * groups + grp, scale_dt);
+        u32 za = 8u, zb = 8u;
+        if (zp) {
+            za = (zp[(u64)(na >> 3) * groups + grp] >> (4 * (na & 7))) & 15u;
+            zb = (zp[(u64)(nb >> 3) * groups + grp] >> (4 * (nb & 7))) & 15u;
+        }
+        const u32 zA = MAGIC + (za | (za << 16)), zB = MAGIC + (zb | (zb << 16));
+        u32 X[NT][16];
+#pragma unroll
+        for (int j = 0; j < NT; ++j) mma_load_x(X[j], x, g + 8 * j, m, K, c * 128 + 32 * t);
+        float tmp[NT][4];
+#pragma unroll
+        for (int j = 0; j < NT; ++j)
+#pragma unroll
+            for (int i = 0; i < 4; ++i) tmp[j][i] = 0.0f;
+#pragma unroll
+        for (int u = 0; u < 4; ++u) {
+#pragma unroll
+            for (int h = 0; h < 2; ++h) {
+                const u32 a01 = hsub2<A>(((wA[u] >> (8 * h)) & 0x000F000Fu) | MAGIC, zA);
+                const u32 a23 = hsub2<A>(((wA[u] >> (8 * h + 4)) & 0x000F000Fu) | MAGIC, zA);
+                const u32 b01 = hsub2<A>(((wB[u] >> (8 * h)) & 0x000F000Fu) | MAGIC, zB);
+                const u32 b23 = hsub2<A>(((wB[u] >> (8 * h + 4)) & 0x000F000Fu) | MAGIC, zB);
+#pragma unroll
+                for (int j = 0; j < NT; ++j) {
+                    const u32 p0 = X[j][4 * u + h], p2 = X[j][4 * u + h + 2];
+                    mma_16816<A>(tmp[j], a01, b01, a23, b23, prmt(p0, p2, 0x5410u), prmt(p0, p2, 0x7632u));
+                }
+            }
+        }
+#pragma unroll
+        for (int j = 0; j < NT; ++j) {
+            acc[j][0] = fmaf(sa, tmp[j][0], acc[j][0]);
+            acc[j][1] = fmaf(sa, tmp[j][1], acc[j][1]);
+            acc[j][2] = fmaf(sb, tmp[j][2], acc[j][2]);
+            acc[j][3] = fmaf(sb, tmp[j][3], acc[j][3]);
+        }
+    }
+    mma_reduce_store<A, NT, W>(acc, y, bias, 1.0f, m, N, n0);
+}
+
 
 // GPTQ 4-bit without g_idx (§2.3), group size a multiple of 32: tensor-core GEMV over a K-major
 // layout. A warp owns 64 columns (four m16 tiles) and walks 32-k chunks: lane (g, t) loads
@@ -1180,7 +1275,12 @@ GEMV_AWQ(f16, OUT_F16, 4)
     extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_nvfp4w_##SUF##_n##NT##_w##W(ROW_ARGS_NVFP4) { \
         mma_nvfp4_wide_body<A, NT, W>(y, x, w, ws, global, convention, bias, m, N, K);                      \
     }
+#define GEMV_MMA_CT4(SUF, A, NT, W)                                                                          \
+    extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_ct4_##SUF##_n##NT##_w##W(ROW_ARGS_CT4) {   \
+        mma_ct4_body<A, NT, W>(y, x, w, scales, scale_dt, zp, group_size, groups, bias, m, N, K);           \
+    }
 #define GEMV_MMA_W(SUF, A, NT) GEMV_MMA(SUF, A, NT, 4) GEMV_MMA(SUF, A, NT, 8) GEMV_MMA(SUF, A, NT, 16) \
+    GEMV_MMA_CT4(SUF, A, NT, 4) GEMV_MMA_CT4(SUF, A, NT, 8) GEMV_MMA_CT4(SUF, A, NT, 16) \
     GEMV_MMA_WIDE(SUF, A, NT, 4) GEMV_MMA_WIDE(SUF, A, NT, 8) GEMV_MMA_WIDE(SUF, A, NT, 16)
 #define GEMV_MMA_GPTQ(SUF, A, NT, NWN)                                                                       \
     extern "C" __global__ void __launch_bounds__(256) gemv_mma_gptq4_##SUF##_n##NT##_c##NWN(COL_ARGS_GPTQ) { \
@@ -1191,6 +1291,17 @@ GEMV_MMA_GPTQ_C(bf16, OUT_BF16, 1)
 GEMV_MMA_GPTQ_C(bf16, OUT_BF16, 2)
 GEMV_MMA_GPTQ_C(f16, OUT_F16, 1)
 GEMV_MMA_GPTQ_C(f16, OUT_F16, 2)
+#define GEMV_MMA_MX(NT, W)                                                                                   \
+    extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_mxfp4_bf16_n##NT##_w##W(ROW_ARGS_MXFP4) {   \
+        mma_nvfp4_body<OUT_BF16, NT, W, 1, 1>(y, x, w, sc, nullptr, 0, bias, m, N, K);                       \
+    }                                                                                                        \
+    extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_mxfp4x2_bf16_n##NT##_w##W(ROW_ARGS_MXFP4) { \
+        mma_nvfp4_body<OUT_BF16, NT, W, 2, 1>(y, x, w, sc, nullptr, 0, bias, m, N, K);                       \
+    }                                                                                                        \
+    extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_mxfp4w_bf16_n##NT##_w##W(ROW_ARGS_MXFP4) {  \
+        mma_nvfp4_wide_body<OUT_BF16, NT, W, 1>(y, x, w, sc, nullptr, 0, bias, m, N, K);                     \
+    }
+GEMV_MMA_MX(1, 4) GEMV_MMA_MX(1, 8) GEMV_MMA_MX(1, 16) GEMV_MMA_MX(2, 4) GEMV_MMA_MX(2, 8) GEMV_MMA_MX(2, 16)
 GEMV_MMA_W(bf16, OUT_BF16, 1)
 GEMV_MMA_W(bf16, OUT_BF16, 2)
 GEMV_MMA_W(f16, OUT_F16, 1)

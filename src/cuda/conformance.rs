@@ -437,7 +437,24 @@ pub fn gemv_specs() -> Vec<Spec> {
             k: 640,
             convention,
         });
+        // K % 256 == 0: the 256-k variant at M <= 8.
+        v.push(Spec::Nvfp4 {
+            n: 520,
+            k: 768,
+            convention,
+        });
     }
+    // 14336 rows or more: two m16 tiles per warp at M > 8.
+    v.push(Spec::Nvfp4 {
+        n: 14337,
+        k: 128,
+        convention: Nvfp4Convention::Multiplier,
+    });
+    v.push(Spec::Mxfp4 {
+        experts: 1,
+        n: 14337,
+        k: 128,
+    });
     v.push(Spec::Mxfp4 {
         experts: 1,
         n: 2047,
@@ -447,6 +464,17 @@ pub fn gemv_specs() -> Vec<Spec> {
         experts: 2,
         n: 1031,
         k: 320,
+    });
+    // K % 128 == 0 (bf16: the tensor-core kernel; 640 also takes the 256-k variant at M <= 8).
+    v.push(Spec::Mxfp4 {
+        experts: 1,
+        n: 1030,
+        k: 640,
+    });
+    v.push(Spec::Mxfp4 {
+        experts: 2,
+        n: 515,
+        k: 512,
     });
     for scaling in [
         Fp8Scaling::Tensor,
@@ -467,6 +495,9 @@ pub fn gemv_specs() -> Vec<Spec> {
         (true, Some(32), 2049, 96),
         (false, Some(128), 1031, 256),
         (true, None, 2047, 160),
+        // K % 128 == 0 and group % 128 == 0: the tensor-core kernel.
+        (true, Some(128), 1030, 640),
+        (false, None, 777, 384),
     ] {
         let scale_dtype = ScaleDtype::Bf16;
         v.push(Spec::Ct {

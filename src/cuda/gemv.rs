@@ -199,6 +199,30 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
             rows_per_global,
             ..
         } if rows_per_global >= rows => row("nvfp4"),
+        Desc::Mxfp4 { rows, k }
+            if act == OutDtype::Bf16 && k % 128 == 0 && mma_enabled() =>
+        {
+            // Same layout and decode as NVFP4 with one E8M0 scale per 32 values, folded into
+            // the bf16 weights exactly (f16 cannot hold every 2^e, so f16 keeps the CUDA-core
+            // kernel).
+            let wide = m <= 8 && k % 256 == 0;
+            let rt = if !wide && rows >= 14336 { 2 } else { 1 };
+            let tiles = rows.div_ceil(16 * rt);
+            let warps = mma_warps(k / if wide { 256 } else { 128 }, tiles);
+            let variant = match (wide, rt) {
+                (true, _) => "w",
+                (false, 2) => "x2",
+                _ => "",
+            };
+            Plan::Mma {
+                kernel: format!(
+                    "gemv_mma_mxfp4{variant}_bf16_n{}_w{warps}",
+                    if m <= 8 { 1 } else { 2 }
+                ),
+                tiles: tiles as u32,
+                warps,
+            }
+        }
         Desc::Mxfp4 { .. } => row("mxfp4"),
         Desc::Fp8 {
             k,
@@ -212,6 +236,28 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
             } =>
         {
             row("fp8")
+        }
+        Desc::Ct {
+            bits: 4,
+            n,
+            k,
+            group_size,
+            ..
+        } if k % 128 == 0
+            && group_size % 128 == 0
+            && p.bufs.get(3).is_some_and(|b| b.is_none())
+            && mma_enabled() =>
+        {
+            let tiles = n.div_ceil(16);
+            let warps = mma_warps(k / 128, tiles);
+            Plan::Mma {
+                kernel: format!(
+                    "gemv_mma_ct4_{sfx}_n{}_w{warps}",
+                    if m <= 8 { 1 } else { 2 }
+                ),
+                tiles: tiles as u32,
+                warps,
+            }
         }
         Desc::Ct {
             bits: 4,
@@ -460,6 +506,35 @@ pub fn gemv_async(
                     KArg::Ptr(p.ptr(1)),
                     KArg::Ptr(p.ptr(2)),
                     KArg::I32((convention == Nvfp4Convention::Divisor) as i32),
+                    bias_ptr,
+                    i(m),
+                    i(n),
+                    i(k),
+                ],
+                Desc::Mxfp4 { .. } => vec![
+                    KArg::Ptr(y.ptr()),
+                    KArg::Ptr(x.ptr()),
+                    KArg::Ptr(p.ptr(0)),
+                    KArg::Ptr(p.ptr(1)),
+                    bias_ptr,
+                    i(m),
+                    i(n),
+                    i(k),
+                ],
+                Desc::Ct {
+                    group_size,
+                    groups,
+                    scale_dtype,
+                    ..
+                } => vec![
+                    KArg::Ptr(y.ptr()),
+                    KArg::Ptr(x.ptr()),
+                    KArg::Ptr(p.ptr(0)),
+                    KArg::Ptr(p.ptr(1)),
+                    KArg::I32(scale_dtype as i32),
+                    KArg::Ptr(p.ptr(2)),
+                    i(group_size),
+                    i(groups),
                     bias_ptr,
                     i(m),
                     i(n),
