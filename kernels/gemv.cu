@@ -1080,7 +1080,9 @@ __device__ __forceinline__ void mma_ct4_body(u16* __restrict__ y, const u16* __r
 // and the group scale multiplies that f32 sum: every product is exact.
 // The 8 warps of a block and grid.y split K; with grid.y > 1, f32 partials are summed by
 // gemv_finalize_*.
-template <int A, int NT, int NWN>
+// CH: 32-k sub-chunks per chunk (1, or 2 when the group size is a multiple of 64): a lane
+// keeps 2 * CH 16-byte loads in flight ahead.
+template <int A, int NT, int NWN, int CH = 1>
 __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __restrict__ part, const u16* __restrict__ x,
                                                const u32* __restrict__ qw, const u32* __restrict__ qz,
                                                const u16* __restrict__ scales, int scale_dt, int group_size, int v1,
@@ -1089,7 +1091,7 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     const int wn = warp % NWN, wk = warp / NWN;
     const int n0 = (blockIdx.x * NWN + wn) * 64;
-    const int chunks = K >> 5;
+    const int chunks = K / (32 * CH);
     const int parts = (int)gridDim.y * KW, pi = (int)blockIdx.y * KW + wk;
     const int c0 = (int)((long long)chunks * pi / parts), c1 = (int)((long long)chunks * (pi + 1) / parts);
     const int ca = n0 + 4 * g, cb = n0 + 32 + 4 * g;
@@ -1106,19 +1108,25 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
     int grp_cur = -1;
     float sA[4], sB[4];
     u32 zA[4], zB[4];
-    uint4 qa = make_uint4(0, 0, 0, 0), qb = qa;
-    if (c0 < c1) {
-        qa = ldg_stream16(qw + (u64)(4 * c0 + t) * N + la);
-        qb = ldg_stream16(qw + (u64)(4 * c0 + t) * N + lb);
-    }
+    uint4 qa[CH], qb[CH];
+    auto fetch = [&](int c) {
+#pragma unroll
+        for (int hh = 0; hh < CH; ++hh) {
+            qa[hh] = ldg_stream16(qw + (u64)(4 * (CH * c + hh) + t) * N + la);
+            qb[hh] = ldg_stream16(qw + (u64)(4 * (CH * c + hh) + t) * N + lb);
+        }
+    };
+    if (c0 < c1) fetch(c0);
     for (int c = c0; c < c1; ++c) {
         // One chunk in flight ahead (two measured slower: 107 registers, fewer warps).
-        const u32 wA[4] = {qa.x, qa.y, qa.z, qa.w}, wB[4] = {qb.x, qb.y, qb.z, qb.w};
-        if (c + 1 < c1) {
-            qa = ldg_stream16(qw + (u64)(4 * (c + 1) + t) * N + la);
-            qb = ldg_stream16(qw + (u64)(4 * (c + 1) + t) * N + lb);
+        u32 wA[CH][4], wB[CH][4];
+#pragma unroll
+        for (int hh = 0; hh < CH; ++hh) {
+            wA[hh][0] = qa[hh].x; wA[hh][1] = qa[hh].y; wA[hh][2] = qa[hh].z; wA[hh][3] = qa[hh].w;
+            wB[hh][0] = qb[hh].x; wB[hh][1] = qb[hh].y; wB[hh][2] = qb[hh].z; wB[hh][3] = qb[hh].w;
         }
-        const int grp = (c * 32) / group_size;
+        if (c + 1 < c1) fetch(c + 1);
+        const int grp = (c * 32 * CH) / group_size;
         if (grp != grp_cur) {
             grp_cur = grp;
             const uint2 ra = *(const uint2*)(scales + (u64)grp * N + la), rb = *(const uint2*)(scales + (u64)grp * N + lb);
@@ -1138,16 +1146,18 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
                 zB[i] = MAGIC + (z2 | (z2 << 16));
             }
         }
-        // Activations: k = 32c + 8t .. + 7 of rows g and g + 8; B pairs (k j, k j + 4).
-        u32 B0[NT][2], B1[NT][2];
+        // Activations: k = 32 (CH c + hh) + 8t .. + 7 of rows g and g + 8; B pairs (k j, k j + 4).
+        u32 B0[CH][NT][2], B1[CH][NT][2];
 #pragma unroll
-        for (int j = 0; j < NT; ++j) {
-            const int mr = g + 8 * j;
-            uint4 P = make_uint4(0, 0, 0, 0);
-            if (mr < m) P = *(const uint4*)(x + (u64)mr * K + c * 32 + 8 * t);
-            B0[j][0] = prmt(P.x, P.z, 0x5410u); B1[j][0] = prmt(P.x, P.z, 0x7632u);
-            B0[j][1] = prmt(P.y, P.w, 0x5410u); B1[j][1] = prmt(P.y, P.w, 0x7632u);
-        }
+        for (int hh = 0; hh < CH; ++hh)
+#pragma unroll
+            for (int j = 0; j < NT; ++j) {
+                const int mr = g + 8 * j;
+                uint4 P = make_uint4(0, 0, 0, 0);
+                if (mr < m) P = *(const uint4*)(x + (u64)mr * K + (CH * c + hh) * 32 + 8 * t);
+                B0[hh][j][0] = prmt(P.x, P.z, 0x5410u); B1[hh][j][0] = prmt(P.x, P.z, 0x7632u);
+                B0[hh][j][1] = prmt(P.y, P.w, 0x5410u); B1[hh][j][1] = prmt(P.y, P.w, 0x7632u);
+            }
 #pragma unroll
         for (int i = 0; i < 4; ++i) {
             float tmp[NT][4];
@@ -1156,14 +1166,16 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
 #pragma unroll
                 for (int r = 0; r < 4; ++r) tmp[j][r] = 0.0f;
 #pragma unroll
-            for (int h = 0; h < 2; ++h) {
-                const u32 a01 = hsub2<A>(((wA[i] >> (8 * h)) & 0x000F000Fu) | MAGIC, zA[i]);
-                const u32 a23 = hsub2<A>(((wA[i] >> (8 * h + 4)) & 0x000F000Fu) | MAGIC, zA[i]);
-                const u32 b01 = hsub2<A>(((wB[i] >> (8 * h)) & 0x000F000Fu) | MAGIC, zB[i]);
-                const u32 b23 = hsub2<A>(((wB[i] >> (8 * h + 4)) & 0x000F000Fu) | MAGIC, zB[i]);
+            for (int hh = 0; hh < CH; ++hh)
 #pragma unroll
-                for (int j = 0; j < NT; ++j) mma_16816<A>(tmp[j], a01, b01, a23, b23, B0[j][h], B1[j][h]);
-            }
+                for (int h = 0; h < 2; ++h) {
+                    const u32 a01 = hsub2<A>(((wA[hh][i] >> (8 * h)) & 0x000F000Fu) | MAGIC, zA[i]);
+                    const u32 a23 = hsub2<A>(((wA[hh][i] >> (8 * h + 4)) & 0x000F000Fu) | MAGIC, zA[i]);
+                    const u32 b01 = hsub2<A>(((wB[hh][i] >> (8 * h)) & 0x000F000Fu) | MAGIC, zB[i]);
+                    const u32 b23 = hsub2<A>(((wB[hh][i] >> (8 * h + 4)) & 0x000F000Fu) | MAGIC, zB[i]);
+#pragma unroll
+                    for (int j = 0; j < NT; ++j) mma_16816<A>(tmp[j], a01, b01, a23, b23, B0[hh][j][h], B1[hh][j][h]);
+                }
 #pragma unroll
             for (int j = 0; j < NT; ++j) {
                 acc[i][j][0] = fmaf(sA[i], tmp[j][0], acc[i][j][0]);
@@ -1286,7 +1298,10 @@ GEMV_AWQ(f16, OUT_F16, 4)
     extern "C" __global__ void __launch_bounds__(256) gemv_mma_gptq4_##SUF##_n##NT##_c##NWN(COL_ARGS_GPTQ) { \
         mma_gptq4_body<A, NT, NWN>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
     }
-#define GEMV_MMA_GPTQ_C(SUF, A, NT) GEMV_MMA_GPTQ(SUF, A, NT, 1) GEMV_MMA_GPTQ(SUF, A, NT, 2) GEMV_MMA_GPTQ(SUF, A, NT, 4)
+#define GEMV_MMA_GPTQ_C(SUF, A, NT) GEMV_MMA_GPTQ(SUF, A, NT, 1) GEMV_MMA_GPTQ(SUF, A, NT, 2) GEMV_MMA_GPTQ(SUF, A, NT, 4) \
+    extern "C" __global__ void __launch_bounds__(256) gemv_mma_gptq4w_##SUF##_n##NT##_c1(COL_ARGS_GPTQ) {    \
+        mma_gptq4_body<A, NT, 1, 2>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
+    }
 GEMV_MMA_GPTQ_C(bf16, OUT_BF16, 1)
 GEMV_MMA_GPTQ_C(bf16, OUT_BF16, 2)
 GEMV_MMA_GPTQ_C(f16, OUT_F16, 1)

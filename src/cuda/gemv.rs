@@ -125,15 +125,22 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
                 c @ (1 | 2 | 4) => c,
                 _ => 1,
             };
+            // M <= 8 and groups of 64k: 64-k chunks (four 16-byte loads per lane in flight).
+            let wide = cols == 1
+                && m <= 8
+                && group_size % 64 == 0
+                && k % 64 == 0
+                && env_knob("SAFEWEIGHTS_MMA_GPTQW", 1) == 1;
             let tiles = n.div_ceil(64 * cols);
-            let chunks = k / 32;
+            let chunks = k / if wide { 64 } else { 32 };
             let splits = (24 * sms)
                 .div_ceil(tiles * 8)
-                .clamp(1, (chunks / (16 / cols)).max(1))
+                .clamp(1, (chunks / (16 / cols).max(2)).max(1))
                 .min(16);
             Plan::Column {
                 kernel: format!(
-                    "gemv_mma_gptq4_{sfx}_n{}_c{cols}",
+                    "gemv_mma_gptq4{}_{sfx}_n{}_c{cols}",
+                    if wide { "w" } else { "" },
                     if m <= 8 { 1 } else { 2 }
                 ),
                 tiles: tiles as u32,
