@@ -79,7 +79,15 @@ fn run_gpu(gpu: &Gpu, args: &Args) -> Result<BenchReport, GpuError> {
     let dequant = if args.no_dequant {
         Vec::new()
     } else {
-        bench::bench_dequant(gpu, 8192, 28672, args.runs, &copy, &read, args.only.as_deref())?
+        bench::bench_dequant(
+            gpu,
+            8192,
+            28672,
+            args.runs,
+            &copy,
+            &read,
+            args.only.as_deref(),
+        )?
     };
     let gemv = if args.no_gemv {
         Vec::new()

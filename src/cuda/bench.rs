@@ -564,7 +564,11 @@ pub fn gate(base: &BenchReport, cur: &BenchReport) -> Vec<Verdict> {
         let (bm, cm) = (b.timing.median_us, c.timing.median_us);
         let change = 100.0 * (cm / bm - 1.0);
         let disjoint = c.timing.ci_lo_us > b.timing.ci_hi_us;
-        let (verdict, code) = if cm > bm * 1.05 {
+        let (verdict, code) = if b.key.starts_with("cublas-") {
+            // cuBLAS is the reference the speedups are measured against, not our kernel:
+            // its drift between machines is reported but never fails the gate.
+            ("reference (not gated)".to_string(), None)
+        } else if cm > bm * 1.05 {
             ("REGRESSION (> 5% slower)".to_string(), Some("GPU012"))
         } else if cm > bm * 1.03 && disjoint {
             (
@@ -665,6 +669,7 @@ mod tests {
             ("c", 100.0, 90.0, 110.0),
             ("d", 100.0, 99.0, 101.0),
             ("e", 100.0, 99.0, 101.0),
+            ("cublas-bf16/8x8/m1", 100.0, 99.0, 101.0),
         ]);
         let cur = report(&[
             ("a", 106.0, 105.0, 107.0),
@@ -672,6 +677,7 @@ mod tests {
             ("c", 104.0, 95.0, 112.0),
             ("d", 85.0, 84.0, 86.0),
             ("f", 1.0, 1.0, 1.0),
+            ("cublas-bf16/8x8/m1", 120.0, 119.0, 121.0),
         ]);
         let v = gate(&base, &cur);
         let code = |k: &str| v.iter().find(|x| x.key == k).unwrap().code;
@@ -681,6 +687,11 @@ mod tests {
         assert_eq!(code("d"), Some("GPU013"));
         assert_eq!(code("e"), Some("GPU015"));
         assert_eq!(code("f"), None);
+        assert_eq!(
+            code("cublas-bf16/8x8/m1"),
+            None,
+            "the reference is not gated"
+        );
     }
 
     #[test]

@@ -642,9 +642,9 @@ pub fn run_gpu_gemv(gpu: &Gpu, oracle: OracleFn<'_>, seed: u64) -> GpuResult<Vec
                 match run {
                     Ok(p) => {
                         c.kernel = match p {
-                            Plan::Row { kernel } | Plan::Column { kernel, .. } | Plan::Mma { kernel, .. } => kernel
-                                .rsplit_once("_m")
-                                .map_or(kernel.clone(), |(a, _)| a.to_string()),
+                            Plan::Row { kernel }
+                            | Plan::Column { kernel, .. }
+                            | Plan::Mma { kernel, .. } => strip_m_suffix(&kernel),
                             Plan::DequantCublas => "dequant+cublas".into(),
                         };
                         let got: Vec<u16> = gpu
@@ -669,6 +669,15 @@ pub fn run_gpu_gemv(gpu: &Gpu, oracle: OracleFn<'_>, seed: u64) -> GpuResult<Vec
         }
     }
     Ok(out)
+}
+
+/// A kernel name without its `_m<MT>` instantiation suffix (`gemv_nvfp4_bf16_m4` ->
+/// `gemv_nvfp4_bf16`), so that one table row covers every M; other names are kept whole.
+fn strip_m_suffix(kernel: &str) -> String {
+    match kernel.rsplit_once("_m") {
+        Some((a, d)) if !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()) => a.to_string(),
+        _ => kernel.to_string(),
+    }
 }
 
 /// Table rows of the GEMV suite: (kernel, cases, max rel err, failed).
@@ -708,6 +717,16 @@ pub fn print_gemv_table(rows: &[(String, usize, f64, usize)]) {
 #[cfg(test)]
 mod gemv_tests {
     use super::*;
+
+    #[test]
+    fn table_names_drop_only_the_m_suffix() {
+        assert_eq!(strip_m_suffix("gemv_nvfp4_bf16_m16"), "gemv_nvfp4_bf16");
+        assert_eq!(
+            strip_m_suffix("gemv_mma_nvfp4w_bf16_n1_w4"),
+            "gemv_mma_nvfp4w_bf16_n1_w4"
+        );
+        assert_eq!(strip_m_suffix("dequant+cublas"), "dequant+cublas");
+    }
 
     #[test]
     fn rel_err_is_zero_for_the_exact_product_and_grows_with_error() {

@@ -8,8 +8,8 @@
 
 use super::error::{GpuError, GpuResult};
 use super::runtime::{grid_1d, DevBuf, Gpu, KArg};
-use cudarc::driver::LaunchConfig;
 use super::upload::Uploader;
+use cudarc::driver::LaunchConfig;
 use serde::Serialize;
 
 /// Element type of a dense output.

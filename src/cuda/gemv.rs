@@ -206,9 +206,7 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
             rows_per_global,
             ..
         } if rows_per_global >= rows => row("nvfp4"),
-        Desc::Mxfp4 { rows, k }
-            if act == OutDtype::Bf16 && k % 128 == 0 && mma_enabled() =>
-        {
+        Desc::Mxfp4 { rows, k } if act == OutDtype::Bf16 && k % 128 == 0 && mma_enabled() => {
             // Same layout and decode as NVFP4 with one E8M0 scale per 32 values, folded into
             // the bf16 weights exactly (f16 cannot hold every 2^e, so f16 keeps the CUDA-core
             // kernel).
