@@ -1322,6 +1322,32 @@ GEMV_MMA_W(bf16, OUT_BF16, 2)
 GEMV_MMA_W(f16, OUT_F16, 1)
 GEMV_MMA_W(f16, OUT_F16, 2)
 
+// Act-order GPTQ 4-bit for the tensor-core GEMV (src/cuda/gemv.rs): the packed weights with
+// K sorted by group, so that groups are contiguous again; nibble i of out word (r, n) is
+// k' = 8r + i, taken from k = perm[k']. Built once per layer.
+extern "C" __global__ void gptq4_sort_k(u32* __restrict__ out, const u32* __restrict__ qw, const int* __restrict__ perm,
+                                        int N, int K) {
+    const u64 t = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (t >= (u64)(K / 8) * N) return;
+    const int r = (int)(t / (u64)N), n = (int)(t % (u64)N);
+    u32 w = 0u;
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+        const int k = perm[8 * r + i];
+        w |= ((qw[(u64)(k >> 3) * N + n] >> (4 * (k & 7))) & 15u) << (4 * i);
+    }
+    out[t] = w;
+}
+
+// The activations in the sorted K order: xs[m, j] = x[m, perm[j]].
+extern "C" __global__ void gemv_permute_x(u16* __restrict__ xs, const u16* __restrict__ x, const int* __restrict__ perm,
+                                          int m, int K) {
+    const u64 t = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (t >= (u64)m * K) return;
+    const u64 row = t / (u64)K;
+    xs[t] = x[row * K + perm[t - row * K]];
+}
+
 extern "C" __global__ void gemv_finalize_bf16(u16* y, const float* part, int splits, const u16* bias, int m, int N) {
     finalize_body<OUT_BF16>(y, part, splits, bias, m, N);
 }

@@ -507,17 +507,29 @@ impl Packed<'_> {
         let f32s = |v: &[f32]| -> Vec<u8> { v.iter().flat_map(|x| x.to_le_bytes()).collect() };
         let bufs = match self {
             Packed::Gptq {
+                bits,
+                k,
+                group_size,
                 qweight,
                 qzeros,
                 scales,
                 g_idx,
                 ..
-            } => vec![
-                Some(up(qweight)?),
-                Some(up(qzeros)?),
-                Some(up(scales)?),
-                opt(g_idx)?,
-            ],
+            } => {
+                // For the act-order GEMV: the permutation that sorts K by group (uploaded
+                // only when the sorted groups are contiguous runs of `group_size`).
+                let perm = match (bits, g_idx) {
+                    (4, Some(gi)) => sorted_k_perm(gi, *k, *group_size),
+                    _ => None,
+                };
+                vec![
+                    Some(up(qweight)?),
+                    Some(up(qzeros)?),
+                    Some(up(scales)?),
+                    opt(g_idx)?,
+                    perm.map(|p| up(&i32_bytes(&p))).transpose()?,
+                ]
+            }
             Packed::Awq {
                 qweight,
                 qzeros,
@@ -939,6 +951,31 @@ fn launch_dequant(
     }
 }
 
+fn i32_bytes(v: &[i32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// The stable permutation `perm` that sorts the K indices of an act-order layer by group
+/// (`g_idx`, little-endian i32), when sorting makes every group one contiguous run of
+/// `group_size` indices: `g_idx[perm[j]] == j / group_size` for every j. Then a GEMV over
+/// the K-sorted weights, with the activations gathered through `perm`, has plain groups.
+/// `None` for any other `g_idx` (the general kernels handle those).
+pub(crate) fn sorted_k_perm(g_idx: &[u8], k: usize, group_size: usize) -> Option<Vec<i32>> {
+    if group_size == 0 || g_idx.len() != 4 * k || k > i32::MAX as usize {
+        return None;
+    }
+    let g: Vec<i32> = g_idx
+        .chunks_exact(4)
+        .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    let mut perm: Vec<i32> = (0..k as i32).collect();
+    perm.sort_by_key(|&i| g[i as usize]);
+    perm.iter()
+        .enumerate()
+        .all(|(j, &i)| g[i as usize] as i64 == (j / group_size) as i64)
+        .then_some(perm)
+}
+
 /// Threads per block of the act-order GPTQ kernel (`ACT_T` in kernels/dequant.cu).
 const ACT_THREADS: u32 = 128;
 /// K per step of the act-order kernel (`ACT_TK`).
@@ -1076,6 +1113,19 @@ mod tests {
         };
         let e = p.validate().unwrap_err();
         assert!(e.to_string().contains("g_idx[7] = 4"), "{e}");
+    }
+
+    #[test]
+    fn sorted_k_perm_accepts_act_order_groups_only() {
+        let gi = |v: &[i32]| i32_bytes(v);
+        // k = 0..8, group size 2: groups 3,0,1,3,2,0,1,2 -> sorted runs of two.
+        let p = sorted_k_perm(&gi(&[3, 0, 1, 3, 2, 0, 1, 2]), 8, 2).unwrap();
+        assert_eq!(p, vec![1, 5, 2, 6, 4, 7, 0, 3]);
+        // A group with three members is not a run of two.
+        assert!(sorted_k_perm(&gi(&[0, 0, 0, 1, 1, 2, 2, 3]), 8, 2).is_none());
+        // Wrong length, zero group size.
+        assert!(sorted_k_perm(&gi(&[0, 0]), 3, 2).is_none());
+        assert!(sorted_k_perm(&gi(&[0, 0]), 2, 0).is_none());
     }
 
     #[test]

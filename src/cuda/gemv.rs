@@ -34,6 +34,9 @@ pub enum Plan {
         splits: u32,
         /// Threads per block (512 for the CUDA-core kernels, 256 for the tensor-core one).
         threads: u32,
+        /// Act-order GPTQ through the K-sorted weights (`gptq4_sort_k`, once per layer) and
+        /// activations gathered into that order (`gemv_permute_x`).
+        sorted: bool,
     },
     /// A tensor-core kernel (mma.sync m16n8k16): one block of `warps` warps per 16 output
     /// rows, the warps splitting K.
@@ -86,7 +89,15 @@ impl Plan {
     pub fn describe(&self) -> String {
         match self {
             Plan::Row { kernel } => kernel.clone(),
-            Plan::Column { kernel, splits, .. } => format!("{kernel} (split {splits})"),
+            Plan::Column {
+                kernel,
+                splits,
+                sorted,
+                ..
+            } => format!(
+                "{kernel} (split {splits}{})",
+                if *sorted { ", sorted K" } else { "" }
+            ),
             Plan::Mma { kernel, .. } => kernel.clone(),
             Plan::DequantCublas => "dequant+cublas".into(),
         }
@@ -113,7 +124,7 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
             group_size,
             scale_dtype,
             ..
-        } if p.ptr(3) == 0
+        } if (p.ptr(3) == 0 || p.ptr(4) != 0)
             && k % 32 == 0
             && group_size % 32 == 0
             && scale_dtype != super::dequant::ScaleDtype::F32
@@ -146,6 +157,7 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
                 tiles: tiles as u32,
                 splits: splits as u32,
                 threads: 256,
+                sorted: p.ptr(3) != 0,
             }
         }
         Desc::Gptq { bits, n, k, .. } if bits == 4 || bits == 8 => {
@@ -160,6 +172,7 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
                 tiles: tiles as u32,
                 splits: splits as u32,
                 threads: 512,
+                sorted: false,
             }
         }
         Desc::Awq { n, k, .. } if m <= 4 => {
@@ -170,6 +183,7 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
                 tiles: tiles as u32,
                 splits: splits as u32,
                 threads: 512,
+                sorted: false,
             }
         }
         Desc::Nvfp4 {
@@ -295,6 +309,10 @@ pub struct Scratch {
     part: Option<DevBuf>,
     dense: Option<DevBuf>,
     x32: Option<DevBuf>,
+    /// Activations in a layer's sorted K order (act-order GPTQ).
+    xs: Option<DevBuf>,
+    /// K-sorted packed weights of act-order GPTQ layers, by the layer's `qweight` address.
+    sorted: std::collections::HashMap<u64, DevBuf>,
 }
 
 fn ensure(gpu: &Gpu, slot: &mut Option<DevBuf>, bytes: usize) -> GpuResult<u64> {
@@ -302,6 +320,55 @@ fn ensure(gpu: &Gpu, slot: &mut Option<DevBuf>, bytes: usize) -> GpuResult<u64> 
         *slot = Some(gpu.alloc(bytes)?);
     }
     Ok(slot.as_ref().map_or(0, |b| b.ptr()))
+}
+
+/// The K-sorted weights of an act-order GPTQ 4-bit layer (built on first use and kept in
+/// `scratch`) and its activations gathered into that order; returns both addresses.
+fn sorted_operands(
+    gpu: &Gpu,
+    p: &DevicePacked,
+    m: usize,
+    x: &DevBuf,
+    scratch: &mut Scratch,
+) -> GpuResult<(u64, u64)> {
+    let (n, k) = p.out_shape();
+    let perm = p.ptr(4);
+    if perm == 0 {
+        return Err(GpuError::bad_args(
+            "gptq4_sort_k",
+            "layer has no sorted-K permutation",
+        ));
+    }
+    if !scratch.sorted.contains_key(&p.ptr(0)) {
+        let words = k / 8 * n;
+        let buf = gpu.alloc(words * 4)?;
+        gpu.launch(
+            "gptq4_sort_k",
+            grid_1d(words as u64, 256)?,
+            &[
+                KArg::Ptr(buf.ptr()),
+                KArg::Ptr(p.ptr(0)),
+                KArg::Ptr(perm),
+                KArg::I32(n as i32),
+                KArg::I32(k as i32),
+            ],
+        )?;
+        scratch.sorted.insert(p.ptr(0), buf);
+    }
+    let qw = scratch.sorted[&p.ptr(0)].ptr();
+    let xs = ensure(gpu, &mut scratch.xs, m * k * 2)?;
+    gpu.launch(
+        "gemv_permute_x",
+        grid_1d((m * k) as u64, 256)?,
+        &[
+            KArg::Ptr(xs),
+            KArg::Ptr(x.ptr()),
+            KArg::Ptr(perm),
+            KArg::I32(m as i32),
+            KArg::I32(k as i32),
+        ],
+    )?;
+    Ok((qw, xs))
 }
 
 /// cuBLAS handle on the GPU's stream.
@@ -559,6 +626,7 @@ pub fn gemv_async(
             tiles,
             splits,
             threads,
+            sorted,
         } => {
             let part = if *splits > 1 {
                 ensure(gpu, &mut scratch.part, *splits as usize * m * n * 4)?
@@ -570,7 +638,12 @@ pub fn gemv_async(
                 block_dim: (*threads, 1, 1),
                 shared_mem_bytes: 0,
             };
-            let (yk, pk, xk) = (KArg::Ptr(y.ptr()), KArg::Ptr(part), KArg::Ptr(x.ptr()));
+            let (yk, pk) = (KArg::Ptr(y.ptr()), KArg::Ptr(part));
+            let (mut xk, mut qw, mut gi) = (KArg::Ptr(x.ptr()), p.ptr(0), p.ptr(3));
+            if *sorted {
+                let (qw_s, xs) = sorted_operands(gpu, p, m, x, scratch)?;
+                (xk, qw, gi) = (KArg::Ptr(xs), qw_s, 0);
+            }
             let args: Vec<KArg> = match p.desc {
                 Desc::Gptq {
                     group_size,
@@ -581,11 +654,11 @@ pub fn gemv_async(
                     yk,
                     pk,
                     xk,
-                    KArg::Ptr(p.ptr(0)),
+                    KArg::Ptr(qw),
                     KArg::Ptr(p.ptr(1)),
                     KArg::Ptr(p.ptr(2)),
                     KArg::I32(scale_dtype as i32),
-                    KArg::Ptr(p.ptr(3)),
+                    KArg::Ptr(gi),
                     i(group_size),
                     KArg::I32(v1 as i32),
                     bias_ptr,

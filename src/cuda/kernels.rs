@@ -64,7 +64,7 @@ impl ModuleId {
 /// (macro-generated families `gemv_<format>_<dtype>_m<MT>`); the others are found by
 /// scanning the embedded dequant source for `void name(` or their macro family.
 pub fn module_of(name: &str) -> Option<ModuleId> {
-    if name.starts_with("gemv_") {
+    if name.starts_with("gemv_") || name == "gptq4_sort_k" {
         return Some(ModuleId::Gemv);
     }
     defines(ModuleId::Dequant.source(), name).then_some(ModuleId::Dequant)
