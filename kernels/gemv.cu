@@ -1213,6 +1213,134 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
     }
 }
 
+// AWQ GEMM (§3) on tensor cores: qweight [K, N/8], one word = 8 columns of one k in the
+// interleaved nibble order. A warp owns 8 words (64 columns) and walks 32-k chunks: lane
+// (g, t) loads word column j0 + g at k = 32c + 8t + 0..7 (eight 4-byte loads; each load
+// instruction reads four 32-byte segments); m-tile i maps MMA row g to column
+// 8(j0 + g) + 2i and row g + 8 to 8(j0 + g) + 2i + 1. prmt gathers words r and r + 4 into
+// one register per nibble half, so a pair (k r, k r + 4) of a column is one shift and one
+// lop3, then (magic | q) - (magic + z) exactly, as in GPTQ. The activations and the
+// group-scale epilogue are GPTQ's.
+template <int A, int NT>
+__device__ __forceinline__ void mma_awq_body(u16* __restrict__ y, float* __restrict__ part, const u16* __restrict__ x,
+                                             const u32* __restrict__ qw, const u32* __restrict__ qz,
+                                             const u16* __restrict__ scales, int scale_dt, int group_size,
+                                             const u16* __restrict__ bias, int m, int N, int K) {
+    constexpr int W = 8;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    const int nw = N >> 3;
+    const int j = blockIdx.x * 8 + g;             // this lane's word column
+    const int jl = min(j, nw - 1);
+    const int chunks = K >> 5;
+    const int parts = (int)gridDim.y * W, pi = (int)blockIdx.y * W + warp;
+    const int c0 = (int)((long long)chunks * pi / parts), c1 = (int)((long long)chunks * (pi + 1) / parts);
+    const u32 MAGIC = A == OUT_F16 ? 0x64006400u : 0x43004300u;
+    float acc[4][NT][4];
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+#pragma unroll
+        for (int jj = 0; jj < NT; ++jj)
+#pragma unroll
+            for (int r = 0; r < 4; ++r) acc[i][jj][r] = 0.0f;
+    int grp_cur = -1;
+    float sA[4], sB[4];
+    u32 zA[4], zB[4];
+    u32 q[8];
+    auto fetch = [&](int c) {
+#pragma unroll
+        for (int r = 0; r < 8; ++r) q[r] = qw[(u64)(32 * c + 8 * t + r) * nw + jl];
+    };
+    if (c0 < c1) fetch(c0);
+    for (int c = c0; c < c1; ++c) {
+        // P[h][jj]: words jj and jj + 4, low (h = 0) or high (h = 1) 16 bits of each.
+        u32 P[2][4];
+#pragma unroll
+        for (int jj = 0; jj < 4; ++jj) {
+            P[0][jj] = prmt(q[jj], q[jj + 4], 0x5410u);
+            P[1][jj] = prmt(q[jj], q[jj + 4], 0x7632u);
+        }
+        if (c + 1 < c1) fetch(c + 1);
+        const int grp = (c * 32) / group_size;
+        if (grp != grp_cur) {
+            grp_cur = grp;
+            const uint4 sv = *(const uint4*)(scales + (u64)grp * N + 8 * jl);
+            const u32 h[4] = {sv.x, sv.y, sv.z, sv.w};
+            const u32 zw = qz[(u64)grp * nw + jl];
+#pragma unroll
+            for (int i = 0; i < 4; ++i) {
+                // columns 2i (low half of h[i]) and 2i + 1 (high half)
+                const u32 ha = h[i] & 0xFFFFu, hb = h[i] >> 16;
+                sA[i] = scale_dt == SDT_BF16 ? bf16_to_f32((u16)ha) : f16_to_f32((u16)ha);
+                sB[i] = scale_dt == SDT_BF16 ? bf16_to_f32((u16)hb) : f16_to_f32((u16)hb);
+                const u32 z1 = (zw >> (4 * AWQ_REV_G[2 * i])) & 15u, z2 = (zw >> (4 * AWQ_REV_G[2 * i + 1])) & 15u;
+                zA[i] = MAGIC + (z1 | (z1 << 16));
+                zB[i] = MAGIC + (z2 | (z2 << 16));
+            }
+        }
+        u32 B0[NT][2], B1[NT][2];
+#pragma unroll
+        for (int jj = 0; jj < NT; ++jj) {
+            const int mr = g + 8 * jj;
+            uint4 X = make_uint4(0, 0, 0, 0);
+            if (mr < m) X = *(const uint4*)(x + (u64)mr * K + c * 32 + 8 * t);
+            B0[jj][0] = prmt(X.x, X.z, 0x5410u); B1[jj][0] = prmt(X.x, X.z, 0x7632u);
+            B0[jj][1] = prmt(X.y, X.w, 0x5410u); B1[jj][1] = prmt(X.y, X.w, 0x7632u);
+        }
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+            // nibble slots of columns 2i and 2i + 1 (compile-time after unrolling)
+            constexpr u32 REV[8] = {0, 4, 1, 5, 2, 6, 3, 7};
+            const u32 sa = REV[2 * i], sb = REV[2 * i + 1];
+            float tmp[NT][4];
+#pragma unroll
+            for (int jj = 0; jj < NT; ++jj)
+#pragma unroll
+                for (int r = 0; r < 4; ++r) tmp[jj][r] = 0.0f;
+#pragma unroll
+            for (int h = 0; h < 2; ++h) {
+                // k pairs (2h, 2h + 4) and (2h + 1, 2h + 5) of the lane's 8 k
+                const u32 a01 = hsub2<A>(((P[sa >> 2][2 * h] >> (4 * (sa & 3))) & 0x000F000Fu) | MAGIC, zA[i]);
+                const u32 a23 = hsub2<A>(((P[sa >> 2][2 * h + 1] >> (4 * (sa & 3))) & 0x000F000Fu) | MAGIC, zA[i]);
+                const u32 b01 = hsub2<A>(((P[sb >> 2][2 * h] >> (4 * (sb & 3))) & 0x000F000Fu) | MAGIC, zB[i]);
+                const u32 b23 = hsub2<A>(((P[sb >> 2][2 * h + 1] >> (4 * (sb & 3))) & 0x000F000Fu) | MAGIC, zB[i]);
+#pragma unroll
+                for (int jj = 0; jj < NT; ++jj) mma_16816<A>(tmp[jj], a01, b01, a23, b23, B0[jj][h], B1[jj][h]);
+            }
+#pragma unroll
+            for (int jj = 0; jj < NT; ++jj) {
+                acc[i][jj][0] = fmaf(sA[i], tmp[jj][0], acc[i][jj][0]);
+                acc[i][jj][1] = fmaf(sA[i], tmp[jj][1], acc[i][jj][1]);
+                acc[i][jj][2] = fmaf(sB[i], tmp[jj][2], acc[i][jj][2]);
+                acc[i][jj][3] = fmaf(sB[i], tmp[jj][3], acc[i][jj][3]);
+            }
+        }
+    }
+    __shared__ float red[W][4 * NT * 4][32];
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+#pragma unroll
+        for (int jj = 0; jj < NT; ++jj)
+#pragma unroll
+            for (int r = 0; r < 4; ++r) red[warp][(i * NT + jj) * 4 + r][lane] = acc[i][jj][r];
+    __syncthreads();
+    for (int e = warp; e < 4 * NT * 4; e += W) {
+        float sum = 0.0f;
+#pragma unroll
+        for (int wv = 0; wv < W; ++wv) sum += red[wv][e][lane];
+        const int i = e / (NT * 4), jj = (e / 4) % NT, r = e & 3;
+        const int mm = 8 * jj + 2 * t + (r & 1);
+        const int n = 8 * j + 2 * i + (r < 2 ? 0 : 1);
+        if (mm < m && j < nw) {
+            if (gridDim.y > 1) {
+                part[((u64)blockIdx.y * m + mm) * N + n] = sum;
+            } else {
+                const float b = bias ? from_out<A>(bias[n]) : 0.0f;
+                y[(u64)mm * N + n] = to_out<A>(sum + b);
+            }
+        }
+    }
+}
+
 // Sums grid.y partials: y[m, n] = sum_s part[s][m][n] + bias[n].
 template <int A>
 __device__ __forceinline__ void finalize_body(u16* __restrict__ y, const float* __restrict__ part, int splits,
@@ -1302,6 +1430,14 @@ GEMV_AWQ(f16, OUT_F16, 4)
     extern "C" __global__ void __launch_bounds__(256) gemv_mma_gptq4w_##SUF##_n##NT##_c1(COL_ARGS_GPTQ) {    \
         mma_gptq4_body<A, NT, 1, 2>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
     }
+#define GEMV_MMA_AWQ(SUF, A, NT)                                                                             \
+    extern "C" __global__ void __launch_bounds__(256) gemv_mma_awq_##SUF##_n##NT(COL_ARGS_AWQ) {             \
+        mma_awq_body<A, NT>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, bias, m, N, K);    \
+    }
+GEMV_MMA_AWQ(bf16, OUT_BF16, 1)
+GEMV_MMA_AWQ(bf16, OUT_BF16, 2)
+GEMV_MMA_AWQ(f16, OUT_F16, 1)
+GEMV_MMA_AWQ(f16, OUT_F16, 2)
 GEMV_MMA_GPTQ_C(bf16, OUT_BF16, 1)
 GEMV_MMA_GPTQ_C(bf16, OUT_BF16, 2)
 GEMV_MMA_GPTQ_C(f16, OUT_F16, 1)

@@ -415,6 +415,19 @@ pub fn gemv_specs() -> Vec<Spec> {
         group: Some(128),
         scale_dtype: ScaleDtype::Bf16,
     });
+    // Split K (grid.y > 1) on the tensor-core kernel; f32 scales take the CUDA-core one.
+    v.push(Spec::Awq {
+        n: 1032,
+        k: 2048,
+        group: Some(128),
+        scale_dtype: f16,
+    });
+    v.push(Spec::Awq {
+        n: 2056,
+        k: 96,
+        group: Some(32),
+        scale_dtype: ScaleDtype::F32,
+    });
     for convention in [Nvfp4Convention::Multiplier, Nvfp4Convention::Divisor] {
         v.push(Spec::Nvfp4 {
             n: 2049,

@@ -175,6 +175,31 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
                 sorted: false,
             }
         }
+        Desc::Awq {
+            n,
+            k,
+            group_size,
+            scale_dtype,
+        } if k % 32 == 0
+            && group_size % 32 == 0
+            && scale_dtype != super::dequant::ScaleDtype::F32
+            && mma_enabled() =>
+        {
+            // 64 columns (8 words) x 8 warps per block; grid.y splits K until ~24 warps/SM.
+            let tiles = (n / 8).div_ceil(8);
+            let chunks = k / 32;
+            let splits = (24 * sms)
+                .div_ceil(tiles * 8)
+                .clamp(1, (chunks / 16).max(1))
+                .min(16);
+            Plan::Column {
+                kernel: format!("gemv_mma_awq_{sfx}_n{}", if m <= 8 { 1 } else { 2 }),
+                tiles: tiles as u32,
+                splits: splits as u32,
+                threads: 256,
+                sorted: false,
+            }
+        }
         Desc::Awq { n, k, .. } if m <= 4 => {
             let tiles = (n / 8).div_ceil(32);
             let splits = (2 * sms).div_ceil(tiles).clamp(1, (k / 64).max(1)).min(32);
