@@ -1213,6 +1213,111 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
     }
 }
 
+// FP8 E4M3 (§4) on tensor cores: the NVFP4 layout with one byte per value, 64-k chunks (16
+// bytes per lane and row). A pair of E4M3 bytes becomes an exact pair of the activation type:
+// the magnitude bits moved under the exponent (bf16: bits 10..4, f16: bits 13..7) and the
+// sign to bit 15, then one multiply by 2^120 (bf16) or 2^8 (f16), subnormals included. A
+// word holding a NaN code (0x7F / 0xFF) sets those values to NaN. Per-tensor and per-channel
+// scales multiply the f32 sums at the end; a block scale (rows % 16 == 0, cols % 64 == 0)
+// multiplies each chunk's f32 sum.
+template <int A>
+__device__ __forceinline__ u32 e4m3x2_exact(u32 w, u32 sel) {
+    const u32 u = prmt(w, 0u, sel); // two bytes at bits 0..7 and 16..23
+    u32 r;
+    if (A == OUT_BF16) r = ((u & 0x007F007Fu) << 4) | ((u & 0x00800080u) << 8);
+    else r = ((u & 0x007F007Fu) << 7) | ((u & 0x00800080u) << 8);
+    r = hmul2<A>(r, A == OUT_BF16 ? 0x7B807B80u : 0x5C005C00u); // 2^120 (bf16), 2^8 (f16)
+    if (__builtin_expect(((u & 0x007F007Fu) + 0x00010001u) & 0x00800080u, 0)) {
+        if ((u & 0x7Fu) == 0x7Fu) r |= 0x7FFFu;
+        if (((u >> 16) & 0x7Fu) == 0x7Fu) r |= 0x7FFF0000u;
+    }
+    return r;
+}
+
+// CH 16-byte pieces per lane and row per chunk (chunk = 64 CH k): CH = 2 keeps twice the
+// bytes in flight (needs K % 128 == 0 and, for block scales, cols % 128 == 0).
+template <int A, int NT, int W, int CH>
+__device__ __forceinline__ void mma_fp8_body(u16* __restrict__ y, const u16* __restrict__ x, const u8* __restrict__ w,
+                                             const float* __restrict__ scale, int mode, int bh, int bw,
+                                             const u16* __restrict__ bias, int m, int N, int K) {
+    constexpr int CK = 64 * CH;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    const int n0 = blockIdx.x * 16;
+    const int na = min(n0 + g, N - 1), nb = min(n0 + g + 8, N - 1);
+    const int chunks = K / CK;
+    const int c0 = chunks * warp / W, c1 = chunks * (warp + 1) / W;
+    const u8* wa = w + (u64)na * K + 16 * CH * t;
+    const u8* wb = w + (u64)nb * K + 16 * CH * t;
+    const int kb = mode == 2 ? (K + bw - 1) / bw : 1;
+    const float* brow = scale + (u64)(n0 / max(bh, 1)) * kb; // block-scale row of this tile
+    float acc[NT][4];
+#pragma unroll
+    for (int j = 0; j < NT; ++j)
+#pragma unroll
+        for (int i = 0; i < 4; ++i) acc[j][i] = 0.0f;
+    uint4 qa[CH], qb[CH];
+    auto fetch = [&](int c) {
+#pragma unroll
+        for (int h = 0; h < CH; ++h) {
+            qa[h] = ldg_stream16(wa + (u64)c * CK + 16 * h);
+            qb[h] = ldg_stream16(wb + (u64)c * CK + 16 * h);
+        }
+    };
+    if (c0 < c1) fetch(c0);
+    for (int c = c0; c < c1; ++c) {
+        u32 wA[4 * CH], wB[4 * CH];
+#pragma unroll
+        for (int h = 0; h < CH; ++h) {
+            wA[4 * h] = qa[h].x; wA[4 * h + 1] = qa[h].y; wA[4 * h + 2] = qa[h].z; wA[4 * h + 3] = qa[h].w;
+            wB[4 * h] = qb[h].x; wB[4 * h + 1] = qb[h].y; wB[4 * h + 2] = qb[h].z; wB[4 * h + 3] = qb[h].w;
+        }
+        if (c + 1 < c1) fetch(c + 1);
+        float tmp[NT][4];
+#pragma unroll
+        for (int j = 0; j < NT; ++j)
+#pragma unroll
+            for (int i = 0; i < 4; ++i) tmp[j][i] = 0.0f;
+#pragma unroll
+        for (int h = 0; h < CH; ++h) {
+            u32 X[NT][8];
+#pragma unroll
+            for (int j = 0; j < NT; ++j) {
+                const int mr = g + 8 * j;
+                uint4 p0 = make_uint4(0, 0, 0, 0), p1 = p0;
+                if (mr < m) {
+                    const uint4* px = (const uint4*)(x + (u64)mr * K + c * CK + 16 * CH * t + 16 * h);
+                    p0 = px[0];
+                    p1 = px[1];
+                }
+                X[j][0] = p0.x; X[j][1] = p0.y; X[j][2] = p0.z; X[j][3] = p0.w;
+                X[j][4] = p1.x; X[j][5] = p1.y; X[j][6] = p1.z; X[j][7] = p1.w;
+            }
+#pragma unroll
+            for (int s = 0; s < 4; ++s) {
+                const u32 a01 = e4m3x2_exact<A>(wA[4 * h + s], 0x4140u), a23 = e4m3x2_exact<A>(wA[4 * h + s], 0x4342u);
+                const u32 b01 = e4m3x2_exact<A>(wB[4 * h + s], 0x4140u), b23 = e4m3x2_exact<A>(wB[4 * h + s], 0x4342u);
+#pragma unroll
+                for (int j = 0; j < NT; ++j) mma_16816<A>(tmp[j], a01, b01, a23, b23, X[j][2 * s], X[j][2 * s + 1]);
+            }
+        }
+        const float sc = mode == 2 ? brow[(c * CK) / bw] : 1.0f;
+#pragma unroll
+        for (int j = 0; j < NT; ++j)
+#pragma unroll
+            for (int i = 0; i < 4; ++i) acc[j][i] = fmaf(sc, tmp[j][i], acc[j][i]);
+    }
+    // Per-tensor / per-channel scales: fold into the sums before the reduction.
+    if (mode != 2) {
+        const float sa = mode == 0 ? scale[0] : scale[na], sb = mode == 0 ? scale[0] : scale[nb];
+#pragma unroll
+        for (int j = 0; j < NT; ++j) {
+            acc[j][0] *= sa; acc[j][1] *= sa;
+            acc[j][2] *= sb; acc[j][3] *= sb;
+        }
+    }
+    mma_reduce_store<A, NT, W>(acc, y, bias, 1.0f, m, N, n0);
+}
+
 // AWQ GEMM (§3) on tensor cores: qweight [K, N/8], one word = 8 columns of one k in the
 // interleaved nibble order. A warp owns 8 words (64 columns) and walks 32-k chunks: lane
 // (g, t) loads word column j0 + g at k = 32c + 8t + 0..7 (eight 4-byte loads; each load
@@ -1419,7 +1524,15 @@ GEMV_AWQ(f16, OUT_F16, 4)
     extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_ct4_##SUF##_n##NT##_w##W(ROW_ARGS_CT4) {   \
         mma_ct4_body<A, NT, W>(y, x, w, scales, scale_dt, zp, group_size, groups, bias, m, N, K);           \
     }
+#define GEMV_MMA_FP8(SUF, A, NT, W)                                                                          \
+    extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_fp8_##SUF##_n##NT##_w##W(ROW_ARGS_FP8) {   \
+        mma_fp8_body<A, NT, W, 1>(y, x, w, scale, mode, bh, bw, bias, m, N, K);                             \
+    }                                                                                                        \
+    extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_fp8w_##SUF##_n##NT##_w##W(ROW_ARGS_FP8) {  \
+        mma_fp8_body<A, NT, W, 2>(y, x, w, scale, mode, bh, bw, bias, m, N, K);                             \
+    }
 #define GEMV_MMA_W(SUF, A, NT) GEMV_MMA(SUF, A, NT, 4) GEMV_MMA(SUF, A, NT, 8) GEMV_MMA(SUF, A, NT, 16) \
+    GEMV_MMA_FP8(SUF, A, NT, 4) GEMV_MMA_FP8(SUF, A, NT, 8) GEMV_MMA_FP8(SUF, A, NT, 16) \
     GEMV_MMA_CT4(SUF, A, NT, 4) GEMV_MMA_CT4(SUF, A, NT, 8) GEMV_MMA_CT4(SUF, A, NT, 16) \
     GEMV_MMA_WIDE(SUF, A, NT, 4) GEMV_MMA_WIDE(SUF, A, NT, 8) GEMV_MMA_WIDE(SUF, A, NT, 16)
 #define GEMV_MMA_GPTQ(SUF, A, NT, NWN)                                                                       \

@@ -503,6 +503,16 @@ pub fn gemv_specs() -> Vec<Spec> {
             scaling,
             scale_dtype: ScaleDtype::F32,
         });
+        // K % 64 == 0: the tensor-core kernel (K = 384: three 128-column blocks, 128-k
+        // chunks; K = 320: 64-k chunks).
+        for k in [384, 320] {
+            v.push(Spec::Fp8 {
+                n: 1030,
+                k,
+                scaling,
+                scale_dtype: ScaleDtype::F32,
+            });
+        }
     }
     for (symmetric, group, n, k) in [
         (true, Some(32), 2049, 96),
