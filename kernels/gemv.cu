@@ -1318,6 +1318,138 @@ __device__ __forceinline__ void mma_fp8_body(u16* __restrict__ y, const u16* __r
     mma_reduce_store<A, NT, W>(acc, y, bias, 1.0f, m, N, n0);
 }
 
+// GPTQ 8-bit without g_idx (§2.3), group % 32 == 0, on tensor cores: GPTQ4's warp tile (64
+// columns, 32-k chunks) over packed rows of 4 k. Lane (g, t) loads packed rows 8c + 2t and
+// 8c + 2t + 1 (k = 8t .. 8t + 7 of the chunk) at its 2 x 4 columns: four 16-byte loads.
+// Pair (k j, k j + 4) of a column is byte j of the two rows: one prmt, one lop3 into
+// (1024 + q) f16 halves, one f16 subtraction of 1024 + z (exact: |q - z| <= 256); bf16
+// activations convert the exact f16 pair through f32.
+template <int A>
+__device__ __forceinline__ u32 gptq8_pair(u32 w0, u32 w1, u32 j, u32 zmagic) {
+    // bytes (w0.j, -, w1.j, -), the dashes dropped by the mask: (1024 + q_j, 1024 + q_j+4)
+    const u32 q = (prmt(w0, w1, j | (j << 4) | ((4u + j) << 8) | ((4u + j) << 12)) & 0x00FF00FFu) | 0x64006400u;
+    const u32 d = hsub2<OUT_F16>(q, zmagic);
+    if (A == OUT_F16) return d;
+    const float lo = f16_to_f32((u16)(d & 0xFFFFu)), hi = f16_to_f32((u16)(d >> 16));
+    return to_out2<OUT_BF16>(lo, hi);
+}
+
+template <int A, int NT>
+__device__ __forceinline__ void mma_gptq8_body(u16* __restrict__ y, float* __restrict__ part, const u16* __restrict__ x,
+                                               const u32* __restrict__ qw, const u32* __restrict__ qz,
+                                               const u16* __restrict__ scales, int scale_dt, int group_size, int v1,
+                                               const u16* __restrict__ bias, int m, int N, int K) {
+    constexpr int W = 8;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    const int n0 = blockIdx.x * 64;
+    const int chunks = K >> 5;
+    const int parts = (int)gridDim.y * W, pi = (int)blockIdx.y * W + warp;
+    const int c0 = (int)((long long)chunks * pi / parts), c1 = (int)((long long)chunks * (pi + 1) / parts);
+    const int ca = n0 + 4 * g, cb = n0 + 32 + 4 * g;
+    const int la = min(ca, N - 4), lb = min(cb, N - 4); // N % 4 == 0
+    const int zero_words = N >> 2;
+    float acc[4][NT][4];
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+#pragma unroll
+        for (int j = 0; j < NT; ++j)
+#pragma unroll
+            for (int r = 0; r < 4; ++r) acc[i][j][r] = 0.0f;
+    int grp_cur = -1;
+    float sA[4], sB[4];
+    u32 zA[4], zB[4];
+    uint4 qa[2], qb[2];
+    auto fetch = [&](int c) {
+#pragma unroll
+        for (int rr = 0; rr < 2; ++rr) {
+            qa[rr] = ldg_stream16(qw + (u64)(8 * c + 2 * t + rr) * N + la);
+            qb[rr] = ldg_stream16(qw + (u64)(8 * c + 2 * t + rr) * N + lb);
+        }
+    };
+    if (c0 < c1) fetch(c0);
+    for (int c = c0; c < c1; ++c) {
+        const u32 wA0[4] = {qa[0].x, qa[0].y, qa[0].z, qa[0].w}, wA1[4] = {qa[1].x, qa[1].y, qa[1].z, qa[1].w};
+        const u32 wB0[4] = {qb[0].x, qb[0].y, qb[0].z, qb[0].w}, wB1[4] = {qb[1].x, qb[1].y, qb[1].z, qb[1].w};
+        if (c + 1 < c1) fetch(c + 1);
+        const int grp = (c * 32) / group_size;
+        if (grp != grp_cur) {
+            grp_cur = grp;
+            const uint2 ra = *(const uint2*)(scales + (u64)grp * N + la), rb = *(const uint2*)(scales + (u64)grp * N + lb);
+            const u32 h[4] = {ra.x, ra.y, rb.x, rb.y};
+#pragma unroll
+            for (int i = 0; i < 4; ++i) {
+                const u32 ha = (h[i >> 1] >> (16 * (i & 1))) & 0xFFFFu, hb = (h[2 + (i >> 1)] >> (16 * (i & 1))) & 0xFFFFu;
+                sA[i] = scale_dt == SDT_BF16 ? bf16_to_f32((u16)ha) : f16_to_f32((u16)ha);
+                sB[i] = scale_dt == SDT_BF16 ? bf16_to_f32((u16)hb) : f16_to_f32((u16)hb);
+            }
+            const u32 za = qz[(u64)grp * zero_words + (la >> 2)], zb = qz[(u64)grp * zero_words + (lb >> 2)];
+#pragma unroll
+            for (int i = 0; i < 4; ++i) {
+                const u32 z1 = ((za >> (8 * i)) & 0xFFu) + (u32)v1, z2 = ((zb >> (8 * i)) & 0xFFu) + (u32)v1;
+                zA[i] = 0x64006400u + (z1 | (z1 << 16));
+                zB[i] = 0x64006400u + (z2 | (z2 << 16));
+            }
+        }
+        u32 B0[NT][2], B1[NT][2];
+#pragma unroll
+        for (int j = 0; j < NT; ++j) {
+            const int mr = g + 8 * j;
+            uint4 P = make_uint4(0, 0, 0, 0);
+            if (mr < m) P = *(const uint4*)(x + (u64)mr * K + c * 32 + 8 * t);
+            B0[j][0] = prmt(P.x, P.z, 0x5410u); B1[j][0] = prmt(P.x, P.z, 0x7632u);
+            B0[j][1] = prmt(P.y, P.w, 0x5410u); B1[j][1] = prmt(P.y, P.w, 0x7632u);
+        }
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+            float tmp[NT][4];
+#pragma unroll
+            for (int j = 0; j < NT; ++j)
+#pragma unroll
+                for (int r = 0; r < 4; ++r) tmp[j][r] = 0.0f;
+#pragma unroll
+            for (int h = 0; h < 2; ++h) {
+                const u32 a01 = gptq8_pair<A>(wA0[i], wA1[i], 2 * h, zA[i]);
+                const u32 a23 = gptq8_pair<A>(wA0[i], wA1[i], 2 * h + 1, zA[i]);
+                const u32 b01 = gptq8_pair<A>(wB0[i], wB1[i], 2 * h, zB[i]);
+                const u32 b23 = gptq8_pair<A>(wB0[i], wB1[i], 2 * h + 1, zB[i]);
+#pragma unroll
+                for (int j = 0; j < NT; ++j) mma_16816<A>(tmp[j], a01, b01, a23, b23, B0[j][h], B1[j][h]);
+            }
+#pragma unroll
+            for (int j = 0; j < NT; ++j) {
+                acc[i][j][0] = fmaf(sA[i], tmp[j][0], acc[i][j][0]);
+                acc[i][j][1] = fmaf(sA[i], tmp[j][1], acc[i][j][1]);
+                acc[i][j][2] = fmaf(sB[i], tmp[j][2], acc[i][j][2]);
+                acc[i][j][3] = fmaf(sB[i], tmp[j][3], acc[i][j][3]);
+            }
+        }
+    }
+    __shared__ float red[W][4 * NT * 4][32];
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+#pragma unroll
+        for (int j = 0; j < NT; ++j)
+#pragma unroll
+            for (int r = 0; r < 4; ++r) red[warp][(i * NT + j) * 4 + r][lane] = acc[i][j][r];
+    __syncthreads();
+    for (int e = warp; e < 4 * NT * 4; e += W) {
+        float sum = 0.0f;
+#pragma unroll
+        for (int wv = 0; wv < W; ++wv) sum += red[wv][e][lane];
+        const int i = e / (NT * 4), j = (e / 4) % NT, r = e & 3;
+        const int mm = 8 * j + 2 * t + (r & 1);
+        const int n = (r < 2 ? ca : cb) + i;
+        if (mm < m && n < N) {
+            if (gridDim.y > 1) {
+                part[((u64)blockIdx.y * m + mm) * N + n] = sum;
+            } else {
+                const float b = bias ? from_out<A>(bias[n]) : 0.0f;
+                y[(u64)mm * N + n] = to_out<A>(sum + b);
+            }
+        }
+    }
+}
+
 // AWQ GEMM (§3) on tensor cores: qweight [K, N/8], one word = 8 columns of one k in the
 // interleaved nibble order. A warp owns 8 words (64 columns) and walks 32-k chunks: lane
 // (g, t) loads word column j0 + g at k = 32c + 8t + 0..7 (eight 4-byte loads; each load
@@ -1543,6 +1675,14 @@ GEMV_AWQ(f16, OUT_F16, 4)
     extern "C" __global__ void __launch_bounds__(256) gemv_mma_gptq4w_##SUF##_n##NT##_c1(COL_ARGS_GPTQ) {    \
         mma_gptq4_body<A, NT, 1, 2>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
     }
+#define GEMV_MMA_GPTQ8(SUF, A, NT)                                                                           \
+    extern "C" __global__ void __launch_bounds__(256) gemv_mma_gptq8_##SUF##_n##NT(COL_ARGS_GPTQ) {          \
+        mma_gptq8_body<A, NT>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
+    }
+GEMV_MMA_GPTQ8(bf16, OUT_BF16, 1)
+GEMV_MMA_GPTQ8(bf16, OUT_BF16, 2)
+GEMV_MMA_GPTQ8(f16, OUT_F16, 1)
+GEMV_MMA_GPTQ8(f16, OUT_F16, 2)
 #define GEMV_MMA_AWQ(SUF, A, NT)                                                                             \
     extern "C" __global__ void __launch_bounds__(256) gemv_mma_awq_##SUF##_n##NT(COL_ARGS_AWQ) {             \
         mma_awq_body<A, NT>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, bias, m, N, K);    \

@@ -389,6 +389,8 @@ pub fn gemv_specs() -> Vec<Spec> {
         (4, 1032, 2048, Some(128)),
         (4, 2056, 96, Some(32)),
         (4, 520, 320, None),
+        (8, 1036, 1024, Some(128)),
+        (8, 2052, 96, Some(32)),
     ] {
         for act_order in [false, true] {
             let v1 = !act_order;

@@ -160,6 +160,33 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
                 sorted: p.ptr(3) != 0,
             }
         }
+        Desc::Gptq {
+            bits: 8,
+            n,
+            k,
+            group_size,
+            scale_dtype,
+            ..
+        } if p.ptr(3) == 0
+            && k % 32 == 0
+            && group_size % 32 == 0
+            && scale_dtype != super::dequant::ScaleDtype::F32
+            && mma_enabled() =>
+        {
+            let tiles = n.div_ceil(64);
+            let chunks = k / 32;
+            let splits = (24 * sms)
+                .div_ceil(tiles * 8)
+                .clamp(1, (chunks / 16).max(1))
+                .min(16);
+            Plan::Column {
+                kernel: format!("gemv_mma_gptq8_{sfx}_n{}", if m <= 8 { 1 } else { 2 }),
+                tiles: tiles as u32,
+                splits: splits as u32,
+                threads: 256,
+                sorted: false,
+            }
+        }
         Desc::Gptq { bits, n, k, .. } if bits == 4 || bits == 8 => {
             let tiles = n.div_ceil(32);
             let rows = k * bits as usize / 32;
