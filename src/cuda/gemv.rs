@@ -424,7 +424,7 @@ fn sorted_operands(
             "layer has no sorted-K permutation",
         ));
     }
-    if !scratch.sorted.contains_key(&p.ptr(0)) {
+    if let std::collections::hash_map::Entry::Vacant(slot) = scratch.sorted.entry(p.ptr(0)) {
         let words = k / 8 * n;
         let buf = gpu.alloc(words * 4)?;
         gpu.launch(
@@ -438,7 +438,7 @@ fn sorted_operands(
                 KArg::I32(k as i32),
             ],
         )?;
-        scratch.sorted.insert(p.ptr(0), buf);
+        slot.insert(buf);
     }
     let qw = scratch.sorted[&p.ptr(0)].ptr();
     let xs = ensure(gpu, &mut scratch.xs, m * k * 2)?;
