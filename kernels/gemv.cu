@@ -997,75 +997,95 @@ template <int A> __device__ __forceinline__ u32 hsub2(u32 a, u32 b) {
 // with GPTQ's exact decode, (magic | q) - (magic + z) for nibbles j and j + 4 of a word, and
 // activation pairs permuted to match. A chunk lies in one group: the MMA sums the chunk's
 // s-free products and the row's group scale multiplies that f32 sum.
-template <int A, int NT, int W>
+template <int A, int NT, int W, int RT = 1>
 __device__ __forceinline__ void mma_ct4_body(u16* __restrict__ y, const u16* __restrict__ x, const u32* __restrict__ w,
                                              const void* __restrict__ scales, int scale_dt, const u32* __restrict__ zp,
                                              int group_size, int groups, const u16* __restrict__ bias, int m, int N, int K) {
+    // RT m16 tiles per warp (rows n0 + 16 rt + g and + 8) share each activation fragment.
+    constexpr int R = 2 * RT;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-    const int n0 = blockIdx.x * 16;
-    const int na = min(n0 + g, N - 1), nb = min(n0 + g + 8, N - 1);
+    const int n0 = blockIdx.x * 16 * RT;
     const int chunks = K >> 7;
     const int c0 = chunks * warp / W, c1 = chunks * (warp + 1) / W;
-    const u32* wa = w + (u64)na * (K / 8) + 4 * t;
-    const u32* wb = w + (u64)nb * (K / 8) + 4 * t;
-    const u32 MAGIC = A == OUT_F16 ? 0x64006400u : 0x43004300u;
-    float acc[NT][4];
+    int nr[R];
+    const u32* wr[R];
 #pragma unroll
-    for (int j = 0; j < NT; ++j)
-#pragma unroll
-        for (int i = 0; i < 4; ++i) acc[j][i] = 0.0f;
-    uint4 qa = make_uint4(0, 0, 0, 0), qb = qa;
-    if (c0 < c1) {
-        qa = ldg_stream16(wa + (u64)c0 * 16);
-        qb = ldg_stream16(wb + (u64)c0 * 16);
+    for (int r = 0; r < R; ++r) {
+        nr[r] = min(n0 + 8 * r + g, N - 1);
+        wr[r] = w + (u64)nr[r] * (K / 8) + 4 * t;
     }
-    for (int c = c0; c < c1; ++c) {
-        const u32 wA[4] = {qa.x, qa.y, qa.z, qa.w}, wB[4] = {qb.x, qb.y, qb.z, qb.w};
-        if (c + 1 < c1) {
-            qa = ldg_stream16(wa + (u64)(c + 1) * 16);
-            qb = ldg_stream16(wb + (u64)(c + 1) * 16);
-        }
-        const int grp = (c * 128) / group_size;
-        const float sa = load_scale(scales, (u64)na * groups + grp, scale_dt);
-        const float sb = load_scale(scales, (u64)nb * groups + grp, scale_dt);
-        u32 za = 8u, zb = 8u;
-        if (zp) {
-            za = (zp[(u64)(na >> 3) * groups + grp] >> (4 * (na & 7))) & 15u;
-            zb = (zp[(u64)(nb >> 3) * groups + grp] >> (4 * (nb & 7))) & 15u;
-        }
-        const u32 zA = MAGIC + (za | (za << 16)), zB = MAGIC + (zb | (zb << 16));
-        u32 X[NT][16];
+    const u32 MAGIC = A == OUT_F16 ? 0x64006400u : 0x43004300u;
+    float acc[RT][NT][4];
 #pragma unroll
-        for (int j = 0; j < NT; ++j) mma_load_x(X[j], x, g + 8 * j, m, K, c * 128 + 32 * t);
-        float tmp[NT][4];
+    for (int rt = 0; rt < RT; ++rt)
 #pragma unroll
         for (int j = 0; j < NT; ++j)
 #pragma unroll
-            for (int i = 0; i < 4; ++i) tmp[j][i] = 0.0f;
+            for (int i = 0; i < 4; ++i) acc[rt][j][i] = 0.0f;
+    uint4 q[R];
+    if (c0 < c1) {
 #pragma unroll
-        for (int u = 0; u < 4; ++u) {
+        for (int r = 0; r < R; ++r) q[r] = ldg_stream16(wr[r] + (u64)c0 * 16);
+    }
+    for (int c = c0; c < c1; ++c) {
+        u32 wv[R][4];
 #pragma unroll
-            for (int h = 0; h < 2; ++h) {
-                const u32 a01 = hsub2<A>(((wA[u] >> (8 * h)) & 0x000F000Fu) | MAGIC, zA);
-                const u32 a23 = hsub2<A>(((wA[u] >> (8 * h + 4)) & 0x000F000Fu) | MAGIC, zA);
-                const u32 b01 = hsub2<A>(((wB[u] >> (8 * h)) & 0x000F000Fu) | MAGIC, zB);
-                const u32 b23 = hsub2<A>(((wB[u] >> (8 * h + 4)) & 0x000F000Fu) | MAGIC, zB);
+        for (int r = 0; r < R; ++r) {
+            wv[r][0] = q[r].x; wv[r][1] = q[r].y; wv[r][2] = q[r].z; wv[r][3] = q[r].w;
+        }
+        if (c + 1 < c1) {
 #pragma unroll
-                for (int j = 0; j < NT; ++j) {
-                    const u32 p0 = X[j][4 * u + h], p2 = X[j][4 * u + h + 2];
-                    mma_16816<A>(tmp[j], a01, b01, a23, b23, prmt(p0, p2, 0x5410u), prmt(p0, p2, 0x7632u));
+            for (int r = 0; r < R; ++r) q[r] = ldg_stream16(wr[r] + (u64)(c + 1) * 16);
+        }
+        const int grp = (c * 128) / group_size;
+        float sc[R];
+        u32 zm[R];
+#pragma unroll
+        for (int r = 0; r < R; ++r) {
+            sc[r] = load_scale(scales, (u64)nr[r] * groups + grp, scale_dt);
+            const u32 z = zp ? (zp[(u64)(nr[r] >> 3) * groups + grp] >> (4 * (nr[r] & 7))) & 15u : 8u;
+            zm[r] = MAGIC + (z | (z << 16));
+        }
+        u32 X[NT][16];
+#pragma unroll
+        for (int j = 0; j < NT; ++j) mma_load_x(X[j], x, g + 8 * j, m, K, c * 128 + 32 * t);
+#pragma unroll
+        for (int rt = 0; rt < RT; ++rt) {
+            float tmp[NT][4];
+#pragma unroll
+            for (int j = 0; j < NT; ++j)
+#pragma unroll
+                for (int i = 0; i < 4; ++i) tmp[j][i] = 0.0f;
+#pragma unroll
+            for (int u = 0; u < 4; ++u) {
+#pragma unroll
+                for (int h = 0; h < 2; ++h) {
+                    const u32 wa = wv[2 * rt][u], wb = wv[2 * rt + 1][u];
+                    const u32 a01 = hsub2<A>(((wa >> (8 * h)) & 0x000F000Fu) | MAGIC, zm[2 * rt]);
+                    const u32 a23 = hsub2<A>(((wa >> (8 * h + 4)) & 0x000F000Fu) | MAGIC, zm[2 * rt]);
+                    const u32 b01 = hsub2<A>(((wb >> (8 * h)) & 0x000F000Fu) | MAGIC, zm[2 * rt + 1]);
+                    const u32 b23 = hsub2<A>(((wb >> (8 * h + 4)) & 0x000F000Fu) | MAGIC, zm[2 * rt + 1]);
+#pragma unroll
+                    for (int j = 0; j < NT; ++j) {
+                        const u32 p0 = X[j][4 * u + h], p2 = X[j][4 * u + h + 2];
+                        mma_16816<A>(tmp[j], a01, b01, a23, b23, prmt(p0, p2, 0x5410u), prmt(p0, p2, 0x7632u));
+                    }
                 }
             }
-        }
 #pragma unroll
-        for (int j = 0; j < NT; ++j) {
-            acc[j][0] = fmaf(sa, tmp[j][0], acc[j][0]);
-            acc[j][1] = fmaf(sa, tmp[j][1], acc[j][1]);
-            acc[j][2] = fmaf(sb, tmp[j][2], acc[j][2]);
-            acc[j][3] = fmaf(sb, tmp[j][3], acc[j][3]);
+            for (int j = 0; j < NT; ++j) {
+                acc[rt][j][0] = fmaf(sc[2 * rt], tmp[j][0], acc[rt][j][0]);
+                acc[rt][j][1] = fmaf(sc[2 * rt], tmp[j][1], acc[rt][j][1]);
+                acc[rt][j][2] = fmaf(sc[2 * rt + 1], tmp[j][2], acc[rt][j][2]);
+                acc[rt][j][3] = fmaf(sc[2 * rt + 1], tmp[j][3], acc[rt][j][3]);
+            }
         }
     }
-    mma_reduce_store<A, NT, W>(acc, y, bias, 1.0f, m, N, n0);
+#pragma unroll
+    for (int rt = 0; rt < RT; ++rt) {
+        if (rt > 0) __syncthreads(); // the reduction buffer is reused
+        mma_reduce_store<A, NT, W>(acc[rt], y, bias, 1.0f, m, N, n0 + 16 * rt);
+    }
 }
 
 
@@ -1654,7 +1674,10 @@ GEMV_AWQ(f16, OUT_F16, 4)
     }
 #define GEMV_MMA_CT4(SUF, A, NT, W)                                                                          \
     extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_ct4_##SUF##_n##NT##_w##W(ROW_ARGS_CT4) {   \
-        mma_ct4_body<A, NT, W>(y, x, w, scales, scale_dt, zp, group_size, groups, bias, m, N, K);           \
+        mma_ct4_body<A, NT, W, 1>(y, x, w, scales, scale_dt, zp, group_size, groups, bias, m, N, K);        \
+    }                                                                                                        \
+    extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_ct4x2_##SUF##_n##NT##_w##W(ROW_ARGS_CT4) { \
+        mma_ct4_body<A, NT, W, 2>(y, x, w, scales, scale_dt, zp, group_size, groups, bias, m, N, K);        \
     }
 #define GEMV_MMA_FP8(SUF, A, NT, W)                                                                          \
     extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_fp8_##SUF##_n##NT##_w##W(ROW_ARGS_FP8) {   \

@@ -352,11 +352,15 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
             && p.bufs.get(3).is_some_and(|b| b.is_none())
             && mma_enabled() =>
         {
-            let tiles = n.div_ceil(16);
+            // M > 8: two m16 tiles per warp share the activation fragments (halving their
+            // L2 traffic per weight), as for NVFP4 (`SAFEWEIGHTS_MMA_RT` overrides).
+            let rt = env_knob("SAFEWEIGHTS_MMA_RT", if m > 8 { 2 } else { 1 }).clamp(1, 2);
+            let tiles = n.div_ceil(16 * rt);
             let warps = mma_warps(k / 128, tiles);
             Plan::Mma {
                 kernel: format!(
-                    "gemv_mma_ct4_{sfx}_n{}_w{warps}",
+                    "gemv_mma_ct4{}_{sfx}_n{}_w{warps}",
+                    if rt == 2 { "x2" } else { "" },
                     if m <= 8 { 1 } else { 2 }
                 ),
                 tiles: tiles as u32,
