@@ -90,7 +90,7 @@ for t in "${TARGETS[@]}"; do
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | awk '{print $2}')
   ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | awk '{print $2}')
   files=$(find "$FUZZ/work/$t" -type f | wc -l)
-  kib=$(du -sk "$FUZZ/work/$t" | cut -f1)
+  kib=$(du -sk --apparent-size "$FUZZ/work/$t" | cut -f1)
   crashes=$(find "$FUZZ/artifacts/$t" -type f | wc -l)
   rc=$(cat "$FUZZ/logs/$t.rc")
   [ "$rc" = 0 ] && [ "$crashes" = 0 ] || status=1

@@ -15,7 +15,10 @@ pub fn module_is_listed(pattern: &str, prefix: &str) -> bool {
         if is_glob {
             glob(pattern.as_bytes(), a.as_bytes())
         } else {
-            a == pattern || a.ends_with(&format!(".{pattern}"))
+            a == pattern
+                || a
+                    .strip_suffix(pattern)
+                    .is_some_and(|head| head.ends_with('.'))
         }
     })
 }
