@@ -83,7 +83,9 @@ fn main() {
                 location,
                 ..ModelSpec::small(format, 7)
             };
-            let Ok(model) = synthesize(&spec) else { continue };
+            let Ok(model) = synthesize(&spec) else {
+                continue;
+            };
             let stem = format!("{}_{}", format.name(), location.name());
             if location == ConfigLocation::QuantizationConfig {
                 let text = serde_json::to_string_pretty(&model.config).unwrap();
@@ -124,8 +126,9 @@ fn main() {
     // 6 chat_template.jinja, 7 chat_template.json.
     let tj = tokenizer_json();
     let tc = tokenizer_config_json().to_string();
-    let gen_cfg = json!({"bos_token_id": synth::BOS_ID, "eos_token_id": [synth::EOS_ID, synth::EOT_ID]})
-        .to_string();
+    let gen_cfg =
+        json!({"bos_token_id": synth::BOS_ID, "eos_token_id": [synth::EOS_ID, synth::EOT_ID]})
+            .to_string();
     let vocab = synth::TOKENIZER_VOCAB.to_le_bytes();
     let tekken = json!({
         "config": {"pattern": "\\w+", "num_vocab_tokens": 4, "default_vocab_size": 8, "default_num_special_tokens": 2},
@@ -147,7 +150,12 @@ fn main() {
         (
             "templates",
             0b1100_1001,
-            vec![tj.as_bytes(), tc.as_bytes(), b"{{ messages }}", b"{\"chat_template\": \"x\"}"],
+            vec![
+                tj.as_bytes(),
+                tc.as_bytes(),
+                b"{{ messages }}",
+                b"{\"chat_template\": \"x\"}",
+            ],
         ),
         ("unreadable", 0b1, vec![b"\0ERR"]),
         ("empty_object", 0b1, vec![b"{}"]),
@@ -161,7 +169,9 @@ fn main() {
     // arbitrary-driven targets: patterns that walk the variants.
     for target in ["structured", "model_dir", "quant_bind"] {
         for i in 0u8..16 {
-            let pattern: Vec<u8> = (0..96u8).map(|j| i.wrapping_mul(17).wrapping_add(j.wrapping_mul(i | 1))).collect();
+            let pattern: Vec<u8> = (0..96u8)
+                .map(|j| i.wrapping_mul(17).wrapping_add(j.wrapping_mul(i | 1)))
+                .collect();
             put(target, &format!("pattern_{i:02}"), &pattern);
         }
     }

@@ -110,7 +110,12 @@ fn measure<R>(f: impl FnOnce() -> R) -> Usage {
 fn check_bound(what: &str, k: usize, c: usize, inputs: &[(String, usize, Usage)]) {
     for (name, len, u) in inputs {
         if std::env::var_os("ALLOC_VERBOSE").is_some() {
-            eprintln!("{what}: {name}: {len} bytes, peak {} ({:.1}/byte), {} allocations", u.peak, u.peak as f64 / *len as f64, u.count);
+            eprintln!(
+                "{what}: {name}: {len} bytes, peak {} ({:.1}/byte), {} allocations",
+                u.peak,
+                u.peak as f64 / *len as f64,
+                u.count
+            );
         }
         assert!(
             u.peak <= k * len + c,
@@ -131,7 +136,10 @@ fn check_linear(what: &str, small: (usize, Usage), big: (usize, Usage), factor: 
     let (ls, s) = small;
     let (lb, b) = big;
     let size = lb as f64 / ls as f64;
-    assert!((1.8..=2.2).contains(&size), "{what}: inputs are not doubled");
+    assert!(
+        (1.8..=2.2).contains(&size),
+        "{what}: inputs are not doubled"
+    );
     let count = b.count as f64 / s.count.max(1) as f64;
     let peak = b.peak as f64 / s.peak.max(1) as f64;
     eprintln!("{what}: input x{size:.2}, allocations x{count:.2}, peak x{peak:.2}");
@@ -139,7 +147,10 @@ fn check_linear(what: &str, small: (usize, Usage), big: (usize, Usage), factor: 
         (1.5..=factor).contains(&count),
         "{what}: allocations grew x{count:.2} for input x{size:.2}"
     );
-    assert!(peak <= factor, "{what}: peak grew x{peak:.2} for input x{size:.2}");
+    assert!(
+        peak <= factor,
+        "{what}: peak grew x{peak:.2} for input x{size:.2}"
+    );
 }
 
 /// A valid header of `n` tensors (the data is not needed: `parse_header` takes the real
@@ -148,7 +159,11 @@ fn header_of(n: usize, dtype_step: usize) -> (Vec<u8>, u64) {
     let tensors: Vec<(String, Dtype, Vec<u64>)> = (0..n)
         .map(|i| {
             let d = Dtype::ALL[(i * dtype_step) % Dtype::ALL.len()];
-            (format!("model.layers.{i}.mlp.down_proj.weight"), d, vec![8, 4])
+            (
+                format!("model.layers.{i}.mlp.down_proj.weight"),
+                d,
+                vec![8, 4],
+            )
         })
         .collect();
     let (entries, data_len) = contiguous(&tensors);
@@ -186,7 +201,11 @@ fn container_header() {
         "n".repeat(1 << 20)
     );
     let long_meta = format!("{{\"__metadata__\":{{\"k\":\"{}\"}}}}", "v".repeat(1 << 20));
-    let deep = format!("{{\"__metadata__\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
+    let deep = format!(
+        "{{\"__metadata__\":{}{}}}",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
     let dups = format!(
         "{{{}\"a\":{{\"dtype\":\"U8\",\"shape\":[0],\"data_offsets\":[0,0]}}}}",
         "\"a\":{\"dtype\":\"U8\",\"shape\":[0],\"data_offsets\":[0,0]},".repeat(20_000)
@@ -196,7 +215,10 @@ fn container_header() {
         "{{\"t\":{{\"dtype\":\"U8\",\"shape\":[{}1],\"data_offsets\":[0,1]}}}}",
         "1,".repeat(200_000)
     );
-    let escapes = format!("{{\"__metadata__\":{{\"k\":\"{}\"}}}}", "\\u00e9".repeat(100_000));
+    let escapes = format!(
+        "{{\"__metadata__\":{{\"k\":\"{}\"}}}}",
+        "\\u00e9".repeat(100_000)
+    );
     for (name, h) in [
         ("long name", long_name),
         ("long metadata", long_meta),
@@ -226,7 +248,11 @@ fn config_text(layers: usize) -> String {
     let mut c = safeweights::model::synth::ModelSpec::llama_tiny().config_json();
     c["num_hidden_layers"] = json!(layers);
     c["layer_types"] = json!((0..layers)
-        .map(|i| if i % 4 == 3 { "full_attention" } else { "sliding_attention" })
+        .map(|i| if i % 4 == 3 {
+            "full_attention"
+        } else {
+            "sliding_attention"
+        })
         .collect::<Vec<_>>());
     c["rope_scaling"] = json!({
         "rope_type": "longrope", "factor": 4.0,
@@ -248,17 +274,51 @@ fn config_json() {
     let mut inputs = Vec::new();
     for n in [1, 10, 100, 1000, 10_000] {
         let t = config_text(n);
-        inputs.push((format!("{n} layers"), t.len(), measure(|| parse_config_str(&t))));
+        inputs.push((
+            format!("{n} layers"),
+            t.len(),
+            measure(|| parse_config_str(&t)),
+        ));
     }
     for (name, t) in [
-        ("deep", format!("{}{}", "[".repeat(100_000), "]".repeat(100_000))),
-        ("long string", format!("{{\"model_type\":\"{}\"}}", "x".repeat(1 << 20))),
-        ("many keys", format!("{{{}\"z\":0}}", (0..50_000).map(|i| format!("\"k{i}\":{i},")).collect::<String>())),
-        ("tiny objects (refused)", format!("{{\"x\":[{}{{}}]}}", "{\"a\":0},".repeat(100_000))),
-        ("tiny objects", format!("{{\"x\":[{}{{}}]}}", "{\"a\":0},".repeat(9_990))),
-        ("tiny arrays", format!("{{\"x\":[{}0]}}", "[0],".repeat(9_990))),
+        (
+            "deep",
+            format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)),
+        ),
+        (
+            "long string",
+            format!("{{\"model_type\":\"{}\"}}", "x".repeat(1 << 20)),
+        ),
+        (
+            "many keys",
+            format!(
+                "{{{}\"z\":0}}",
+                (0..50_000)
+                    .map(|i| format!("\"k{i}\":{i},"))
+                    .collect::<String>()
+            ),
+        ),
+        (
+            "tiny objects (refused)",
+            format!("{{\"x\":[{}{{}}]}}", "{\"a\":0},".repeat(100_000)),
+        ),
+        (
+            "tiny objects",
+            format!("{{\"x\":[{}{{}}]}}", "{\"a\":0},".repeat(9_990)),
+        ),
+        (
+            "tiny arrays",
+            format!("{{\"x\":[{}0]}}", "[0],".repeat(9_990)),
+        ),
         ("numbers", format!("{{\"x\":[{}0]}}", "0,".repeat(500_000))),
-        ("nested text_config", format!("{{\"text_config\":{}{{}}{}}}", "{\"text_config\":".repeat(100), "}".repeat(100))),
+        (
+            "nested text_config",
+            format!(
+                "{{\"text_config\":{}{{}}{}}}",
+                "{\"text_config\":".repeat(100),
+                "}".repeat(100)
+            ),
+        ),
     ] {
         inputs.push((name.to_string(), t.len(), measure(|| parse_config_str(&t))));
     }
@@ -296,11 +356,24 @@ fn index_json() {
     }
     let hostile = format!(
         "{{\"weight_map\":{{{}\"z\":\"a\"}}}}",
-        (0..20_000).map(|i| format!("\"t{i}\":\"../{i}/{}\",", "x".repeat(i % 50))).collect::<String>()
+        (0..20_000)
+            .map(|i| format!("\"t{i}\":\"../{i}/{}\",", "x".repeat(i % 50)))
+            .collect::<String>()
     );
-    inputs.push(("hostile names".into(), hostile.len(), measure(|| parse_index(&hostile))));
-    let dup = format!("{{\"weight_map\":{{{}\"a\":\"b\"}}}}", "\"a\":\"b\",".repeat(100_000));
-    inputs.push(("duplicate keys".into(), dup.len(), measure(|| parse_index(&dup))));
+    inputs.push((
+        "hostile names".into(),
+        hostile.len(),
+        measure(|| parse_index(&hostile)),
+    ));
+    let dup = format!(
+        "{{\"weight_map\":{{{}\"a\":\"b\"}}}}",
+        "\"a\":\"b\",".repeat(100_000)
+    );
+    inputs.push((
+        "duplicate keys".into(),
+        dup.len(),
+        measure(|| parse_index(&dup)),
+    ));
     check_bound("parse_index", 24, 64 << 10, &inputs);
     let (a, b) = (index_text(20_000), index_text(40_000));
     check_linear(
@@ -343,7 +416,10 @@ fn quant_detect() {
     let run = |n: usize, p: usize| {
         let (config, names, len) = detect_input(n, p);
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        (len, measure(|| detect_from(&config, &SideFiles::default(), &refs)))
+        (
+            len,
+            measure(|| detect_from(&config, &SideFiles::default(), &refs)),
+        )
     };
     let mut inputs = Vec::new();
     for (n, p) in [(1, 1), (100, 3), (1000, 3), (10_000, 3), (100, 300)] {
@@ -382,9 +458,18 @@ fn tokenizer() {
         inputs.push((format!("{n} extra tokens"), len, u));
     }
     for (name, t) in [
-        ("deep", format!("{}{}", "[".repeat(100_000), "]".repeat(100_000))),
-        ("long string", format!("{{\"model\":\"{}\"}}", "x".repeat(1 << 20))),
-        ("tiny objects", format!("{{\"x\":[{}{{}}]}}", "{\"a\":0},".repeat(100_000))),
+        (
+            "deep",
+            format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)),
+        ),
+        (
+            "long string",
+            format!("{{\"model\":\"{}\"}}", "x".repeat(1 << 20)),
+        ),
+        (
+            "tiny objects",
+            format!("{{\"x\":[{}{{}}]}}", "{\"a\":0},".repeat(100_000)),
+        ),
     ] {
         let (len, u) = run(t.into_bytes());
         inputs.push((name.to_string(), len, u));
@@ -397,4 +482,3 @@ fn tokenizer() {
         2.5,
     );
 }
-

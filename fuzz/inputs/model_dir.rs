@@ -159,7 +159,10 @@ pub fn run(input: Input) {
     let outside = root.path().join("outside.safetensors");
     // A valid shard holding only `outside.secret`, beside the model directory.
     let (entries, len) = contiguous(&[("outside.secret".into(), Dtype::F32, vec![4])]);
-    let secret = assemble(raw_header(&entries, &[]).as_bytes(), &vec![0u8; len as usize]);
+    let secret = assemble(
+        raw_header(&entries, &[]).as_bytes(),
+        &vec![0u8; len as usize],
+    );
     std::fs::write(&outside, secret).expect("write outside shard");
     let dir = root.path().join("model");
     std::fs::create_dir(&dir).expect("model dir");
@@ -232,7 +235,11 @@ pub fn run(input: Input) {
     for s in &opened.shards {
         if s.tensors.is_some() {
             let p = s.path.canonicalize().expect("an opened shard exists");
-            assert!(p.starts_with(&canon), "opened {} outside the directory", p.display());
+            assert!(
+                p.starts_with(&canon),
+                "opened {} outside the directory",
+                p.display()
+            );
         }
     }
     if let Some(index) = &opened.index {

@@ -208,10 +208,16 @@ pub fn run(input: Input) {
         let value = match CONFIG_KEYS[e.key as usize % CONFIG_KEYS.len()] {
             "weight_block_size" => json!([e.value, e.value]),
             "desc_act" | "sym" => json!(e.value % 2 == 0),
-            "checkpoint_format" => json!(["gptq", "gptq_v2", "marlin"][e.value.rem_euclid(3) as usize]),
+            "checkpoint_format" => {
+                json!(["gptq", "gptq_v2", "marlin"][e.value.rem_euclid(3) as usize])
+            }
             _ => json!(e.value),
         };
-        set_key(&mut q, CONFIG_KEYS[e.key as usize % CONFIG_KEYS.len()], &value);
+        set_key(
+            &mut q,
+            CONFIG_KEYS[e.key as usize % CONFIG_KEYS.len()],
+            &value,
+        );
     }
     let config = json!({ "quantization_config": q });
 

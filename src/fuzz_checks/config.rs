@@ -19,7 +19,11 @@ pub fn config(data: &[u8]) {
     let _ = cfg.tensor_parallel_sizes();
     let _ = rope_json(&cfg.rope);
     if let Some(head_dim) = cfg.head_dim {
-        if let Some(t) = cfg.rope.main.inv_freq(head_dim, cfg.max_position_embeddings) {
+        if let Some(t) = cfg
+            .rope
+            .main
+            .inv_freq(head_dim, cfg.max_position_embeddings)
+        {
             assert!(t.len() <= 1 << 19, "RoPE table larger than its cap");
         }
         for r in cfg.rope.per_layer_type.values() {

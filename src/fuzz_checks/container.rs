@@ -26,7 +26,10 @@ pub fn parse_header_check(data: &[u8]) {
             end = e;
         }
         if limits.mode == Mode::Strict {
-            assert!(parsed.is_valid(), "strict mode returned a header with errors");
+            assert!(
+                parsed.is_valid(),
+                "strict mode returned a header with errors"
+            );
             assert_eq!(
                 8 + h.header_len + end,
                 len,

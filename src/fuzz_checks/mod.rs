@@ -43,6 +43,9 @@ mod tests {
     #[test]
     fn sections_round_trip() {
         let joined = join_sections(&[b"{}", b"", b"a\nb"]);
-        assert_eq!(sections(&joined, 5), vec![&b"{}"[..], b"", b"a\nb", b"", b""]);
+        assert_eq!(
+            sections(&joined, 5),
+            vec![&b"{}"[..], b"", b"a\nb", b"", b""]
+        );
     }
 }

@@ -43,7 +43,10 @@ pub fn tokenizer(data: &[u8]) {
     };
     assert_eq!(r.kind, expected, "tokenizer kind");
     if r.loaded {
-        assert!(r.vocab_size.is_some(), "a loaded tokenizer has a vocabulary size");
+        assert!(
+            r.vocab_size.is_some(),
+            "a loaded tokenizer has a vocabulary size"
+        );
     }
     let _ = r.to_json();
 }

@@ -40,7 +40,8 @@ impl<'a, L: TensorLookup<'a>> Ctx<'_, 'a, L> {
         match byte_count(&t.shape, t.dtype) {
             Ok(need) if need == t.data.len() as u64 => Some(t),
             need => {
-                let need = need.map_or_else(|_| "an impossible number of".to_string(), |n| n.to_string());
+                let need =
+                    need.map_or_else(|_| "an impossible number of".to_string(), |n| n.to_string());
                 self.diags.push(
                     Diagnostic::error(
                         "QNT028",
@@ -729,7 +730,9 @@ mod tests {
         let q = spec.quantize("m.proj", &w, 1, 32, 64, &mut rng).unwrap();
         let config = json!({"quantization_config": spec.config_json(&[], false)});
         let names: Vec<&str> = q.tensors.iter().map(|t| t.name.as_str()).collect();
-        let scheme = detect_from(&config, &SideFiles::default(), &names).0.unwrap();
+        let scheme = detect_from(&config, &SideFiles::default(), &names)
+            .0
+            .unwrap();
         (scheme, q.tensors)
     }
 
@@ -740,7 +743,10 @@ mod tests {
         for format in [GenFormat::GptqV1, GenFormat::Fp8Block, GenFormat::Nvfp4Ct] {
             let (scheme, tensors) = layer(format);
             let lookup: &[OwnedTensor] = &tensors;
-            assert!(bind(&scheme, "m.proj", &lookup).0.is_some(), "{format:?} binds");
+            assert!(
+                bind(&scheme, "m.proj", &lookup).0.is_some(),
+                "{format:?} binds"
+            );
             for i in 0..tensors.len() {
                 for delta in [-1i64, 1] {
                     let mut bad = tensors.clone();

@@ -16,8 +16,7 @@ pub fn module_is_listed(pattern: &str, prefix: &str) -> bool {
             glob(pattern.as_bytes(), a.as_bytes())
         } else {
             a == pattern
-                || a
-                    .strip_suffix(pattern)
+                || a.strip_suffix(pattern)
                     .is_some_and(|head| head.ends_with('.'))
         }
     })
@@ -248,11 +247,23 @@ mod tests {
     #[test]
     fn pathological_patterns_are_fast_and_right() {
         let name = "a".repeat(200);
-        assert!(!module_is_listed(&"*a".repeat(30).replace("*a*a", "*a*b"), &name));
+        assert!(!module_is_listed(
+            &"*a".repeat(30).replace("*a*a", "*a*b"),
+            &name
+        ));
         assert!(module_is_listed(&"*a".repeat(30), &name));
-        assert!(!module_is_listed(&format!("re:{}x", ".*".repeat(30)), &name));
-        assert!(module_is_listed(&format!("re:{}a$", ".*".repeat(30)), &name));
-        assert!(!module_is_listed(&format!("re:{}$", "a?".repeat(60) + &"a".repeat(60)), &"a".repeat(59)));
+        assert!(!module_is_listed(
+            &format!("re:{}x", ".*".repeat(30)),
+            &name
+        ));
+        assert!(module_is_listed(
+            &format!("re:{}a$", ".*".repeat(30)),
+            &name
+        ));
+        assert!(!module_is_listed(
+            &format!("re:{}$", "a?".repeat(60) + &"a".repeat(60)),
+            &"a".repeat(59)
+        ));
     }
 
     #[test]
