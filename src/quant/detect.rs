@@ -757,6 +757,8 @@ fn block_structure(v: Option<&Value>) -> Option<(usize, usize)> {
         }
         _ => None,
     }
+    // A zero block cannot tile anything (and binding divides by it).
+    .filter(|&(r, c)| r > 0 && c > 0)
 }
 
 fn granularity_name(g: &Fp8Granularity) -> String {
