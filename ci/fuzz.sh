@@ -10,9 +10,11 @@
 # corpus with `cargo fuzz cmin` and prints a table. Exits non-zero when any target
 # crashed, leaked, ran out of memory or timed out (artifacts in fuzz/artifacts/<target>/).
 #
-# Working corpora live in fuzz/work/<target>/ (ignored; they start from the committed
+# Working corpora live in fuzz/work/<target>/ (or fuzz/$FUZZ_WORK/; ignored; they start from the committed
 # corpus fuzz/corpus/<target>/, the regressions and the seeds). FUZZ_UPDATE_CORPUS=1
-# replaces the committed corpus with the minimized one afterwards.
+# then replaces the committed corpus with an edge-preserving subset of the minimized one
+# (libFuzzer -set_cover_merge=1 -use_counters=0: every edge reached, hit counts ignored),
+# which keeps fuzz/corpus/ small enough to commit and to replay in `cargo test`.
 set -euo pipefail
 
 SECS="${1:-60}"
@@ -25,7 +27,9 @@ TIMEOUT="${FUZZ_TIMEOUT:-10}"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 FUZZ="$ROOT/fuzz"
 TRIPLE="$(rustc +nightly -vV | sed -n 's/^host: //p')"
-BIN="$FUZZ/target/$TRIPLE/release"
+BIN="${CARGO_TARGET_DIR:-$FUZZ/target}/$TRIPLE/release"
+# Working corpora (FUZZ_WORK, relative to fuzz/, lets two campaigns run side by side).
+WORK="${FUZZ_WORK:-work}"
 
 dict_of() {
   case "$1" in
@@ -46,7 +50,7 @@ echo "== build"
 
 mkdir -p "$FUZZ/logs"
 run_one() {
-  local t="$1" work="$FUZZ/work/$1"
+  local t="$1" work="$FUZZ/$WORK/$1"
   mkdir -p "$work" "$FUZZ/artifacts/$t"
   for src in "$FUZZ/corpus/$t" "$FUZZ/regressions/$t" "$FUZZ/seeds/$t"; do
     [ -d "$src" ] && cp -n "$src"/* "$work"/ 2>/dev/null || true
@@ -73,15 +77,18 @@ wait || true
 
 echo "== minimize"
 for t in "${TARGETS[@]}"; do
-  (cd "$FUZZ" && RAYON_NUM_THREADS=1 cargo +nightly fuzz cmin -O "$t" "work/$t" -- \
+  (cd "$FUZZ" && RAYON_NUM_THREADS=1 cargo +nightly fuzz cmin -O "$t" "$WORK/$t" -- \
     -rss_limit_mb="$RSS_MB" -timeout="$TIMEOUT" >"logs/$t.cmin.log" 2>&1) || echo "cmin $t failed"
   if [ "${FUZZ_UPDATE_CORPUS:-0}" = 1 ]; then
-    rm -rf "$FUZZ/corpus/$t" && mkdir -p "$FUZZ/corpus/$t" && cp "$FUZZ/work/$t"/* "$FUZZ/corpus/$t/"
+    rm -rf "$FUZZ/corpus/$t" && mkdir -p "$FUZZ/corpus/$t"
+    RAYON_NUM_THREADS=1 "$BIN/$t" -set_cover_merge=1 -use_counters=0 -rss_limit_mb="$RSS_MB" \
+      -timeout="$TIMEOUT" "$FUZZ/corpus/$t" "$FUZZ/$WORK/$t" >"$FUZZ/logs/$t.commit.log" 2>&1 ||
+      echo "edge merge $t failed"
   fi
 done
 
 status=0
-printf '\n| target | seconds | executions | exec/s | coverage (edges) | features | corpus (files) | corpus (KiB) | crashes |\n'
+printf '\n| target | seconds | executions | exec/s | coverage (edges) | features | corpus after cmin (files / KiB) | committed (files / KiB) | crashes |\n'
 printf '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n'
 for t in "${TARGETS[@]}"; do
   log="$FUZZ/logs/$t.log"
@@ -89,12 +96,14 @@ for t in "${TARGETS[@]}"; do
   eps=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | awk '{print $2}')
   ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | awk '{print $2}')
-  files=$(find "$FUZZ/work/$t" -type f | wc -l)
-  kib=$(du -sk --apparent-size "$FUZZ/work/$t" | cut -f1)
+  files=$(find "$FUZZ/$WORK/$t" -type f | wc -l)
+  kib=$(du -sk --apparent-size "$FUZZ/$WORK/$t" | cut -f1)
+  cfiles=$(find "$FUZZ/corpus/$t" -type f 2>/dev/null | wc -l)
+  ckib=$(du -sk --apparent-size "$FUZZ/corpus/$t" 2>/dev/null | cut -f1)
   crashes=$(find "$FUZZ/artifacts/$t" -type f | wc -l)
   rc=$(cat "$FUZZ/logs/$t.rc")
   [ "$rc" = 0 ] && [ "$crashes" = 0 ] || status=1
-  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$t" "$SECS" "${execs:-?}" "${eps:-?}" "${cov:-?}" "${ft:-?}" "$files" "$kib" "$crashes"
+  printf '| %s | %s | %s | %s | %s | %s | %s / %s | %s / %s | %s |\n' "$t" "$SECS" "${execs:-?}" "${eps:-?}" "${cov:-?}" "${ft:-?}" "$files" "$kib" "$cfiles" "${ckib:-0}" "$crashes"
 done
 [ "$status" = 0 ] || echo "CRASHES: see fuzz/artifacts/ and fuzz/logs/" >&2
 exit "$status"
