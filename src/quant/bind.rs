@@ -774,8 +774,14 @@ mod tests {
         let mut q = spec.quantize("m.proj", &w, 1, 32, 64, &mut rng).unwrap();
         let config = json!({"quantization_config": spec.config_json(&[], false)});
         let names: Vec<&str> = q.tensors.iter().map(|t| t.name.as_str()).collect();
-        let scheme = detect_from(&config, &SideFiles::default(), &names).0.unwrap();
-        let qw = q.tensors.iter_mut().find(|t| t.name == "m.proj.qweight").unwrap();
+        let scheme = detect_from(&config, &SideFiles::default(), &names)
+            .0
+            .unwrap();
+        let qw = q
+            .tensors
+            .iter_mut()
+            .find(|t| t.name == "m.proj.qweight")
+            .unwrap();
         qw.shape[0] = 0;
         qw.bytes.clear();
         let lookup: &[OwnedTensor] = &q.tensors;
@@ -789,7 +795,10 @@ mod tests {
     #[test]
     fn huge_dimension_beside_a_zero_is_refused() {
         let (scheme, mut tensors) = layer(GenFormat::Awq);
-        let qw = tensors.iter_mut().find(|t| t.name == "m.proj.qweight").unwrap();
+        let qw = tensors
+            .iter_mut()
+            .find(|t| t.name == "m.proj.qweight")
+            .unwrap();
         qw.shape = vec![0, 1 << 62];
         qw.bytes.clear();
         let lookup: &[OwnedTensor] = &tensors;
