@@ -68,18 +68,18 @@ fn typed<T: for<'a> Arbitrary<'a> + std::fmt::Debug>(bytes: &[u8], run: impl Fn(
 
 #[test]
 fn parse_header() {
-    replay("parse_header", 1, container::parse_header_check);
+    replay("parse_header", 10, container::parse_header_check);
 }
 
 #[test]
 fn header_vs_full() {
-    replay("header_vs_full", 1, container::header_vs_full);
+    replay("header_vs_full", 10, container::header_vs_full);
 }
 
 #[test]
 fn differential() {
     let allow = container::allow_list();
-    replay("differential", 1, |data| {
+    replay("differential", 10, |data| {
         // The reference crate panics on some inputs (overflow checks are on in tests);
         // that verdict is `None`, as in the fuzz target.
         let reference = catch_unwind(|| safetensors::SafeTensors::deserialize(data).is_ok()).ok();
@@ -89,30 +89,30 @@ fn differential() {
 
 #[test]
 fn structured() {
-    replay("structured", 1, |b| typed(b, structured::run));
+    replay("structured", 10, |b| typed(b, structured::run));
 }
 
 #[test]
 fn model_dir() {
-    replay("model_dir", 1, |b| typed(b, model_dir::run));
+    replay("model_dir", 10, |b| typed(b, model_dir::run));
 }
 
 #[test]
 fn config() {
-    replay("config", 1, config::config);
+    replay("config", 10, config::config);
 }
 
 #[test]
 fn quant_detect() {
-    replay("quant_detect", 1, quant_detect::quant_detect);
+    replay("quant_detect", 10, quant_detect::quant_detect);
 }
 
 #[test]
 fn quant_bind() {
-    replay("quant_bind", 1, |b| typed(b, quant_bind::run));
+    replay("quant_bind", 10, |b| typed(b, quant_bind::run));
 }
 
 #[test]
 fn tokenizer() {
-    replay("tokenizer", 1, tokenizer::tokenizer);
+    replay("tokenizer", 10, tokenizer::tokenizer);
 }
