@@ -10,6 +10,9 @@ pub mod cuda;
 pub mod diag;
 pub mod dtype;
 pub mod fast;
+/// Check bodies of the fuzz targets, shared with the stable replay test (docs/fuzzing.md).
+#[doc(hidden)]
+pub mod fuzz_checks;
 /// Fixture generators (hostile corpus, quantizers, model directories, mutators); they
 /// write files only through [`container::writer`].
 pub mod gen;

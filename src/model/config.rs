@@ -167,12 +167,48 @@ pub struct ModelConfig {
 
 /// Parses config.json text. Returns the raw document too (the quantization stage reads it).
 pub fn parse_config_str(text: &str) -> Result<(Value, ModelConfig, Vec<Diagnostic>), Diagnostic> {
+    let containers = count_json_containers(text);
+    if containers > MAX_CONFIG_CONTAINERS {
+        return Err(Diagnostic::error(
+            "CFG040",
+            format!("config.json holds {containers} JSON objects and arrays, more than the {MAX_CONFIG_CONTAINERS} a model config can plausibly need; it is not parsed"),
+        )
+        .advice("this is not a model config (or a hostile one); download config.json again"));
+    }
     let raw: Value = serde_json::from_str(text).map_err(|e| {
         Diagnostic::error("CFG002", format!("config.json is not valid JSON: {e}"))
             .advice("fix the syntax error at the line and column given, or re-save the config with transformers")
     })?;
     let (cfg, diags) = normalize_config(&raw)?;
     Ok((raw, cfg, diags))
+}
+
+/// Most JSON objects and arrays [`parse_config_str`] accepts. Every object costs a tree
+/// node of several hundred bytes once parsed (250 bytes of memory per byte of `{"a":0},`
+/// text, found by tests/alloc_bounds.rs), so a 64 MiB config.json of tiny objects would
+/// have taken gigabytes; real configs hold well under a hundred.
+pub const MAX_CONFIG_CONTAINERS: usize = 10_000;
+
+/// Objects and arrays opened in `text` outside strings: a pass without allocation.
+fn count_json_containers(text: &str) -> usize {
+    let (mut n, mut in_string, mut escaped) = (0, false, false);
+    for &b in text.as_bytes() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+        } else {
+            match b {
+                b'"' => in_string = true,
+                b'{' | b'[' => n += 1,
+                _ => {}
+            }
+        }
+    }
+    n
 }
 
 /// Normalises and interprets a parsed config.json document.
@@ -1061,6 +1097,20 @@ mod tests {
 
     fn codes(d: &[Diagnostic]) -> Vec<&'static str> {
         d.iter().map(|d| d.code).collect()
+    }
+
+    /// Found by tests/alloc_bounds.rs: tiny objects cost 250 bytes of memory per byte.
+    #[test]
+    fn too_many_containers_are_refused_before_parsing() {
+        let ok = format!(
+            "{{\"model_type\":\"llama\",\"x\":[{}{{}}],\"s\":\"{}\"}}",
+            "{},".repeat(MAX_CONFIG_CONTAINERS - 3),
+            "{[\\\"".repeat(50_000)
+        );
+        assert_eq!(count_json_containers(&ok), MAX_CONFIG_CONTAINERS);
+        assert!(parse_config_str(&ok).is_ok());
+        let bad = ok.replacen("[", "[{},", 1);
+        assert_eq!(parse_config_str(&bad).unwrap_err().code, "CFG040");
     }
 
     #[test]

@@ -3,6 +3,8 @@
 
 use super::linear::*;
 use super::scheme::{Layout, QuantScheme};
+use crate::container::byte_count;
+use crate::container::header::MAX_DIM;
 use crate::diag::Diagnostic;
 use crate::dtype::Dtype;
 use crate::oracle::minifloat::e4m3fn_to_f32;
@@ -31,20 +33,58 @@ impl<'a, L: TensorLookup<'a>> Ctx<'_, 'a, L> {
         }
     }
 
-    fn opt(&self, suffix: &str) -> Option<QTensor<'a>> {
-        self.lookup.tensor(&self.name(suffix))
+    /// The tensor `<prefix><suffix>`, when present and its bytes are exactly what its shape
+    /// and dtype need (QNT028 otherwise: a lookup that is not a validated container, e.g. a
+    /// caller's closure, must not let decoders index past the data).
+    fn opt(&mut self, suffix: &str) -> Option<QTensor<'a>> {
+        let t = self.lookup.tensor(&self.name(suffix))?;
+        if let Some(d) = t.shape.iter().find(|&&d| d > MAX_DIM) {
+            // A zero elsewhere in the shape makes the byte count 0 whatever this is, and
+            // the binders multiply dimensions: keep the container's limit.
+            self.diags.push(
+                Diagnostic::error(
+                    "QNT028",
+                    format!("{} has dimension {d}, above 2^48", t.name),
+                )
+                .tensor(t.name.clone())
+                .advice("the tensor's shape is corrupt; re-read it from a validated file"),
+            );
+            return None;
+        }
+        match byte_count(&t.shape, t.dtype) {
+            Ok(need) if need == t.data.len() as u64 => Some(t),
+            need => {
+                let need =
+                    need.map_or_else(|_| "an impossible number of".to_string(), |n| n.to_string());
+                self.diags.push(
+                    Diagnostic::error(
+                        "QNT028",
+                        format!(
+                            "{} holds {} bytes, but shape {} of {} needs {need} bytes",
+                            t.name,
+                            t.data.len(),
+                            shape_str(&t.shape),
+                            t.dtype
+                        ),
+                    )
+                    .tensor(t.name.clone())
+                    .advice("the tensor's bytes do not match its header; re-read it from a validated file"),
+                );
+                None
+            }
+        }
     }
 
     fn req(&mut self, suffix: &str, why: &str) -> Option<QTensor<'a>> {
-        let t = self.opt(suffix);
-        if t.is_none() {
+        if self.lookup.tensor(&self.name(suffix)).is_none() {
             self.diags.push(
                 Diagnostic::error("QNT010", format!("missing tensor {} ({why})", self.name(suffix)))
                     .tensor(self.name(suffix))
                     .advice("the checkpoint is incomplete or the detected scheme is wrong; re-export the layer"),
             );
+            return None;
         }
-        t
+        self.opt(suffix)
     }
 
     /// Checks the dtype is one of `allowed`; false (with QNT011) otherwise.
@@ -238,6 +278,16 @@ fn bind_gptq<'a, L: TensorLookup<'a>>(
     }
     let k = rows * 32 / b as usize;
     let gs = if g == -1 { k } else { g as usize };
+    if gs == 0 {
+        // K = 0 under group size -1 (found by the quant_bind fuzz target: division by zero).
+        cx.error(
+            "QNT012",
+            &qweight.name,
+            format!("{} has no rows (K = 0)", qweight.name),
+            "the packed weight is empty; re-export the layer",
+        );
+        return None;
+    }
     let p = GptqParams {
         n,
         k,
@@ -683,4 +733,105 @@ fn bind_fp8<'a, L: TensorLookup<'a>>(
         weight,
         scale,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gen::model::{GenFormat, QuantSpec};
+    use crate::gen::rng::SplitMix64;
+    use crate::quant::{detect_from, SideFiles};
+    use serde_json::json;
+
+    fn layer(format: GenFormat) -> (QuantScheme, Vec<OwnedTensor>) {
+        let spec = QuantSpec {
+            group_size: 32,
+            block: [16, 16],
+            ..QuantSpec::new(format)
+        };
+        let mut rng = SplitMix64::new(3);
+        let w = rng.weights(32, 64, 0.05);
+        let q = spec.quantize("m.proj", &w, 1, 32, 64, &mut rng).unwrap();
+        let config = json!({"quantization_config": spec.config_json(&[], false)});
+        let names: Vec<&str> = q.tensors.iter().map(|t| t.name.as_str()).collect();
+        let scheme = detect_from(&config, &SideFiles::default(), &names)
+            .0
+            .unwrap();
+        (scheme, q.tensors)
+    }
+
+    /// Found by the `quant_bind` fuzz target (fuzz/regressions/quant_bind/
+    /// gptq_group_size_minus_one_with_k_zero): an empty qweight under group size -1 made
+    /// the group count divide by zero.
+    #[test]
+    fn gptq_with_no_rows_is_refused() {
+        let spec = QuantSpec {
+            group_size: -1,
+            ..QuantSpec::new(GenFormat::GptqV1)
+        };
+        let mut rng = SplitMix64::new(3);
+        let w = rng.weights(32, 64, 0.05);
+        let mut q = spec.quantize("m.proj", &w, 1, 32, 64, &mut rng).unwrap();
+        let config = json!({"quantization_config": spec.config_json(&[], false)});
+        let names: Vec<&str> = q.tensors.iter().map(|t| t.name.as_str()).collect();
+        let scheme = detect_from(&config, &SideFiles::default(), &names)
+            .0
+            .unwrap();
+        let qw = q
+            .tensors
+            .iter_mut()
+            .find(|t| t.name == "m.proj.qweight")
+            .unwrap();
+        qw.shape[0] = 0;
+        qw.bytes.clear();
+        let lookup: &[OwnedTensor] = &q.tensors;
+        let (bound, diags) = bind(&scheme, "m.proj", &lookup);
+        assert!(bound.is_none());
+        assert!(diags.iter().any(|d| d.code == "QNT012"), "{diags:?}");
+    }
+
+    /// A zero dimension makes any other dimension's size free in the byte count; binding
+    /// keeps the container's 2^48 limit so its shape arithmetic cannot overflow.
+    #[test]
+    fn huge_dimension_beside_a_zero_is_refused() {
+        let (scheme, mut tensors) = layer(GenFormat::Awq);
+        let qw = tensors
+            .iter_mut()
+            .find(|t| t.name == "m.proj.qweight")
+            .unwrap();
+        qw.shape = vec![0, 1 << 62];
+        qw.bytes.clear();
+        let lookup: &[OwnedTensor] = &tensors;
+        let (bound, diags) = bind(&scheme, "m.proj", &lookup);
+        assert!(bound.is_none());
+        assert!(diags.iter().any(|d| d.code == "QNT028"), "{diags:?}");
+    }
+
+    /// Found by the `quant_bind` fuzz target (fuzz/regressions/quant_bind/): a tensor whose
+    /// bytes are shorter than its shape made the GPTQ and FP8 decoders index out of bounds.
+    #[test]
+    fn tensor_bytes_must_match_shape() {
+        for format in [GenFormat::GptqV1, GenFormat::Fp8Block, GenFormat::Nvfp4Ct] {
+            let (scheme, tensors) = layer(format);
+            let lookup: &[OwnedTensor] = &tensors;
+            assert!(
+                bind(&scheme, "m.proj", &lookup).0.is_some(),
+                "{format:?} binds"
+            );
+            for i in 0..tensors.len() {
+                for delta in [-1i64, 1] {
+                    let mut bad = tensors.clone();
+                    let len = bad[i].bytes.len() as i64 + delta;
+                    bad[i].bytes.resize(len.max(0) as usize, 0);
+                    let lookup: &[OwnedTensor] = &bad;
+                    let (bound, diags) = bind(&scheme, "m.proj", &lookup);
+                    assert!(bound.is_none(), "{format:?}: {} resized", bad[i].name);
+                    assert!(
+                        diags.iter().any(|d| d.code == "QNT028"),
+                        "{format:?}: {diags:?}"
+                    );
+                }
+            }
+        }
+    }
 }

@@ -34,25 +34,9 @@ impl SideFiles {
         let mut load = |name: &str| -> Option<Value> {
             let path = dir.join(name);
             let text = std::fs::read_to_string(&path).ok()?;
-            match serde_json::from_str::<Value>(&text) {
-                Ok(v) if v.is_object() => Some(v),
-                Ok(_) => {
-                    diags.push(
-                        Diagnostic::error("QNT008", format!("{name} is not a JSON object"))
-                            .file(&path)
-                            .advice("fix or remove the file; loaders read it as the quantization config"),
-                    );
-                    None
-                }
-                Err(e) => {
-                    diags.push(
-                        Diagnostic::error("QNT008", format!("{name} is not valid JSON: {e}"))
-                            .file(&path)
-                            .advice("fix or remove the file; loaders read it as the quantization config"),
-                    );
-                    None
-                }
-            }
+            parse_side_file(name, &text)
+                .map_err(|d| diags.push(d.file(&path)))
+                .ok()
         };
         let side = SideFiles {
             quantize_config: load("quantize_config.json"),
@@ -61,6 +45,20 @@ impl SideFiles {
             recipe_yaml: dir.join("recipe.yaml").is_file(),
         };
         (side, diags)
+    }
+}
+
+/// Parses the text of the side file `name`: a JSON object, or a QNT008 finding (without
+/// a file; [`SideFiles::read`] adds it). Pure, so the fuzz target drives it directly.
+pub fn parse_side_file(name: &str, text: &str) -> Result<Value, Diagnostic> {
+    let bad = |what: String| {
+        Diagnostic::error("QNT008", format!("{name} {what}"))
+            .advice("fix or remove the file; loaders read it as the quantization config")
+    };
+    match serde_json::from_str::<Value>(text) {
+        Ok(v) if v.is_object() => Ok(v),
+        Ok(_) => Err(bad("is not a JSON object".into())),
+        Err(e) => Err(bad(format!("is not valid JSON: {e}"))),
     }
 }
 
@@ -759,6 +757,8 @@ fn block_structure(v: Option<&Value>) -> Option<(usize, usize)> {
         }
         _ => None,
     }
+    // A zero block cannot tile anything (and binding divides by it).
+    .filter(|&(r, c)| r > 0 && c > 0)
 }
 
 fn granularity_name(g: &Fp8Granularity) -> String {

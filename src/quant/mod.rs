@@ -23,7 +23,9 @@ pub use scheme::{Layout, Method, QuantReport, QuantScheme};
 /// The prefixes of every quantized Linear under `scheme`, found by tensor name, sorted.
 /// These are the prefixes [`bind`] accepts (for MXFP4, the name before `_blocks`).
 pub fn layer_prefixes(scheme: &QuantScheme, tensor_names: &[&str]) -> Vec<String> {
-    let has = |n: &str| tensor_names.contains(&n);
+    // A set, not `tensor_names.contains`: that made this quadratic in the number of tensors.
+    let set: std::collections::HashSet<&str> = tensor_names.iter().copied().collect();
+    let has = |n: &str| set.contains(n);
     let mut out: Vec<String> = tensor_names
         .iter()
         .filter_map(|name| -> Option<&str> {
