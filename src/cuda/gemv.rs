@@ -52,6 +52,48 @@ pub enum Plan {
     DequantCublas,
 }
 
+/// A tensor-core plan `gemv_mma_<family><variant>_<dt>_n<NT>_w<W>`: one block per `16 * rt`
+/// rows, its warps (`mma_warps`) splitting `chunks` K-chunks.
+fn mma_plan(
+    family: &str,
+    variant: &str,
+    dt: &str,
+    m: usize,
+    rows: usize,
+    rt: usize,
+    chunks: usize,
+) -> Plan {
+    let tiles = rows.div_ceil(16 * rt);
+    let warps = mma_warps(chunks, tiles);
+    Plan::Mma {
+        kernel: format!(
+            "gemv_mma_{family}{variant}_{dt}_n{}_w{warps}",
+            if m <= 8 { 1 } else { 2 }
+        ),
+        tiles: tiles as u32,
+        warps,
+    }
+}
+
+/// NVFP4 / MXFP4 (`family`) on tensor cores: M <= 8 takes 256-k chunks (32 contiguous bytes
+/// per lane and row); M > 8 takes 128-k chunks with two m16 tiles per warp sharing the
+/// activation fragments once there are many rows (H100, M = 16: 28672 rows 115 -> 92 us,
+/// 14336 rows 43 -> 35 us; 8192 rows and fewer slower).
+fn fp4_mma_plan(family: &str, dt: &str, rows: usize, k: usize, m: usize) -> Plan {
+    let wide = m <= 8 && k % 256 == 0 && env_knob("SAFEWEIGHTS_MMA_WIDE", 1) == 1;
+    // The 256-k kernel has one tile per warp whatever the override says.
+    let rt = match wide {
+        true => 1,
+        false => env_knob("SAFEWEIGHTS_MMA_RT", if rows >= 14336 { 2 } else { 1 }).clamp(1, 2),
+    };
+    let (variant, chunk_k) = match (wide, rt) {
+        (true, _) => ("w", 256),
+        (false, 2) => ("x2", 128),
+        _ => ("", 128),
+    };
+    mma_plan(family, variant, dt, m, rows, rt, k / chunk_k)
+}
+
 /// A tuning override from the environment (unset or unparsable: `default`).
 fn env_knob(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -244,28 +286,7 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
             rows_per_global,
             ..
         } if rows_per_global >= rows && k % 128 == 0 && mma_enabled() => {
-            // M <= 8: 256-k chunks (32 contiguous bytes per lane and row); M > 8: 128-k
-            // chunks, `rt` m16 tiles per warp sharing the activation fragments.
-            let wide = m <= 8 && k % 256 == 0 && env_knob("SAFEWEIGHTS_MMA_WIDE", 1) == 1;
-            // Two tiles per warp pay off once there are many rows (H100, M = 16: 28672 rows
-            // 115 -> 92 us, 14336 rows 43 -> 35 us; 8192 rows and fewer slower).
-            let rt = if !wide && rows >= 14336 { 2 } else { 1 };
-            let rt = env_knob("SAFEWEIGHTS_MMA_RT", rt).clamp(1, 2);
-            let tiles = rows.div_ceil(16 * rt);
-            let warps = mma_warps(k / if wide { 256 } else { 128 }, tiles);
-            let variant = match (wide, rt) {
-                (true, _) => "w",
-                (false, 2) => "x2",
-                _ => "",
-            };
-            Plan::Mma {
-                kernel: format!(
-                    "gemv_mma_nvfp4{variant}_{sfx}_n{}_w{warps}",
-                    if m <= 8 { 1 } else { 2 }
-                ),
-                tiles: tiles as u32,
-                warps,
-            }
+            fp4_mma_plan("nvfp4", sfx, rows, k, m)
         }
         Desc::Nvfp4 {
             rows,
@@ -276,23 +297,7 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
             // Same layout and decode as NVFP4 with one E8M0 scale per 32 values, folded into
             // the bf16 weights exactly (f16 cannot hold every 2^e, so f16 keeps the CUDA-core
             // kernel).
-            let wide = m <= 8 && k % 256 == 0;
-            let rt = if !wide && rows >= 14336 { 2 } else { 1 };
-            let tiles = rows.div_ceil(16 * rt);
-            let warps = mma_warps(k / if wide { 256 } else { 128 }, tiles);
-            let variant = match (wide, rt) {
-                (true, _) => "w",
-                (false, 2) => "x2",
-                _ => "",
-            };
-            Plan::Mma {
-                kernel: format!(
-                    "gemv_mma_mxfp4{variant}_bf16_n{}_w{warps}",
-                    if m <= 8 { 1 } else { 2 }
-                ),
-                tiles: tiles as u32,
-                warps,
-            }
+            fp4_mma_plan("mxfp4", sfx, rows, k, m)
         }
         Desc::Mxfp4 { .. } => row("mxfp4"),
         Desc::Fp8 {
@@ -316,17 +321,8 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
                     Fp8Scaling::Block { cols, .. } => cols % 128 == 0,
                     _ => true,
                 };
-            let tiles = n.div_ceil(16);
-            let warps = mma_warps(k / if wide { 128 } else { 64 }, tiles);
-            Plan::Mma {
-                kernel: format!(
-                    "gemv_mma_fp8{}_{sfx}_n{}_w{warps}",
-                    if wide { "w" } else { "" },
-                    if m <= 8 { 1 } else { 2 }
-                ),
-                tiles: tiles as u32,
-                warps,
-            }
+            let (variant, chunk_k) = if wide { ("w", 128) } else { ("", 64) };
+            mma_plan("fp8", variant, sfx, m, n, 1, k / chunk_k)
         }
         Desc::Fp8 {
             k,
@@ -355,17 +351,15 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
             // M > 8: two m16 tiles per warp share the activation fragments (halving their
             // L2 traffic per weight), as for NVFP4 (`SAFEWEIGHTS_MMA_RT` overrides).
             let rt = env_knob("SAFEWEIGHTS_MMA_RT", if m > 8 { 2 } else { 1 }).clamp(1, 2);
-            let tiles = n.div_ceil(16 * rt);
-            let warps = mma_warps(k / 128, tiles);
-            Plan::Mma {
-                kernel: format!(
-                    "gemv_mma_ct4{}_{sfx}_n{}_w{warps}",
-                    if rt == 2 { "x2" } else { "" },
-                    if m <= 8 { 1 } else { 2 }
-                ),
-                tiles: tiles as u32,
-                warps,
-            }
+            mma_plan(
+                "ct4",
+                if rt == 2 { "x2" } else { "" },
+                sfx,
+                m,
+                n,
+                rt,
+                k / 128,
+            )
         }
         Desc::Ct {
             bits: 4,
@@ -572,11 +566,19 @@ pub fn gemv_async(
     let i = |v: usize| KArg::I32(v as i32);
     let pl = plan(gpu, p, act, m);
     match &pl {
-        Plan::Row { kernel } => {
-            let cfg = grid_1d(
-                n.div_ceil(row_kernel_rows_per_warp(kernel)) as u64 * 32,
-                256,
-            )?;
+        Plan::Row { kernel } | Plan::Mma { kernel, .. } => {
+            // The tensor-core kernels take the row kernels' arguments; only the shape differs.
+            let cfg = match &pl {
+                Plan::Mma { tiles, warps, .. } => LaunchConfig {
+                    grid_dim: (*tiles, 1, 1),
+                    block_dim: (32 * warps, 1, 1),
+                    shared_mem_bytes: 0,
+                },
+                _ => grid_1d(
+                    n.div_ceil(row_kernel_rows_per_warp(kernel)) as u64 * 32,
+                    256,
+                )?,
+            };
             let (yk, xk) = (KArg::Ptr(y.ptr()), KArg::Ptr(x.ptr()));
             let args: Vec<KArg> = match p.desc {
                 Desc::Nvfp4 { convention, .. } => vec![
@@ -629,87 +631,6 @@ pub fn gemv_async(
                 } => vec![
                     yk,
                     xk,
-                    KArg::Ptr(p.ptr(0)),
-                    KArg::Ptr(p.ptr(1)),
-                    KArg::I32(scale_dtype as i32),
-                    KArg::Ptr(p.ptr(2)),
-                    i(group_size),
-                    i(groups),
-                    bias_ptr,
-                    i(m),
-                    i(n),
-                    i(k),
-                ],
-                _ => {
-                    return Err(GpuError::bad_args(
-                        kernel.clone(),
-                        "plan does not match the layer",
-                    ))
-                }
-            };
-            gpu.launch(kernel, cfg, &args)?;
-        }
-        Plan::Mma {
-            kernel,
-            tiles,
-            warps,
-        } => {
-            let cfg = LaunchConfig {
-                grid_dim: (*tiles, 1, 1),
-                block_dim: (32 * warps, 1, 1),
-                shared_mem_bytes: 0,
-            };
-            let args: Vec<KArg> = match p.desc {
-                Desc::Nvfp4 { convention, .. } => vec![
-                    KArg::Ptr(y.ptr()),
-                    KArg::Ptr(x.ptr()),
-                    KArg::Ptr(p.ptr(0)),
-                    KArg::Ptr(p.ptr(1)),
-                    KArg::Ptr(p.ptr(2)),
-                    KArg::I32((convention == Nvfp4Convention::Divisor) as i32),
-                    bias_ptr,
-                    i(m),
-                    i(n),
-                    i(k),
-                ],
-                Desc::Mxfp4 { .. } => vec![
-                    KArg::Ptr(y.ptr()),
-                    KArg::Ptr(x.ptr()),
-                    KArg::Ptr(p.ptr(0)),
-                    KArg::Ptr(p.ptr(1)),
-                    bias_ptr,
-                    i(m),
-                    i(n),
-                    i(k),
-                ],
-                Desc::Fp8 { scaling, .. } => {
-                    let (mode, bh, bw) = match scaling {
-                        Fp8Scaling::Tensor => (0, n, k),
-                        Fp8Scaling::Channel => (1, n, k),
-                        Fp8Scaling::Block { rows, cols } => (2, rows, cols),
-                    };
-                    vec![
-                        KArg::Ptr(y.ptr()),
-                        KArg::Ptr(x.ptr()),
-                        KArg::Ptr(p.ptr(0)),
-                        KArg::Ptr(p.ptr(1)),
-                        KArg::I32(mode),
-                        i(bh),
-                        i(bw),
-                        bias_ptr,
-                        i(m),
-                        i(n),
-                        i(k),
-                    ]
-                }
-                Desc::Ct {
-                    group_size,
-                    groups,
-                    scale_dtype,
-                    ..
-                } => vec![
-                    KArg::Ptr(y.ptr()),
-                    KArg::Ptr(x.ptr()),
                     KArg::Ptr(p.ptr(0)),
                     KArg::Ptr(p.ptr(1)),
                     KArg::I32(scale_dtype as i32),
