@@ -52,6 +52,16 @@ pub enum Plan {
     DequantCublas,
 }
 
+/// grid.y K-splits of a K-major tensor-core kernel (8-warp blocks, `k_warps` of them along
+/// K, over `tiles` blocks of columns): until about 24 warps per SM, keeping at least two
+/// chunks per warp, at most 16.
+fn mma_col_splits(sms: usize, tiles: usize, chunks: usize, k_warps: usize) -> u32 {
+    (24 * sms)
+        .div_ceil(tiles * 8)
+        .clamp(1, (chunks / (2 * k_warps)).max(1))
+        .min(16) as u32
+}
+
 /// A tensor-core plan `gemv_mma_<family><variant>_<dt>_n<NT>_w<W>`: one block per `16 * rt`
 /// rows, its warps (`mma_warps`) splitting `chunks` K-chunks.
 fn mma_plan(
@@ -186,10 +196,7 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
                 && env_knob("SAFEWEIGHTS_MMA_GPTQW", 1) == 1;
             let tiles = n.div_ceil(64 * cols);
             let chunks = k / if wide { 64 } else { 32 };
-            let splits = (24 * sms)
-                .div_ceil(tiles * 8)
-                .clamp(1, (chunks / (16 / cols).max(2)).max(1))
-                .min(16);
+            let splits = mma_col_splits(sms, tiles, chunks, 8 / cols);
             Plan::Column {
                 kernel: format!(
                     "gemv_mma_gptq4{}_{sfx}_n{}_c{cols}",
@@ -197,7 +204,7 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
                     if m <= 8 { 1 } else { 2 }
                 ),
                 tiles: tiles as u32,
-                splits: splits as u32,
+                splits,
                 threads: 256,
                 sorted: p.ptr(3) != 0,
             }
@@ -217,14 +224,11 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
         {
             let tiles = n.div_ceil(64);
             let chunks = k / 32;
-            let splits = (24 * sms)
-                .div_ceil(tiles * 8)
-                .clamp(1, (chunks / 16).max(1))
-                .min(16);
+            let splits = mma_col_splits(sms, tiles, chunks, 8);
             Plan::Column {
                 kernel: format!("gemv_mma_gptq8_{sfx}_n{}", if m <= 8 { 1 } else { 2 }),
                 tiles: tiles as u32,
-                splits: splits as u32,
+                splits,
                 threads: 256,
                 sorted: false,
             }
@@ -257,14 +261,11 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
             // 64 columns (8 words) x 8 warps per block; grid.y splits K until ~24 warps/SM.
             let tiles = (n / 8).div_ceil(8);
             let chunks = k / 32;
-            let splits = (24 * sms)
-                .div_ceil(tiles * 8)
-                .clamp(1, (chunks / 16).max(1))
-                .min(16);
+            let splits = mma_col_splits(sms, tiles, chunks, 8);
             Plan::Column {
                 kernel: format!("gemv_mma_awq_{sfx}_n{}", if m <= 8 { 1 } else { 2 }),
                 tiles: tiles as u32,
-                splits: splits as u32,
+                splits,
                 threads: 256,
                 sorted: false,
             }
