@@ -36,6 +36,41 @@ pub struct Args {
     /// ceilings and the cuBLAS reference always run.
     #[arg(long, value_name = "TEXT")]
     pub only: Option<String>,
+    /// Only this GEMV shape, `NxK` (e.g. `28672x8192`); the default runs all five.
+    #[arg(long, value_name = "NxK", value_parser = parse_shape)]
+    pub shape: Option<(usize, usize)>,
+    /// Only this M for the GEMV part (1, 4 or 16); the default runs all three.
+    #[arg(long, value_name = "M", value_parser = parse_m)]
+    pub m: Option<usize>,
+}
+
+fn parse_m(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(m) if bench::GEMV_MS.contains(&m) => Ok(m),
+        _ => Err(format!("`{s}` is not a bench M; choose 1, 4 or 16")),
+    }
+}
+
+fn parse_shape(s: &str) -> Result<(usize, usize), String> {
+    let (n, k) = s
+        .split_once('x')
+        .ok_or_else(|| format!("`{s}` is not NxK (e.g. 28672x8192)"))?;
+    let n: usize = n.parse().map_err(|_| format!("`{n}` is not a row count"))?;
+    let k: usize = k
+        .parse()
+        .map_err(|_| format!("`{k}` is not a column count"))?;
+    if bench::GEMV_SHAPES.contains(&(n, k)) {
+        Ok((n, k))
+    } else {
+        Err(format!(
+            "{n}x{k} is not a bench shape; choose one of {}",
+            bench::GEMV_SHAPES
+                .iter()
+                .map(|(n, k)| format!("{n}x{k}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    }
 }
 
 /// Runs `bench`.
@@ -92,7 +127,17 @@ fn run_gpu(gpu: &Gpu, args: &Args) -> Result<BenchReport, GpuError> {
     let gemv = if args.no_gemv {
         Vec::new()
     } else {
-        bench::bench_gemv(gpu, args.runs, &read, &copy, args.only.as_deref())?
+        bench::bench_gemv(
+            gpu,
+            args.runs,
+            &read,
+            &copy,
+            &bench::GemvFilter {
+                only: args.only.as_deref(),
+                shape: args.shape,
+                m: args.m,
+            },
+        )?
     };
     Ok(BenchReport {
         device,

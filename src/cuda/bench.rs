@@ -421,6 +421,17 @@ pub fn gemv_bench_specs(n: usize, k: usize) -> Vec<Spec> {
     ]
 }
 
+/// Which GEMV layers `bench_gemv` times (`None`: all).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct GemvFilter<'a> {
+    /// Only formats whose label contains this text.
+    pub only: Option<&'a str>,
+    /// Only this shape (N, K).
+    pub shape: Option<(usize, usize)>,
+    /// Only this M.
+    pub m: Option<usize>,
+}
+
 /// cuBLAS bf16 GEMM on the GEMV shapes (the reference users would otherwise run), then
 /// every GEMV kernel (bf16 activations) with its speedup over that reference.
 pub fn bench_gemv(
@@ -428,8 +439,13 @@ pub fn bench_gemv(
     runs: usize,
     read: &Ceiling,
     copy: &Ceiling,
-    only: Option<&str>,
+    filter: &GemvFilter,
 ) -> GpuResult<Vec<Entry>> {
+    let only = filter.only;
+    let ms: Vec<usize> = GEMV_MS
+        .into_iter()
+        .filter(|m| filter.m.map_or(true, |f| f == *m))
+        .collect();
     use super::gemv::{cublas, cublas_gemm, gemv_async, plan, Plan, Scratch};
     let blas = cublas(gpu)?;
     let l2 = gpu.info().l2_bytes.max(1) as usize;
@@ -437,6 +453,9 @@ pub fn bench_gemv(
     let mut out = Vec::new();
     let mut rng = super::fixtures::Rng::new(0x6E6D_7631);
     for (n, k) in GEMV_SHAPES {
+        if filter.shape.is_some_and(|s| s != (n, k)) {
+            continue;
+        }
         let xs: Vec<u8> = (0..16 * k)
             .flat_map(|_| act.round_bits(rng.unit_f32() * 2.0 - 1.0).to_le_bytes())
             .collect();
@@ -452,7 +471,7 @@ pub fn bench_gemv(
             dense.push(d);
         }
         let mut cublas_t = std::collections::HashMap::new();
-        for m in GEMV_MS {
+        for &m in &ms {
             let t = time_launches(gpu, 5, runs, |it| {
                 cublas_gemm(
                     &blas,
@@ -487,7 +506,7 @@ pub fn bench_gemv(
             }
             let layers = rotation(gpu, &fx, 3 * l2)?;
             let mut scratch = Scratch::default();
-            for m in GEMV_MS {
+            for &m in &ms {
                 let pl = plan(gpu, &layers[0], act, m);
                 if pl == Plan::DequantCublas {
                     continue;
