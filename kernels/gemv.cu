@@ -128,6 +128,15 @@ __device__ __forceinline__ uint2 ldg_stream8(const void* p) {
     asm volatile("ld.global.nc.L1::no_allocate.v2.u32 {%0, %1}, [%2];" : "=r"(r.x), "=r"(r.y) : "l"(p));
     return r;
 }
+// A 4-byte streaming load that asks L2 for the whole 256-byte block around it: the AWQ
+// tensor-core kernel reads 32-byte row segments whose neighbours the next blocks read at
+// about the same time (H100 28672x8192 M = 1: 76.0 -> 72.8 us; the same hint on the
+// 16-byte loads of the other kernels was slower, docs/perf.md session 3).
+__device__ __forceinline__ u32 ldg_stream4_l2(const void* p) {
+    u32 r;
+    asm volatile("ld.global.nc.L1::no_allocate.L2::256B.u32 %0, [%1];" : "=r"(r) : "l"(p));
+    return r;
+}
 
 // Row kernels walk lane chunks c = lane, lane + 32, ... in batches of U: the U weight loads
 // of a batch (and their scales) are issued before any is used, so each lane keeps U loads in
@@ -1505,7 +1514,7 @@ __device__ __forceinline__ void mma_awq_body(u16* __restrict__ y, float* __restr
     u32 q[8];
     auto fetch = [&](int c) {
 #pragma unroll
-        for (int r = 0; r < 8; ++r) q[r] = qw[(u64)(32 * c + 8 * t + r) * nw + jl];
+        for (int r = 0; r < 8; ++r) q[r] = ldg_stream4_l2(qw + (u64)(32 * c + 8 * t + r) * nw + jl);
     };
     if (c0 < c1) fetch(c0);
     for (int c = c0; c < c1; ++c) {

@@ -6,7 +6,10 @@
 //   nvcc -O3 -arch=sm_90 -o /tmp/lp benches/gpu/load_patterns.cu && /tmp/lp
 // Every pattern reads the same 117 MB (an int4 28672 x 8192 weight) from one of 8 slices
 // in turn (940 MB, far over twice the 50 MB L2), times each launch with events after a
-// warm-up, and prints the median of 60 in microseconds and GB/s.
+// warm-up, and prints the median of 60 in microseconds and GB/s. "% of read" is against the
+// first line, a plain grid-stride stream of the same 117 MB (on an H100 about 86% of the
+// bench's 2 GB read ceiling: the launch and ramp are a larger share of a 44 us kernel).
+// Results and what they showed: docs/perf.md, "Session 3".
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
@@ -280,6 +283,107 @@ __global__ void colpat_persist(const u32* __restrict__ qw, int N, int K, u32* si
     if (acc == 0x12345678u) sink[0] = acc;
 }
 
+// Bulk copies (sm_90 TMA, 1-D): per warp a ring of S stages in shared memory, each filled
+// by one bulk copy per row segment and completed on the stage's mbarrier (lane 0 posts
+// the expected byte count). Lanes then read their own 16-byte pieces with LDS.
+__device__ __forceinline__ void mbar_init(u64* b, u32 count) {
+    asm volatile("mbarrier.init.shared.b64 [%0], %1;" ::"r"((u32)__cvta_generic_to_shared(b)), "r"(count));
+}
+__device__ __forceinline__ void mbar_expect(u64* b, u32 bytes) {
+    asm volatile("mbarrier.arrive.expect_tx.shared.b64 _, [%0], %1;" ::"r"((u32)__cvta_generic_to_shared(b)), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void mbar_wait(u64* b, u32 parity) {
+    asm volatile(
+        "{\n .reg .pred p;\n WAIT_%=:\n mbarrier.try_wait.parity.shared.b64 p, [%0], %1;\n @!p bra WAIT_%=;\n}\n" ::"r"(
+            (u32)__cvta_generic_to_shared(b)),
+        "r"(parity)
+        : "memory");
+}
+__device__ __forceinline__ void bulk_g2s(void* dst, const void* src, u32 bytes, u64* b) {
+    asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];" ::"r"(
+                     (u32)__cvta_generic_to_shared(dst)),
+                 "l"(src), "r"(bytes), "r"((u32)__cvta_generic_to_shared(b))
+                 : "memory");
+}
+
+// Row layout: 16 rows per tile, 4 * LB bytes per row per chunk; lanes 0..15 copy one row each.
+template <int W, int LB, int S>
+__global__ void __launch_bounds__(32 * W) rowpat_bulk(const u8* __restrict__ w, int rowbytes, u32* sink) {
+    extern __shared__ __align__(128) uint4 smem[];
+    constexpr int SEG = 4 * LB, STAGE = 16 * SEG; // bytes
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    const int n0 = blockIdx.x * 16;
+    const int chunks = rowbytes / SEG;
+    const int c0 = chunks * warp / W, c1 = chunks * (warp + 1) / W;
+    u8* ring = (u8*)smem + (u64)warp * S * STAGE;
+    u64* bars = (u64*)((u8*)smem + (u64)W * S * STAGE) + warp * S;
+    if (lane < S) mbar_init(bars + lane, 1);
+    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+    __syncwarp();
+    auto issue = [&](int c) {
+        if (c < c1) {
+            const int s = (c - c0) % S;
+            if (lane == 0) mbar_expect(bars + s, STAGE);
+            __syncwarp();
+            if (lane < 16) bulk_g2s(ring + s * STAGE + lane * SEG, w + (u64)(n0 + lane) * rowbytes + (u64)c * SEG, SEG, bars + s);
+        }
+    };
+    for (int s = 0; s < S; ++s) issue(c0 + s);
+    u32 acc = 0;
+    for (int c = c0; c < c1; ++c) {
+        const int s = (c - c0) % S;
+        mbar_wait(bars + s, (u32)((c - c0) / S) & 1u);
+        const u8* st = ring + s * STAGE;
+#pragma unroll
+        for (int l = 0; l < LB / 16; ++l) {
+            acc ^= mix(*(const uint4*)(st + g * SEG + LB * t + 16 * l));
+            acc ^= mix(*(const uint4*)(st + (g + 8) * SEG + LB * t + 16 * l));
+        }
+        __syncwarp();
+        asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+        issue(c + S);
+    }
+    if (acc == 0x12345678u) sink[0] = acc;
+}
+
+// K-major: per 32-k chunk the 4 packed rows' 256-byte segments of the warp's 64 columns
+// (lanes 0..3 copy one each).
+template <int S>
+__global__ void __launch_bounds__(256) colpat_bulk(const u32* __restrict__ qw, int N, int K, u32* sink) {
+    extern __shared__ __align__(128) uint4 smem[];
+    constexpr int STAGE = 4 * 256;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    const int n0 = blockIdx.x * 64;
+    const int chunks = K / 32;
+    const int parts = (int)gridDim.y * 8, pi = (int)blockIdx.y * 8 + warp;
+    const int c0 = chunks * pi / parts, c1 = chunks * (pi + 1) / parts;
+    u8* ring = (u8*)smem + (u64)warp * S * STAGE;
+    u64* bars = (u64*)((u8*)smem + (u64)8 * S * STAGE) + warp * S;
+    if (lane < S) mbar_init(bars + lane, 1);
+    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+    __syncwarp();
+    auto issue = [&](int c) {
+        if (c < c1) {
+            const int s = (c - c0) % S;
+            if (lane == 0) mbar_expect(bars + s, STAGE);
+            __syncwarp();
+            if (lane < 4) bulk_g2s(ring + s * STAGE + lane * 256, qw + (u64)(4 * c + lane) * N + n0, 256, bars + s);
+        }
+    };
+    for (int s = 0; s < S; ++s) issue(c0 + s);
+    u32 acc = 0;
+    for (int c = c0; c < c1; ++c) {
+        const int s = (c - c0) % S;
+        mbar_wait(bars + s, (u32)((c - c0) / S) & 1u);
+        const u8* st = ring + s * STAGE + t * 256;
+        acc ^= mix(*(const uint4*)(st + 16 * g)) ^ mix(*(const uint4*)(st + 128 + 16 * g));
+        __syncwarp();
+        asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+        issue(c + S);
+    }
+    if (acc == 0x12345678u) sink[0] = acc;
+}
+
 static const int NROWS = 28672, KDIM = 8192;
 static const size_t WBYTES = (size_t)NROWS * KDIM / 2; // 117 MB
 static const int SLICES = 8;
@@ -369,6 +473,21 @@ template <int S, int H> static void run_col_persist(const char* name, int W, int
     report(name, us);
 }
 
+template <int W, int LB, int S> static void run_row_bulk(const char* name, int cap = 0) {
+    const int rowbytes = KDIM / 2;
+    const int smem = cap_smem(cap, W * S * (16 * 4 * LB + 8) + 128);
+    allow(rowpat_bulk<W, LB, S>, smem);
+    float us = time_med([&](int s) { rowpat_bulk<W, LB, S><<<NROWS / 16, 32 * W, smem>>>(g_buf + s * WBYTES, rowbytes, g_sink); });
+    report(name, us);
+}
+template <int S> static void run_col_bulk(const char* name, int splits, int cap = 0) {
+    dim3 grid(NROWS / 64, splits);
+    const int smem = cap_smem(cap, 8 * S * (1024 + 8) + 128);
+    allow(colpat_bulk<S>, smem);
+    float us = time_med([&](int s) { colpat_bulk<S><<<grid, 256, smem>>>((const u32*)(g_buf + s * WBYTES), NROWS, KDIM, g_sink); });
+    report(name, us);
+}
+
 int main() {
     cudaDeviceProp prop;
     CK(cudaGetDeviceProperties(&prop, 0));
@@ -381,44 +500,40 @@ int main() {
     g_read_gbps = WBYTES / (us * 1e3);
     report("stream (read ceiling)", us);
 
-    // Row-major (NVFP4 / ct4 / MXFP4 tensor-core layout). "cap N": held to N blocks per SM
-    // as the real kernel's registers hold it (nvfp4w: 6 blocks of 4 warps; ct4 w4: 7).
+    // Row-major (NVFP4 / MXFP4 / ct4 tensor-core layouts): 16 rows per block, W warps split
+    // K, LB bytes per lane and row per chunk, D chunks in flight in registers. "capN": held
+    // to N blocks per SM, as the real kernel's registers hold it (H100, session 3: nvfp4w 6
+    // blocks of 4 warps, mxfp4w 7, ct4 7).
     run_row<4, 32, 1, 0>("row W4 LB32 D1 cap6 (nvfp4w)", 6);
-    run_row<4, 32, 1, 0>("row W4 LB32 D1 nocap");
     run_row<4, 32, 2, 0>("row W4 LB32 D2 cap6", 6);
+    run_row<4, 32, 2, 0>("row W4 LB32 D2 cap5", 5);
+    run_row<4, 32, 2, 0>("row W4 LB32 D2 cap4", 4);
     run_row<4, 32, 1, 2>("row W4 LB32 D1 cap6 L2::256B", 6);
     run_row<4, 16, 2, 0>("row W4 LB16 D2 cap7 (ct4)", 7);
     run_row<4, 16, 2, 2>("row W4 LB16 D2 cap7 L2::256B", 7);
-    run_row<8, 16, 2, 0>("row W8 LB16 D2 nocap");
-    run_row_async<4, 32, 2, 0>("row async W4 LB32 S2 cap6", 6);
-    run_row_async<4, 32, 4, 0>("row async W4 LB32 S4 cap6", 6);
-    run_row_async<4, 16, 4, 0>("row async W4 LB16 S4 cap6", 6);
-    run_row_async<4, 16, 8, 0>("row async W4 LB16 S8 cap6", 6);
-    run_row_async<4, 32, 4, 2>("row async W4 LB32 S4 cap6 256B", 6);
-    run_row_persist<32, 4, 0>("row persist W4 LB32 S4 x6", 4, 6);
-    run_row_persist<32, 2, 0>("row persist W4 LB32 S2 x6", 4, 6);
-    run_row_persist<16, 4, 0>("row persist W4 LB16 S4 x6", 4, 6);
-    run_row_persist<32, 4, 0>("row persist W8 LB32 S4 x3", 8, 3);
-    run_row_persist<32, 4, 0>("row persist W4 LB32 S4 x4", 4, 4);
-    run_row_persist<32, 4, 0>("row persist W4 LB32 S4 x2", 4, 2);
+    run_row<4, 32, 1, 0>("row W4 LB32 D1 nocap");
+    run_row_async<4, 32, 4, 0>("row cp.async W4 LB32 S4 cap6", 6);
+    run_row_async<4, 16, 4, 0>("row cp.async W4 LB16 S4 cap6", 6);
+    run_row_bulk<4, 32, 2>("row bulk W4 LB32 S2 cap6", 6);
+    run_row_bulk<4, 32, 4>("row bulk W4 LB32 S4 cap6", 6);
+    run_row_bulk<4, 32, 4>("row bulk W4 LB32 S4 cap4", 4);
+    run_row_bulk<4, 16, 4>("row bulk W4 LB16 S4 cap7", 7);
+    run_row_bulk<8, 32, 4>("row bulk W8 LB32 S4 cap3", 3);
+    run_row_persist<32, 4, 0>("row cp.async persist W4 LB32 S4 x6", 4, 6);
 
-    // K-major (GPTQ / AWQ tensor-core layout): 8 warps, cap 2 blocks per SM (103 registers).
+    // K-major (GPTQ / AWQ tensor-core layout): 8 warps per 64 columns (CW1; CW2 = 128),
+    // the gptq4w kernel is held to 2 blocks per SM (103 registers).
     run_col<1, 2, 0>("col CW1 D2 cap2 (gptq4w)", 1, 2);
-    run_col<1, 1, 0>("col CW1 D1 cap2 (gptq4 m16)", 1, 2);
-    run_col<1, 2, 0>("col CW1 D2 nocap", 1);
     run_col<1, 4, 0>("col CW1 D4 cap2", 1, 2);
     run_col<1, 2, 2>("col CW1 D2 cap2 L2::256B", 1, 2);
     run_col<1, 2, 0>("col CW1 D2 cap2 split2", 2, 2);
     run_col<2, 2, 0>("col CW2 D2 cap2", 1, 2);
-    run_col_async<1, 4, 0>("col async CW1 S4 cap2", 1, 2);
-    run_col_async<1, 8, 0>("col async CW1 S8 cap2", 1, 2);
-    run_col_async<1, 4, 2>("col async CW1 S4 cap2 256B", 1, 2);
-    run_col_async<1, 4, 0>("col async CW1 S4 cap2 split2", 2, 2);
-    run_col_persist<4, 0>("col persist W8 S4 x2", 8, 2);
-    run_col_persist<8, 0>("col persist W8 S8 x2", 8, 2);
-    run_col_persist<4, 0>("col persist W8 S4 x3", 8, 3);
-    run_col_persist<4, 0>("col persist W4 S4 x4", 4, 4);
-    run_col_persist<8, 2>("col persist W8 S8 x2 256B", 8, 2);
+    run_col<1, 2, 0>("col CW1 D2 nocap", 1);
+    run_col_async<1, 4, 0>("col cp.async CW1 S4 cap2", 1, 2);
+    run_col_bulk<4>("col bulk S4 cap2", 1, 2);
+    run_col_bulk<8>("col bulk S8 cap2", 1, 2);
+    run_col_bulk<8>("col bulk S8 cap3", 1, 3);
+    run_col_persist<4, 0>("col cp.async persist W8 S4 x2", 8, 2);
     CK(cudaDeviceSynchronize());
     printf("done\n");
     return 0;

@@ -459,6 +459,18 @@ pub fn gemv_specs() -> Vec<Spec> {
             convention,
         });
     }
+    // 256-k chunks (M <= 8) with a next chunk to prefetch: 8200 rows keep 4 warps per
+    // block, so each warp walks 3 chunks (and the last tile is partial).
+    v.push(Spec::Nvfp4 {
+        n: 8200,
+        k: 3072,
+        convention: Nvfp4Convention::Divisor,
+    });
+    v.push(Spec::Mxfp4 {
+        experts: 1,
+        n: 8200,
+        k: 3072,
+    });
     // 14336 rows or more: two m16 tiles per warp at M > 8.
     v.push(Spec::Nvfp4 {
         n: 14337,

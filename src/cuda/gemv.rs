@@ -62,22 +62,23 @@ fn mma_col_splits(sms: usize, tiles: usize, chunks: usize, k_warps: usize) -> u3
         .min(16) as u32
 }
 
-/// A tensor-core plan `gemv_mma_<family><variant>_<dt>_n<NT>_w<W>`: one block per `16 * rt`
-/// rows, its warps (`mma_warps`) splitting `chunks` K-chunks.
+/// A tensor-core plan `gemv_mma_<name>_<dt>_n<NT>_w<W>` (`name`: family and variant, e.g.
+/// `nvfp4w`): one block per `16 * rt` rows, its warps (`mma_warps`) splitting `chunks`
+/// K-chunks.
 fn mma_plan(
-    family: &str,
-    variant: &str,
+    name: &str,
     dt: &str,
     m: usize,
     rows: usize,
     rt: usize,
     chunks: usize,
+    min_warps: u32,
 ) -> Plan {
     let tiles = rows.div_ceil(16 * rt);
-    let warps = mma_warps(chunks, tiles);
+    let warps = mma_warps(chunks, tiles, min_warps);
     Plan::Mma {
         kernel: format!(
-            "gemv_mma_{family}{variant}_{dt}_n{}_w{warps}",
+            "gemv_mma_{name}_{dt}_n{}_w{warps}",
             if m <= 8 { 1 } else { 2 }
         ),
         tiles: tiles as u32,
@@ -101,7 +102,15 @@ fn fp4_mma_plan(family: &str, dt: &str, rows: usize, k: usize, m: usize) -> Plan
         (false, 2) => ("x2", 128),
         _ => ("", 128),
     };
-    mma_plan(family, variant, dt, m, rows, rt, k / chunk_k)
+    mma_plan(
+        &format!("{family}{variant}"),
+        dt,
+        m,
+        rows,
+        rt,
+        k / chunk_k,
+        4,
+    )
 }
 
 /// A tuning override from the environment (unset or unparsable: `default`).
@@ -113,9 +122,10 @@ fn env_knob(name: &str, default: usize) -> usize {
 }
 
 /// Warps per block of a tensor-core kernel with `tiles` blocks over `chunks` K-chunks: the
-/// fewest of 4, 8, 16 that give about 2048 warps in all (H100: ~16 per SM), keeping at
-/// least two chunks per warp (`SAFEWEIGHTS_MMA_WARPS` overrides, for tuning).
-fn mma_warps(chunks: usize, tiles: usize) -> u32 {
+/// fewest of 4, 8, 16 (and at least `min_warps`) that give about 2048 warps in all (H100:
+/// ~16 per SM), keeping at least two chunks per warp (`SAFEWEIGHTS_MMA_WARPS` overrides,
+/// for tuning).
+fn mma_warps(chunks: usize, tiles: usize, min_warps: u32) -> u32 {
     if let Some(w) = std::env::var("SAFEWEIGHTS_MMA_WARPS")
         .ok()
         .and_then(|v| v.parse::<u32>().ok())
@@ -127,7 +137,7 @@ fn mma_warps(chunks: usize, tiles: usize) -> u32 {
     while w < 16 && tiles * w < 2048 && chunks >= 4 * w {
         w *= 2;
     }
-    w as u32
+    (w as u32).max(min_warps)
 }
 
 /// Whether the tensor-core kernels may be chosen: on unless `SAFEWEIGHTS_GEMV_MMA=0`, which
@@ -323,7 +333,7 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
                     _ => true,
                 };
             let (variant, chunk_k) = if wide { ("w", 128) } else { ("", 64) };
-            mma_plan("fp8", variant, sfx, m, n, 1, k / chunk_k)
+            mma_plan(&format!("fp8{variant}"), sfx, m, n, 1, k / chunk_k, 4)
         }
         Desc::Fp8 {
             k,
@@ -352,14 +362,17 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
             // M > 8: two m16 tiles per warp share the activation fragments (halving their
             // L2 traffic per weight), as for NVFP4 (`SAFEWEIGHTS_MMA_RT` overrides).
             let rt = env_knob("SAFEWEIGHTS_MMA_RT", if m > 8 { 2 } else { 1 }).clamp(1, 2);
+            // Two tiles per warp need 152 registers in 4-warp blocks (3 blocks, 12 warps per
+            // SM) but 120 in 8-warp ones (16 warps per SM): H100, 28672x8192, M = 16,
+            // 84.8 -> 80.7 us.
             mma_plan(
-                "ct4",
-                if rt == 2 { "x2" } else { "" },
+                if rt == 2 { "ct4x2" } else { "ct4" },
                 sfx,
                 m,
                 n,
                 rt,
                 k / 128,
+                if rt == 2 { 8 } else { 4 },
             )
         }
         Desc::Ct {

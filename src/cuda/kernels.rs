@@ -50,14 +50,36 @@ impl ModuleId {
             ModuleId::Dequant => "--fmad=false",
             ModuleId::Gemv => "--fmad=true",
         };
-        vec![
+        let mut opts = vec![
             fmad.to_string(),
             "--ftz=false".into(),
             "--prec-div=true".into(),
             "--std=c++17".into(),
             "-default-device".into(),
-        ]
+        ];
+        opts.extend(tuning_defines().into_iter().map(|d| format!("-D{d}")));
+        opts
     }
+}
+
+/// Tuning macros for the kernels from `SAFEWEIGHTS_KERNEL_DEFINES` (comma-separated
+/// `NAME=VALUE` or `NAME`, letters, digits and `_` only; anything else is ignored), so that
+/// kernel variants can be measured against each other with one binary. They are part of
+/// the NVRTC options, hence of the kernel cache key. Unset in normal use.
+pub fn tuning_defines() -> Vec<String> {
+    parse_defines(&std::env::var("SAFEWEIGHTS_KERNEL_DEFINES").unwrap_or_default())
+}
+
+fn parse_defines(s: &str) -> Vec<String> {
+    let ok = |t: &str| !t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    s.split(',')
+        .map(str::trim)
+        .filter(|d| {
+            let (name, value) = d.split_once('=').unwrap_or((d, "0"));
+            ok(name) && ok(value) && !name.starts_with(|c: char| c.is_ascii_digit())
+        })
+        .map(String::from)
+        .collect()
 }
 
 /// The module defining kernel function `name`: `gemv_*` functions live in the GEMV module
@@ -97,6 +119,15 @@ fn defines(src: &str, name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tuning_defines_keep_only_plain_macros() {
+        assert_eq!(
+            parse_defines("SW_GPTQ_PF=2, SW_L2_HINT ,bad-name=1,X=1;rm,9A=1,Y="),
+            vec!["SW_GPTQ_PF=2".to_string(), "SW_L2_HINT".to_string()]
+        );
+        assert!(parse_defines("").is_empty());
+    }
 
     #[test]
     fn every_dequant_kernel_is_found_in_its_module() {
