@@ -518,10 +518,10 @@ pub fn gemv_specs() -> Vec<Spec> {
             scale_dtype: ScaleDtype::F32,
         });
         // K % 64 == 0: the tensor-core kernel (K = 384: three 128-column blocks, 128-k
-        // chunks; K = 320: 64-k chunks).
-        for k in [384, 320] {
+        // chunks; K = 320: 64-k chunks); 8200 rows take the two-chunk ("u") loop at M > 8.
+        for (n, k) in [(1030, 384), (1030, 320), (8200, 384), (8200, 320)] {
             v.push(Spec::Fp8 {
-                n: 1030,
+                n,
                 k,
                 scaling,
                 scale_dtype: ScaleDtype::F32,

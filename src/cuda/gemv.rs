@@ -333,6 +333,11 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
                     _ => true,
                 };
             let (variant, chunk_k) = if wide { ("w", 128) } else { ("", 64) };
+            // M > 8 on 8192 rows or more: two chunks per loop iteration ("u").
+            let variant = match m > 8 && n >= 8192 {
+                true => format!("{variant}u"),
+                false => variant.to_string(),
+            };
             mma_plan(&format!("fp8{variant}"), sfx, m, n, 1, k / chunk_k, 4)
         }
         Desc::Fp8 {
