@@ -295,3 +295,35 @@ pub fn run_kernels(args: KernelArgs) -> u8 {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shape_filter_takes_only_bench_shapes() {
+        assert_eq!(parse_shape("28672x8192"), Ok((28672, 8192)));
+        assert_eq!(parse_shape("4096x14336"), Ok((4096, 14336)));
+        let e = parse_shape("123x4").unwrap_err();
+        assert!(
+            e.contains("not a bench shape") && e.contains("8192x8192"),
+            "{e}"
+        );
+        assert!(parse_shape("8192").unwrap_err().contains("not NxK"));
+        assert!(parse_shape("ax8192").unwrap_err().contains("row count"));
+        assert!(parse_shape("8192xb").unwrap_err().contains("column count"));
+    }
+
+    #[test]
+    fn m_filter_takes_only_bench_ms() {
+        for m in [1, 4, 16] {
+            assert_eq!(parse_m(&m.to_string()), Ok(m));
+        }
+        for bad in ["2", "0", "17", "x", ""] {
+            assert!(
+                parse_m(bad).unwrap_err().contains("choose 1, 4 or 16"),
+                "{bad}"
+            );
+        }
+    }
+}
