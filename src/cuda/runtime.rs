@@ -100,6 +100,9 @@ pub struct Gpu {
     info: DeviceInfo,
     modules: Mutex<HashMap<ModuleId, Arc<CudaModule>>>,
     functions: Mutex<HashMap<String, CudaFunction>>,
+    /// Resident blocks per SM by (kernel, threads per block): the driver's occupancy query
+    /// is too slow to repeat per launch.
+    occupancy: Mutex<HashMap<(String, u32), u32>>,
     /// Where the last module of each kind came from ("cache" or "nvrtc"), for reports.
     pub(crate) module_origin: Mutex<HashMap<ModuleId, &'static str>>,
 }
@@ -166,6 +169,7 @@ impl Gpu {
             },
             modules: Mutex::new(HashMap::new()),
             functions: Mutex::new(HashMap::new()),
+            occupancy: Mutex::new(HashMap::new()),
             module_origin: Mutex::new(HashMap::new()),
         })
     }
@@ -291,6 +295,22 @@ impl Gpu {
             .expect("poisoned")
             .insert(id, origin);
         Ok(module)
+    }
+
+    /// How many blocks of `threads` threads of kernel `name` (no dynamic shared memory) one
+    /// SM holds at once (at least 1), as the driver computes it; cached per kernel.
+    pub fn blocks_per_sm(&self, name: &str, threads: u32) -> GpuResult<u32> {
+        let key = (name.to_string(), threads);
+        if let Some(&b) = self.occupancy.lock().expect("poisoned").get(&key) {
+            return Ok(b);
+        }
+        let b = self
+            .function(name)?
+            .occupancy_max_active_blocks_per_multiprocessor(threads, 0, None)
+            .map_err(|e| GpuError::driver("cuOccupancyMaxActiveBlocksPerMultiprocessor", e))?
+            .max(1);
+        self.occupancy.lock().expect("poisoned").insert(key, b);
+        Ok(b)
     }
 
     /// Launches `name` with the given shape and arguments (each a 64-bit address or a
