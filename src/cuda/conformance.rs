@@ -535,6 +535,8 @@ pub fn gemv_specs() -> Vec<Spec> {
         // K % 128 == 0 and group % 128 == 0: the tensor-core kernel.
         (true, Some(128), 1030, 640),
         (false, None, 777, 384),
+        // K >= 8192: two m16 tiles per warp at every M.
+        (false, Some(128), 520, 8192),
     ] {
         let scale_dtype = ScaleDtype::Bf16;
         v.push(Spec::Ct {

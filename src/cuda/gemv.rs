@@ -378,9 +378,12 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
             && p.bufs.get(3).is_some_and(|b| b.is_none())
             && mma_enabled() =>
         {
-            // M > 8: two m16 tiles per warp share the activation fragments (halving their
-            // L2 traffic per weight), as for NVFP4 (`SAFEWEIGHTS_MMA_RT` overrides).
-            let rt = env_knob("SAFEWEIGHTS_MMA_RT", if m > 8 { 2 } else { 1 }).clamp(1, 2);
+            // M > 8, or K >= 8192: two m16 tiles per warp share the activation fragments
+            // (halving their L2 traffic per weight), as for NVFP4 (`SAFEWEIGHTS_MMA_RT`
+            // overrides). H100 M = 1 with two tiles: 28672x8192 60.7 -> 56.3 us, 8192x8192
+            // 22.4 -> 20.8, 4096x14336 equal, 14336x4096 19.5 -> 21.5 (so not below 8192 k).
+            let two = m > 8 || k >= 8192;
+            let rt = env_knob("SAFEWEIGHTS_MMA_RT", if two { 2 } else { 1 }).clamp(1, 2);
             // Two tiles per warp need 152 registers in 4-warp blocks (3 blocks, 12 warps per
             // SM) but 120 in 8-warp ones (16 warps per SM): H100, 28672x8192, M = 16,
             // 84.8 -> 80.7 us.
