@@ -52,25 +52,38 @@ pub enum Plan {
     DequantCublas,
 }
 
-/// grid.y K-splits of the K-major tensor-core kernel `kernel` (256 threads, `k_warps` of
-/// its 8 warps along K) over `tiles` blocks of columns: the most whose blocks all fit on
-/// the GPU at once (the driver's occupancy for the kernel), so that no second, partial wave
-/// of blocks runs with most SMs idle; 1 when the tiles alone fill more than one wave. At
-/// least two chunks per warp, at most 16 (`SAFEWEIGHTS_MMA_SPLITS` overrides, for tuning).
+/// A K-major tensor-core plan (256 threads, `k_warps` of its 8 warps along K) over `tiles`
+/// blocks of columns, with grid.y K-splits: the most whose blocks all fit on the GPU at
+/// once (the driver's occupancy for the kernel), so that no second, partial wave of blocks
+/// runs with most SMs idle; 1 when the tiles alone fill more than one wave. At least two
+/// chunks per warp, at most 16 (`SAFEWEIGHTS_MMA_SPLITS` overrides, for tuning).
 /// H100, M = 1 (µs, old rule of ~24 warps per SM -> this one): GPTQ4 8192x8192 25.7 -> 24.0,
 /// 14336x4096 24.1 -> 19.6, 4096x14336 25.7 -> 22.7; AWQ 4096x4096 16.9 -> 12.8.
-fn mma_col_splits(gpu: &Gpu, kernel: &str, tiles: usize, chunks: usize, k_warps: usize) -> u32 {
+fn mma_col_plan(
+    gpu: &Gpu,
+    kernel: String,
+    tiles: usize,
+    chunks: usize,
+    k_warps: usize,
+    sorted: bool,
+) -> Plan {
     let most = (chunks / (2 * k_warps)).clamp(1, 16);
-    if let Some(s) = std::env::var("SAFEWEIGHTS_MMA_SPLITS")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .filter(|&s| s >= 1)
-    {
-        return s.min(most) as u32;
+    let splits = match env_knob("SAFEWEIGHTS_MMA_SPLITS", 0) {
+        0 => {
+            let per_sm = gpu.blocks_per_sm(&kernel, 256).unwrap_or(1) as usize;
+            let wave = per_sm * gpu.info().sm_count.max(1) as usize;
+            wave / tiles.max(1)
+        }
+        forced => forced,
     }
-    let per_sm = gpu.blocks_per_sm(kernel, 256).unwrap_or(1) as usize;
-    let wave = per_sm * gpu.info().sm_count.max(1) as usize;
-    (wave / tiles.max(1)).clamp(1, most) as u32
+    .clamp(1, most);
+    Plan::Column {
+        kernel,
+        tiles: tiles as u32,
+        splits: splits as u32,
+        threads: 256,
+        sorted,
+    }
 }
 
 /// A tensor-core plan `gemv_mma_<name>_<dt>_n<NT>_w<W>` (`name`: family and variant, e.g.
@@ -204,7 +217,7 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
             && mma_enabled() =>
         {
             // 8 warps per block: `cols` along N (64 columns each), the rest along K; grid.y
-            // splits K further (`mma_col_splits`).
+            // splits K further (`mma_col_plan`).
             let cols = match env_knob("SAFEWEIGHTS_MMA_COLS", 1) {
                 c @ (1 | 2 | 4) => c,
                 _ => 1,
@@ -222,14 +235,7 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
                 if wide { "w" } else { "" },
                 if m <= 8 { 1 } else { 2 }
             );
-            let splits = mma_col_splits(gpu, &kernel, tiles, chunks, 8 / cols);
-            Plan::Column {
-                kernel,
-                tiles: tiles as u32,
-                splits,
-                threads: 256,
-                sorted: p.ptr(3) != 0,
-            }
+            mma_col_plan(gpu, kernel, tiles, chunks, 8 / cols, p.ptr(3) != 0)
         }
         Desc::Gptq {
             bits: 8,
@@ -247,14 +253,7 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
             let tiles = n.div_ceil(64);
             let chunks = k / 32;
             let kernel = format!("gemv_mma_gptq8_{sfx}_n{}", if m <= 8 { 1 } else { 2 });
-            let splits = mma_col_splits(gpu, &kernel, tiles, chunks, 8);
-            Plan::Column {
-                kernel,
-                tiles: tiles as u32,
-                splits,
-                threads: 256,
-                sorted: false,
-            }
+            mma_col_plan(gpu, kernel, tiles, chunks, 8, false)
         }
         Desc::Gptq { bits, n, k, .. } if bits == 4 || bits == 8 => {
             let tiles = n.div_ceil(32);
@@ -281,18 +280,11 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
             && scale_dtype != super::dequant::ScaleDtype::F32
             && mma_enabled() =>
         {
-            // 64 columns (8 words) x 8 warps per block; grid.y splits K (`mma_col_splits`).
+            // 64 columns (8 words) x 8 warps per block; grid.y splits K (`mma_col_plan`).
             let tiles = (n / 8).div_ceil(8);
             let chunks = k / 32;
             let kernel = format!("gemv_mma_awq_{sfx}_n{}", if m <= 8 { 1 } else { 2 });
-            let splits = mma_col_splits(gpu, &kernel, tiles, chunks, 8);
-            Plan::Column {
-                kernel,
-                tiles: tiles as u32,
-                splits,
-                threads: 256,
-                sorted: false,
-            }
+            mma_col_plan(gpu, kernel, tiles, chunks, 8, false)
         }
         Desc::Awq { n, k, .. } if m <= 4 => {
             let tiles = (n / 8).div_ceil(32);
