@@ -768,10 +768,16 @@ template <int A> __device__ __forceinline__ void e2m1x4_pairs(u32 w, u32& p01, u
     }
 }
 
-// The lane's activations for one 128-k chunk: row m, k = 32t .. 32t + 31, as 16 pairs
-// (zeros for rows at or beyond M).
+// The lane's activations for one 128-k chunk: row m, k = 32t .. 32t + 31, as 16 pairs:
+// zeros for rows at or beyond M, or with CLAMP row M - 1 again (no zeroing instructions;
+// those MMA columns are never stored, and a column of B only reaches its own column of the
+// result). H100 M = 1, NVFP4 256-k kernel: 28672x8192 57.0 -> 55.2 us, 8192x8192 21.5 ->
+// 20.5; MXFP4 was slower with it (52.9 -> 56.6: 79 registers instead of 72, one block
+// less per SM), and so was NVFP4 at M = 4 (57.9 -> 74.3), int4 mixed (-3.6% .. +2.6%).
+template <bool CLAMP = false>
 __device__ __forceinline__ void mma_load_x(u32* X, const u16* __restrict__ x, int mrow, int m, int K, int k) {
-    if (mrow < m) {
+    if (CLAMP) mrow = min(mrow, m - 1);
+    if (CLAMP || mrow < m) {
         const uint4* p = (const uint4*)(x + (u64)mrow * K + k);
 #pragma unroll
         for (int i = 0; i < 4; ++i) {
@@ -785,7 +791,9 @@ __device__ __forceinline__ void mma_load_x(u32* X, const u16* __restrict__ x, in
 }
 
 // Sums the warps' accumulators and writes y[m, n] = acc * mul(n) + bias[n].
-template <int A, int NT, int W>
+// With WR > 1 the block's warps are WR row groups (warp % WR) times W / WR K parts: warp
+// wr < WR sums the K parts of its group and stores its own tile at n0.
+template <int A, int NT, int W, int WR = 1>
 __device__ __forceinline__ void mma_reduce_store(float (*acc)[4], u16* __restrict__ y, const u16* __restrict__ bias,
                                                  float mul, int m, int N, int n0) {
     __shared__ float red[W][NT * 4][32];
@@ -795,15 +803,15 @@ __device__ __forceinline__ void mma_reduce_store(float (*acc)[4], u16* __restric
 #pragma unroll
         for (int i = 0; i < 4; ++i) red[warp][4 * j + i][lane] = acc[j][i];
     __syncthreads();
-    if (warp != 0) return;
+    if (warp >= WR) return;
     const int g = lane >> 2, t = lane & 3;
 #pragma unroll
     for (int j = 0; j < NT; ++j)
 #pragma unroll
         for (int i = 0; i < 4; ++i) {
-            float s = red[0][4 * j + i][lane];
+            float s = red[WR == 1 ? 0 : warp][4 * j + i][lane];
 #pragma unroll
-            for (int wv = 1; wv < W; ++wv) s += red[wv][4 * j + i][lane];
+            for (int wv = 1; wv < W / WR; ++wv) s += red[warp + WR * wv][4 * j + i][lane];
             const int mm = 8 * j + 2 * t + (i & 1);
             const int n = n0 + g + 8 * (i >> 1);
             if (mm < m && n < N) {
@@ -826,17 +834,20 @@ __device__ __forceinline__ u32 e8m0_bf16x2(u32 e) {
 
 // FMT 0: NVFP4 (E4M3 scale per 16 values, `ws` [rows, K/16], global scale); FMT 1: MXFP4
 // (§5, E8M0 scale per 32 values, `ws` [rows, K/32], bf16 activations only, no global).
-template <int A, int NT, int W, int RT, int FMT = 0>
+template <int A, int NT, int W, int RT, int FMT = 0, int WR = 1>
 __device__ __forceinline__ void mma_nvfp4_body(u16* __restrict__ y, const u16* __restrict__ x, const u8* __restrict__ w,
                                                const u8* __restrict__ ws, const float* __restrict__ global,
                                                int convention, const u16* __restrict__ bias, int m, int N, int K) {
     // RT m16 tiles per warp (rows n0 + 16 rt + g and + 8): RT = 2 shares each activation
     // fragment between two tiles, which is what M > 8 needs.
-    constexpr int R = 2 * RT;
+    // WR row groups of W / WR warps each (see mma_reduce_store): the warps of a group split
+    // K, and the groups read the same activations at about the same time, so WR - 1 of
+    // every WR activation loads hit L1 instead of L2.
+    constexpr int R = 2 * RT, WK = W / WR;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-    const int n0 = blockIdx.x * 16 * RT;
+    const int n0 = (blockIdx.x * WR + warp % WR) * 16 * RT, wk = warp / WR;
     const int chunks = K >> 7;
-    const int c0 = chunks * warp / W, c1 = chunks * (warp + 1) / W;
+    const int c0 = chunks * wk / WK, c1 = chunks * (wk + 1) / WK;
     const u8* wr[R];
     const u8* sr[R];
 #pragma unroll
@@ -914,13 +925,15 @@ __device__ __forceinline__ void mma_nvfp4_body(u16* __restrict__ y, const u16* _
 #pragma unroll
     for (int rt = 0; rt < RT; ++rt) {
         if (rt > 0) __syncthreads(); // the reduction buffer is reused
-        mma_reduce_store<A, NT, W>(acc[rt], y, bias, mul, m, N, n0 + 16 * rt);
+        mma_reduce_store<A, NT, W, WR>(acc[rt], y, bias, mul, m, N, n0 + 16 * rt);
     }
 }
 
 // NVFP4 with 256-k chunks: each lane reads 32 contiguous bytes per row (a quad reads 128
 // bytes of a row per chunk), one chunk in flight ahead. Same decode as mma_nvfp4_body.
-template <int A, int NT, int W, int FMT = 0>
+// CLAMP: activations through mma_load_x<true> (the `wc` kernels, NVFP4 at M = 1 only: at
+// M = 4 it was 10-34% slower).
+template <int A, int NT, int W, int FMT = 0, bool CLAMP = false>
 __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u16* __restrict__ x, const u8* __restrict__ w,
                                                     const u8* __restrict__ ws, const float* __restrict__ global,
                                                     int convention, const u16* __restrict__ bias, int m, int N, int K) {
@@ -971,7 +984,7 @@ __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u
         for (int half = 0; half < 2; ++half) {
             u32 X[NT][16];
 #pragma unroll
-            for (int j = 0; j < NT; ++j) mma_load_x(X[j], x, g + 8 * j, m, K, c * 256 + 64 * t + 32 * half);
+            for (int j = 0; j < NT; ++j) mma_load_x<CLAMP>(X[j], x, g + 8 * j, m, K, c * 256 + 64 * t + 32 * half);
 #pragma unroll
             for (int uu = 0; uu < 4; ++uu) {
                 const int u = 4 * half + uu;
@@ -1006,16 +1019,17 @@ template <int A> __device__ __forceinline__ u32 hsub2(u32 a, u32 b) {
 // with GPTQ's exact decode, (magic | q) - (magic + z) for nibbles j and j + 4 of a word, and
 // activation pairs permuted to match. A chunk lies in one group: the MMA sums the chunk's
 // s-free products and the row's group scale multiplies that f32 sum.
-template <int A, int NT, int W, int RT = 1>
+template <int A, int NT, int W, int RT = 1, int WR = 1>
 __device__ __forceinline__ void mma_ct4_body(u16* __restrict__ y, const u16* __restrict__ x, const u32* __restrict__ w,
                                              const void* __restrict__ scales, int scale_dt, const u32* __restrict__ zp,
                                              int group_size, int groups, const u16* __restrict__ bias, int m, int N, int K) {
     // RT m16 tiles per warp (rows n0 + 16 rt + g and + 8) share each activation fragment.
-    constexpr int R = 2 * RT;
+    // WR row groups per block as in mma_nvfp4_body.
+    constexpr int R = 2 * RT, WK = W / WR;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-    const int n0 = blockIdx.x * 16 * RT;
+    const int n0 = (blockIdx.x * WR + warp % WR) * 16 * RT, wk = warp / WR;
     const int chunks = K >> 7;
-    const int c0 = chunks * warp / W, c1 = chunks * (warp + 1) / W;
+    const int c0 = chunks * wk / WK, c1 = chunks * (wk + 1) / WK;
     int nr[R];
     const u32* wr[R];
 #pragma unroll
@@ -1093,7 +1107,7 @@ __device__ __forceinline__ void mma_ct4_body(u16* __restrict__ y, const u16* __r
 #pragma unroll
     for (int rt = 0; rt < RT; ++rt) {
         if (rt > 0) __syncthreads(); // the reduction buffer is reused
-        mma_reduce_store<A, NT, W>(acc[rt], y, bias, 1.0f, m, N, n0 + 16 * rt);
+        mma_reduce_store<A, NT, W, WR>(acc[rt], y, bias, 1.0f, m, N, n0 + 16 * rt);
     }
 }
 
@@ -1692,6 +1706,9 @@ GEMV_AWQ(f16, OUT_F16, 4)
 #define GEMV_MMA_WIDE(SUF, A, NT, W)                                                                         \
     extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_nvfp4w_##SUF##_n##NT##_w##W(ROW_ARGS_NVFP4) { \
         mma_nvfp4_wide_body<A, NT, W>(y, x, w, ws, global, convention, bias, m, N, K);                      \
+    }                                                                                                        \
+    extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_nvfp4wc_##SUF##_n##NT##_w##W(ROW_ARGS_NVFP4) { \
+        mma_nvfp4_wide_body<A, NT, W, 0, true>(y, x, w, ws, global, convention, bias, m, N, K);             \
     }
 #define GEMV_MMA_CT4(SUF, A, NT, W)                                                                          \
     extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_ct4_##SUF##_n##NT##_w##W(ROW_ARGS_CT4) {   \
@@ -1714,6 +1731,20 @@ GEMV_AWQ(f16, OUT_F16, 4)
     extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_fp8wu_##SUF##_n2_w##W(ROW_ARGS_FP8) {      \
         mma_fp8_body<A, 2, W, 2, 2>(y, x, w, scale, mode, bh, bw, bias, m, N, K);                           \
     }
+// M > 8 on many rows: the two-tile kernels with WR row groups per block (`r<WR>`, see
+// mma_nvfp4_body).
+#define GEMV_MMA_R(SUF, A, W)                                                                                \
+    extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_nvfp4x2r4_##SUF##_n2_w##W(ROW_ARGS_NVFP4) { \
+        mma_nvfp4_body<A, 2, W, 2, 0, 4>(y, x, w, ws, global, convention, bias, m, N, K);                  \
+    }                                                                                                        \
+    extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_ct4x2r2_##SUF##_n2_w##W(ROW_ARGS_CT4) {    \
+        mma_ct4_body<A, 2, W, 2, 2>(y, x, w, scales, scale_dt, zp, group_size, groups, bias, m, N, K);      \
+    }                                                                                                        \
+    extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_ct4x2r4_##SUF##_n2_w##W(ROW_ARGS_CT4) {    \
+        mma_ct4_body<A, 2, W, 2, 4>(y, x, w, scales, scale_dt, zp, group_size, groups, bias, m, N, K);      \
+    }
+GEMV_MMA_R(bf16, OUT_BF16, 4) GEMV_MMA_R(bf16, OUT_BF16, 8) GEMV_MMA_R(bf16, OUT_BF16, 16)
+GEMV_MMA_R(f16, OUT_F16, 4) GEMV_MMA_R(f16, OUT_F16, 8) GEMV_MMA_R(f16, OUT_F16, 16)
 GEMV_MMA_FP8U(bf16, OUT_BF16, 4) GEMV_MMA_FP8U(bf16, OUT_BF16, 8) GEMV_MMA_FP8U(bf16, OUT_BF16, 16)
 GEMV_MMA_FP8U(f16, OUT_F16, 4) GEMV_MMA_FP8U(f16, OUT_F16, 8) GEMV_MMA_FP8U(f16, OUT_F16, 16)
 #define GEMV_MMA_W(SUF, A, NT) GEMV_MMA(SUF, A, NT, 4) GEMV_MMA(SUF, A, NT, 8) GEMV_MMA(SUF, A, NT, 16) \
@@ -1759,6 +1790,11 @@ GEMV_MMA_GPTQ_C(f16, OUT_F16, 2)
         mma_nvfp4_wide_body<OUT_BF16, NT, W, 1>(y, x, w, sc, nullptr, 0, bias, m, N, K);                     \
     }
 GEMV_MMA_MX(1, 4) GEMV_MMA_MX(1, 8) GEMV_MMA_MX(1, 16) GEMV_MMA_MX(2, 4) GEMV_MMA_MX(2, 8) GEMV_MMA_MX(2, 16)
+#define GEMV_MMA_MXR(W)                                                                                      \
+    extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_mxfp4x2r4_bf16_n2_w##W(ROW_ARGS_MXFP4) {  \
+        mma_nvfp4_body<OUT_BF16, 2, W, 2, 1, 4>(y, x, w, sc, nullptr, 0, bias, m, N, K);                     \
+    }
+GEMV_MMA_MXR(4) GEMV_MMA_MXR(8) GEMV_MMA_MXR(16)
 GEMV_MMA_W(bf16, OUT_BF16, 1)
 GEMV_MMA_W(bf16, OUT_BF16, 2)
 GEMV_MMA_W(f16, OUT_F16, 1)

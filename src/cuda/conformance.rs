@@ -537,6 +537,10 @@ pub fn gemv_specs() -> Vec<Spec> {
         (false, None, 777, 384),
         // K >= 8192: two m16 tiles per warp at every M.
         (false, Some(128), 520, 8192),
+        // M > 8 with 400 / 800 two-tile row pairs or more: two / four row groups per block
+        // (the last group partial).
+        (true, Some(128), 12801, 256),
+        (false, Some(128), 25601, 128),
     ] {
         let scale_dtype = ScaleDtype::Bf16;
         v.push(Spec::Ct {

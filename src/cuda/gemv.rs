@@ -88,18 +88,23 @@ fn mma_col_plan(
 
 /// A tensor-core plan `gemv_mma_<name>_<dt>_n<NT>_w<W>` (`name`: family and variant, e.g.
 /// `nvfp4w`): one block per `16 * rt` rows, its warps (`mma_warps`) splitting `chunks`
-/// K-chunks.
+/// K-chunks; with `wr` > 1 (the `r<wr>` kernels) one block per `16 * rt * wr` rows, its
+/// warps `wr` row groups that each split K.
 fn mma_plan(
     name: &str,
     dt: &str,
     m: usize,
     rows: usize,
-    rt: usize,
+    (rt, wr): (usize, usize),
     chunks: usize,
     min_warps: u32,
 ) -> Plan {
     let tiles = rows.div_ceil(16 * rt);
     let warps = mma_warps(chunks, tiles, min_warps);
+    let (name, tiles) = match wr {
+        1 => (name.to_string(), tiles),
+        _ => (format!("{name}r{wr}"), tiles.div_ceil(wr)),
+    };
     Plan::Mma {
         kernel: format!(
             "gemv_mma_{name}_{dt}_n{}_w{warps}",
@@ -121,20 +126,42 @@ fn fp4_mma_plan(family: &str, dt: &str, rows: usize, k: usize, m: usize) -> Plan
         true => 1,
         false => env_knob("SAFEWEIGHTS_MMA_RT", if rows >= 14336 { 2 } else { 1 }).clamp(1, 2),
     };
+    // NVFP4 at M = 1: the `wc` kernel, activation rows clamped instead of zeroed (see
+    // mma_load_x: 28672x8192 57.0 -> 55.2 us, 8192x8192 21.5 -> 20.5).
     let (variant, chunk_k) = match (wide, rt) {
+        (true, _) if m == 1 && family == "nvfp4" => ("wc", 256),
         (true, _) => ("w", 256),
         (false, 2) => ("x2", 128),
         _ => ("", 128),
+    };
+    // M > 8 with two tiles per warp: four row groups per block read each activation
+    // fragment about together (L1 hits instead of L2 reads). H100 M = 16: 28672x8192
+    // NVFP4 91.8 -> 87.2 us, MXFP4 87.5 -> 85.0; 14336x4096 34.7 -> 28.5 and 29.2 -> 27.5
+    // (two groups were slower: 100.8 on 28672x8192).
+    let wr = match rt == 2 && m > 8 {
+        true => row_groups(4, &[1, 4]),
+        false => 1,
     };
     mma_plan(
         &format!("{family}{variant}"),
         dt,
         m,
         rows,
-        rt,
+        (rt, wr),
         k / chunk_k,
         4,
     )
+}
+
+/// Row groups per block for a two-tile kernel (`SAFEWEIGHTS_MMA_WR` overrides with one of
+/// `allowed`, for tuning).
+fn row_groups(default: usize, allowed: &[usize]) -> usize {
+    let wr = env_knob("SAFEWEIGHTS_MMA_WR", default);
+    if allowed.contains(&wr) {
+        wr
+    } else {
+        default
+    }
 }
 
 /// A tuning override from the environment (unset or unparsable: `default`).
@@ -344,7 +371,7 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
                 true => format!("{variant}u"),
                 false => variant.to_string(),
             };
-            mma_plan(&format!("fp8{variant}"), sfx, m, n, 1, k / chunk_k, 4)
+            mma_plan(&format!("fp8{variant}"), sfx, m, n, (1, 1), k / chunk_k, 4)
         }
         Desc::Fp8 {
             k,
@@ -379,12 +406,28 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
             // Two tiles per warp need 152 registers in 4-warp blocks (3 blocks, 12 warps per
             // SM) but 120 in 8-warp ones (16 warps per SM): H100, 28672x8192, M = 16,
             // 84.8 -> 80.7 us.
+            // M > 8: row groups per block as for FP4 (see fp4_mma_plan), as many as keep
+            // about 200 blocks (H100, M = 16: 28672x8192 81.1 -> 72.6 us with four,
+            // 14336x4096 27.2 -> 23.9 with two; four there leave 112 blocks: 27.2). M <= 8
+            // was slower with them (28672x8192 M = 1 56.0 -> 64.6).
+            let tiles = n.div_ceil(32);
+            let wr = match (rt, m > 8) {
+                (2, true) => row_groups(
+                    match tiles {
+                        t if t >= 800 => 4,
+                        t if t >= 400 => 2,
+                        _ => 1,
+                    },
+                    &[1, 2, 4],
+                ),
+                _ => 1,
+            };
             mma_plan(
                 if rt == 2 { "ct4x2" } else { "ct4" },
                 sfx,
                 m,
                 n,
-                rt,
+                (rt, wr),
                 k / 128,
                 if rt == 2 { 8 } else { 4 },
             )
