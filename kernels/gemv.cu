@@ -1733,6 +1733,9 @@ GEMV_AWQ(f16, OUT_F16, 4)
     }
 // M > 8 on many rows: the two-tile kernels with WR row groups per block (`r<WR>`, see
 // mma_nvfp4_body).
+// FP4 `x2r4l`: 8 warps held to 128 registers (2 blocks per SM; 40 bytes of spill for NVFP4,
+// 16 for MXFP4), for 25600 rows or more (H100 28672x8192 M = 16: NVFP4 87.2 -> 83.0 us,
+// MXFP4 84.9 -> 75.9; 14336x4096 was slower, 28.6 -> 30.8).
 #define GEMV_MMA_R(SUF, A, W)                                                                                \
     extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_nvfp4x2r4_##SUF##_n2_w##W(ROW_ARGS_NVFP4) { \
         mma_nvfp4_body<A, 2, W, 2, 0, 4>(y, x, w, ws, global, convention, bias, m, N, K);                  \
@@ -1745,6 +1748,11 @@ GEMV_AWQ(f16, OUT_F16, 4)
     }
 GEMV_MMA_R(bf16, OUT_BF16, 4) GEMV_MMA_R(bf16, OUT_BF16, 8) GEMV_MMA_R(bf16, OUT_BF16, 16)
 GEMV_MMA_R(f16, OUT_F16, 4) GEMV_MMA_R(f16, OUT_F16, 8) GEMV_MMA_R(f16, OUT_F16, 16)
+#define GEMV_MMA_RL(SUF, A)                                                                                  \
+    extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_nvfp4x2r4l_##SUF##_n2_w8(ROW_ARGS_NVFP4) {  \
+        mma_nvfp4_body<A, 2, 8, 2, 0, 4>(y, x, w, ws, global, convention, bias, m, N, K);                  \
+    }
+GEMV_MMA_RL(bf16, OUT_BF16) GEMV_MMA_RL(f16, OUT_F16)
 GEMV_MMA_FP8U(bf16, OUT_BF16, 4) GEMV_MMA_FP8U(bf16, OUT_BF16, 8) GEMV_MMA_FP8U(bf16, OUT_BF16, 16)
 GEMV_MMA_FP8U(f16, OUT_F16, 4) GEMV_MMA_FP8U(f16, OUT_F16, 8) GEMV_MMA_FP8U(f16, OUT_F16, 16)
 #define GEMV_MMA_W(SUF, A, NT) GEMV_MMA(SUF, A, NT, 4) GEMV_MMA(SUF, A, NT, 8) GEMV_MMA(SUF, A, NT, 16) \
@@ -1795,6 +1803,9 @@ GEMV_MMA_MX(1, 4) GEMV_MMA_MX(1, 8) GEMV_MMA_MX(1, 16) GEMV_MMA_MX(2, 4) GEMV_MM
         mma_nvfp4_body<OUT_BF16, 2, W, 2, 1, 4>(y, x, w, sc, nullptr, 0, bias, m, N, K);                     \
     }
 GEMV_MMA_MXR(4) GEMV_MMA_MXR(8) GEMV_MMA_MXR(16)
+extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_mxfp4x2r4l_bf16_n2_w8(ROW_ARGS_MXFP4) {
+    mma_nvfp4_body<OUT_BF16, 2, 8, 2, 1, 4>(y, x, w, sc, nullptr, 0, bias, m, N, K);
+}
 GEMV_MMA_W(bf16, OUT_BF16, 1)
 GEMV_MMA_W(bf16, OUT_BF16, 2)
 GEMV_MMA_W(f16, OUT_F16, 1)

@@ -482,6 +482,17 @@ pub fn gemv_specs() -> Vec<Spec> {
         n: 14337,
         k: 128,
     });
+    // 25600 rows or more at M > 8: the 8-warp, 128-register four-row-group kernels.
+    v.push(Spec::Nvfp4 {
+        n: 25601,
+        k: 256,
+        convention: Nvfp4Convention::Divisor,
+    });
+    v.push(Spec::Mxfp4 {
+        experts: 1,
+        n: 25601,
+        k: 128,
+    });
     v.push(Spec::Mxfp4 {
         experts: 1,
         n: 2047,

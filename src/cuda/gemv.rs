@@ -137,11 +137,21 @@ fn fp4_mma_plan(family: &str, dt: &str, rows: usize, k: usize, m: usize) -> Plan
     // M > 8 with two tiles per warp: four row groups per block read each activation
     // fragment about together (L1 hits instead of L2 reads). H100 M = 16: 28672x8192
     // NVFP4 91.8 -> 87.2 us, MXFP4 87.5 -> 85.0; 14336x4096 34.7 -> 28.5 and 29.2 -> 27.5
-    // (two groups were slower: 100.8 on 28672x8192).
+    // (two groups were slower: 100.8 on 28672x8192, 1.13 waves of blocks).
     let wr = match rt == 2 && m > 8 {
         true => row_groups(4, &[1, 4]),
         false => 1,
     };
+    // 25600 rows or more: the 8-warp `x2r4l` kernel at 128 registers, two blocks per SM
+    // (224 blocks of 4 warps had 1 or 2 per SM): 28672x8192 NVFP4 87.2 -> 83.0 us, MXFP4
+    // 84.9 -> 75.9.
+    if wr == 4 && rows >= 25600 && std::env::var_os("SAFEWEIGHTS_MMA_WARPS").is_none() {
+        return Plan::Mma {
+            kernel: format!("gemv_mma_{family}x2r4l_{dt}_n2_w8"),
+            tiles: rows.div_ceil(128) as u32,
+            warps: 8,
+        };
+    }
     mma_plan(
         &format!("{family}{variant}"),
         dt,
@@ -371,6 +381,8 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
                 true => format!("{variant}u"),
                 false => variant.to_string(),
             };
+            // (Row groups per block as for FP4 measured slower here: 28672x8192 M = 16 equal
+            // with two, +18% with four; 14336x4096 and 8192x8192 +12% and more.)
             mma_plan(&format!("fp8{variant}"), sfx, m, n, (1, 1), k / chunk_k, 4)
         }
         Desc::Fp8 {
