@@ -832,6 +832,42 @@ __device__ __forceinline__ u32 e8m0_bf16x2(u32 e) {
     return h | (h << 16);
 }
 
+// The first NS E4M3 scale bytes of s (§6) as exact pairs (v, v) of the activation type.
+// FAST: byte i in both halves (one prmt), its bits moved under the exponent and the sign to
+// bit 15 (exact, subnormals included, as in e4m3x2_exact), one multiply by 2^120 (bf16) or
+// 2^8 (f16), and a NaN byte (0x7F / 0xFF) through f32; otherwise every byte through f32.
+// FAST is what the 4-warp 256-k kernels take (H100 M = 1: 14336x4096 20.7 -> 18.9 us,
+// 28672x8192 55.4 -> 54.6); the 8-warp one (4096x14336 18.5 -> 19.5) and the 128-k
+// two-tile kernels at M = 16 (14336x4096 28.6 -> 30.7; they keep the f32 decode) were
+// slower with it, their registers allocated differently.
+template <int A, int NS, bool FAST>
+__device__ __forceinline__ void e4m3_scale_pairs(u32 s, u32* p) {
+    if (!FAST) {
+#pragma unroll
+        for (int i = 0; i < NS; ++i) {
+            const float f = e4m3_to_f32((s >> (8 * i)) & 0xFFu);
+            p[i] = to_out2<A>(f, f);
+        }
+        return;
+    }
+    const u32 mul = A == OUT_BF16 ? 0x7B807B80u : 0x5C005C00u;
+#pragma unroll
+    for (int i = 0; i < NS; ++i) {
+        const u32 u = prmt(s, 0u, 0x4040u | (u32)i | ((u32)i << 8)); // byte i at bits 0..7 and 16..23
+        const u32 r = A == OUT_BF16 ? ((u & 0x007F007Fu) << 4) | ((u & 0x00800080u) << 8)
+                                    : ((u & 0x007F007Fu) << 7) | ((u & 0x00800080u) << 8);
+        p[i] = hmul2<A>(r, mul);
+    }
+    const u32 live = NS == 4 ? s : s & ((1u << (8 * NS)) - 1u);
+    if (__builtin_expect(((live & 0x7F7F7F7Fu) + 0x01010101u) & 0x80808080u, 0)) {
+#pragma unroll
+        for (int i = 0; i < NS; ++i) {
+            const float f = e4m3_to_f32((s >> (8 * i)) & 0xFFu);
+            p[i] = to_out2<A>(f, f);
+        }
+    }
+}
+
 // FMT 0: NVFP4 (E4M3 scale per 16 values, `ws` [rows, K/16], global scale); FMT 1: MXFP4
 // (§5, E8M0 scale per 32 values, `ws` [rows, K/32], bf16 activations only, no global).
 template <int A, int NT, int W, int RT, int FMT = 0, int WR = 1>
@@ -963,13 +999,12 @@ __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u
         const u32 wA[8] = {qa0.x, qa0.y, qa0.z, qa0.w, qa1.x, qa1.y, qa1.z, qa1.w};
         const u32 wB[8] = {qb0.x, qb0.y, qb0.z, qb0.w, qb1.x, qb1.y, qb1.z, qb1.w};
         u32 sA[4], sB[4]; // scale pair of word u: [u >> 1] (NVFP4, 16 values) or [u >> 2] (MXFP4)
+        if (FMT == 0) {
+            e4m3_scale_pairs<A, 4, W == 4>(s4a, sA);
+            e4m3_scale_pairs<A, 4, W == 4>(s4b, sB);
+        } else {
 #pragma unroll
-        for (int i = 0; i < 4; ++i) {
-            if (FMT == 0) {
-                const float fa = e4m3_to_f32((s4a >> (8 * i)) & 0xFFu), fb = e4m3_to_f32((s4b >> (8 * i)) & 0xFFu);
-                sA[i] = to_out2<A>(fa, fa);
-                sB[i] = to_out2<A>(fb, fb);
-            } else {
+            for (int i = 0; i < 4; ++i) {
                 sA[i] = e8m0_bf16x2((s4a >> (8 * (i >> 1))) & 0xFFu);
                 sB[i] = e8m0_bf16x2((s4b >> (8 * (i >> 1))) & 0xFFu);
             }
