@@ -858,3 +858,82 @@ pub fn gemv_async(
     }
     Ok(pl)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether `kernels/gemv.cu` defines a kernel `gemv_mma_<prefix>_<dt>_...`, written out
+    /// or through a `##SUF##` macro.
+    fn defined(kernel: &str, dt: &str) -> bool {
+        let src = super::super::kernels::ModuleId::Gemv.source();
+        let prefix = kernel
+            .strip_prefix("gemv_mma_")
+            .and_then(|r| r.split(&format!("_{dt}_")).next())
+            .unwrap();
+        src.contains(&format!("gemv_mma_{prefix}_##SUF##"))
+            || src.contains(&format!("gemv_mma_{prefix}_{dt}_"))
+    }
+
+    fn mma(p: &Plan) -> (&str, u32, u32) {
+        match p {
+            Plan::Mma {
+                kernel,
+                tiles,
+                warps,
+            } => (kernel.as_str(), *tiles, *warps),
+            other => panic!("not a tensor-core plan: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn fp4_plans_name_kernels_that_exist() {
+        for (family, dt) in [("nvfp4", "bf16"), ("nvfp4", "f16"), ("mxfp4", "bf16")] {
+            for rows in [520, 4096, 8192, 14336, 25601, 28672] {
+                for k in [384, 3072, 4096, 8192, 14336] {
+                    for m in [1, 4, 9, 16] {
+                        let p = fp4_mma_plan(family, dt, rows, k, m);
+                        let (kernel, tiles, warps) = mma(&p);
+                        assert!(defined(kernel, dt), "{kernel} ({rows}x{k}, M = {m})");
+                        assert!(tiles > 0 && [4, 8, 16].contains(&warps), "{p:?}");
+                        assert!(
+                            kernel.ends_with(&format!("_n{}_w{warps}", if m <= 8 { 1 } else { 2 }))
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn fp4_plan_choices() {
+        // M > 8 on 25600 rows or more: four row groups of two tiles in 8-warp blocks.
+        let p = fp4_mma_plan("nvfp4", "bf16", 28672, 8192, 16);
+        assert_eq!(mma(&p), ("gemv_mma_nvfp4x2r4l_bf16_n2_w8", 224, 8));
+        let p = fp4_mma_plan("mxfp4", "bf16", 28672, 8192, 16);
+        assert_eq!(mma(&p).0, "gemv_mma_mxfp4x2r4l_bf16_n2_w8");
+        // 14336 rows: four row groups, 448 row pairs in 112 blocks.
+        let p = fp4_mma_plan("nvfp4", "bf16", 14336, 4096, 16);
+        let (kernel, tiles, _) = mma(&p);
+        assert!(
+            kernel.starts_with("gemv_mma_nvfp4x2r4_bf16_n2_w"),
+            "{kernel}"
+        );
+        assert_eq!(tiles, 112);
+        // M = 1: the clamped 256-k kernel for NVFP4 only; M = 4 the plain one.
+        assert!(mma(&fp4_mma_plan("nvfp4", "f16", 8192, 8192, 1))
+            .0
+            .starts_with("gemv_mma_nvfp4wc_f16_n1_"));
+        assert!(mma(&fp4_mma_plan("mxfp4", "bf16", 8192, 8192, 1))
+            .0
+            .starts_with("gemv_mma_mxfp4w_bf16_n1_"));
+        assert!(mma(&fp4_mma_plan("nvfp4", "bf16", 8192, 8192, 4))
+            .0
+            .starts_with("gemv_mma_nvfp4w_bf16_n1_"));
+        // K % 256 != 0 keeps 128-k chunks; below 14336 rows one tile per warp.
+        assert_eq!(
+            mma(&fp4_mma_plan("nvfp4", "bf16", 8192, 384, 1)).0,
+            "gemv_mma_nvfp4_bf16_n1_w4"
+        );
+    }
+}
