@@ -1183,18 +1183,31 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
         for (int j = 0; j < NT; ++j)
 #pragma unroll
             for (int r = 0; r < 4; ++r) acc[i][j][r] = 0.0f;
-    int grp_cur = -1;
+    // Group bookkeeping without a division in the loop: chunks per group (group_size is a
+    // multiple of the chunk) and the chunk where the next group starts.
+    const int cpg = group_size / (32 * CH);
+    int grp = c0 / cpg - 1, gnext = c0;
     float sA[4], sB[4];
     u32 zA[4], zB[4];
     uint4 qa[CH], qb[CH];
-    auto fetch = [&](int c) {
+    // Packed rows of the next chunk to fetch, one chunk (4 CH packed rows) apart.
+    const u32* pa = qw + (u64)(4 * CH * c0 + t) * N + la;
+    const u32* pb = qw + (u64)(4 * CH * c0 + t) * N + lb;
+    const u64 pstep = (u64)4 * CH * N;
+    auto fetch = [&]() {
 #pragma unroll
         for (int hh = 0; hh < CH; ++hh) {
-            qa[hh] = ldg_stream16(qw + (u64)(4 * (CH * c + hh) + t) * N + la);
-            qb[hh] = ldg_stream16(qw + (u64)(4 * (CH * c + hh) + t) * N + lb);
+            qa[hh] = ldg_stream16(pa + (u64)4 * hh * N);
+            qb[hh] = ldg_stream16(pb + (u64)4 * hh * N);
         }
+        pa += pstep;
+        pb += pstep;
     };
-    if (c0 < c1) fetch(c0);
+    // Activation rows g and g + 8 at k = 8t (rows at or beyond M read nothing).
+    const u16* xr[NT];
+#pragma unroll
+    for (int j = 0; j < NT; ++j) xr[j] = x + (u64)(g + 8 * j) * K + 8 * t;
+    if (c0 < c1) fetch();
     // The 64-k (M <= 8) variant takes two chunks per iteration (28672x8192 M = 1: 61.0 ->
     // 58.9 us); the 32-k one, used at M > 8, one (two: 82 -> 109 us at M = 16).
 #pragma unroll (CH == 2 ? 2 : 1)
@@ -1206,10 +1219,10 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
             wA[hh][0] = qa[hh].x; wA[hh][1] = qa[hh].y; wA[hh][2] = qa[hh].z; wA[hh][3] = qa[hh].w;
             wB[hh][0] = qb[hh].x; wB[hh][1] = qb[hh].y; wB[hh][2] = qb[hh].z; wB[hh][3] = qb[hh].w;
         }
-        if (c + 1 < c1) fetch(c + 1);
-        const int grp = (c * 32 * CH) / group_size;
-        if (grp != grp_cur) {
-            grp_cur = grp;
+        if (c + 1 < c1) fetch();
+        if (c == gnext) {
+            ++grp;
+            gnext = (grp + 1) * cpg;
             const uint2 ra = *(const uint2*)(scales + (u64)grp * N + la), rb = *(const uint2*)(scales + (u64)grp * N + lb);
             const u32 h[4] = {ra.x, ra.y, rb.x, rb.y};
 #pragma unroll
@@ -1235,7 +1248,7 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
             for (int j = 0; j < NT; ++j) {
                 const int mr = g + 8 * j;
                 uint4 P = make_uint4(0, 0, 0, 0);
-                if (mr < m) P = *(const uint4*)(x + (u64)mr * K + (CH * c + hh) * 32 + 8 * t);
+                if (mr < m) P = *(const uint4*)(xr[j] + (CH * c + hh) * 32);
                 B0[hh][j][0] = prmt(P.x, P.z, 0x5410u); B1[hh][j][0] = prmt(P.x, P.z, 0x7632u);
                 B0[hh][j][1] = prmt(P.y, P.w, 0x5410u); B1[hh][j][1] = prmt(P.y, P.w, 0x7632u);
             }
