@@ -1452,28 +1452,39 @@ __device__ __forceinline__ void mma_gptq8_body(u16* __restrict__ y, float* __res
         for (int j = 0; j < NT; ++j)
 #pragma unroll
             for (int r = 0; r < 4; ++r) acc[i][j][r] = 0.0f;
-    int grp_cur = -1;
+    // Group and pointer bookkeeping as in mma_gptq4_body (no division, no 64-bit index math
+    // per chunk).
+    const int cpg = group_size / 32;
+    int grp = c0 / cpg - 1, gnext = c0;
     float sA[4], sB[4];
     u32 zA[4], zB[4];
     uint4 qa[2], qb[2];
-    auto fetch = [&](int c) {
+    const u32* pa = qw + (u64)(8 * c0 + 2 * t) * N + la;
+    const u32* pb = qw + (u64)(8 * c0 + 2 * t) * N + lb;
+    const u64 pstep = (u64)8 * N;
+    auto fetch = [&]() {
 #pragma unroll
         for (int rr = 0; rr < 2; ++rr) {
-            qa[rr] = ldg_stream16(qw + (u64)(8 * c + 2 * t + rr) * N + la);
-            qb[rr] = ldg_stream16(qw + (u64)(8 * c + 2 * t + rr) * N + lb);
+            qa[rr] = ldg_stream16(pa + (u64)rr * N);
+            qb[rr] = ldg_stream16(pb + (u64)rr * N);
         }
+        pa += pstep;
+        pb += pstep;
     };
-    if (c0 < c1) fetch(c0);
+    const u16* xr[NT];
+#pragma unroll
+    for (int j = 0; j < NT; ++j) xr[j] = x + (u64)(g + 8 * j) * K + 8 * t;
+    if (c0 < c1) fetch();
     // Two chunks per iteration (independent work for the scheduler across chunks): H100
     // 28672x8192 M = 16 GPTQ8 107.8 -> 102.8 us, AWQ 84.9 -> 82.0; M = 1 about equal.
 #pragma unroll 2
     for (int c = c0; c < c1; ++c) {
         const u32 wA0[4] = {qa[0].x, qa[0].y, qa[0].z, qa[0].w}, wA1[4] = {qa[1].x, qa[1].y, qa[1].z, qa[1].w};
         const u32 wB0[4] = {qb[0].x, qb[0].y, qb[0].z, qb[0].w}, wB1[4] = {qb[1].x, qb[1].y, qb[1].z, qb[1].w};
-        if (c + 1 < c1) fetch(c + 1);
-        const int grp = (c * 32) / group_size;
-        if (grp != grp_cur) {
-            grp_cur = grp;
+        if (c + 1 < c1) fetch();
+        if (c == gnext) {
+            ++grp;
+            gnext = (grp + 1) * cpg;
             const uint2 ra = *(const uint2*)(scales + (u64)grp * N + la), rb = *(const uint2*)(scales + (u64)grp * N + lb);
             const u32 h[4] = {ra.x, ra.y, rb.x, rb.y};
 #pragma unroll
@@ -1495,7 +1506,7 @@ __device__ __forceinline__ void mma_gptq8_body(u16* __restrict__ y, float* __res
         for (int j = 0; j < NT; ++j) {
             const int mr = g + 8 * j;
             uint4 P = make_uint4(0, 0, 0, 0);
-            if (mr < m) P = *(const uint4*)(x + (u64)mr * K + c * 32 + 8 * t);
+            if (mr < m) P = *(const uint4*)(xr[j] + c * 32);
             B0[j][0] = prmt(P.x, P.z, 0x5410u); B1[j][0] = prmt(P.x, P.z, 0x7632u);
             B0[j][1] = prmt(P.y, P.w, 0x5410u); B1[j][1] = prmt(P.y, P.w, 0x7632u);
         }
@@ -1579,15 +1590,23 @@ __device__ __forceinline__ void mma_awq_body(u16* __restrict__ y, float* __restr
         for (int jj = 0; jj < NT; ++jj)
 #pragma unroll
             for (int r = 0; r < 4; ++r) acc[i][jj][r] = 0.0f;
-    int grp_cur = -1;
+    // Group and pointer bookkeeping as in mma_gptq4_body.
+    const int cpg = group_size / 32;
+    int grp = c0 / cpg - 1, gnext = c0;
     float sA[4], sB[4];
     u32 zA[4], zB[4];
     u32 q[8];
-    auto fetch = [&](int c) {
+    const u32* pq = qw + (u64)(32 * c0 + 8 * t) * nw + jl;
+    const u64 pstep = (u64)32 * nw;
+    auto fetch = [&]() {
 #pragma unroll
-        for (int r = 0; r < 8; ++r) q[r] = ldg_stream4_l2(qw + (u64)(32 * c + 8 * t + r) * nw + jl);
+        for (int r = 0; r < 8; ++r) q[r] = ldg_stream4_l2(pq + (u64)r * nw);
+        pq += pstep;
     };
-    if (c0 < c1) fetch(c0);
+    const u16* xr[NT];
+#pragma unroll
+    for (int jj = 0; jj < NT; ++jj) xr[jj] = x + (u64)(g + 8 * jj) * K + 8 * t;
+    if (c0 < c1) fetch();
     // Two chunks per iteration (independent work for the scheduler across chunks): H100
     // 28672x8192 M = 16 GPTQ8 107.8 -> 102.8 us, AWQ 84.9 -> 82.0; M = 1 about equal.
 #pragma unroll 2
@@ -1599,10 +1618,10 @@ __device__ __forceinline__ void mma_awq_body(u16* __restrict__ y, float* __restr
             P[0][jj] = prmt(q[jj], q[jj + 4], 0x5410u);
             P[1][jj] = prmt(q[jj], q[jj + 4], 0x7632u);
         }
-        if (c + 1 < c1) fetch(c + 1);
-        const int grp = (c * 32) / group_size;
-        if (grp != grp_cur) {
-            grp_cur = grp;
+        if (c + 1 < c1) fetch();
+        if (c == gnext) {
+            ++grp;
+            gnext = (grp + 1) * cpg;
             const uint4 sv = *(const uint4*)(scales + (u64)grp * N + 8 * jl);
             const u32 h[4] = {sv.x, sv.y, sv.z, sv.w};
             const u32 zw = qz[(u64)grp * nw + jl];
@@ -1622,7 +1641,7 @@ __device__ __forceinline__ void mma_awq_body(u16* __restrict__ y, float* __restr
         for (int jj = 0; jj < NT; ++jj) {
             const int mr = g + 8 * jj;
             uint4 X = make_uint4(0, 0, 0, 0);
-            if (mr < m) X = *(const uint4*)(x + (u64)mr * K + c * 32 + 8 * t);
+            if (mr < m) X = *(const uint4*)(xr[jj] + c * 32);
             B0[jj][0] = prmt(X.x, X.z, 0x5410u); B1[jj][0] = prmt(X.x, X.z, 0x7632u);
             B0[jj][1] = prmt(X.y, X.w, 0x5410u); B1[jj][1] = prmt(X.y, X.w, 0x7632u);
         }
@@ -1816,7 +1835,7 @@ GEMV_MMA_FP8U(f16, OUT_F16, 4) GEMV_MMA_FP8U(f16, OUT_F16, 8) GEMV_MMA_FP8U(f16,
         mma_gptq4_body<A, NT, 1, 2>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
     }
 #define GEMV_MMA_GPTQ8(SUF, A, NT)                                                                           \
-    extern "C" __global__ void __launch_bounds__(256) gemv_mma_gptq8_##SUF##_n##NT(COL_ARGS_GPTQ) {          \
+    extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_gptq8_##SUF##_n##NT(COL_ARGS_GPTQ) {          \
         mma_gptq8_body<A, NT>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
     }
 GEMV_MMA_GPTQ8(bf16, OUT_BF16, 1)
@@ -1824,7 +1843,7 @@ GEMV_MMA_GPTQ8(bf16, OUT_BF16, 2)
 GEMV_MMA_GPTQ8(f16, OUT_F16, 1)
 GEMV_MMA_GPTQ8(f16, OUT_F16, 2)
 #define GEMV_MMA_AWQ(SUF, A, NT)                                                                             \
-    extern "C" __global__ void __launch_bounds__(256) gemv_mma_awq_##SUF##_n##NT(COL_ARGS_AWQ) {             \
+    extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_awq_##SUF##_n##NT(COL_ARGS_AWQ) {             \
         mma_awq_body<A, NT>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, bias, m, N, K);    \
     }
 GEMV_MMA_AWQ(bf16, OUT_BF16, 1)
