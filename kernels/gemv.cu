@@ -1147,6 +1147,14 @@ __device__ __forceinline__ void mma_ct4_body(u16* __restrict__ y, const u16* __r
 }
 
 
+// Activation rows g + 8 j (j < NT) at k = 8t: the lane's B-fragment rows in the K-major
+// kernels (rows at or beyond M are never read).
+template <int NT>
+__device__ __forceinline__ void kmajor_x_rows(const u16** xr, const u16* __restrict__ x, int g, int t, int K) {
+#pragma unroll
+    for (int j = 0; j < NT; ++j) xr[j] = x + (u64)(g + 8 * j) * K + 8 * t;
+}
+
 // GPTQ 4-bit without g_idx (§2.3), group size a multiple of 32: tensor-core GEMV over a K-major
 // layout. A warp owns 64 columns (four m16 tiles) and walks 32-k chunks: lane (g, t) loads
 // packed row 4c + t at columns n0 + 4g + 0..3 and n0 + 32 + 4g + 0..3 (two 16-byte loads;
@@ -1203,10 +1211,8 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
         pa += pstep;
         pb += pstep;
     };
-    // Activation rows g and g + 8 at k = 8t (rows at or beyond M read nothing).
     const u16* xr[NT];
-#pragma unroll
-    for (int j = 0; j < NT; ++j) xr[j] = x + (u64)(g + 8 * j) * K + 8 * t;
+    kmajor_x_rows<NT>(xr, x, g, t, K);
     if (c0 < c1) fetch();
     // The 64-k (M <= 8) variant takes two chunks per iteration (28672x8192 M = 1: 61.0 ->
     // 58.9 us); the 32-k one, used at M > 8, one (two: 82 -> 109 us at M = 16).
@@ -1472,8 +1478,7 @@ __device__ __forceinline__ void mma_gptq8_body(u16* __restrict__ y, float* __res
         pb += pstep;
     };
     const u16* xr[NT];
-#pragma unroll
-    for (int j = 0; j < NT; ++j) xr[j] = x + (u64)(g + 8 * j) * K + 8 * t;
+    kmajor_x_rows<NT>(xr, x, g, t, K);
     if (c0 < c1) fetch();
     // Two chunks per iteration (independent work for the scheduler across chunks): H100
     // 28672x8192 M = 16 GPTQ8 107.8 -> 102.8 us, AWQ 84.9 -> 82.0; M = 1 about equal.
@@ -1604,8 +1609,7 @@ __device__ __forceinline__ void mma_awq_body(u16* __restrict__ y, float* __restr
         pq += pstep;
     };
     const u16* xr[NT];
-#pragma unroll
-    for (int jj = 0; jj < NT; ++jj) xr[jj] = x + (u64)(g + 8 * jj) * K + 8 * t;
+    kmajor_x_rows<NT>(xr, x, g, t, K);
     if (c0 < c1) fetch();
     // Two chunks per iteration (independent work for the scheduler across chunks): H100
     // 28672x8192 M = 16 GPTQ8 107.8 -> 102.8 us, AWQ 84.9 -> 82.0; M = 1 about equal.
