@@ -978,10 +978,21 @@ __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u
     const int na = min(n0 + g, N - 1), nb = min(n0 + g + 8, N - 1);
     const int chunks = K >> 8;
     const int c0 = chunks * warp / W, c1 = chunks * (warp + 1) / W;
-    const u8* wa = w + (u64)na * (K / 2) + 32 * t;
-    const u8* wb = w + (u64)nb * (K / 2) + 32 * t;
-    const u8* sa = FMT == 0 ? ws + (u64)na * (K / 16) + 4 * t : ws + (u64)na * (K / 32) + 2 * t;
-    const u8* sb = FMT == 0 ? ws + (u64)nb * (K / 16) + 4 * t : ws + (u64)nb * (K / 32) + 2 * t;
+    // QUAD (NVFP4 at M = 1, the `wc` kernels): lane t reads bytes 16t and 64 + 16t of each
+    // row's 128-byte chunk, so each 16-byte load of a quad fills whole 32-byte sectors; its
+    // scale bytes are 2t, 2t + 1 and 8 + 2t, 9 + 2t. H100, against 32 contiguous bytes per
+    // lane: M = 1 28672x8192 54.6 -> 54.2 us, 8192x8192 20.2 -> 19.9; M = 4 was 2-5% slower
+    // with it, and MXFP4 (two 1-byte scale loads) 1-3% slower.
+    constexpr bool QUAD = FMT == 0 && CLAMP;
+    constexpr int QOFF = QUAD ? 64 : 16;
+    const u8* wa = w + (u64)na * (K / 2) + (QUAD ? 16 : 32) * t;
+    const u8* wb = w + (u64)nb * (K / 2) + (QUAD ? 16 : 32) * t;
+    const u8* sa = FMT == 0 ? ws + (u64)na * (K / 16) + (QUAD ? 2 : 4) * t : ws + (u64)na * (K / 32) + 2 * t;
+    const u8* sb = FMT == 0 ? ws + (u64)nb * (K / 16) + (QUAD ? 2 : 4) * t : ws + (u64)nb * (K / 32) + 2 * t;
+    auto scale_ld = [&](const u8* p, int c) -> u32 {
+        if (QUAD) return (u32)*(const u16*)(p + (u64)c * 16) | ((u32)*(const u16*)(p + (u64)c * 16 + 8) << 16);
+        return FMT == 0 ? *(const u32*)(p + (u64)c * 16) : (u32)*(const u16*)(p + (u64)c * 8);
+    };
     float acc[NT][4];
 #pragma unroll
     for (int j = 0; j < NT; ++j)
@@ -990,10 +1001,10 @@ __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u
     uint4 qa0 = make_uint4(0, 0, 0, 0), qa1 = qa0, qb0 = qa0, qb1 = qa0;
     u32 s4a = 0u, s4b = 0u;
     if (c0 < c1) {
-        qa0 = ldg_stream16(wa + (u64)c0 * 128); qa1 = ldg_stream16(wa + (u64)c0 * 128 + 16);
-        qb0 = ldg_stream16(wb + (u64)c0 * 128); qb1 = ldg_stream16(wb + (u64)c0 * 128 + 16);
-        s4a = FMT == 0 ? *(const u32*)(sa + (u64)c0 * 16) : *(const u16*)(sa + (u64)c0 * 8);
-        s4b = FMT == 0 ? *(const u32*)(sb + (u64)c0 * 16) : *(const u16*)(sb + (u64)c0 * 8);
+        qa0 = ldg_stream16(wa + (u64)c0 * 128); qa1 = ldg_stream16(wa + (u64)c0 * 128 + QOFF);
+        qb0 = ldg_stream16(wb + (u64)c0 * 128); qb1 = ldg_stream16(wb + (u64)c0 * 128 + QOFF);
+        s4a = scale_ld(sa, c0);
+        s4b = scale_ld(sb, c0);
     }
     for (int c = c0; c < c1; ++c) {
         const u32 wA[8] = {qa0.x, qa0.y, qa0.z, qa0.w, qa1.x, qa1.y, qa1.z, qa1.w};
@@ -1010,16 +1021,17 @@ __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u
             }
         }
         if (c + 1 < c1) {
-            qa0 = ldg_stream16(wa + (u64)(c + 1) * 128); qa1 = ldg_stream16(wa + (u64)(c + 1) * 128 + 16);
-            qb0 = ldg_stream16(wb + (u64)(c + 1) * 128); qb1 = ldg_stream16(wb + (u64)(c + 1) * 128 + 16);
-            s4a = FMT == 0 ? *(const u32*)(sa + (u64)(c + 1) * 16) : *(const u16*)(sa + (u64)(c + 1) * 8);
-            s4b = FMT == 0 ? *(const u32*)(sb + (u64)(c + 1) * 16) : *(const u16*)(sb + (u64)(c + 1) * 8);
+            qa0 = ldg_stream16(wa + (u64)(c + 1) * 128); qa1 = ldg_stream16(wa + (u64)(c + 1) * 128 + QOFF);
+            qb0 = ldg_stream16(wb + (u64)(c + 1) * 128); qb1 = ldg_stream16(wb + (u64)(c + 1) * 128 + QOFF);
+            s4a = scale_ld(sa, c + 1);
+            s4b = scale_ld(sb, c + 1);
         }
 #pragma unroll
         for (int half = 0; half < 2; ++half) {
             u32 X[NT][16];
 #pragma unroll
-            for (int j = 0; j < NT; ++j) mma_load_x<CLAMP>(X[j], x, g + 8 * j, m, K, c * 256 + 64 * t + 32 * half);
+            for (int j = 0; j < NT; ++j)
+                mma_load_x<CLAMP>(X[j], x, g + 8 * j, m, K, QUAD ? c * 256 + 32 * t + 128 * half : c * 256 + 64 * t + 32 * half);
 #pragma unroll
             for (int uu = 0; uu < 4; ++uu) {
                 const int u = 4 * half + uu;
@@ -1146,6 +1158,37 @@ __device__ __forceinline__ void mma_ct4_body(u16* __restrict__ y, const u16* __r
     }
 }
 
+
+// K splits of the K-major tensor-core kernels without a finalize launch: `part` starts with one
+// u32 arrival counter per column tile (zero between launches; the region is rounded up to 64
+// entries), then the f32 partials [split][m][N]. Every block stores its partials; the last
+// of a tile's grid.y blocks to arrive sums them in split order (as gemv_finalize does),
+// adds the bias, writes y and resets the counter.
+__device__ __forceinline__ float* splitk_partials(float* part) { return part + 64 * ((gridDim.x + 63) / 64); }
+template <int A>
+__device__ __forceinline__ void splitk_fixup(u16* __restrict__ y, float* part, const u16* __restrict__ bias, int m, int N,
+                                             int col0, int cols) {
+    __shared__ int last;
+    __threadfence();
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        u32* cnt = (u32*)part + blockIdx.x;
+        last = atomicAdd(cnt, 1u) == gridDim.y - 1;
+        if (last) *cnt = 0u;
+    }
+    __syncthreads();
+    if (!last) return;
+    __threadfence();
+    const float* pp = splitk_partials(part);
+    for (int e = threadIdx.x; e < m * cols; e += blockDim.x) {
+        const int mm = e / cols, n = col0 + e % cols;
+        if (n >= N) continue;
+        float s = 0.0f;
+        for (int sp = 0; sp < (int)gridDim.y; ++sp) s += __ldcg(pp + ((u64)sp * m + mm) * N + n);
+        const float b = bias ? from_out<A>(bias[n]) : 0.0f;
+        y[(u64)mm * N + n] = to_out<A>(s + b);
+    }
+}
 
 // Activation rows g + 8 j (j < NT) at k = 8t: the lane's B-fragment rows in the K-major
 // kernels (rows at or beyond M are never read).
@@ -1437,7 +1480,7 @@ __device__ __forceinline__ u32 gptq8_pair(u32 w0, u32 w1, u32 j, u32 zmagic) {
     return to_out2<OUT_BF16>(lo, hi);
 }
 
-template <int A, int NT>
+template <int A, int NT, bool SK = false>
 __device__ __forceinline__ void mma_gptq8_body(u16* __restrict__ y, float* __restrict__ part, const u16* __restrict__ x,
                                                const u32* __restrict__ qw, const u32* __restrict__ qz,
                                                const u16* __restrict__ scales, int scale_dt, int group_size, int v1,
@@ -1557,13 +1600,14 @@ __device__ __forceinline__ void mma_gptq8_body(u16* __restrict__ y, float* __res
         const int n = (r < 2 ? ca : cb) + i;
         if (mm < m && n < N) {
             if (gridDim.y > 1) {
-                part[((u64)blockIdx.y * m + mm) * N + n] = sum;
+                (SK ? splitk_partials(part) : part)[((u64)blockIdx.y * m + mm) * N + n] = sum;
             } else {
                 const float b = bias ? from_out<A>(bias[n]) : 0.0f;
                 y[(u64)mm * N + n] = to_out<A>(sum + b);
             }
         }
     }
+    if (SK && gridDim.y > 1) splitk_fixup<A>(y, part, bias, m, N, blockIdx.x * 64, 64);
 }
 
 // AWQ GEMM (§3) on tensor cores: qweight [K, N/8], one word = 8 columns of one k in the
@@ -1574,7 +1618,7 @@ __device__ __forceinline__ void mma_gptq8_body(u16* __restrict__ y, float* __res
 // one register per nibble half, so a pair (k r, k r + 4) of a column is one shift and one
 // lop3, then (magic | q) - (magic + z) exactly, as in GPTQ. The activations and the
 // group-scale epilogue are GPTQ's.
-template <int A, int NT>
+template <int A, int NT, bool SK = false>
 __device__ __forceinline__ void mma_awq_body(u16* __restrict__ y, float* __restrict__ part, const u16* __restrict__ x,
                                              const u32* __restrict__ qw, const u32* __restrict__ qz,
                                              const u16* __restrict__ scales, int scale_dt, int group_size,
@@ -1695,13 +1739,14 @@ __device__ __forceinline__ void mma_awq_body(u16* __restrict__ y, float* __restr
         const int n = 8 * j + 2 * i + (r < 2 ? 0 : 1);
         if (mm < m && j < nw) {
             if (gridDim.y > 1) {
-                part[((u64)blockIdx.y * m + mm) * N + n] = sum;
+                (SK ? splitk_partials(part) : part)[((u64)blockIdx.y * m + mm) * N + n] = sum;
             } else {
                 const float b = bias ? from_out<A>(bias[n]) : 0.0f;
                 y[(u64)mm * N + n] = to_out<A>(sum + b);
             }
         }
     }
+    if (SK && gridDim.y > 1) splitk_fixup<A>(y, part, bias, m, N, blockIdx.x * 64, 64);
 }
 
 // Sums grid.y partials: y[m, n] = sum_s part[s][m][n] + bias[n].
@@ -1841,6 +1886,9 @@ GEMV_MMA_FP8U(f16, OUT_F16, 4) GEMV_MMA_FP8U(f16, OUT_F16, 8) GEMV_MMA_FP8U(f16,
 #define GEMV_MMA_GPTQ8(SUF, A, NT)                                                                           \
     extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_gptq8_##SUF##_n##NT(COL_ARGS_GPTQ) {          \
         mma_gptq8_body<A, NT>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
+    } \
+    extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_gptq8_##SUF##_n##NT##_sk(COL_ARGS_GPTQ) {     \
+        mma_gptq8_body<A, NT, true>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
     }
 GEMV_MMA_GPTQ8(bf16, OUT_BF16, 1)
 GEMV_MMA_GPTQ8(bf16, OUT_BF16, 2)
@@ -1854,6 +1902,16 @@ GEMV_MMA_AWQ(bf16, OUT_BF16, 1)
 GEMV_MMA_AWQ(bf16, OUT_BF16, 2)
 GEMV_MMA_AWQ(f16, OUT_F16, 1)
 GEMV_MMA_AWQ(f16, OUT_F16, 2)
+// K splits summed in the kernel (splitk_fixup) for GPTQ8 and for AWQ at M <= 8, where it
+// measured faster than the finalize launch (H100, M = 1: GPTQ8 8192x8192 32.0 -> 30.8 us,
+// 4096x4096 14.7 -> 13.8; AWQ 8192x8192 24.0 -> 23.2, 4096x14336 21.8 -> 21.0). GPTQ4
+// (8192x8192 21.9 -> 22.1) and AWQ at M = 16 (28.1 -> 29.1) were slower with it.
+#define GEMV_MMA_AWQ_SK(SUF, A)                                                                              \
+    extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_awq_##SUF##_n1_sk(COL_ARGS_AWQ) {           \
+        mma_awq_body<A, 1, true>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, bias, m, N, K); \
+    }
+GEMV_MMA_AWQ_SK(bf16, OUT_BF16)
+GEMV_MMA_AWQ_SK(f16, OUT_F16)
 GEMV_MMA_GPTQ_C(bf16, OUT_BF16, 1)
 GEMV_MMA_GPTQ_C(bf16, OUT_BF16, 2)
 GEMV_MMA_GPTQ_C(f16, OUT_F16, 1)

@@ -178,17 +178,18 @@ pub fn print_report(r: &BenchReport) {
     }
     if !r.gemv.is_empty() {
         println!(
-            "{:<44} {:>10} {:>9} {:>8} {:>8}",
-            "gemv (bf16 act)", "median us", "GB/s", "% read", "x cuBLAS"
+            "{:<44} {:>10} {:>9} {:>8} {:>8} {:>9}",
+            "gemv (bf16 act)", "median us", "GB/s", "% read", "x cuBLAS", "% same-sz"
         );
         for e in &r.gemv {
             println!(
-                "{:<44} {:>10.1} {:>9.0} {:>7.1}% {:>8.2}",
+                "{:<44} {:>10.1} {:>9.0} {:>7.1}% {:>8.2} {:>8.1}%",
                 e.key,
                 e.timing.median_us,
                 e.gbps,
                 e.pct_of_read,
-                e.speedup_vs_cublas.unwrap_or(f64::NAN)
+                e.speedup_vs_cublas.unwrap_or(f64::NAN),
+                e.pct_of_same_size_read.unwrap_or(f64::NAN)
             );
         }
     }

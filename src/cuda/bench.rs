@@ -76,6 +76,11 @@ pub struct Entry {
     pub pct_of_read: f64,
     /// Speedup over cuBLAS bf16 on the same shape (GEMV only).
     pub speedup_vs_cublas: Option<f64>,
+    /// GEMV only: bandwidth as a percentage of the read kernel's over the same number of
+    /// weight bytes, rotated the same way (launch and ramp included in both), measured in
+    /// this run. The read ceiling above comes from a 2 GiB read, where they weigh nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pct_of_same_size_read: Option<f64>,
 }
 
 /// A ceiling measurement.
@@ -213,6 +218,40 @@ pub fn measure_read(gpu: &Gpu, bytes: usize, runs: usize) -> GpuResult<Ceiling> 
     })
 }
 
+/// The read kernel over `bytes` (rounded up to 256), rotated over enough copies to exceed
+/// `min_total` bytes like the GEMV weights, so no run is served from L2. Returns the timing
+/// and the bytes read per run.
+pub fn measure_read_rotated(
+    gpu: &Gpu,
+    bytes: usize,
+    min_total: usize,
+    runs: usize,
+) -> GpuResult<(Timing, u64)> {
+    let per = bytes.div_ceil(256) * 256;
+    let copies = min_total.div_ceil(per).clamp(2, 64);
+    let src = gpu.alloc(per * copies)?;
+    gpu.fill_u16(&src, 0x1234)?;
+    let blocks = (gpu.info().sm_count.max(1) as u32) * 8;
+    let sink = gpu.alloc(blocks as usize * 4)?;
+    let cfg = LaunchConfig {
+        grid_dim: (blocks, 1, 1),
+        block_dim: (512, 1, 1),
+        shared_mem_bytes: 0,
+    };
+    let t = time_launches(gpu, 5, runs, |it| {
+        gpu.launch(
+            "read_probe",
+            cfg,
+            &[
+                KArg::Ptr(src.ptr() + ((it % copies) * per) as u64),
+                KArg::U64((per / 16) as u64),
+                KArg::Ptr(sink.ptr()),
+            ],
+        )
+    })?;
+    Ok((t, per as u64))
+}
+
 /// The dequant bench layers: every format on `n x k`.
 pub fn dequant_bench_specs(n: usize, k: usize) -> Vec<Spec> {
     use super::dequant::{Fp8Scaling, Nvfp4Convention, ScaleDtype};
@@ -329,6 +368,7 @@ pub fn bench_dequant(
                 pct_of_read: 100.0 * g / read.gbps,
                 timing: t,
                 speedup_vs_cublas: None,
+                pct_of_same_size_read: None,
             });
         }
     }
@@ -496,6 +536,7 @@ pub fn bench_gemv(
                 pct_of_read: 100.0 * g / read.gbps,
                 timing: t,
                 speedup_vs_cublas: Some(1.0),
+                pct_of_same_size_read: None,
             });
         }
         drop(dense);
@@ -506,6 +547,8 @@ pub fn bench_gemv(
             }
             let layers = rotation(gpu, &fx, 3 * l2)?;
             let mut scratch = Scratch::default();
+            // The same-size read: the layer's packed bytes, once per layer.
+            let mut same_size: Option<f64> = None;
             for &m in &ms {
                 let pl = plan(gpu, &layers[0], act, m);
                 if pl == Plan::DequantCublas {
@@ -527,7 +570,13 @@ pub fn bench_gemv(
                 })?;
                 let bytes = (layers[0].packed_bytes() + m * k * 2 + m * n * 2) as u64;
                 let g = gbps(bytes, &t);
+                if same_size.is_none() {
+                    let (rt, rb) =
+                        measure_read_rotated(gpu, layers[0].packed_bytes(), 3 * l2, runs)?;
+                    same_size = Some(gbps(rb, &rt));
+                }
                 out.push(Entry {
+                    pct_of_same_size_read: same_size.map(|r| 100.0 * g / r),
                     key: format!("gemv/{}/{n}x{k}/m{m}", fx.packed().label()),
                     kernel: pl.describe(),
                     bytes,
@@ -674,6 +723,7 @@ mod tests {
                     pct_of_copy: 1.0,
                     pct_of_read: 1.0,
                     speedup_vs_cublas: None,
+                    pct_of_same_size_read: None,
                 })
                 .collect(),
             gemv: Vec::new(),

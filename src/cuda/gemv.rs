@@ -30,7 +30,8 @@ pub enum Plan {
         kernel: String,
         /// Grid x (column tiles).
         tiles: u32,
-        /// Grid y (K splits); > 1 means partials plus a finalize pass.
+        /// Grid y (K splits); > 1 means f32 partials, summed by a finalize pass (CUDA-core
+        /// kernels) or by the last block of each column tile (`gemv_mma_*`).
         splits: u32,
         /// Threads per block (512 for the CUDA-core kernels, 256 for the tensor-core one).
         threads: u32,
@@ -77,6 +78,14 @@ fn mma_col_plan(
         forced => forced,
     }
     .clamp(1, most);
+    // Split plans of GPTQ8 and of AWQ at M <= 8 take the `_sk` variant, which sums the
+    // splits in the last block of each tile instead of a finalize launch (faster there,
+    // slower for GPTQ4 and AWQ at M > 8; gemv.cu); the unsplit kernel keeps the code (and
+    // registers) it was measured with.
+    let kernel = match splits > 1 && has_splitk_variant(&kernel) {
+        true => format!("{kernel}_sk"),
+        false => kernel,
+    };
     Plan::Column {
         kernel,
         tiles: tiles as u32,
@@ -84,6 +93,12 @@ fn mma_col_plan(
         threads: 256,
         sorted,
     }
+}
+
+/// Whether K-major kernel `kernel` has a `_sk` variant (splits summed in the kernel).
+fn has_splitk_variant(kernel: &str) -> bool {
+    kernel.starts_with("gemv_mma_gptq8_")
+        || (kernel.starts_with("gemv_mma_awq_") && kernel.ends_with("_n1"))
 }
 
 /// A tensor-core plan `gemv_mma_<name>_<dt>_n<NT>_w<W>` (`name`: family and variant, e.g.
@@ -479,6 +494,9 @@ pub struct Scratch {
     xs: Option<DevBuf>,
     /// K-sorted packed weights of act-order GPTQ layers, by the layer's `qweight` address.
     sorted: std::collections::HashMap<u64, DevBuf>,
+    /// K-split arrival counters (zero between launches) and partials of the tensor-core
+    /// column kernels, which sum their splits themselves (`splitk_fixup` in gemv.cu).
+    fixup: Option<DevBuf>,
 }
 
 fn ensure(gpu: &Gpu, slot: &mut Option<DevBuf>, bytes: usize) -> GpuResult<u64> {
@@ -741,10 +759,24 @@ pub fn gemv_async(
             threads,
             sorted,
         } => {
-            let part = if *splits > 1 {
-                ensure(gpu, &mut scratch.part, *splits as usize * m * n * 4)?
-            } else {
-                0
+            // The tensor-core kernels sum their K splits in the last block of each column
+            // tile to arrive (no finalize launch; H100 M = 1: see docs/perf.md, session 5);
+            // their buffer starts with the tiles' arrival counters, zeroed once here and
+            // reset by the kernel after each use.
+            let fused = kernel.ends_with("_sk");
+            let part = match (*splits > 1, fused) {
+                (false, _) => 0,
+                (true, false) => ensure(gpu, &mut scratch.part, *splits as usize * m * n * 4)?,
+                (true, true) => {
+                    let bytes =
+                        (*tiles as usize).div_ceil(64) * 64 * 4 + *splits as usize * m * n * 4;
+                    if !scratch.fixup.as_ref().is_some_and(|b| b.len() >= bytes) {
+                        let buf = gpu.alloc(bytes)?;
+                        gpu.fill_u16(&buf, 0)?;
+                        scratch.fixup = Some(buf);
+                    }
+                    scratch.fixup.as_ref().map_or(0, |b| b.ptr())
+                }
             };
             let cfg = LaunchConfig {
                 grid_dim: (*tiles, *splits, 1),
@@ -805,7 +837,7 @@ pub fn gemv_async(
                 }
             };
             gpu.launch(kernel, cfg, &args)?;
-            if *splits > 1 {
+            if *splits > 1 && !fused {
                 let fin = format!("gemv_finalize_{}", act.suffix());
                 gpu.launch(
                     &fin,
@@ -935,5 +967,32 @@ mod tests {
             mma(&fp4_mma_plan("nvfp4", "bf16", 8192, 384, 1)).0,
             "gemv_mma_nvfp4_bf16_n1_w4"
         );
+    }
+    #[test]
+    fn splitk_variants_exist_exactly_where_chosen() {
+        let src = super::super::kernels::ModuleId::Gemv.source();
+        for dt in ["bf16", "f16"] {
+            for (kernel, sk) in [
+                (format!("gemv_mma_gptq8_{dt}_n1"), true),
+                (format!("gemv_mma_gptq8_{dt}_n2"), true),
+                (format!("gemv_mma_awq_{dt}_n1"), true),
+                (format!("gemv_mma_awq_{dt}_n2"), false),
+                (format!("gemv_mma_gptq4w_{dt}_n1_c1"), false),
+                (format!("gemv_mma_gptq4_{dt}_n2_c1"), false),
+                (format!("gemv_mma_gptq4_{dt}_n1_c2"), false),
+            ] {
+                assert_eq!(has_splitk_variant(&kernel), sk, "{kernel}");
+            }
+        }
+        // The variants are instantiated by these macros (gemv.cu).
+        assert!(src.contains("gemv_mma_gptq8_##SUF##_n##NT##_sk("));
+        assert!(src.contains("gemv_mma_awq_##SUF##_n1_sk("));
+        assert!(src.contains("GEMV_MMA_AWQ_SK(bf16, OUT_BF16)"));
+        assert!(src.contains("GEMV_MMA_AWQ_SK(f16, OUT_F16)"));
+        for (dt, a) in [("bf16", "OUT_BF16"), ("f16", "OUT_F16")] {
+            for nt in [1, 2] {
+                assert!(src.contains(&format!("GEMV_MMA_GPTQ8({dt}, {a}, {nt})")));
+            }
+        }
     }
 }
