@@ -978,12 +978,13 @@ __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u
     const int na = min(n0 + g, N - 1), nb = min(n0 + g + 8, N - 1);
     const int chunks = K >> 8;
     const int c0 = chunks * warp / W, c1 = chunks * (warp + 1) / W;
-    // QUAD (NVFP4 at M = 1, the `wc` kernels): lane t reads bytes 16t and 64 + 16t of each
-    // row's 128-byte chunk, so each 16-byte load of a quad fills whole 32-byte sectors; its
-    // scale bytes are 2t, 2t + 1 and 8 + 2t, 9 + 2t. H100, against 32 contiguous bytes per
-    // lane: M = 1 28672x8192 54.6 -> 54.2 us, 8192x8192 20.2 -> 19.9; M = 4 was 2-5% slower
-    // with it, and MXFP4 (two 1-byte scale loads) 1-3% slower.
-    constexpr bool QUAD = FMT == 0 && CLAMP;
+    // QUAD (NVFP4 at M = 1 in 4-warp blocks, the `wc..._w4` kernels): lane t reads bytes 16t
+    // and 64 + 16t of each row's 128-byte chunk, so each 16-byte load of a quad fills whole
+    // 32-byte sectors; its scale bytes are 2t, 2t + 1 and 8 + 2t, 9 + 2t. H100, against 32
+    // contiguous bytes per lane: M = 1 28672x8192 54.6 -> 54.2 us, 8192x8192 20.2 -> 19.9.
+    // Slower with it: the 8-warp kernel (4096x14336 18.5 -> 19.9, 4096x4096 9.8 -> 10.2),
+    // M = 4 (2-5%) and MXFP4 (two 1-byte scale loads, 1-3%).
+    constexpr bool QUAD = FMT == 0 && CLAMP && W == 4;
     constexpr int QOFF = QUAD ? 64 : 16;
     const u8* wa = w + (u64)na * (K / 2) + (QUAD ? 16 : 32) * t;
     const u8* wb = w + (u64)nb * (K / 2) + (QUAD ? 16 : 32) * t;
@@ -1886,9 +1887,6 @@ GEMV_MMA_FP8U(f16, OUT_F16, 4) GEMV_MMA_FP8U(f16, OUT_F16, 8) GEMV_MMA_FP8U(f16,
 #define GEMV_MMA_GPTQ8(SUF, A, NT)                                                                           \
     extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_gptq8_##SUF##_n##NT(COL_ARGS_GPTQ) {          \
         mma_gptq8_body<A, NT>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
-    } \
-    extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_gptq8_##SUF##_n##NT##_sk(COL_ARGS_GPTQ) {     \
-        mma_gptq8_body<A, NT, true>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
     }
 GEMV_MMA_GPTQ8(bf16, OUT_BF16, 1)
 GEMV_MMA_GPTQ8(bf16, OUT_BF16, 2)
@@ -1902,16 +1900,20 @@ GEMV_MMA_AWQ(bf16, OUT_BF16, 1)
 GEMV_MMA_AWQ(bf16, OUT_BF16, 2)
 GEMV_MMA_AWQ(f16, OUT_F16, 1)
 GEMV_MMA_AWQ(f16, OUT_F16, 2)
-// K splits summed in the kernel (splitk_fixup) for GPTQ8 and for AWQ at M <= 8, where it
+// K splits summed in the kernel (splitk_fixup) for GPTQ8 and AWQ at M <= 8, where it
 // measured faster than the finalize launch (H100, M = 1: GPTQ8 8192x8192 32.0 -> 30.8 us,
 // 4096x4096 14.7 -> 13.8; AWQ 8192x8192 24.0 -> 23.2, 4096x14336 21.8 -> 21.0). GPTQ4
-// (8192x8192 21.9 -> 22.1) and AWQ at M = 16 (28.1 -> 29.1) were slower with it.
-#define GEMV_MMA_AWQ_SK(SUF, A)                                                                              \
+// (8192x8192 21.9 -> 22.1), AWQ at M = 16 (8192x8192 28.1 -> 29.1) and GPTQ8 at M = 16
+// (4096x4096 16.3 -> 17.0) were slower with it.
+#define GEMV_MMA_SK(SUF, A)                                                                                  \
+    extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_gptq8_##SUF##_n1_sk(COL_ARGS_GPTQ) {        \
+        mma_gptq8_body<A, 1, true>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
+    }                                                                                                        \
     extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_awq_##SUF##_n1_sk(COL_ARGS_AWQ) {           \
         mma_awq_body<A, 1, true>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, bias, m, N, K); \
     }
-GEMV_MMA_AWQ_SK(bf16, OUT_BF16)
-GEMV_MMA_AWQ_SK(f16, OUT_F16)
+GEMV_MMA_SK(bf16, OUT_BF16)
+GEMV_MMA_SK(f16, OUT_F16)
 GEMV_MMA_GPTQ_C(bf16, OUT_BF16, 1)
 GEMV_MMA_GPTQ_C(bf16, OUT_BF16, 2)
 GEMV_MMA_GPTQ_C(f16, OUT_F16, 1)
