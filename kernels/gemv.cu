@@ -1959,6 +1959,32 @@ extern "C" __global__ void gptq4_sort_k(u32* __restrict__ out, const u32* __rest
     out[t] = w;
 }
 
+// AWQ (§3) into the GPTQ 4-bit layout (§2.3), once per layer, so that AWQ runs the K-major
+// GPTQ4 tensor-core kernels (16-byte weight loads per lane instead of eight 4-byte ones):
+// out[kb, n] packs k = 8 kb + i of column n in nibble i; AWQ holds column 8 w + c of row k
+// in nibble AWQ_REV_G[c] of qweight[k, w].
+extern "C" __global__ void gemv_awq_repack_w(u32* __restrict__ out, const u32* __restrict__ qw, int N, int K) {
+    const u64 t = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (t >= (u64)(K / 8) * N) return;
+    const int kb = (int)(t / (u64)N), n = (int)(t % (u64)N);
+    const int w = n >> 3, sh = 4 * (int)AWQ_REV_G[n & 7];
+    u32 r = 0u;
+#pragma unroll
+    for (int i = 0; i < 8; ++i) r |= ((qw[(u64)(8 * kb + i) * (N / 8) + w] >> sh) & 15u) << (4 * i);
+    out[t] = r;
+}
+// AWQ zero words [groups, N/8] into the natural nibble order of GPTQ qzeros: column 8 w + c
+// in nibble c.
+extern "C" __global__ void gemv_awq_repack_z(u32* __restrict__ out, const u32* __restrict__ qz, u64 words) {
+    const u64 t = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (t >= words) return;
+    const u32 z = qz[t];
+    u32 r = 0u;
+#pragma unroll
+    for (int c = 0; c < 8; ++c) r |= ((z >> (4 * AWQ_REV_G[c])) & 15u) << (4 * c);
+    out[t] = r;
+}
+
 // The activations in the sorted K order: xs[m, j] = x[m, perm[j]].
 extern "C" __global__ void gemv_permute_x(u16* __restrict__ xs, const u16* __restrict__ x, const int* __restrict__ perm,
                                           int m, int K) {

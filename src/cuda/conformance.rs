@@ -417,6 +417,20 @@ pub fn gemv_specs() -> Vec<Spec> {
         group: Some(128),
         scale_dtype: ScaleDtype::Bf16,
     });
+    // Above 4096x4096 at M <= 8 AWQ runs repacked on the GPTQ4 kernels: 64-k chunks (group
+    // 64) and 32-k chunks (group 32, K % 64 != 0).
+    v.push(Spec::Awq {
+        n: 4104,
+        k: 4160,
+        group: Some(64),
+        scale_dtype: f16,
+    });
+    v.push(Spec::Awq {
+        n: 4104,
+        k: 4128,
+        group: Some(32),
+        scale_dtype: ScaleDtype::Bf16,
+    });
     // Split K (grid.y > 1) on the tensor-core kernel; f32 scales take the CUDA-core one.
     v.push(Spec::Awq {
         n: 1032,

@@ -561,10 +561,12 @@ impl Packed<'_> {
                 opt(g_idx)?,
             ],
         };
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Ok(DevicePacked {
             desc: self.describe(),
             bufs,
             packed_bytes: self.packed_bytes(),
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         })
     }
 
@@ -701,6 +703,9 @@ pub struct DevicePacked {
     /// Buffers in the order of the kernel's pointer arguments; `None` is a null pointer.
     pub(crate) bufs: Vec<Option<DevBuf>>,
     packed_bytes: usize,
+    /// Unique per upload in this process: what derived copies (sorted or repacked weights
+    /// in a GEMV `Scratch`) are keyed by, since a freed layer's device address can be reused.
+    id: u64,
 }
 
 impl DevicePacked {
@@ -718,6 +723,11 @@ impl DevicePacked {
     /// Bytes of packed data (weights, scales, zeros, g_idx) a pass reads.
     pub fn packed_bytes(&self) -> usize {
         self.packed_bytes
+    }
+
+    /// This upload's identity (unique in the process).
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     pub(crate) fn ptr(&self, i: usize) -> u64 {

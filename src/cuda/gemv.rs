@@ -38,6 +38,9 @@ pub enum Plan {
         /// Act-order GPTQ through the K-sorted weights (`gptq4_sort_k`, once per layer) and
         /// activations gathered into that order (`gemv_permute_x`).
         sorted: bool,
+        /// AWQ through the GPTQ 4-bit kernels, on its weights and zeros repacked into the
+        /// GPTQ layout (`gemv_awq_repack_w` / `_z`, once per layer).
+        awq_kpacked: bool,
     },
     /// A tensor-core kernel (mma.sync m16n8k16): one block of `warps` warps per 16 output
     /// rows, the warps splitting K.
@@ -67,6 +70,7 @@ fn mma_col_plan(
     chunks: usize,
     k_warps: usize,
     sorted: bool,
+    awq_kpacked: bool,
 ) -> Plan {
     let most = (chunks / (2 * k_warps)).clamp(1, 16);
     let splits = match env_knob("SAFEWEIGHTS_MMA_SPLITS", 0) {
@@ -92,6 +96,50 @@ fn mma_col_plan(
         splits: splits as u32,
         threads: 256,
         sorted,
+        awq_kpacked,
+    }
+}
+
+/// The GPTQ 4-bit tensor-core plan (also AWQ, repacked into the GPTQ layout).
+#[allow(clippy::too_many_arguments)]
+fn gptq4_mma_plan(
+    gpu: &Gpu,
+    sfx: &str,
+    m: usize,
+    n: usize,
+    k: usize,
+    group_size: usize,
+    sorted: bool,
+    awq_kpacked: bool,
+) -> Plan {
+    // 8 warps per block: `cols` along N (64 columns each), the rest along K; grid.y
+    // splits K further (`mma_col_plan`).
+    let cols = match env_knob("SAFEWEIGHTS_MMA_COLS", 1) {
+        c @ (1 | 2 | 4) => c,
+        _ => 1,
+    };
+    // M <= 8 and groups of 64k: 64-k chunks (four 16-byte loads per lane in flight).
+    let wide = cols == 1
+        && m <= 8
+        && group_size % 64 == 0
+        && k % 64 == 0
+        && env_knob("SAFEWEIGHTS_MMA_GPTQW", 1) == 1;
+    let tiles = n.div_ceil(64 * cols);
+    let chunks = k / if wide { 64 } else { 32 };
+    let kernel = format!(
+        "gemv_mma_gptq4{}_{sfx}_n{}_c{cols}",
+        if wide { "w" } else { "" },
+        if m <= 8 { 1 } else { 2 }
+    );
+    mma_col_plan(gpu, kernel, tiles, chunks, 8 / cols, sorted, awq_kpacked)
+}
+
+/// Whether an AWQ layer of `n x k` at `m` rows runs on the GPTQ4 kernels, repacked (see
+/// `plan`).
+fn awq_repack(m: usize, n: usize, k: usize) -> bool {
+    match m <= 8 {
+        true => n * k > 4096 * 4096,
+        false => n < 14336,
     }
 }
 
@@ -231,10 +279,12 @@ impl Plan {
                 kernel,
                 splits,
                 sorted,
+                awq_kpacked,
                 ..
             } => format!(
-                "{kernel} (split {splits}{})",
-                if *sorted { ", sorted K" } else { "" }
+                "{kernel} (split {splits}{}{})",
+                if *sorted { ", sorted K" } else { "" },
+                if *awq_kpacked { ", AWQ repacked" } else { "" }
             ),
             Plan::Mma { kernel, .. } => kernel.clone(),
             Plan::DequantCublas => "dequant+cublas".into(),
@@ -268,26 +318,7 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
             && scale_dtype != super::dequant::ScaleDtype::F32
             && mma_enabled() =>
         {
-            // 8 warps per block: `cols` along N (64 columns each), the rest along K; grid.y
-            // splits K further (`mma_col_plan`).
-            let cols = match env_knob("SAFEWEIGHTS_MMA_COLS", 1) {
-                c @ (1 | 2 | 4) => c,
-                _ => 1,
-            };
-            // M <= 8 and groups of 64k: 64-k chunks (four 16-byte loads per lane in flight).
-            let wide = cols == 1
-                && m <= 8
-                && group_size % 64 == 0
-                && k % 64 == 0
-                && env_knob("SAFEWEIGHTS_MMA_GPTQW", 1) == 1;
-            let tiles = n.div_ceil(64 * cols);
-            let chunks = k / if wide { 64 } else { 32 };
-            let kernel = format!(
-                "gemv_mma_gptq4{}_{sfx}_n{}_c{cols}",
-                if wide { "w" } else { "" },
-                if m <= 8 { 1 } else { 2 }
-            );
-            mma_col_plan(gpu, kernel, tiles, chunks, 8 / cols, p.ptr(3) != 0)
+            gptq4_mma_plan(gpu, sfx, m, n, k, group_size, p.ptr(3) != 0, false)
         }
         Desc::Gptq {
             bits: 8,
@@ -305,7 +336,7 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
             let tiles = n.div_ceil(64);
             let chunks = k / 32;
             let kernel = format!("gemv_mma_gptq8_{sfx}_n{}", if m <= 8 { 1 } else { 2 });
-            mma_col_plan(gpu, kernel, tiles, chunks, 8, false)
+            mma_col_plan(gpu, kernel, tiles, chunks, 8, false, false)
         }
         Desc::Gptq { bits, n, k, .. } if bits == 4 || bits == 8 => {
             let tiles = n.div_ceil(32);
@@ -320,6 +351,7 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
                 splits: splits as u32,
                 threads: 512,
                 sorted: false,
+                awq_kpacked: false,
             }
         }
         Desc::Awq {
@@ -332,11 +364,21 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
             && scale_dtype != super::dequant::ScaleDtype::F32
             && mma_enabled() =>
         {
+            // The GPTQ4 kernels on the layer repacked into the GPTQ layout, where they
+            // measured faster (H100, µs, AWQ kernel -> repacked): M <= 8 on layers above
+            // 4096x4096 (M = 1 28672x8192 62.6 -> 52.6, 8192x8192 23.1 -> 21.9, 14336x4096
+            // 19.6 -> 18.3; 4096x4096 11.5 -> 12.3 keeps the AWQ kernel and its in-kernel
+            // split sum); M > 8 below 14336 rows (8192x8192 28.2 -> 27.0, 4096x4096 14.5 ->
+            // 13.5; 28672x8192 75.6 -> 76.8 and 14336x4096 23.3 -> 24.1 keep it).
+            // `SAFEWEIGHTS_AWQ_REPACK=0|1` forces the choice, for tuning.
+            if env_knob("SAFEWEIGHTS_AWQ_REPACK", awq_repack(m, n, k) as usize) == 1 {
+                return gptq4_mma_plan(gpu, sfx, m, n, k, group_size, false, true);
+            }
             // 64 columns (8 words) x 8 warps per block; grid.y splits K (`mma_col_plan`).
             let tiles = (n / 8).div_ceil(8);
             let chunks = k / 32;
             let kernel = format!("gemv_mma_awq_{sfx}_n{}", if m <= 8 { 1 } else { 2 });
-            mma_col_plan(gpu, kernel, tiles, chunks, 8, false)
+            mma_col_plan(gpu, kernel, tiles, chunks, 8, false, false)
         }
         Desc::Awq { n, k, .. } if m <= 4 => {
             let tiles = (n / 8).div_ceil(32);
@@ -347,6 +389,7 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
                 splits: splits as u32,
                 threads: 512,
                 sorted: false,
+                awq_kpacked: false,
             }
         }
         Desc::Nvfp4 {
@@ -492,11 +535,22 @@ pub struct Scratch {
     x32: Option<DevBuf>,
     /// Activations in a layer's sorted K order (act-order GPTQ).
     xs: Option<DevBuf>,
-    /// K-sorted packed weights of act-order GPTQ layers, by the layer's `qweight` address.
+    /// K-sorted packed weights of act-order GPTQ layers, by the layer's upload id.
     sorted: std::collections::HashMap<u64, DevBuf>,
+    /// AWQ layers' weights and zeros in the GPTQ layout, by the layer's upload id.
+    awq_kpacked: std::collections::HashMap<u64, (DevBuf, DevBuf)>,
     /// K-split arrival counters (zero between launches) and partials of the tensor-core
     /// column kernels, which sum their splits themselves (`splitk_fixup` in gemv.cu).
     fixup: Option<DevBuf>,
+}
+
+impl Scratch {
+    /// Frees the copies derived from `layer` (act-order sorted or AWQ repacked weights),
+    /// for a caller that drops the layer and keeps this scratch.
+    pub fn forget(&mut self, layer: &DevicePacked) {
+        self.sorted.remove(&layer.id());
+        self.awq_kpacked.remove(&layer.id());
+    }
 }
 
 fn ensure(gpu: &Gpu, slot: &mut Option<DevBuf>, bytes: usize) -> GpuResult<u64> {
@@ -504,6 +558,55 @@ fn ensure(gpu: &Gpu, slot: &mut Option<DevBuf>, bytes: usize) -> GpuResult<u64> 
         *slot = Some(gpu.alloc(bytes)?);
     }
     Ok(slot.as_ref().map_or(0, |b| b.ptr()))
+}
+
+/// An AWQ layer's `qweight` and `qzeros` repacked into the GPTQ 4-bit layout (built on first
+/// use and kept in `scratch`, like the act-order sorted weights: one more copy of the packed
+/// weights on the device); returns both addresses.
+fn awq_kpacked_operands(
+    gpu: &Gpu,
+    p: &DevicePacked,
+    scratch: &mut Scratch,
+) -> GpuResult<(u64, u64)> {
+    let (n, k) = p.out_shape();
+    let group_size = match p.desc {
+        Desc::Awq { group_size, .. } => group_size,
+        _ => return Err(GpuError::bad_args("gemv_awq_repack_w", "not an AWQ layer")),
+    };
+    if n % 8 != 0 || k % 8 != 0 || group_size == 0 || k % group_size != 0 {
+        return Err(GpuError::bad_args(
+            "gemv_awq_repack_w",
+            format!("AWQ {n}x{k} with group size {group_size} has no GPTQ layout"),
+        ));
+    }
+    if let std::collections::hash_map::Entry::Vacant(slot) = scratch.awq_kpacked.entry(p.id()) {
+        let words = k / 8 * n;
+        let qw = gpu.alloc(words * 4)?;
+        gpu.launch(
+            "gemv_awq_repack_w",
+            grid_1d(words as u64, 256)?,
+            &[
+                KArg::Ptr(qw.ptr()),
+                KArg::Ptr(p.ptr(0)),
+                KArg::I32(n as i32),
+                KArg::I32(k as i32),
+            ],
+        )?;
+        let zwords = k / group_size * (n / 8);
+        let qz = gpu.alloc(zwords * 4)?;
+        gpu.launch(
+            "gemv_awq_repack_z",
+            grid_1d(zwords as u64, 256)?,
+            &[
+                KArg::Ptr(qz.ptr()),
+                KArg::Ptr(p.ptr(1)),
+                KArg::U64(zwords as u64),
+            ],
+        )?;
+        slot.insert((qw, qz));
+    }
+    let (qw, qz) = &scratch.awq_kpacked[&p.id()];
+    Ok((qw.ptr(), qz.ptr()))
 }
 
 /// The K-sorted weights of an act-order GPTQ 4-bit layer (built on first use and kept in
@@ -523,7 +626,7 @@ fn sorted_operands(
             "layer has no sorted-K permutation",
         ));
     }
-    if let std::collections::hash_map::Entry::Vacant(slot) = scratch.sorted.entry(p.ptr(0)) {
+    if let std::collections::hash_map::Entry::Vacant(slot) = scratch.sorted.entry(p.id()) {
         let words = k / 8 * n;
         let buf = gpu.alloc(words * 4)?;
         gpu.launch(
@@ -539,7 +642,7 @@ fn sorted_operands(
         )?;
         slot.insert(buf);
     }
-    let qw = scratch.sorted[&p.ptr(0)].ptr();
+    let qw = scratch.sorted[&p.id()].ptr();
     let xs = ensure(gpu, &mut scratch.xs, m * k * 2)?;
     gpu.launch(
         "gemv_permute_x",
@@ -758,6 +861,7 @@ pub fn gemv_async(
             splits,
             threads,
             sorted,
+            awq_kpacked,
         } => {
             // The tensor-core kernels sum their K splits in the last block of each column
             // tile to arrive (no finalize launch; H100 M = 1: see docs/perf.md, session 5);
@@ -790,6 +894,31 @@ pub fn gemv_async(
                 (xk, qw, gi) = (KArg::Ptr(xs), qw_s, 0);
             }
             let args: Vec<KArg> = match p.desc {
+                // AWQ on the GPTQ4 kernels: repacked weights and zeros, no g_idx, stored
+                // zeros used as they are (v1 = 0, §3.4).
+                Desc::Awq {
+                    group_size,
+                    scale_dtype,
+                    ..
+                } if *awq_kpacked => {
+                    let (qw_k, qz_k) = awq_kpacked_operands(gpu, p, scratch)?;
+                    vec![
+                        yk,
+                        pk,
+                        xk,
+                        KArg::Ptr(qw_k),
+                        KArg::Ptr(qz_k),
+                        KArg::Ptr(p.ptr(2)),
+                        KArg::I32(scale_dtype as i32),
+                        KArg::Ptr(0),
+                        i(group_size),
+                        KArg::I32(0),
+                        bias_ptr,
+                        i(m),
+                        i(n),
+                        i(k),
+                    ]
+                }
                 Desc::Gptq {
                     group_size,
                     v1,
@@ -968,6 +1097,17 @@ mod tests {
             "gemv_mma_nvfp4_bf16_n1_w4"
         );
     }
+    #[test]
+    fn awq_repack_choice() {
+        assert!(awq_repack(1, 28672, 8192) && awq_repack(8, 4096, 14336));
+        assert!(!awq_repack(1, 4096, 4096) && !awq_repack(4, 2056, 96));
+        assert!(awq_repack(16, 8192, 8192) && awq_repack(9, 4096, 4096));
+        assert!(!awq_repack(16, 14336, 4096) && !awq_repack(16, 28672, 8192));
+        // The conformance cases cover both paths at both ends of M.
+        assert!(awq_repack(1, 4104, 4160) && awq_repack(1, 4104, 4128));
+        assert!(!awq_repack(1, 1032, 2048) && awq_repack(16, 1032, 2048));
+    }
+
     #[test]
     fn splitk_variants_exist_exactly_where_chosen() {
         let src = super::super::kernels::ModuleId::Gemv.source();
