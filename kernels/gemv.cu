@@ -1167,7 +1167,7 @@ __device__ __forceinline__ void mma_ct4_body(u16* __restrict__ y, const u16* __r
 // adds the bias, writes y and resets the counter.
 __device__ __forceinline__ float* splitk_partials(float* part) { return part + 64 * ((gridDim.x + 63) / 64); }
 template <int A>
-__device__ __forceinline__ void splitk_fixup(u16* __restrict__ y, float* part, const u16* __restrict__ bias, int m, int N,
+__device__ __noinline__ void splitk_fixup(u16* __restrict__ y, float* part, const u16* __restrict__ bias, int m, int N,
                                              int col0, int cols) {
     __shared__ int last;
     __threadfence();
@@ -1212,7 +1212,7 @@ __device__ __forceinline__ void kmajor_x_rows(const u16** xr, const u16* __restr
 // gemv_finalize_*.
 // CH: 32-k sub-chunks per chunk (1, or 2 when the group size is a multiple of 64): a lane
 // keeps 2 * CH 16-byte loads in flight ahead.
-template <int A, int NT, int NWN, int CH = 1>
+template <int A, int NT, int NWN, int CH = 1, bool SK = false>
 __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __restrict__ part, const u16* __restrict__ x,
                                                const u32* __restrict__ qw, const u32* __restrict__ qz,
                                                const u16* __restrict__ scales, int scale_dt, int group_size, int v1,
@@ -1348,13 +1348,14 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
         const int n = (r < 2 ? ca : cb) + i;
         if (mm < m && n < N) {
             if (gridDim.y > 1) {
-                part[((u64)blockIdx.y * m + mm) * N + n] = s;
+                (SK ? splitk_partials(part) : part)[((u64)blockIdx.y * m + mm) * N + n] = s;
             } else {
                 const float b = bias ? from_out<A>(bias[n]) : 0.0f;
                 y[(u64)mm * N + n] = to_out<A>(s + b);
             }
         }
     }
+    if (SK && gridDim.y > 1) splitk_fixup<A>(y, part, bias, m, N, blockIdx.x * 64 * NWN, 64 * NWN);
 }
 
 // FP8 E4M3 (§4) on tensor cores: the NVFP4 layout with one byte per value, 64-k chunks (16
@@ -1900,12 +1901,19 @@ GEMV_MMA_AWQ(bf16, OUT_BF16, 1)
 GEMV_MMA_AWQ(bf16, OUT_BF16, 2)
 GEMV_MMA_AWQ(f16, OUT_F16, 1)
 GEMV_MMA_AWQ(f16, OUT_F16, 2)
-// K splits summed in the kernel (splitk_fixup) for GPTQ8 and AWQ at M <= 8, where it
-// measured faster than the finalize launch (H100, M = 1: GPTQ8 8192x8192 32.0 -> 30.8 us,
-// 4096x4096 14.7 -> 13.8; AWQ 8192x8192 24.0 -> 23.2, 4096x14336 21.8 -> 21.0). GPTQ4
-// (8192x8192 21.9 -> 22.1), AWQ at M = 16 (8192x8192 28.1 -> 29.1) and GPTQ8 at M = 16
-// (4096x4096 16.3 -> 17.0) were slower with it.
+// K splits summed in the kernel (splitk_fixup, not inlined, so the main loop compiles as in
+// the plain kernel) at M <= 8, where it measured faster than the finalize launch (H100,
+// M = 1, same call: GPTQ4 8192x8192 21.9 -> 21.0 us, 4096x14336 20.6 -> 19.7; AWQ repacked
+// 8192x8192 21.9 -> 21.0; GPTQ8 4096x4096 14.7 -> 13.8, AWQ 4096x4096 12.3 -> 11.5 inlined).
+// At M = 16 it was slower (4096x4096: GPTQ4 13.6 -> 14.3, GPTQ8 16.1 -> 16.8, AWQ 14.0 ->
+// 14.6), so the two-tile kernels keep the finalize pass.
 #define GEMV_MMA_SK(SUF, A)                                                                                  \
+    extern "C" __global__ void __launch_bounds__(256) gemv_mma_gptq4_##SUF##_n1_c1_sk(COL_ARGS_GPTQ) {         \
+        mma_gptq4_body<A, 1, 1, 1, true>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
+    }                                                                                                        \
+    extern "C" __global__ void __launch_bounds__(256) gemv_mma_gptq4w_##SUF##_n1_c1_sk(COL_ARGS_GPTQ) {        \
+        mma_gptq4_body<A, 1, 1, 2, true>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
+    }                                                                                                        \
     extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_gptq8_##SUF##_n1_sk(COL_ARGS_GPTQ) {        \
         mma_gptq8_body<A, 1, true>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
     }                                                                                                        \

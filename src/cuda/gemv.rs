@@ -82,10 +82,9 @@ fn mma_col_plan(
         forced => forced,
     }
     .clamp(1, most);
-    // Split plans of GPTQ8 and AWQ at M <= 8 take the `_sk` variant, which sums the splits
-    // in the last block of each tile instead of a finalize launch (faster there, slower for
-    // GPTQ4 and at M > 8; gemv.cu); the unsplit kernel keeps the code (and registers) it
-    // was measured with.
+    // Split plans at M <= 8 take the `_sk` variant, which sums the splits in the last
+    // block of each tile instead of a finalize launch (faster there, slower at M > 8;
+    // gemv.cu); the unsplit kernel keeps the code (and registers) it was measured with.
     let kernel = match splits > 1 && has_splitk_variant(&kernel) {
         true => format!("{kernel}_sk"),
         false => kernel,
@@ -143,10 +142,15 @@ fn awq_repack(m: usize, n: usize, k: usize) -> bool {
     }
 }
 
-/// Whether K-major kernel `kernel` has a `_sk` variant (splits summed in the kernel).
+/// Whether K-major kernel `kernel` has a `_sk` variant (splits summed in the kernel): the
+/// one-tile (M <= 8) GPTQ4 (one column group), GPTQ8 and AWQ kernels.
 fn has_splitk_variant(kernel: &str) -> bool {
-    (kernel.starts_with("gemv_mma_gptq8_") || kernel.starts_with("gemv_mma_awq_"))
-        && kernel.ends_with("_n1")
+    ["gemv_mma_gptq4_", "gemv_mma_gptq4w_"]
+        .iter()
+        .any(|f| kernel.starts_with(f) && kernel.ends_with("_n1_c1"))
+        || ["gemv_mma_gptq8_", "gemv_mma_awq_"]
+            .iter()
+            .any(|f| kernel.starts_with(f) && kernel.ends_with("_n1"))
 }
 
 /// A tensor-core plan `gemv_mma_<name>_<dt>_n<NT>_w<W>` (`name`: family and variant, e.g.
@@ -1117,7 +1121,8 @@ mod tests {
                 (format!("gemv_mma_gptq8_{dt}_n2"), false),
                 (format!("gemv_mma_awq_{dt}_n1"), true),
                 (format!("gemv_mma_awq_{dt}_n2"), false),
-                (format!("gemv_mma_gptq4w_{dt}_n1_c1"), false),
+                (format!("gemv_mma_gptq4w_{dt}_n1_c1"), true),
+                (format!("gemv_mma_gptq4_{dt}_n1_c1"), true),
                 (format!("gemv_mma_gptq4_{dt}_n2_c1"), false),
                 (format!("gemv_mma_gptq4_{dt}_n1_c2"), false),
             ] {
@@ -1125,8 +1130,14 @@ mod tests {
             }
         }
         // The variants are instantiated by one macro per activation type (gemv.cu).
-        assert!(src.contains("gemv_mma_gptq8_##SUF##_n1_sk("));
-        assert!(src.contains("gemv_mma_awq_##SUF##_n1_sk("));
+        for f in [
+            "gptq4_##SUF##_n1_c1",
+            "gptq4w_##SUF##_n1_c1",
+            "gptq8_##SUF##_n1",
+            "awq_##SUF##_n1",
+        ] {
+            assert!(src.contains(&format!("gemv_mma_{f}_sk(")), "{f}");
+        }
         assert!(src.contains("GEMV_MMA_SK(bf16, OUT_BF16)"));
         assert!(src.contains("GEMV_MMA_SK(f16, OUT_F16)"));
     }
