@@ -1922,6 +1922,12 @@ GEMV_MMA_AWQ(f16, OUT_F16, 2)
     }
 GEMV_MMA_SK(bf16, OUT_BF16)
 GEMV_MMA_SK(f16, OUT_F16)
+#define GEMV_MMA_T(SUF, A)                                                                                   \
+    extern "C" __global__ void __launch_bounds__(256, 3) gemv_mma_gptq4t_##SUF##_n1_c1(COL_ARGS_GPTQ) {       \
+        mma_gptq4_body<A, 1, 1, 1, true>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
+    }
+GEMV_MMA_T(bf16, OUT_BF16)
+GEMV_MMA_T(f16, OUT_F16)
 GEMV_MMA_GPTQ_C(bf16, OUT_BF16, 1)
 GEMV_MMA_GPTQ_C(bf16, OUT_BF16, 2)
 GEMV_MMA_GPTQ_C(f16, OUT_F16, 1)
@@ -1991,6 +1997,26 @@ extern "C" __global__ void gemv_awq_repack_z(u32* __restrict__ out, const u32* _
 #pragma unroll
     for (int c = 0; c < 8; ++c) r |= ((z >> (4 * AWQ_REV_G[c])) & 15u) << (4 * c);
     out[t] = r;
+}
+
+// compressed-tensors int4 (§5) into the GPTQ 4-bit layout (§2.3), once per layer, for the
+// K-major GPTQ4 kernels: weight_packed [N, K/8] words transposed to [K/8, N] (the nibble
+// order along K is the same); the 16-bit scales [N, groups] to [K/G, N]; the zero-point
+// words [N/8, groups] (packed along N, as GPTQ qzeros) to [K/G, N/8], or 8 everywhere when
+// symmetric (u - 8, §5.4).
+extern "C" __global__ void gemv_ct4_repack_w(u32* __restrict__ out, const u32* __restrict__ w, int N, int K) {
+    const u64 t = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (t >= (u64)(K / 8) * N) return;
+    const int kb = (int)(t / (u64)N), n = (int)(t % (u64)N);
+    out[t] = w[(u64)n * (K / 8) + kb];
+}
+extern "C" __global__ void gemv_ct4_repack_sz(u16* __restrict__ s_out, u32* __restrict__ z_out, const u16* __restrict__ s,
+                                              const u32* __restrict__ zp, int N, int groups, int ng) {
+    const u64 t = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (t >= (u64)ng * N) return;
+    const int g = (int)(t / (u64)N), n = (int)(t % (u64)N);
+    s_out[t] = s[(u64)n * groups + g];
+    if ((n & 7) == 0) z_out[(u64)g * (N / 8) + (n >> 3)] = zp ? zp[(u64)(n >> 3) * groups + g] : 0x88888888u;
 }
 
 // The activations in the sorted K order: xs[m, j] = x[m, perm[j]].

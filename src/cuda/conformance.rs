@@ -566,6 +566,10 @@ pub fn gemv_specs() -> Vec<Spec> {
         // (the last group partial).
         (true, Some(128), 12801, 256),
         (false, Some(128), 25601, 128),
+        // 14336 rows or columns at M <= 8: repacked onto the GPTQ4 kernels (64-k chunks,
+        // last column tile partial; 32-k chunks with zero points and K splits).
+        (true, Some(128), 14344, 256),
+        (false, Some(32), 528, 14336),
     ] {
         let scale_dtype = ScaleDtype::Bf16;
         v.push(Spec::Ct {

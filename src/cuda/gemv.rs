@@ -38,9 +38,10 @@ pub enum Plan {
         /// Act-order GPTQ through the K-sorted weights (`gptq4_sort_k`, once per layer) and
         /// activations gathered into that order (`gemv_permute_x`).
         sorted: bool,
-        /// AWQ through the GPTQ 4-bit kernels, on its weights and zeros repacked into the
-        /// GPTQ layout (`gemv_awq_repack_w` / `_z`, once per layer).
-        awq_kpacked: bool,
+        /// AWQ or compressed-tensors int4 through the GPTQ 4-bit kernels, on the layer
+        /// repacked into the GPTQ layout (`gemv_awq_repack_*` / `gemv_ct4_repack_*`, once
+        /// per layer).
+        kpacked: bool,
     },
     /// A tensor-core kernel (mma.sync m16n8k16): one block of `warps` warps per 16 output
     /// rows, the warps splitting K.
@@ -70,7 +71,7 @@ fn mma_col_plan(
     chunks: usize,
     k_warps: usize,
     sorted: bool,
-    awq_kpacked: bool,
+    kpacked: bool,
 ) -> Plan {
     let most = (chunks / (2 * k_warps)).clamp(1, 16);
     let splits = match env_knob("SAFEWEIGHTS_MMA_SPLITS", 0) {
@@ -95,11 +96,12 @@ fn mma_col_plan(
         splits: splits as u32,
         threads: 256,
         sorted,
-        awq_kpacked,
+        kpacked,
     }
 }
 
-/// The GPTQ 4-bit tensor-core plan (also AWQ, repacked into the GPTQ layout).
+/// The GPTQ 4-bit tensor-core plan (also AWQ and compressed-tensors int4, repacked into the
+/// GPTQ layout).
 #[allow(clippy::too_many_arguments)]
 fn gptq4_mma_plan(
     gpu: &Gpu,
@@ -109,7 +111,7 @@ fn gptq4_mma_plan(
     k: usize,
     group_size: usize,
     sorted: bool,
-    awq_kpacked: bool,
+    kpacked: bool,
 ) -> Plan {
     // 8 warps per block: `cols` along N (64 columns each), the rest along K; grid.y
     // splits K further (`mma_col_plan`).
@@ -124,13 +126,15 @@ fn gptq4_mma_plan(
         && k % 64 == 0
         && env_knob("SAFEWEIGHTS_MMA_GPTQW", 1) == 1;
     let tiles = n.div_ceil(64 * cols);
+    let three = cols == 1 && m <= 8 && env_knob("SAFEWEIGHTS_GPTQ4_T", 0) == 1;
+    let wide = wide && !three;
     let chunks = k / if wide { 64 } else { 32 };
     let kernel = format!(
         "gemv_mma_gptq4{}_{sfx}_n{}_c{cols}",
-        if wide { "w" } else { "" },
+        if three { "t" } else if wide { "w" } else { "" },
         if m <= 8 { 1 } else { 2 }
     );
-    mma_col_plan(gpu, kernel, tiles, chunks, 8 / cols, sorted, awq_kpacked)
+    mma_col_plan(gpu, kernel, tiles, chunks, 8 / cols, sorted, kpacked)
 }
 
 /// Whether an AWQ layer of `n x k` at `m` rows runs on the GPTQ4 kernels, repacked (see
@@ -140,6 +144,12 @@ fn awq_repack(m: usize, n: usize, k: usize) -> bool {
         true => n * k > 4096 * 4096,
         false => n < 14336,
     }
+}
+
+/// Whether a compressed-tensors int4 layer of `n x k` at `m` rows runs on the GPTQ4
+/// kernels, repacked (see `plan`).
+fn ct4_repack(m: usize, n: usize, k: usize) -> bool {
+    m <= 8 && n.max(k) >= 14336
 }
 
 /// Whether K-major kernel `kernel` has a `_sk` variant (splits summed in the kernel): the
@@ -283,12 +293,12 @@ impl Plan {
                 kernel,
                 splits,
                 sorted,
-                awq_kpacked,
+                kpacked,
                 ..
             } => format!(
                 "{kernel} (split {splits}{}{})",
                 if *sorted { ", sorted K" } else { "" },
-                if *awq_kpacked { ", AWQ repacked" } else { "" }
+                if *kpacked { ", repacked" } else { "" }
             ),
             Plan::Mma { kernel, .. } => kernel.clone(),
             Plan::DequantCublas => "dequant+cublas".into(),
@@ -355,7 +365,7 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
                 splits: splits as u32,
                 threads: 512,
                 sorted: false,
-                awq_kpacked: false,
+                kpacked: false,
             }
         }
         Desc::Awq {
@@ -393,7 +403,7 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
                 splits: splits as u32,
                 threads: 512,
                 sorted: false,
-                awq_kpacked: false,
+                kpacked: false,
             }
         }
         Desc::Nvfp4 {
@@ -459,6 +469,26 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
             } =>
         {
             row("fp8")
+        }
+        // M <= 8 on layers with 14336 rows or columns: the GPTQ4 kernels on the layer
+        // repacked into the GPTQ layout (H100, see docs/perf.md, session 5);
+        // `SAFEWEIGHTS_CT4_REPACK=0|1` forces the choice.
+        Desc::Ct {
+            bits: 4,
+            n,
+            k,
+            group_size,
+            scale_dtype,
+            ..
+        } if k % 32 == 0
+            && group_size % 32 == 0
+            && n % 8 == 0
+            && scale_dtype != super::dequant::ScaleDtype::F32
+            && p.bufs.get(3).is_some_and(|b| b.is_none())
+            && mma_enabled()
+            && env_knob("SAFEWEIGHTS_CT4_REPACK", ct4_repack(m, n, k) as usize) == 1 =>
+        {
+            gptq4_mma_plan(gpu, sfx, m, n, k, group_size, false, true)
         }
         Desc::Ct {
             bits: 4,
@@ -541,8 +571,9 @@ pub struct Scratch {
     xs: Option<DevBuf>,
     /// K-sorted packed weights of act-order GPTQ layers, by the layer's upload id.
     sorted: std::collections::HashMap<u64, DevBuf>,
-    /// AWQ layers' weights and zeros in the GPTQ layout, by the layer's upload id.
-    awq_kpacked: std::collections::HashMap<u64, (DevBuf, DevBuf)>,
+    /// AWQ and compressed-tensors int4 layers in the GPTQ layout (weights, zeros, and the
+    /// transposed scales for compressed-tensors), by the layer's upload id.
+    kpacked: std::collections::HashMap<u64, (DevBuf, DevBuf, Option<DevBuf>)>,
     /// K-split arrival counters (zero between launches) and partials of the tensor-core
     /// column kernels, which sum their splits themselves (`splitk_fixup` in gemv.cu).
     fixup: Option<DevBuf>,
@@ -553,7 +584,7 @@ impl Scratch {
     /// for a caller that drops the layer and keeps this scratch.
     pub fn forget(&mut self, layer: &DevicePacked) {
         self.sorted.remove(&layer.id());
-        self.awq_kpacked.remove(&layer.id());
+        self.kpacked.remove(&layer.id());
     }
 }
 
@@ -564,53 +595,106 @@ fn ensure(gpu: &Gpu, slot: &mut Option<DevBuf>, bytes: usize) -> GpuResult<u64> 
     Ok(slot.as_ref().map_or(0, |b| b.ptr()))
 }
 
-/// An AWQ layer's `qweight` and `qzeros` repacked into the GPTQ 4-bit layout (built on first
-/// use and kept in `scratch`, like the act-order sorted weights: one more copy of the packed
-/// weights on the device); returns both addresses.
-fn awq_kpacked_operands(
+/// A layer repacked into the GPTQ 4-bit layout (built on first use and kept in `scratch`,
+/// like the act-order sorted weights: one more copy of the packed weights on the device):
+/// the addresses of its weights, zeros and scales. AWQ keeps its scales (`[K/G, N]`
+/// already); compressed-tensors int4 gets its scales transposed and, when symmetric, zero
+/// words of 8.
+fn kpacked_operands(
     gpu: &Gpu,
     p: &DevicePacked,
     scratch: &mut Scratch,
-) -> GpuResult<(u64, u64)> {
+) -> GpuResult<(u64, u64, u64)> {
     let (n, k) = p.out_shape();
-    let group_size = match p.desc {
-        Desc::Awq { group_size, .. } => group_size,
-        _ => return Err(GpuError::bad_args("gemv_awq_repack_w", "not an AWQ layer")),
+    let (name, group_size, groups) = match p.desc {
+        Desc::Awq { group_size, .. } => ("gemv_awq_repack_w", group_size, 0),
+        Desc::Ct {
+            bits: 4,
+            group_size,
+            groups,
+            scale_dtype,
+            ..
+        } if scale_dtype != super::dequant::ScaleDtype::F32 => {
+            ("gemv_ct4_repack_w", group_size, groups)
+        }
+        _ => {
+            return Err(GpuError::bad_args(
+                "gemv repack",
+                "only AWQ and 16-bit-scale compressed-tensors int4 layers are repacked",
+            ))
+        }
     };
     if n % 8 != 0 || k % 8 != 0 || group_size == 0 || k % group_size != 0 {
         return Err(GpuError::bad_args(
-            "gemv_awq_repack_w",
-            format!("AWQ {n}x{k} with group size {group_size} has no GPTQ layout"),
+            name,
+            format!("{n}x{k} with group size {group_size} has no GPTQ layout"),
         ));
     }
-    if let std::collections::hash_map::Entry::Vacant(slot) = scratch.awq_kpacked.entry(p.id()) {
+    let ng = k / group_size;
+    if let std::collections::hash_map::Entry::Vacant(slot) = scratch.kpacked.entry(p.id()) {
         let words = k / 8 * n;
         let qw = gpu.alloc(words * 4)?;
-        gpu.launch(
-            "gemv_awq_repack_w",
-            grid_1d(words as u64, 256)?,
-            &[
-                KArg::Ptr(qw.ptr()),
-                KArg::Ptr(p.ptr(0)),
-                KArg::I32(n as i32),
-                KArg::I32(k as i32),
-            ],
-        )?;
-        let zwords = k / group_size * (n / 8);
-        let qz = gpu.alloc(zwords * 4)?;
-        gpu.launch(
-            "gemv_awq_repack_z",
-            grid_1d(zwords as u64, 256)?,
-            &[
-                KArg::Ptr(qz.ptr()),
-                KArg::Ptr(p.ptr(1)),
-                KArg::U64(zwords as u64),
-            ],
-        )?;
-        slot.insert((qw, qz));
+        let qz = gpu.alloc(ng * (n / 8) * 4)?;
+        let sc = match p.desc {
+            Desc::Awq { .. } => {
+                gpu.launch(
+                    "gemv_awq_repack_w",
+                    grid_1d(words as u64, 256)?,
+                    &[
+                        KArg::Ptr(qw.ptr()),
+                        KArg::Ptr(p.ptr(0)),
+                        KArg::I32(n as i32),
+                        KArg::I32(k as i32),
+                    ],
+                )?;
+                let zwords = ng * (n / 8);
+                gpu.launch(
+                    "gemv_awq_repack_z",
+                    grid_1d(zwords as u64, 256)?,
+                    &[
+                        KArg::Ptr(qz.ptr()),
+                        KArg::Ptr(p.ptr(1)),
+                        KArg::U64(zwords as u64),
+                    ],
+                )?;
+                None
+            }
+            _ => {
+                gpu.launch(
+                    "gemv_ct4_repack_w",
+                    grid_1d(words as u64, 256)?,
+                    &[
+                        KArg::Ptr(qw.ptr()),
+                        KArg::Ptr(p.ptr(0)),
+                        KArg::I32(n as i32),
+                        KArg::I32(k as i32),
+                    ],
+                )?;
+                let sc = gpu.alloc(ng * n * 2)?;
+                gpu.launch(
+                    "gemv_ct4_repack_sz",
+                    grid_1d((ng * n) as u64, 256)?,
+                    &[
+                        KArg::Ptr(sc.ptr()),
+                        KArg::Ptr(qz.ptr()),
+                        KArg::Ptr(p.ptr(1)),
+                        KArg::Ptr(p.ptr(2)),
+                        KArg::I32(n as i32),
+                        KArg::I32(groups as i32),
+                        KArg::I32(ng as i32),
+                    ],
+                )?;
+                Some(sc)
+            }
+        };
+        slot.insert((qw, qz, sc));
     }
-    let (qw, qz) = &scratch.awq_kpacked[&p.id()];
-    Ok((qw.ptr(), qz.ptr()))
+    let (qw, qz, sc) = &scratch.kpacked[&p.id()];
+    let scales = sc.as_ref().map_or(p.ptr(match p.desc {
+        Desc::Awq { .. } => 2,
+        _ => 1,
+    }), |b| b.ptr());
+    Ok((qw.ptr(), qz.ptr(), scales))
 }
 
 /// The K-sorted weights of an act-order GPTQ 4-bit layer (built on first use and kept in
@@ -865,13 +949,13 @@ pub fn gemv_async(
             splits,
             threads,
             sorted,
-            awq_kpacked,
+            kpacked,
         } => {
             // The tensor-core kernels sum their K splits in the last block of each column
             // tile to arrive (no finalize launch; H100 M = 1: see docs/perf.md, session 5);
             // their buffer starts with the tiles' arrival counters, zeroed once here and
             // reset by the kernel after each use.
-            let fused = kernel.ends_with("_sk");
+            let fused = kernel.ends_with("_sk") || kernel.starts_with("gemv_mma_gptq4t_");
             let part = match (*splits > 1, fused) {
                 (false, _) => 0,
                 (true, false) => ensure(gpu, &mut scratch.part, *splits as usize * m * n * 4)?,
@@ -904,8 +988,8 @@ pub fn gemv_async(
                     group_size,
                     scale_dtype,
                     ..
-                } if *awq_kpacked => {
-                    let (qw_k, qz_k) = awq_kpacked_operands(gpu, p, scratch)?;
+                } if *kpacked => {
+                    let (qw_k, qz_k, _) = kpacked_operands(gpu, p, scratch)?;
                     vec![
                         yk,
                         pk,
@@ -913,6 +997,30 @@ pub fn gemv_async(
                         KArg::Ptr(qw_k),
                         KArg::Ptr(qz_k),
                         KArg::Ptr(p.ptr(2)),
+                        KArg::I32(scale_dtype as i32),
+                        KArg::Ptr(0),
+                        i(group_size),
+                        KArg::I32(0),
+                        bias_ptr,
+                        i(m),
+                        i(n),
+                        i(k),
+                    ]
+                }
+                // Compressed-tensors int4 likewise: repacked weights, scales and zeros.
+                Desc::Ct {
+                    group_size,
+                    scale_dtype,
+                    ..
+                } if *kpacked => {
+                    let (qw_k, qz_k, s_k) = kpacked_operands(gpu, p, scratch)?;
+                    vec![
+                        yk,
+                        pk,
+                        xk,
+                        KArg::Ptr(qw_k),
+                        KArg::Ptr(qz_k),
+                        KArg::Ptr(s_k),
                         KArg::I32(scale_dtype as i32),
                         KArg::Ptr(0),
                         i(group_size),
@@ -1110,6 +1218,14 @@ mod tests {
         // The conformance cases cover both paths at both ends of M.
         assert!(awq_repack(1, 4104, 4160) && awq_repack(1, 4104, 4128));
         assert!(!awq_repack(1, 1032, 2048) && awq_repack(16, 1032, 2048));
+    }
+
+    #[test]
+    fn ct4_repack_choice() {
+        assert!(ct4_repack(1, 28672, 8192) && ct4_repack(8, 4096, 14336));
+        assert!(ct4_repack(1, 14344, 256) && ct4_repack(4, 528, 14336));
+        assert!(!ct4_repack(1, 8192, 8192) && !ct4_repack(1, 4096, 4096));
+        assert!(!ct4_repack(16, 28672, 8192) && !ct4_repack(9, 14336, 4096));
     }
 
     #[test]
