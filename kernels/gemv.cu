@@ -1922,12 +1922,6 @@ GEMV_MMA_AWQ(f16, OUT_F16, 2)
     }
 GEMV_MMA_SK(bf16, OUT_BF16)
 GEMV_MMA_SK(f16, OUT_F16)
-#define GEMV_MMA_T(SUF, A)                                                                                   \
-    extern "C" __global__ void __launch_bounds__(256, 3) gemv_mma_gptq4t_##SUF##_n1_c1(COL_ARGS_GPTQ) {       \
-        mma_gptq4_body<A, 1, 1, 1, true>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
-    }
-GEMV_MMA_T(bf16, OUT_BF16)
-GEMV_MMA_T(f16, OUT_F16)
 GEMV_MMA_GPTQ_C(bf16, OUT_BF16, 1)
 GEMV_MMA_GPTQ_C(bf16, OUT_BF16, 2)
 GEMV_MMA_GPTQ_C(f16, OUT_F16, 1)

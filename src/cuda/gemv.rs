@@ -126,12 +126,10 @@ fn gptq4_mma_plan(
         && k % 64 == 0
         && env_knob("SAFEWEIGHTS_MMA_GPTQW", 1) == 1;
     let tiles = n.div_ceil(64 * cols);
-    let three = cols == 1 && m <= 8 && env_knob("SAFEWEIGHTS_GPTQ4_T", 0) == 1;
-    let wide = wide && !three;
     let chunks = k / if wide { 64 } else { 32 };
     let kernel = format!(
         "gemv_mma_gptq4{}_{sfx}_n{}_c{cols}",
-        if three { "t" } else if wide { "w" } else { "" },
+        if wide { "w" } else { "" },
         if m <= 8 { 1 } else { 2 }
     );
     mma_col_plan(gpu, kernel, tiles, chunks, 8 / cols, sorted, kpacked)
@@ -471,7 +469,10 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
             row("fp8")
         }
         // M <= 8 on layers with 14336 rows or columns: the GPTQ4 kernels on the layer
-        // repacked into the GPTQ layout (H100, see docs/perf.md, session 5);
+        // repacked into the GPTQ layout. H100, same call, ct4 kernels -> repacked, M = 1:
+        // 28672x8192 55.8 -> 52.7 us, 14336x4096 19.7 -> 18.3, 4096x14336 20.7 -> 19.7;
+        // 8192x8192 equal (20.8 / 21.0) and 4096x4096 slower (9.5 -> 11.4), M = 16 slower
+        // everywhere (session-5 final run: 28672x8192 73.5 vs 77.2 for GPTQ4).
         // `SAFEWEIGHTS_CT4_REPACK=0|1` forces the choice.
         Desc::Ct {
             bits: 4,
@@ -690,10 +691,13 @@ fn kpacked_operands(
         slot.insert((qw, qz, sc));
     }
     let (qw, qz, sc) = &scratch.kpacked[&p.id()];
-    let scales = sc.as_ref().map_or(p.ptr(match p.desc {
-        Desc::Awq { .. } => 2,
-        _ => 1,
-    }), |b| b.ptr());
+    let scales = sc.as_ref().map_or(
+        p.ptr(match p.desc {
+            Desc::Awq { .. } => 2,
+            _ => 1,
+        }),
+        |b| b.ptr(),
+    );
     Ok((qw.ptr(), qz.ptr(), scales))
 }
 
@@ -955,7 +959,7 @@ pub fn gemv_async(
             // tile to arrive (no finalize launch; H100 M = 1: see docs/perf.md, session 5);
             // their buffer starts with the tiles' arrival counters, zeroed once here and
             // reset by the kernel after each use.
-            let fused = kernel.ends_with("_sk") || kernel.starts_with("gemv_mma_gptq4t_");
+            let fused = kernel.ends_with("_sk");
             let part = match (*splits > 1, fused) {
                 (false, _) => 0,
                 (true, false) => ensure(gpu, &mut scratch.part, *splits as usize * m * n * 4)?,
