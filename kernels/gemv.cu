@@ -335,7 +335,13 @@ __device__ __forceinline__ void gemv_fp8_body(u16* __restrict__ y, const u16* __
     float acc[MT];
 #pragma unroll
     for (int i = 0; i < MT; ++i) acc[i] = 0.0f;
-    auto scale_of = [&](const int c) { return mode == 2 ? s_blk[(c * 16) / bw] : s_row; };
+    // Block index of chunk c: a shift when the block width is a power of two (128 in the
+    // checkpoints seen), so no per-chunk integer division (H100 28672x8192 M = 1: see
+    // docs/perf.md, session 5).
+    const int bsh = (bw & (bw - 1)) == 0 ? __ffs(bw) - 5 : -1; // log2(bw / 16)
+    auto scale_of = [&](const int c) {
+        return mode == 2 ? s_blk[bsh >= 0 ? c >> bsh : (c * 16) / bw] : s_row;
+    };
     auto step = [&](const uint4 p, const float s, const int c) {
         const u32 words[4] = {p.x, p.y, p.z, p.w};
         float wv[16];
@@ -1397,6 +1403,9 @@ __device__ __forceinline__ void mma_fp8_body(u16* __restrict__ y, const u16* __r
     const u8* wb = w + (u64)nb * K + 16 * CH * t;
     const int kb = mode == 2 ? (K + bw - 1) / bw : 1;
     const float* brow = scale + (u64)(n0 / max(bh, 1)) * kb; // block-scale row of this tile
+    // Block index of chunk c without a division when bw / CK is a power of two.
+    const int cpb = mode == 2 ? bw / CK : 1;
+    const int bsh = (mode == 2 && bw % CK == 0 && (cpb & (cpb - 1)) == 0) ? __ffs(cpb) - 1 : -1;
     float acc[NT][4];
 #pragma unroll
     for (int j = 0; j < NT; ++j)
@@ -1448,7 +1457,7 @@ __device__ __forceinline__ void mma_fp8_body(u16* __restrict__ y, const u16* __r
                 for (int j = 0; j < NT; ++j) mma_16816<A>(tmp[j], a01, b01, a23, b23, X[j][2 * s], X[j][2 * s + 1]);
             }
         }
-        const float sc = mode == 2 ? brow[(c * CK) / bw] : 1.0f;
+        const float sc = mode == 2 ? brow[bsh >= 0 ? c >> bsh : (c * CK) / bw] : 1.0f;
 #pragma unroll
         for (int j = 0; j < NT; ++j)
 #pragma unroll

@@ -553,6 +553,16 @@ pub fn gemv_specs() -> Vec<Spec> {
             });
         }
     }
+    // Block widths other than 128: a power of two (the block index is a shift) and not
+    // (a division), through the CUDA-core kernel at M = 1 and the tensor-core one above.
+    for (rows, cols) in [(32, 256), (16, 192)] {
+        v.push(Spec::Fp8 {
+            n: 1030,
+            k: 768,
+            scaling: Fp8Scaling::Block { rows, cols },
+            scale_dtype: ScaleDtype::F32,
+        });
+    }
     for (symmetric, group, n, k) in [
         (true, Some(32), 2049, 96),
         (false, Some(128), 1031, 256),
