@@ -192,10 +192,14 @@ pub fn measure_copy(gpu: &Gpu, bytes: usize, runs: usize) -> GpuResult<Ceiling> 
     })
 }
 
-/// The saturating read kernel over `bytes`.
-pub fn measure_read(gpu: &Gpu, bytes: usize, runs: usize) -> GpuResult<Ceiling> {
-    let src = gpu.alloc(bytes)?;
-    gpu.fill_u16(&src, 0x1234)?;
+/// Times the read kernel over `per` bytes at `src + (i % copies) * per` for run i.
+fn time_read_probe(
+    gpu: &Gpu,
+    src: &DevBuf,
+    per: usize,
+    copies: usize,
+    runs: usize,
+) -> GpuResult<Timing> {
     let blocks = (gpu.info().sm_count.max(1) as u32) * 8;
     let sink = gpu.alloc(blocks as usize * 4)?;
     let cfg = LaunchConfig {
@@ -203,14 +207,24 @@ pub fn measure_read(gpu: &Gpu, bytes: usize, runs: usize) -> GpuResult<Ceiling> 
         block_dim: (512, 1, 1),
         shared_mem_bytes: 0,
     };
-    let n16 = (bytes / 16) as u64;
-    let t = time_launches(gpu, 5, runs, |_| {
+    time_launches(gpu, 5, runs, |it| {
         gpu.launch(
             "read_probe",
             cfg,
-            &[KArg::Ptr(src.ptr()), KArg::U64(n16), KArg::Ptr(sink.ptr())],
+            &[
+                KArg::Ptr(src.ptr() + ((it % copies) * per) as u64),
+                KArg::U64((per / 16) as u64),
+                KArg::Ptr(sink.ptr()),
+            ],
         )
-    })?;
+    })
+}
+
+/// The saturating read kernel over `bytes`.
+pub fn measure_read(gpu: &Gpu, bytes: usize, runs: usize) -> GpuResult<Ceiling> {
+    let src = gpu.alloc(bytes)?;
+    gpu.fill_u16(&src, 0x1234)?;
+    let t = time_read_probe(gpu, &src, bytes, 1, runs)?;
     Ok(Ceiling {
         bytes: bytes as u64,
         gbps: gbps(bytes as u64, &t),
@@ -231,25 +245,7 @@ pub fn measure_read_rotated(
     let copies = min_total.div_ceil(per).clamp(2, 64);
     let src = gpu.alloc(per * copies)?;
     gpu.fill_u16(&src, 0x1234)?;
-    let blocks = (gpu.info().sm_count.max(1) as u32) * 8;
-    let sink = gpu.alloc(blocks as usize * 4)?;
-    let cfg = LaunchConfig {
-        grid_dim: (blocks, 1, 1),
-        block_dim: (512, 1, 1),
-        shared_mem_bytes: 0,
-    };
-    let t = time_launches(gpu, 5, runs, |it| {
-        gpu.launch(
-            "read_probe",
-            cfg,
-            &[
-                KArg::Ptr(src.ptr() + ((it % copies) * per) as u64),
-                KArg::U64((per / 16) as u64),
-                KArg::Ptr(sink.ptr()),
-            ],
-        )
-    })?;
-    Ok((t, per as u64))
+    Ok((time_read_probe(gpu, &src, per, copies, runs)?, per as u64))
 }
 
 /// The dequant bench layers: every format on `n x k`.

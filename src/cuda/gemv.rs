@@ -986,33 +986,14 @@ pub fn gemv_async(
                 (xk, qw, gi) = (KArg::Ptr(xs), qw_s, 0);
             }
             let args: Vec<KArg> = match p.desc {
-                // AWQ on the GPTQ4 kernels: repacked weights and zeros, no g_idx, stored
-                // zeros used as they are (v1 = 0, §3.4).
+                // AWQ and compressed-tensors int4 on the GPTQ4 kernels: the repacked layer,
+                // no g_idx, zeros used as stored (v1 = 0; quant_formats §3.4, §5.4).
                 Desc::Awq {
                     group_size,
                     scale_dtype,
                     ..
-                } if *kpacked => {
-                    let (qw_k, qz_k, _) = kpacked_operands(gpu, p, scratch)?;
-                    vec![
-                        yk,
-                        pk,
-                        xk,
-                        KArg::Ptr(qw_k),
-                        KArg::Ptr(qz_k),
-                        KArg::Ptr(p.ptr(2)),
-                        KArg::I32(scale_dtype as i32),
-                        KArg::Ptr(0),
-                        i(group_size),
-                        KArg::I32(0),
-                        bias_ptr,
-                        i(m),
-                        i(n),
-                        i(k),
-                    ]
                 }
-                // Compressed-tensors int4 likewise: repacked weights, scales and zeros.
-                Desc::Ct {
+                | Desc::Ct {
                     group_size,
                     scale_dtype,
                     ..
