@@ -636,18 +636,19 @@ fn kpacked_operands(
         let words = k / 8 * n;
         let qw = gpu.alloc(words * 4)?;
         let qz = gpu.alloc(ng * (n / 8) * 4)?;
+        // The weights: the same launch for both layouts (`name` above).
+        gpu.launch(
+            name,
+            grid_1d(words as u64, 256)?,
+            &[
+                KArg::Ptr(qw.ptr()),
+                KArg::Ptr(p.ptr(0)),
+                KArg::I32(n as i32),
+                KArg::I32(k as i32),
+            ],
+        )?;
         let sc = match p.desc {
             Desc::Awq { .. } => {
-                gpu.launch(
-                    "gemv_awq_repack_w",
-                    grid_1d(words as u64, 256)?,
-                    &[
-                        KArg::Ptr(qw.ptr()),
-                        KArg::Ptr(p.ptr(0)),
-                        KArg::I32(n as i32),
-                        KArg::I32(k as i32),
-                    ],
-                )?;
                 let zwords = ng * (n / 8);
                 gpu.launch(
                     "gemv_awq_repack_z",
@@ -661,16 +662,6 @@ fn kpacked_operands(
                 None
             }
             _ => {
-                gpu.launch(
-                    "gemv_ct4_repack_w",
-                    grid_1d(words as u64, 256)?,
-                    &[
-                        KArg::Ptr(qw.ptr()),
-                        KArg::Ptr(p.ptr(0)),
-                        KArg::I32(n as i32),
-                        KArg::I32(k as i32),
-                    ],
-                )?;
                 let sc = gpu.alloc(ng * n * 2)?;
                 gpu.launch(
                     "gemv_ct4_repack_sz",
@@ -691,13 +682,8 @@ fn kpacked_operands(
         slot.insert((qw, qz, sc));
     }
     let (qw, qz, sc) = &scratch.kpacked[&p.id()];
-    let scales = sc.as_ref().map_or(
-        p.ptr(match p.desc {
-            Desc::Awq { .. } => 2,
-            _ => 1,
-        }),
-        |b| b.ptr(),
-    );
+    // Only AWQ keeps its own scales (buffer 2); compressed-tensors has the transposed copy.
+    let scales = sc.as_ref().map_or(p.ptr(2), |b| b.ptr());
     Ok((qw.ptr(), qz.ptr(), scales))
 }
 
