@@ -138,6 +138,11 @@ __device__ __forceinline__ u32 ldg_stream4_l2(const void* p) {
     return r;
 }
 
+// Group scales and zeros are read once, when their group starts: an L2 prefetch one group
+// ahead takes their DRAM latency off the chunk loop (the 32-k GPTQ4 kernel; docs/perf.md
+// session 6).
+__device__ __forceinline__ void group_prefetch(const void* p) { asm volatile("prefetch.global.L2 [%0];" ::"l"(p)); }
+
 // Row kernels walk lane chunks c = lane, lane + 32, ... in batches of U: the U weight loads
 // of a batch (and their scales) are issued before any is used, so each lane keeps U loads in
 // flight (the kernels were latency-bound with one or two). A ragged tail goes one at a time.
@@ -1214,6 +1219,10 @@ __device__ __forceinline__ void kmajor_x_rows(const u16** xr, const u16* __restr
 // bf16 128). The activation pairs are permuted to match with one prmt each, shared by the
 // four m-tiles. A chunk lies inside one group, so the MMA sums s-free products for the chunk
 // and the group scale multiplies that f32 sum: every product is exact.
+// The 64-k kernel (CH = 2) feeds (magic | q) itself to the MMA and subtracts (magic + z) s
+// times the group's activation sum afterwards (see ZF below): the products stay exact, and
+// the cancellation costs about 2^-24 (magic + 15) |x| per sum, far inside the tolerance
+// (conformance checks it with all-positive activations).
 // The 8 warps of a block and grid.y split K; with grid.y > 1, f32 partials are summed by
 // gemv_finalize_*.
 // CH: 32-k sub-chunks per chunk (1, or 2 when the group size is a multiple of 64): a lane
@@ -1248,6 +1257,37 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
     float sA[4], sB[4];
     u32 zA[4], zB[4];
     uint4 qa[CH], qb[CH];
+    // Prefetch the next group's scales and zeros (32-k kernel: H100 28672x8192 M = 16
+    // 77.2 -> 72.4 us; the 64-k kernel was 5% slower with it at M = 1).
+    constexpr bool SPF = CH == 1;
+    // The 64-k kernel takes the zero point out of the decode: its MMAs sum (magic + q) x, a
+    // ones-MMA on the same activation fragments sums x over the group, and -(magic + z) s
+    // times that sum joins the f32 accumulators at the group's end (H100, M = 1: 28672x8192
+    // 53.2 -> 52.5 us, 4096x14336 19.8 -> 19.2; the others equal).
+    constexpr bool ZF = CH == 2;
+    const u32 ONES = A == OUT_F16 ? 0x3C003C00u : 0x3F803F80u;
+    const float MAGV = A == OUT_F16 ? 1024.0f : 128.0f;
+    float cA[4] = {0.f, 0.f, 0.f, 0.f}, cB[4] = {0.f, 0.f, 0.f, 0.f};
+    float sx[NT][4];
+#pragma unroll
+    for (int j = 0; j < NT; ++j)
+#pragma unroll
+        for (int r = 0; r < 4; ++r) sx[j][r] = 0.0f;
+    auto zf_flush = [&]() {
+#pragma unroll
+        for (int i = 0; i < 4; ++i)
+#pragma unroll
+            for (int j = 0; j < NT; ++j) {
+                acc[i][j][0] = fmaf(cA[i], sx[j][0], acc[i][j][0]);
+                acc[i][j][1] = fmaf(cA[i], sx[j][1], acc[i][j][1]);
+                acc[i][j][2] = fmaf(cB[i], sx[j][0], acc[i][j][2]);
+                acc[i][j][3] = fmaf(cB[i], sx[j][1], acc[i][j][3]);
+            }
+#pragma unroll
+        for (int j = 0; j < NT; ++j)
+#pragma unroll
+            for (int r = 0; r < 4; ++r) sx[j][r] = 0.0f;
+    };
     // Packed rows of the next chunk to fetch, one chunk (4 CH packed rows) apart.
     const u32* pa = qw + (u64)(4 * CH * c0 + t) * N + la;
     const u32* pb = qw + (u64)(4 * CH * c0 + t) * N + lb;
@@ -1263,6 +1303,13 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
     };
     const u16* xr[NT];
     kmajor_x_rows<NT>(xr, x, g, t, K);
+    if (SPF && c0 < c1) {
+        const int g0 = c0 / cpg;
+        group_prefetch(scales + (u64)g0 * N + la);
+        group_prefetch(scales + (u64)g0 * N + lb);
+        group_prefetch(qz + (u64)g0 * zero_words + (la >> 3));
+        group_prefetch(qz + (u64)g0 * zero_words + (lb >> 3));
+    }
     if (c0 < c1) fetch();
     // The 64-k (M <= 8) variant takes two chunks per iteration (28672x8192 M = 1: 61.0 ->
     // 58.9 us); the 32-k one, used at M > 8, one (two: 82 -> 109 us at M = 16).
@@ -1277,6 +1324,7 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
         }
         if (c + 1 < c1) fetch();
         if (c == gnext) {
+            if (ZF) zf_flush();
             ++grp;
             gnext = (grp + 1) * cpg;
             const uint2 ra = *(const uint2*)(scales + (u64)grp * N + la), rb = *(const uint2*)(scales + (u64)grp * N + lb);
@@ -1288,12 +1336,22 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
                 sB[i] = scale_dt == SDT_BF16 ? bf16_to_f32((u16)hb) : f16_to_f32((u16)hb);
             }
             const u32 za = qz[(u64)grp * zero_words + (la >> 3)], zb = qz[(u64)grp * zero_words + (lb >> 3)];
+            if (SPF && gnext < c1) {
+                group_prefetch(scales + (u64)(grp + 1) * N + la);
+                group_prefetch(scales + (u64)(grp + 1) * N + lb);
+                group_prefetch(qz + (u64)(grp + 1) * zero_words + (la >> 3));
+                group_prefetch(qz + (u64)(grp + 1) * zero_words + (lb >> 3));
+            }
             const int sha = 4 * (la & 7), shb = 4 * (lb & 7);
 #pragma unroll
             for (int i = 0; i < 4; ++i) {
                 const u32 z1 = ((za >> (sha + 4 * i)) & 15u) + (u32)v1, z2 = ((zb >> (shb + 4 * i)) & 15u) + (u32)v1;
                 zA[i] = MAGIC + (z1 | (z1 << 16));
                 zB[i] = MAGIC + (z2 | (z2 << 16));
+                if (ZF) {
+                    cA[i] = -(MAGV + (float)z1) * sA[i];
+                    cB[i] = -(MAGV + (float)z2) * sB[i];
+                }
             }
         }
         // Activations: k = 32 (CH c + hh) + 8t .. + 7 of rows g and g + 8; B pairs (k j, k j + 4).
@@ -1307,6 +1365,10 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
                 if (mr < m) P = *(const uint4*)(xr[j] + (CH * c + hh) * 32);
                 B0[hh][j][0] = prmt(P.x, P.z, 0x5410u); B1[hh][j][0] = prmt(P.x, P.z, 0x7632u);
                 B0[hh][j][1] = prmt(P.y, P.w, 0x5410u); B1[hh][j][1] = prmt(P.y, P.w, 0x7632u);
+                if (ZF) {
+                    mma_16816<A>(sx[j], ONES, ONES, ONES, ONES, B0[hh][j][0], B1[hh][j][0]);
+                    mma_16816<A>(sx[j], ONES, ONES, ONES, ONES, B0[hh][j][1], B1[hh][j][1]);
+                }
             }
 #pragma unroll
         for (int i = 0; i < 4; ++i) {
@@ -1319,10 +1381,14 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
             for (int hh = 0; hh < CH; ++hh)
 #pragma unroll
                 for (int h = 0; h < 2; ++h) {
-                    const u32 a01 = hsub2<A>(((wA[hh][i] >> (8 * h)) & 0x000F000Fu) | MAGIC, zA[i]);
-                    const u32 a23 = hsub2<A>(((wA[hh][i] >> (8 * h + 4)) & 0x000F000Fu) | MAGIC, zA[i]);
-                    const u32 b01 = hsub2<A>(((wB[hh][i] >> (8 * h)) & 0x000F000Fu) | MAGIC, zB[i]);
-                    const u32 b23 = hsub2<A>(((wB[hh][i] >> (8 * h + 4)) & 0x000F000Fu) | MAGIC, zB[i]);
+                    const u32 ra01 = ((wA[hh][i] >> (8 * h)) & 0x000F000Fu) | MAGIC;
+                    const u32 ra23 = ((wA[hh][i] >> (8 * h + 4)) & 0x000F000Fu) | MAGIC;
+                    const u32 rb01 = ((wB[hh][i] >> (8 * h)) & 0x000F000Fu) | MAGIC;
+                    const u32 rb23 = ((wB[hh][i] >> (8 * h + 4)) & 0x000F000Fu) | MAGIC;
+                    const u32 a01 = ZF ? ra01 : hsub2<A>(ra01, zA[i]);
+                    const u32 a23 = ZF ? ra23 : hsub2<A>(ra23, zA[i]);
+                    const u32 b01 = ZF ? rb01 : hsub2<A>(rb01, zB[i]);
+                    const u32 b23 = ZF ? rb23 : hsub2<A>(rb23, zB[i]);
 #pragma unroll
                     for (int j = 0; j < NT; ++j) mma_16816<A>(tmp[j], a01, b01, a23, b23, B0[hh][j][h], B1[hh][j][h]);
                 }
@@ -1335,6 +1401,7 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
             }
         }
     }
+    if (ZF) zf_flush();
     __shared__ float red[W][4 * NT * 4][32];
 #pragma unroll
     for (int i = 0; i < 4; ++i)
