@@ -143,6 +143,17 @@ __device__ __forceinline__ u32 ldg_stream4_l2(const void* p) {
 // session 6).
 __device__ __forceinline__ void group_prefetch(const void* p) { asm volatile("prefetch.global.L2 [%0];" ::"l"(p)); }
 
+// (v & mask) | magic as one LOP3. Written as two C operations, the two constants do not fit
+// one SASS LOP3 (one immediate operand), and ptxas emitted an AND and an OR: two ALU
+// instructions per code pair in the 4-bit decodes. One lop3 with the magic in a register:
+// GPTQ4 64-k loop 786 -> 660 instructions per two chunks; H100 M = 1 28672x8192
+// 52.6 -> 48.6 us, 14336x4096 18.0 -> 16.8, 8192x8192 20.9 -> 20.1 (docs/perf.md).
+template <u32 MASK> __device__ __forceinline__ u32 and_or(u32 v, u32 magic) {
+    u32 d;
+    asm("lop3.b32 %0, %1, %2, %3, 0xEA;" : "=r"(d) : "r"(v), "n"(MASK), "r"(magic));
+    return d;
+}
+
 // Row kernels walk lane chunks c = lane, lane + 32, ... in batches of U: the U weight loads
 // of a batch (and their scales) are issued before any is used, so each lane keeps U loads in
 // flight (the kernels were latency-bound with one or two). A ragged tail goes one at a time.
@@ -1143,10 +1154,10 @@ __device__ __forceinline__ void mma_ct4_body(u16* __restrict__ y, const u16* __r
 #pragma unroll
                 for (int h = 0; h < 2; ++h) {
                     const u32 wa = wv[2 * rt][u], wb = wv[2 * rt + 1][u];
-                    const u32 a01 = hsub2<A>(((wa >> (8 * h)) & 0x000F000Fu) | MAGIC, zm[2 * rt]);
-                    const u32 a23 = hsub2<A>(((wa >> (8 * h + 4)) & 0x000F000Fu) | MAGIC, zm[2 * rt]);
-                    const u32 b01 = hsub2<A>(((wb >> (8 * h)) & 0x000F000Fu) | MAGIC, zm[2 * rt + 1]);
-                    const u32 b23 = hsub2<A>(((wb >> (8 * h + 4)) & 0x000F000Fu) | MAGIC, zm[2 * rt + 1]);
+                    const u32 a01 = hsub2<A>(and_or<0x000F000Fu>(wa >> (8 * h), MAGIC), zm[2 * rt]);
+                    const u32 a23 = hsub2<A>(and_or<0x000F000Fu>(wa >> (8 * h + 4), MAGIC), zm[2 * rt]);
+                    const u32 b01 = hsub2<A>(and_or<0x000F000Fu>(wb >> (8 * h), MAGIC), zm[2 * rt + 1]);
+                    const u32 b23 = hsub2<A>(and_or<0x000F000Fu>(wb >> (8 * h + 4), MAGIC), zm[2 * rt + 1]);
 #pragma unroll
                     for (int j = 0; j < NT; ++j) {
                         const u32 p0 = X[j][4 * u + h], p2 = X[j][4 * u + h + 2];
@@ -1381,10 +1392,10 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
             for (int hh = 0; hh < CH; ++hh)
 #pragma unroll
                 for (int h = 0; h < 2; ++h) {
-                    const u32 ra01 = ((wA[hh][i] >> (8 * h)) & 0x000F000Fu) | MAGIC;
-                    const u32 ra23 = ((wA[hh][i] >> (8 * h + 4)) & 0x000F000Fu) | MAGIC;
-                    const u32 rb01 = ((wB[hh][i] >> (8 * h)) & 0x000F000Fu) | MAGIC;
-                    const u32 rb23 = ((wB[hh][i] >> (8 * h + 4)) & 0x000F000Fu) | MAGIC;
+                    const u32 ra01 = and_or<0x000F000Fu>(wA[hh][i] >> (8 * h), MAGIC);
+                    const u32 ra23 = and_or<0x000F000Fu>(wA[hh][i] >> (8 * h + 4), MAGIC);
+                    const u32 rb01 = and_or<0x000F000Fu>(wB[hh][i] >> (8 * h), MAGIC);
+                    const u32 rb23 = and_or<0x000F000Fu>(wB[hh][i] >> (8 * h + 4), MAGIC);
                     const u32 a01 = ZF ? ra01 : hsub2<A>(ra01, zA[i]);
                     const u32 a23 = ZF ? ra23 : hsub2<A>(ra23, zA[i]);
                     const u32 b01 = ZF ? rb01 : hsub2<A>(rb01, zB[i]);
@@ -1554,7 +1565,7 @@ __device__ __forceinline__ void mma_fp8_body(u16* __restrict__ y, const u16* __r
 template <int A>
 __device__ __forceinline__ u32 gptq8_pair(u32 w0, u32 w1, u32 j, u32 zmagic) {
     // bytes (w0.j, -, w1.j, -), the dashes dropped by the mask: (1024 + q_j, 1024 + q_j+4)
-    const u32 q = (prmt(w0, w1, j | (j << 4) | ((4u + j) << 8) | ((4u + j) << 12)) & 0x00FF00FFu) | 0x64006400u;
+    const u32 q = and_or<0x00FF00FFu>(prmt(w0, w1, j | (j << 4) | ((4u + j) << 8) | ((4u + j) << 12)), 0x64006400u);
     const u32 d = hsub2<OUT_F16>(q, zmagic);
     if (A == OUT_F16) return d;
     const float lo = f16_to_f32((u16)(d & 0xFFFFu)), hi = f16_to_f32((u16)(d >> 16));
@@ -1787,10 +1798,10 @@ __device__ __forceinline__ void mma_awq_body(u16* __restrict__ y, float* __restr
 #pragma unroll
             for (int h = 0; h < 2; ++h) {
                 // k pairs (2h, 2h + 4) and (2h + 1, 2h + 5) of the lane's 8 k
-                const u32 a01 = hsub2<A>(((P[sa >> 2][2 * h] >> (4 * (sa & 3))) & 0x000F000Fu) | MAGIC, zA[i]);
-                const u32 a23 = hsub2<A>(((P[sa >> 2][2 * h + 1] >> (4 * (sa & 3))) & 0x000F000Fu) | MAGIC, zA[i]);
-                const u32 b01 = hsub2<A>(((P[sb >> 2][2 * h] >> (4 * (sb & 3))) & 0x000F000Fu) | MAGIC, zB[i]);
-                const u32 b23 = hsub2<A>(((P[sb >> 2][2 * h + 1] >> (4 * (sb & 3))) & 0x000F000Fu) | MAGIC, zB[i]);
+                const u32 a01 = hsub2<A>(and_or<0x000F000Fu>(P[sa >> 2][2 * h] >> (4 * (sa & 3)), MAGIC), zA[i]);
+                const u32 a23 = hsub2<A>(and_or<0x000F000Fu>(P[sa >> 2][2 * h + 1] >> (4 * (sa & 3)), MAGIC), zA[i]);
+                const u32 b01 = hsub2<A>(and_or<0x000F000Fu>(P[sb >> 2][2 * h] >> (4 * (sb & 3)), MAGIC), zB[i]);
+                const u32 b23 = hsub2<A>(and_or<0x000F000Fu>(P[sb >> 2][2 * h + 1] >> (4 * (sb & 3)), MAGIC), zB[i]);
 #pragma unroll
                 for (int jj = 0; jj < NT; ++jj) mma_16816<A>(tmp[jj], a01, b01, a23, b23, B0[jj][h], B1[jj][h]);
             }
