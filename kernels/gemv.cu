@@ -1213,6 +1213,15 @@ __device__ __noinline__ void splitk_fixup(u16* __restrict__ y, float* part, cons
     }
 }
 
+// acc += (sa v0, sa v1, sb v2, sb v3): an MMA C fragment's rows g (c0, c1) and g + 8 (c2, c3)
+// scaled by their columns' factors.
+__device__ __forceinline__ void fma_frag(float* acc, float sa, float sb, float v0, float v1, float v2, float v3) {
+    acc[0] = fmaf(sa, v0, acc[0]);
+    acc[1] = fmaf(sa, v1, acc[1]);
+    acc[2] = fmaf(sb, v2, acc[2]);
+    acc[3] = fmaf(sb, v3, acc[3]);
+}
+
 // Activation rows g + 8 j (j < NT) at k = 8t: the lane's B-fragment rows in the K-major
 // kernels (rows at or beyond M are never read).
 template <int NT>
@@ -1288,12 +1297,7 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
 #pragma unroll
         for (int i = 0; i < 4; ++i)
 #pragma unroll
-            for (int j = 0; j < NT; ++j) {
-                acc[i][j][0] = fmaf(cA[i], sx[j][0], acc[i][j][0]);
-                acc[i][j][1] = fmaf(cA[i], sx[j][1], acc[i][j][1]);
-                acc[i][j][2] = fmaf(cB[i], sx[j][0], acc[i][j][2]);
-                acc[i][j][3] = fmaf(cB[i], sx[j][1], acc[i][j][3]);
-            }
+            for (int j = 0; j < NT; ++j) fma_frag(acc[i][j], cA[i], cB[i], sx[j][0], sx[j][1], sx[j][0], sx[j][1]);
 #pragma unroll
         for (int j = 0; j < NT; ++j)
 #pragma unroll
@@ -1404,12 +1408,7 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
                     for (int j = 0; j < NT; ++j) mma_16816<A>(tmp[j], a01, b01, a23, b23, B0[hh][j][h], B1[hh][j][h]);
                 }
 #pragma unroll
-            for (int j = 0; j < NT; ++j) {
-                acc[i][j][0] = fmaf(sA[i], tmp[j][0], acc[i][j][0]);
-                acc[i][j][1] = fmaf(sA[i], tmp[j][1], acc[i][j][1]);
-                acc[i][j][2] = fmaf(sB[i], tmp[j][2], acc[i][j][2]);
-                acc[i][j][3] = fmaf(sB[i], tmp[j][3], acc[i][j][3]);
-            }
+            for (int j = 0; j < NT; ++j) fma_frag(acc[i][j], sA[i], sB[i], tmp[j][0], tmp[j][1], tmp[j][2], tmp[j][3]);
         }
     }
     if (ZF) zf_flush();
