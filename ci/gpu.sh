@@ -24,7 +24,7 @@ gpu=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["gpu"])' "
 BASE="${BASELINE_DIR:-$HERE/../benches}/baseline-$gpu.json"
 gate=0
 if [ -f "$BASE" ]; then
-  bash "$HERE/perf-gate" "$BASE" "$OUT_DIR/bench.json" > "$OUT_DIR/gate.txt"
+  bash "$HERE/perf-gate" "$BASE" "$OUT_DIR/bench.json" > "$OUT_DIR/gate.txt" 2>&1
   gate=$?
 else
   echo "gpu.sh: no baseline $BASE; gate skipped (commit $OUT_DIR/bench.json as the baseline)" > "$OUT_DIR/gate.txt"

@@ -98,7 +98,15 @@ fn perf_gate_passes_an_identical_run_and_fails_a_regression() {
         "{}",
         String::from_utf8_lossy(&ok.stdout)
     );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("perf gate: PASS (1 kernels compared)"));
     let bad = args(&slow);
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("GPU012"));
+    // The verdict is on stdout too, so a report redirected to a file ends with it.
+    let out = String::from_utf8_lossy(&bad.stdout);
+    assert_eq!(
+        out.lines().last(),
+        Some("perf gate: FAIL (1 of 1 kernels flagged)"),
+        "{out}"
+    );
 }

@@ -249,6 +249,12 @@ pub fn run_gate(args: GateArgs) -> u8 {
         println!("perf gate: PASS ({} kernels compared)", verdicts.len());
         EXIT_OK
     } else {
+        // The verdict also on stdout, so that a report redirected to a file ends with it.
+        println!(
+            "perf gate: FAIL ({} of {} kernels flagged)",
+            bad.len(),
+            verdicts.len()
+        );
         EXIT_INVALID
     }
 }
