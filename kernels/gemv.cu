@@ -1361,11 +1361,12 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
 #pragma unroll
             for (int i = 0; i < 4; ++i) {
                 const u32 z1 = ((za >> (sha + 4 * i)) & 15u) + (u32)v1, z2 = ((zb >> (shb + 4 * i)) & 15u) + (u32)v1;
-                zA[i] = MAGIC + (z1 | (z1 << 16));
-                zB[i] = MAGIC + (z2 | (z2 << 16));
                 if (ZF) {
                     cA[i] = -(MAGV + (float)z1) * sA[i];
                     cB[i] = -(MAGV + (float)z2) * sB[i];
+                } else {
+                    zA[i] = MAGIC + (z1 | (z1 << 16));
+                    zB[i] = MAGIC + (z2 | (z2 << 16));
                 }
             }
         }

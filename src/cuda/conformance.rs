@@ -405,45 +405,24 @@ pub fn gemv_specs() -> Vec<Spec> {
             });
         }
     }
-    v.push(Spec::Awq {
-        n: 2056,
-        k: 96,
-        group: Some(32),
-        scale_dtype: f16,
-    });
-    v.push(Spec::Awq {
-        n: 1032,
-        k: 256,
-        group: Some(128),
-        scale_dtype: ScaleDtype::Bf16,
-    });
-    // Above 4096x4096 at M <= 8 AWQ runs repacked on the GPTQ4 kernels: 64-k chunks (group
-    // 64) and 32-k chunks (group 32, K % 64 != 0).
-    v.push(Spec::Awq {
-        n: 4104,
-        k: 4160,
-        group: Some(64),
-        scale_dtype: f16,
-    });
-    v.push(Spec::Awq {
-        n: 4104,
-        k: 4128,
-        group: Some(32),
-        scale_dtype: ScaleDtype::Bf16,
-    });
-    // Split K (grid.y > 1) on the tensor-core kernel; f32 scales take the CUDA-core one.
-    v.push(Spec::Awq {
-        n: 1032,
-        k: 2048,
-        group: Some(128),
-        scale_dtype: f16,
-    });
-    v.push(Spec::Awq {
-        n: 2056,
-        k: 96,
-        group: Some(32),
-        scale_dtype: ScaleDtype::F32,
-    });
+    for (n, k, group, scale_dtype) in [
+        (2056, 96, 32, f16),
+        (1032, 256, 128, ScaleDtype::Bf16),
+        // Above 4096x4096 at M <= 8 AWQ runs repacked on the GPTQ4 kernels: 64-k chunks
+        // (group 64) and 32-k chunks (group 32, K % 64 != 0).
+        (4104, 4160, 64, f16),
+        (4104, 4128, 32, ScaleDtype::Bf16),
+        // Split K (grid.y > 1) on the tensor-core kernel; f32 scales take the CUDA-core one.
+        (1032, 2048, 128, f16),
+        (2056, 96, 32, ScaleDtype::F32),
+    ] {
+        v.push(Spec::Awq {
+            n,
+            k,
+            group: Some(group),
+            scale_dtype,
+        });
+    }
     for convention in [Nvfp4Convention::Multiplier, Nvfp4Convention::Divisor] {
         v.push(Spec::Nvfp4 {
             n: 2049,
