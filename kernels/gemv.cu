@@ -769,26 +769,69 @@ __device__ __forceinline__ u32 prmt(u32 a, u32 b, u32 sel) {
     return r;
 }
 
-// Four E2M1 codes (low 16 bits of w, nibble j = value j) as two exact pairs of the
-// activation type, (v0, v1) and (v2, v3). prmt table lookups give the high byte (and for
-// bf16 the low byte) of |v| from the three magnitude bits; a sign-replicate prmt turns each
-// sign bit into bit 0 of a byte, shifted to bit 7; a last prmt per pair interleaves bytes.
-template <int A> __device__ __forceinline__ void e2m1x4_pairs(u32 w, u32& p01, u32& p23) {
-    const u32 em = w & 0x7777u;
-    const u32 sg = prmt(0x80808080u, 0x80808080u, w); // 0x80 (+) or 0xFF (-) per byte
-    if (A == OUT_F16) {
-        // |v| = 0, .5, 1, 1.5, 2, 3, 4, 6 -> f16 0x0000, 0x3800, 0x3C00, 0x3E00, 0x4000, 0x4200, 0x4400, 0x4600
-        const u32 hi = prmt(0x3E3C3800u, 0x46444240u, em) | ((sg << 7) & 0x80808080u);
-        p01 = prmt(hi, 0u, 0x1404u);
-        p23 = prmt(hi, 0u, 0x3424u);
-    } else {
-        // bf16 0x0000, 0x3F00, 0x3F80, 0x3FC0, 0x4000, 0x4040, 0x4080, 0x40C0
-        const u32 hi = prmt(0x3F3F3F00u, 0x40404040u, em) | ((sg << 7) & 0x80808080u);
-        const u32 lo = prmt(0xC0800000u, 0xC0804000u, em);
-        p01 = prmt(lo, hi, 0x5140u);
-        p23 = prmt(lo, hi, 0x7362u);
+// FP4 (NVFP4, MXFP4) weights repacked for the tensor-core kernels (`gemv_fp4_repack_*`,
+// once per layer and activation type): the 32 bits of each word (8 codes, nibble j = k offset j)
+// permuted so that a rotation and a mask put both codes of a pair (k 2r, k 2r + 1) at
+// their places in a 16-bit float: the sign at bit 15, the two exponent bits and the
+// mantissa bit under the format's exponent field (bf16: bits 8..6; f16: bits 11..9), so
+// that the half holds the E2M1 value times 2^-126 (bf16) or 2^-14 (f16), exactly, zero and
+// the subnormal code 0.5 included (it lands on the format's subnormal 2^-127 or 2^-15).
+// The pair's scale multiply then carries the 2^126 or 2^14 back, split between the scale
+// (NVFP4: 2^118 or 2^7, see e4m3_scale_pairs; MXFP4: e8m0_rp_bf16x2) and the f32 sums
+// (2^8 or 2^7: fp4_rp_mul).
+// Register r of word w is a union of pieces rotr(w, d) & mask. No layout lets every pair
+// come from one rotation (four translates of a pair's bit set cannot tile 32 bits), so
+// one pair (bf16) or two (f16) take two pieces: 4 rotations and 5 masks per 8 codes for
+// bf16 (the prmt table decode it replaced spent about 25 there), 4 and 6 for
+// f16. `fp4_rp_src` is the same layout seen from the repack side.
+template <int A> __device__ __forceinline__ u32 e2m1_rp(u32 w, int r) {
+    if (A == OUT_BF16) {
+        switch (r) {
+        case 0: return __funnelshift_r(w, w, 2) & 0x81C081C0u;
+        case 1: return __funnelshift_r(w, w, 6) & 0x81C081C0u;
+        case 2: return __funnelshift_r(w, w, 12) & 0x81C081C0u;
+        default: return (w & 0x80C080C0u) | (__funnelshift_r(w, w, 8) & 0x01000100u);
+        }
+    }
+    switch (r) {
+    case 0: return w & 0x8E008E00u;
+    case 1: return __funnelshift_r(w, w, 3) & 0x8E008E00u;
+    case 2: return (__funnelshift_r(w, w, 7) & 0x86008600u) | (__funnelshift_r(w, w, 9) & 0x08000800u);
+    default: return (__funnelshift_r(w, w, 12) & 0x0A000A00u) | (__funnelshift_r(w, w, 9) & 0x84008400u);
     }
 }
+
+// Where the repacked word keeps bit t (0..31) of pair register r: the rotation of e2m1_rp.
+template <int A> __device__ __forceinline__ int fp4_rp_src(int r, int t) {
+    const int u = t & 15;
+    int d;
+    if (A == OUT_BF16) d = r == 0 ? 2 : r == 1 ? 6 : r == 2 ? 12 : (u == 8 ? 8 : 0);
+    else d = r == 0 ? 0 : r == 1 ? 3 : r == 2 ? (u == 11 ? 9 : 7) : (u == 9 || u == 11 ? 12 : 9);
+    return (t + d) & 31;
+}
+
+// 2^e as an f32, for e in [-126, 127].
+__device__ __forceinline__ float pow2f(int e) { return __int_as_float((127 + e) << 23); }
+
+// The factor the f32 sums of a repacked NVFP4 layer take on top of the global scale.
+template <int A> __device__ __forceinline__ float fp4_rp_mul() { return A == OUT_BF16 ? 256.0f : 128.0f; }
+
+// NVFP4 or MXFP4 packed weights ([N, K/2], §6, §8) into the layout of e2m1_rp, one word per
+// thread.
+template <int A> __device__ __forceinline__ void fp4_repack(u32* __restrict__ out, const u32* __restrict__ w, u64 words) {
+    const u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= words) return;
+    const u32 v = w[i];
+    const int pos[4] = {A == OUT_BF16 ? 6 : 9, A == OUT_BF16 ? 7 : 10, A == OUT_BF16 ? 8 : 11, 15}; // m, e0, e1, s
+    u32 o = 0u;
+#pragma unroll
+    for (int j = 0; j < 8; ++j)
+#pragma unroll
+        for (int b = 0; b < 4; ++b) o |= ((v >> (4 * j + b)) & 1u) << fp4_rp_src<A>(j >> 1, pos[b] + 16 * (j & 1));
+    out[i] = o;
+}
+extern "C" __global__ void gemv_fp4_repack_bf16(u32* out, const u32* w, u64 words) { fp4_repack<OUT_BF16>(out, w, words); }
+extern "C" __global__ void gemv_fp4_repack_f16(u32* out, const u32* w, u64 words) { fp4_repack<OUT_F16>(out, w, words); }
 
 // The lane's activations for one 128-k chunk: row m, k = 32t .. 32t + 31, as 16 pairs:
 // zeros for rows at or beyond M, or with CLAMP row M - 1 again (no zeroing instructions;
@@ -847,11 +890,32 @@ __device__ __forceinline__ void mma_reduce_store(float (*acc)[4], u16* __restric
 // is multiplied by its block's E4M3 scale in the activation type (e2m1 x e4m3 has at most 6
 // significant bits and lies within [2^-10, 2688]: exact in f16 and bf16). The global scale
 // (one per tensor) is applied to the f32 sums.
-// E8M0 scale byte (§1.4) as a bf16 pair (2^(e-127) twice; 0x00 is the bf16 subnormal 2^-127,
-// 0xFF NaN): exact, and so is its product with an E2M1 value.
-__device__ __forceinline__ u32 e8m0_bf16x2(u32 e) {
-    const u32 h = e == 0xFFu ? 0x7FC0u : (e == 0u ? 0x0040u : e << 7);
+// MXFP4 (§8): the E8M0 scale byte e (§1.4) for the repacked weights of e2m1_rp (E2M1 value
+// times 2^-126), as a bf16 pair 2^(e - 1 - delta) (0xFF: NaN), the f32 sums taking 2^delta.
+// `delta` is the layer's: max(0, e_max - 128), so that the pair stays finite; the host
+// checks that e_min >= delta - 5, which keeps every product v 2^(e - 127 - delta) exact
+// (its lowest bit at 2^-133 or above), and otherwise takes dequant + cuBLAS
+// (src/cuda/gemv.rs, `gemv_e8m0_range`). For a layer whose scales are all 2 or less,
+// delta = 0 and the products are the E2M1 values times the scales, as the format defines.
+__device__ __forceinline__ u32 e8m0_rp_bf16x2(u32 e, int delta) {
+    const u32 h = e == 0xFFu ? 0x7FC0u : (u32)((int)e + 126 - delta) << 7;
     return h | (h << 16);
+}
+
+// The largest and the smallest non-NaN E8M0 byte of `sc` (n bytes): atomicMax into
+// range[0] (starting at 0) and atomicMin into range[1] (starting at 255).
+extern "C" __global__ void gemv_e8m0_range(const u8* __restrict__ sc, u64 n, int* __restrict__ range) {
+    int hi = 0, lo = 255;
+    for (u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (u64)gridDim.x * blockDim.x) {
+        const int e = sc[i];
+        if (e != 0xFF) { hi = max(hi, e); lo = min(lo, e); }
+    }
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) {
+        hi = max(hi, __shfl_xor_sync(0xffffffffu, hi, o));
+        lo = min(lo, __shfl_xor_sync(0xffffffffu, lo, o));
+    }
+    if ((threadIdx.x & 31) == 0) { atomicMax(range, hi); atomicMin(range + 1, lo); }
 }
 
 // The first NS E4M3 scale bytes of s (§6) as exact pairs (v, v) of the activation type.
@@ -862,40 +926,49 @@ __device__ __forceinline__ u32 e8m0_bf16x2(u32 e) {
 // 28672x8192 55.4 -> 54.6); the 8-warp one (4096x14336 18.5 -> 19.5) and the 128-k
 // two-tile kernels at M = 16 (14336x4096 28.6 -> 30.7; they keep the f32 decode) were
 // slower with it, their registers allocated differently.
-template <int A, int NS, bool FAST>
+// RP: the pairs times 2^118 (bf16) or 2^7 (f16), for the repacked weights of e2m1_rp
+// (exact: an E4M3 value has 4 significant bits and lies within [2^-9, 448]; the bf16 pair
+// takes a second multiply, 2^238 having no bf16).
+template <int A> __device__ __forceinline__ float fp4_rp_scale() { return A == OUT_BF16 ? 3.3230699894622794e35f : 128.0f; }
+template <int A, int NS, bool FAST, bool RP = false>
 __device__ __forceinline__ void e4m3_scale_pairs(u32 s, u32* p) {
+    const float fmul = RP ? fp4_rp_scale<A>() : 1.0f;
     if (!FAST) {
 #pragma unroll
         for (int i = 0; i < NS; ++i) {
-            const float f = e4m3_to_f32((s >> (8 * i)) & 0xFFu);
+            const float f = e4m3_to_f32((s >> (8 * i)) & 0xFFu) * fmul;
             p[i] = to_out2<A>(f, f);
         }
         return;
     }
-    const u32 mul = A == OUT_BF16 ? 0x7B807B80u : 0x5C005C00u;
+    // 2^120 (bf16) or 2^8 (f16) undoes the rebias; RP: 2^127 then 2^111, or 2^15.
+    const u32 mul = A == OUT_BF16 ? (RP ? 0x7F007F00u : 0x7B807B80u) : (RP ? 0x78007800u : 0x5C005C00u);
 #pragma unroll
     for (int i = 0; i < NS; ++i) {
         const u32 u = prmt(s, 0u, 0x4040u | (u32)i | ((u32)i << 8)); // byte i at bits 0..7 and 16..23
         const u32 r = A == OUT_BF16 ? ((u & 0x007F007Fu) << 4) | ((u & 0x00800080u) << 8)
                                     : ((u & 0x007F007Fu) << 7) | ((u & 0x00800080u) << 8);
         p[i] = hmul2<A>(r, mul);
+        if (RP && A == OUT_BF16) p[i] = hmul2<A>(p[i], 0x77007700u);
     }
     const u32 live = NS == 4 ? s : s & ((1u << (8 * NS)) - 1u);
     if (__builtin_expect(((live & 0x7F7F7F7Fu) + 0x01010101u) & 0x80808080u, 0)) {
 #pragma unroll
         for (int i = 0; i < NS; ++i) {
-            const float f = e4m3_to_f32((s >> (8 * i)) & 0xFFu);
+            const float f = e4m3_to_f32((s >> (8 * i)) & 0xFFu) * fmul;
             p[i] = to_out2<A>(f, f);
         }
     }
 }
 
-// FMT 0: NVFP4 (E4M3 scale per 16 values, `ws` [rows, K/16], global scale); FMT 1: MXFP4
-// (§5, E8M0 scale per 32 values, `ws` [rows, K/32], bf16 activations only, no global).
+// FMT 0: NVFP4 (E4M3 scale per 16 values, `ws` [rows, K/16], global scale, `conv_delta` its
+// convention); FMT 1: MXFP4 (§5, E8M0 scale per 32 values, `ws` [rows, K/32], bf16
+// activations only, no global, `conv_delta` the layer's delta of e8m0_rp_bf16x2). Both read
+// the weights repacked for e2m1_rp.
 template <int A, int NT, int W, int RT, int FMT = 0, int WR = 1>
 __device__ __forceinline__ void mma_nvfp4_body(u16* __restrict__ y, const u16* __restrict__ x, const u8* __restrict__ w,
                                                const u8* __restrict__ ws, const float* __restrict__ global,
-                                               int convention, const u16* __restrict__ bias, int m, int N, int K) {
+                                               int conv_delta, const u16* __restrict__ bias, int m, int N, int K) {
     // RT m16 tiles per warp (rows n0 + 16 rt + g and + 8): RT = 2 shares each activation
     // fragment between two tiles, which is what M > 8 needs.
     // WR row groups of W / WR warps each (see mma_reduce_store): the warps of a group split
@@ -946,10 +1019,10 @@ __device__ __forceinline__ void mma_nvfp4_body(u16* __restrict__ y, const u16* _
 #pragma unroll
                     for (int i = 0; i < 2; ++i) {
                         if (FMT == 0) {
-                            const float f = e4m3_to_f32((s2[sl][r] >> (8 * i)) & 0xFFu);
+                            const float f = e4m3_to_f32((s2[sl][r] >> (8 * i)) & 0xFFu) * fp4_rp_scale<A>();
                             sc[r][i] = to_out2<A>(f, f);
                         } else {
-                            sc[r][i] = e8m0_bf16x2(s2[sl][r]);
+                            sc[r][i] = e8m0_rp_bf16x2(s2[sl][r], conv_delta);
                         }
                     }
                 }
@@ -966,8 +1039,8 @@ __device__ __forceinline__ void mma_nvfp4_body(u16* __restrict__ y, const u16* _
 #pragma unroll
                 for (int rt = 0; rt < RT; ++rt) {
                     u32 a01, a23, b01, b23; // rows g (a) and g + 8 (b) of tile rt, k pairs (0,1), (2,3)
-                    e2m1x4_pairs<A>(wv[2 * rt][u] >> (16 * h), a01, a23);
-                    e2m1x4_pairs<A>(wv[2 * rt + 1][u] >> (16 * h), b01, b23);
+                    a01 = e2m1_rp<A>(wv[2 * rt][u], 2 * h); a23 = e2m1_rp<A>(wv[2 * rt][u], 2 * h + 1);
+                    b01 = e2m1_rp<A>(wv[2 * rt + 1][u], 2 * h); b23 = e2m1_rp<A>(wv[2 * rt + 1][u], 2 * h + 1);
                     const u32 s_a = sc[2 * rt][u >> 1], s_b = sc[2 * rt + 1][u >> 1];
                     a01 = hmul2<A>(a01, s_a); a23 = hmul2<A>(a23, s_a);
                     b01 = hmul2<A>(b01, s_b); b23 = hmul2<A>(b23, s_b);
@@ -979,7 +1052,7 @@ __device__ __forceinline__ void mma_nvfp4_body(u16* __restrict__ y, const u16* _
         }
     }
     const float gs = FMT == 0 ? global[0] : 1.0f;
-    const float mul = convention == 0 ? gs : 1.0f / gs;
+    const float mul = FMT == 0 ? (conv_delta == 0 ? gs : 1.0f / gs) * fp4_rp_mul<A>() : pow2f(conv_delta);
 #pragma unroll
     for (int rt = 0; rt < RT; ++rt) {
         if (rt > 0) __syncthreads(); // the reduction buffer is reused
@@ -994,7 +1067,7 @@ __device__ __forceinline__ void mma_nvfp4_body(u16* __restrict__ y, const u16* _
 template <int A, int NT, int W, int FMT = 0, bool CLAMP = false>
 __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u16* __restrict__ x, const u8* __restrict__ w,
                                                     const u8* __restrict__ ws, const float* __restrict__ global,
-                                                    int convention, const u16* __restrict__ bias, int m, int N, int K) {
+                                                    int conv_delta, const u16* __restrict__ bias, int m, int N, int K) {
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     const int n0 = blockIdx.x * 16;
     const int na = min(n0 + g, N - 1), nb = min(n0 + g + 8, N - 1);
@@ -1034,13 +1107,13 @@ __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u
         const u32 wB[8] = {qb0.x, qb0.y, qb0.z, qb0.w, qb1.x, qb1.y, qb1.z, qb1.w};
         u32 sA[4], sB[4]; // scale pair of word u: [u >> 1] (NVFP4, 16 values) or [u >> 2] (MXFP4)
         if (FMT == 0) {
-            e4m3_scale_pairs<A, 4, W == 4>(s4a, sA);
-            e4m3_scale_pairs<A, 4, W == 4>(s4b, sB);
+            e4m3_scale_pairs<A, 4, W == 4, true>(s4a, sA);
+            e4m3_scale_pairs<A, 4, W == 4, true>(s4b, sB);
         } else {
 #pragma unroll
             for (int i = 0; i < 4; ++i) {
-                sA[i] = e8m0_bf16x2((s4a >> (8 * (i >> 1))) & 0xFFu);
-                sB[i] = e8m0_bf16x2((s4b >> (8 * (i >> 1))) & 0xFFu);
+                sA[i] = e8m0_rp_bf16x2((s4a >> (8 * (i >> 1))) & 0xFFu, conv_delta);
+                sB[i] = e8m0_rp_bf16x2((s4b >> (8 * (i >> 1))) & 0xFFu, conv_delta);
             }
         }
         if (c + 1 < c1) {
@@ -1061,8 +1134,8 @@ __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u
 #pragma unroll
                 for (int h = 0; h < 2; ++h) {
                     u32 a01, a23, b01, b23;
-                    e2m1x4_pairs<A>(wA[u] >> (16 * h), a01, a23);
-                    e2m1x4_pairs<A>(wB[u] >> (16 * h), b01, b23);
+                    a01 = e2m1_rp<A>(wA[u], 2 * h); a23 = e2m1_rp<A>(wA[u], 2 * h + 1);
+                    b01 = e2m1_rp<A>(wB[u], 2 * h); b23 = e2m1_rp<A>(wB[u], 2 * h + 1);
                     const u32 s_a = sA[u >> 1], s_b = sB[u >> 1];
                     a01 = hmul2<A>(a01, s_a); a23 = hmul2<A>(a23, s_a);
                     b01 = hmul2<A>(b01, s_b); b23 = hmul2<A>(b23, s_b);
@@ -1074,7 +1147,8 @@ __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u
         }
     }
     const float gs = FMT == 0 ? global[0] : 1.0f;
-    mma_reduce_store<A, NT, W>(acc, y, bias, convention == 0 ? gs : 1.0f / gs, m, N, n0);
+    mma_reduce_store<A, NT, W>(acc, y, bias, FMT == 0 ? (conv_delta == 0 ? gs : 1.0f / gs) * fp4_rp_mul<A>() : pow2f(conv_delta),
+                               m, N, n0);
 }
 
 template <int A> __device__ __forceinline__ u32 hsub2(u32 a, u32 b) {
@@ -1857,6 +1931,8 @@ __device__ __forceinline__ void finalize_body(u16* __restrict__ y, const float* 
 // ------------------------------- instantiations ----------------------------------------
 #define ROW_ARGS_NVFP4 u16 *y, const u16 *x, const u8 *w, const u8 *ws, const float *global, int convention, const u16 *bias, int m, int N, int K
 #define ROW_ARGS_MXFP4 u16 *y, const u16 *x, const u8 *w, const u8 *sc, const u16 *bias, int m, int N, int K
+// The tensor-core MXFP4 kernels take the repacked weights and the layer's delta (e8m0_rp_bf16x2).
+#define MMA_ARGS_MXFP4 u16 *y, const u16 *x, const u8 *w, const u8 *sc, int delta, const u16 *bias, int m, int N, int K
 #define ROW_ARGS_FP8 u16 *y, const u16 *x, const u8 *w, const float *scale, int mode, int bh, int bw, const u16 *bias, int m, int N, int K
 #define ROW_ARGS_CT4 u16 *y, const u16 *x, const u32 *w, const void *scales, int scale_dt, const u32 *zp, int group_size, int groups, const u16 *bias, int m, int N, int K
 #define COL_ARGS_GPTQ u16 *y, float *part, const u16 *x, const u32 *qw, const u32 *qz, const void *scales, int scale_dt, const int *g_idx, int group_size, int v1, const u16 *bias, int m, int N, int K
@@ -2017,23 +2093,23 @@ GEMV_MMA_GPTQ_C(bf16, OUT_BF16, 2)
 GEMV_MMA_GPTQ_C(f16, OUT_F16, 1)
 GEMV_MMA_GPTQ_C(f16, OUT_F16, 2)
 #define GEMV_MMA_MX(NT, W)                                                                                   \
-    extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_mxfp4_bf16_n##NT##_w##W(ROW_ARGS_MXFP4) {   \
-        mma_nvfp4_body<OUT_BF16, NT, W, 1, 1>(y, x, w, sc, nullptr, 0, bias, m, N, K);                       \
+    extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_mxfp4_bf16_n##NT##_w##W(MMA_ARGS_MXFP4) {   \
+        mma_nvfp4_body<OUT_BF16, NT, W, 1, 1>(y, x, w, sc, nullptr, delta, bias, m, N, K);                       \
     }                                                                                                        \
-    extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_mxfp4x2_bf16_n##NT##_w##W(ROW_ARGS_MXFP4) { \
-        mma_nvfp4_body<OUT_BF16, NT, W, 2, 1>(y, x, w, sc, nullptr, 0, bias, m, N, K);                       \
+    extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_mxfp4x2_bf16_n##NT##_w##W(MMA_ARGS_MXFP4) { \
+        mma_nvfp4_body<OUT_BF16, NT, W, 2, 1>(y, x, w, sc, nullptr, delta, bias, m, N, K);                       \
     }                                                                                                        \
-    extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_mxfp4w_bf16_n##NT##_w##W(ROW_ARGS_MXFP4) {  \
-        mma_nvfp4_wide_body<OUT_BF16, NT, W, 1>(y, x, w, sc, nullptr, 0, bias, m, N, K);                     \
+    extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_mxfp4w_bf16_n##NT##_w##W(MMA_ARGS_MXFP4) {  \
+        mma_nvfp4_wide_body<OUT_BF16, NT, W, 1>(y, x, w, sc, nullptr, delta, bias, m, N, K);                     \
     }
 GEMV_MMA_MX(1, 4) GEMV_MMA_MX(1, 8) GEMV_MMA_MX(1, 16) GEMV_MMA_MX(2, 4) GEMV_MMA_MX(2, 8) GEMV_MMA_MX(2, 16)
 #define GEMV_MMA_MXR(W)                                                                                      \
-    extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_mxfp4x2r4_bf16_n2_w##W(ROW_ARGS_MXFP4) {  \
-        mma_nvfp4_body<OUT_BF16, 2, W, 2, 1, 4>(y, x, w, sc, nullptr, 0, bias, m, N, K);                     \
+    extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_mxfp4x2r4_bf16_n2_w##W(MMA_ARGS_MXFP4) {  \
+        mma_nvfp4_body<OUT_BF16, 2, W, 2, 1, 4>(y, x, w, sc, nullptr, delta, bias, m, N, K);                     \
     }
 GEMV_MMA_MXR(4) GEMV_MMA_MXR(8) GEMV_MMA_MXR(16)
-extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_mxfp4x2r4l_bf16_n2_w8(ROW_ARGS_MXFP4) {
-    mma_nvfp4_body<OUT_BF16, 2, 8, 2, 1, 4>(y, x, w, sc, nullptr, 0, bias, m, N, K);
+extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_mxfp4x2r4l_bf16_n2_w8(MMA_ARGS_MXFP4) {
+    mma_nvfp4_body<OUT_BF16, 2, 8, 2, 1, 4>(y, x, w, sc, nullptr, delta, bias, m, N, K);
 }
 GEMV_MMA_W(bf16, OUT_BF16, 1)
 GEMV_MMA_W(bf16, OUT_BF16, 2)

@@ -603,6 +603,27 @@ pub fn gemv_specs() -> Vec<Spec> {
     v
 }
 
+/// Extra GEMV layers, after [`gemv_specs`]: the FP4 tensor-core kernels on unusual scales.
+/// NVFP4 with extreme E4M3 block scales (zero, subnormal, 448 among ordinary ones, under
+/// an ordinary global scale: the scale pairs of the repacked decode are the scale times
+/// 2^118 or 2^7, which must stay exact and finite); MXFP4 (bf16 activations only) with every E8M0 scale multiplied by 2^`shift` (up to 2^16, so
+/// that the layer's delta is above 0: `e8m0_rp_bf16x2` in gemv.cu). Every kernel family
+/// (128-k, 256-k, two tiles, four row groups) sees them.
+pub fn gemv_special_specs() -> Vec<(Spec, Extremes, u8)> {
+    use super::dequant::Nvfp4Convention::{Divisor, Multiplier};
+    let nv = |n, k, convention| Spec::Nvfp4 { n, k, convention };
+    let mx = |n, k| Spec::Mxfp4 { experts: 1, n, k };
+    vec![
+        (nv(1030, 640, Multiplier), Extremes::Extreme, 0),
+        (nv(8200, 3072, Divisor), Extremes::Extreme, 0),
+        (nv(25601, 256, Multiplier), Extremes::Extreme, 0),
+        (nv(14337, 128, Divisor), Extremes::Extreme, 0),
+        (mx(8200, 3072), Extremes::Plain, 12),
+        (mx(25601, 128), Extremes::Plain, 12),
+        (mx(14337, 256), Extremes::Plain, 12),
+    ]
+}
+
 /// `||y - y_ref|| / ||y_ref||` with `y_ref = x W^T + bias` in f64 from the oracle's weights.
 pub fn gemv_rel_err(
     w: &[f32],
@@ -650,13 +671,36 @@ pub fn run_gpu_gemv(gpu: &Gpu, oracle: OracleFn<'_>, seed: u64) -> GpuResult<Vec
     let blas = cublas(gpu)?;
     let mut out = Vec::new();
     let mut rng = Rng::new(seed ^ 0x6E6D_7600);
-    for (si, spec) in gemv_specs().into_iter().enumerate() {
-        let fx = Fixture::generate(spec, Extremes::Plain, seed.wrapping_add(7_000 + si as u64));
+    let specs = gemv_specs()
+        .into_iter()
+        .map(|s| (s, Extremes::Plain, 0u8))
+        .chain(gemv_special_specs());
+    for (si, (spec, extremes, shift)) in specs.enumerate() {
+        let mut fx = Fixture::generate(spec, extremes, seed.wrapping_add(7_000 + si as u64));
+        let mut label = fx.packed().label();
+        if extremes == Extremes::Extreme {
+            // Extreme block scales under an ordinary global scale (the fixture's extreme
+            // global, an f32 subnormal, makes W overflow or vanish: a dequant test).
+            fx.global = 0.375;
+            label.push_str(" (extreme scales)");
+        }
+        if shift > 0 {
+            // MXFP4 scales (tensor 1) times 2^shift; NaN bytes stay NaN.
+            for e in fx.data[1].iter_mut().filter(|e| **e != 0xFF) {
+                *e += shift;
+            }
+            label.push_str(&format!(" (scales x 2^{shift})"));
+        }
         let w = oracle(&fx);
         let dev = fx.packed().upload(gpu)?;
         let (n, k) = dev.out_shape();
         let mut scratch = Scratch::default();
         for act in OutDtype::ALL {
+            // Scales up to 2^16 put the outputs beyond f16's range; the bf16 tensor-core
+            // kernels are what the shifted layers are for.
+            if shift > 0 && act == OutDtype::F16 {
+                continue;
+            }
             for m in 1..=16usize {
                 // M = 3, 7, 11, 15: all-positive activations (mean 0.75, as after a gated
                 // SiLU), so that kernels summing (magic + q) x and subtracting the zero
@@ -684,7 +728,7 @@ pub fn run_gpu_gemv(gpu: &Gpu, oracle: OracleFn<'_>, seed: u64) -> GpuResult<Vec
                 gpu.fill_u16(&y, POISON)?;
                 let mut c = GemvCase {
                     kernel: String::new(),
-                    format: fx.packed().label(),
+                    format: label.clone(),
                     shape: format!("{n}x{k}"),
                     m,
                     act,

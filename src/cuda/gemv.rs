@@ -575,6 +575,11 @@ pub struct Scratch {
     /// AWQ and compressed-tensors int4 layers in the GPTQ layout (weights, zeros, and the
     /// transposed scales for compressed-tensors), by the layer's upload id.
     kpacked: std::collections::HashMap<u64, (DevBuf, DevBuf, Option<DevBuf>)>,
+    /// NVFP4 and MXFP4 weights repacked for the tensor-core kernels' decode
+    /// (`gemv_fp4_repack_*`) with the layer's MXFP4 delta (0 for NVFP4), by the layer's
+    /// upload id and activation type (the bit layout differs); `None` for an MXFP4 layer
+    /// whose scales span too wide a range for that decode (it takes dequant + cuBLAS).
+    fp4packed: std::collections::HashMap<(u64, OutDtype), Option<(DevBuf, i32)>>,
     /// K-split arrival counters (zero between launches) and partials of the tensor-core
     /// column kernels, which sum their splits themselves (`splitk_fixup` in gemv.cu).
     fixup: Option<DevBuf>,
@@ -586,6 +591,7 @@ impl Scratch {
     pub fn forget(&mut self, layer: &DevicePacked) {
         self.sorted.remove(&layer.id());
         self.kpacked.remove(&layer.id());
+        self.fp4packed.retain(|(id, _), _| *id != layer.id());
     }
 }
 
@@ -685,6 +691,92 @@ fn kpacked_operands(
     // Only AWQ keeps its own scales (buffer 2); compressed-tensors has the transposed copy.
     let scales = sc.as_ref().map_or(p.ptr(2), |b| b.ptr());
     Ok((qw.ptr(), qz.ptr(), scales))
+}
+
+/// The packed weights of an NVFP4 or MXFP4 layer in the bit layout of the tensor-core
+/// kernels for activation type `act` (`e2m1_rp` in gemv.cu: each pair of codes comes out
+/// by a rotation and a mask instead of table lookups), built on first use and kept in
+/// `scratch` like the AWQ repack (one more copy of the packed weights on the device): its
+/// address and the layer's delta (MXFP4, `e8m0_rp_bf16x2`; 0 for NVFP4). `None` for an
+/// MXFP4 layer whose largest and smallest scale exponents are more than 133 apart: no delta
+/// keeps all its products exact in bf16, so it runs dequant + cuBLAS instead. Finding the
+/// range reads two integers back from the device, once per layer.
+fn fp4packed_weights(
+    gpu: &Gpu,
+    p: &DevicePacked,
+    act: OutDtype,
+    scratch: &mut Scratch,
+) -> GpuResult<Option<(u64, i32)>> {
+    let (n, k) = p.out_shape();
+    let name = format!("gemv_fp4_repack_{}", act.suffix());
+    let mx = matches!(p.desc, Desc::Mxfp4 { .. });
+    if !(mx || matches!(p.desc, Desc::Nvfp4 { .. })) || k % 32 != 0 {
+        return Err(GpuError::bad_args(
+            name,
+            "only NVFP4 and MXFP4 layers with K a multiple of 32 are repacked",
+        ));
+    }
+    if let std::collections::hash_map::Entry::Vacant(slot) = scratch.fp4packed.entry((p.id(), act))
+    {
+        let delta = match mx {
+            false => Some(0),
+            true => {
+                let scales = (n * (k / 32)) as u64;
+                let range = gpu.upload_bytes(
+                    &[0i32, 255]
+                        .iter()
+                        .flat_map(|v| v.to_le_bytes())
+                        .collect::<Vec<u8>>(),
+                )?;
+                gpu.launch(
+                    "gemv_e8m0_range",
+                    grid_1d(scales.min(1 << 20), 256)?,
+                    &[
+                        KArg::Ptr(p.ptr(1)),
+                        KArg::U64(scales),
+                        KArg::Ptr(range.ptr()),
+                    ],
+                )?;
+                let b = gpu.download(&range)?;
+                let (hi, lo) = (
+                    i32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+                    i32::from_le_bytes([b[4], b[5], b[6], b[7]]),
+                );
+                mxfp4_delta(hi, lo)
+            }
+        };
+        let entry = match delta {
+            Some(d) => {
+                let words = n * (k / 8);
+                let buf = gpu.alloc(words * 4)?;
+                gpu.launch(
+                    &name,
+                    grid_1d(words as u64, 256)?,
+                    &[
+                        KArg::Ptr(buf.ptr()),
+                        KArg::Ptr(p.ptr(0)),
+                        KArg::U64(words as u64),
+                    ],
+                )?;
+                Some((buf, d))
+            }
+            None => None,
+        };
+        slot.insert(entry);
+    }
+    Ok(scratch.fp4packed[&(p.id(), act)]
+        .as_ref()
+        .map(|(b, d)| (b.ptr(), *d)))
+}
+
+/// The delta of an MXFP4 layer whose non-NaN scale exponents (E8M0 bytes) span
+/// `lo..=hi`: `max(0, hi - 128)`, which keeps every scale pair 2^(e - 1 - delta) finite in
+/// bf16, provided `lo >= delta - 5`, which keeps every product of an E2M1 value with it
+/// exact (`e8m0_rp_bf16x2` in gemv.cu); `None` otherwise. A layer of NaN scales only
+/// (`hi < lo`) takes 0.
+fn mxfp4_delta(hi: i32, lo: i32) -> Option<i32> {
+    let delta = (hi - 128).max(0);
+    (hi < lo || lo >= delta - 5).then_some(delta)
 }
 
 /// The K-sorted weights of an act-order GPTQ 4-bit layer (built on first use and kept in
@@ -846,7 +938,15 @@ pub fn gemv_async(
     }
     let bias_ptr = KArg::Ptr(bias.map_or(0, |b| b.ptr()));
     let i = |v: usize| KArg::I32(v as i32);
-    let pl = plan(gpu, p, act, m);
+    let mut pl = plan(gpu, p, act, m);
+    // The FP4 tensor-core kernels read the repacked weights (and MXFP4 its delta).
+    let mut fp4 = (0, 0);
+    if matches!(pl, Plan::Mma { .. }) && matches!(p.desc, Desc::Nvfp4 { .. } | Desc::Mxfp4 { .. }) {
+        match fp4packed_weights(gpu, p, act, scratch)? {
+            Some(w) => fp4 = w,
+            None => pl = Plan::DequantCublas,
+        }
+    }
     match &pl {
         Plan::Row { kernel } | Plan::Mma { kernel, .. } => {
             // The tensor-core kernels take the row kernels' arguments; only the shape differs.
@@ -866,10 +966,21 @@ pub fn gemv_async(
                 Desc::Nvfp4 { convention, .. } => vec![
                     yk,
                     xk,
-                    KArg::Ptr(p.ptr(0)),
+                    KArg::Ptr(if fp4.0 != 0 { fp4.0 } else { p.ptr(0) }),
                     KArg::Ptr(p.ptr(1)),
                     KArg::Ptr(p.ptr(2)),
                     KArg::I32((convention == Nvfp4Convention::Divisor) as i32),
+                    bias_ptr,
+                    i(m),
+                    i(n),
+                    i(k),
+                ],
+                Desc::Mxfp4 { .. } if fp4.0 != 0 => vec![
+                    yk,
+                    xk,
+                    KArg::Ptr(fp4.0),
+                    KArg::Ptr(p.ptr(1)),
+                    KArg::I32(fp4.1),
                     bias_ptr,
                     i(m),
                     i(n),
@@ -1180,6 +1291,20 @@ mod tests {
             "gemv_mma_nvfp4_bf16_n1_w4"
         );
     }
+    #[test]
+    fn mxfp4_delta_range() {
+        // Scales all 2 or less: delta 0 whatever the smallest (2^-127 included).
+        assert_eq!(mxfp4_delta(128, 0), Some(0));
+        assert_eq!(mxfp4_delta(120, 110), Some(0));
+        // Larger scales shift by hi - 128, as long as the smallest stays within 133.
+        assert_eq!(mxfp4_delta(140, 7), Some(12));
+        assert_eq!(mxfp4_delta(254, 121), Some(126));
+        assert_eq!(mxfp4_delta(254, 120), None);
+        assert_eq!(mxfp4_delta(140, 6), None);
+        // NaN scales only: nothing to shift.
+        assert_eq!(mxfp4_delta(0, 255), Some(0));
+    }
+
     #[test]
     fn awq_repack_choice() {
         assert!(awq_repack(1, 28672, 8192) && awq_repack(8, 4096, 14336));
