@@ -678,10 +678,15 @@ pub fn run_gpu_gemv(gpu: &Gpu, oracle: OracleFn<'_>, seed: u64) -> GpuResult<Vec
     for (si, (spec, extremes, shift)) in specs.enumerate() {
         let mut fx = Fixture::generate(spec, extremes, seed.wrapping_add(7_000 + si as u64));
         let mut label = fx.packed().label();
-        if extremes == Extremes::Extreme {
+        if let (Extremes::Extreme, Spec::Nvfp4 { convention, .. }) = (extremes, spec) {
             // Extreme block scales under an ordinary global scale (the fixture's extreme
-            // global, an f32 subnormal, makes W overflow or vanish: a dequant test).
-            fx.global = 0.375;
+            // global, an f32 subnormal, makes W overflow or vanish: a dequant test), 2^-6
+            // as a multiplier or 2^6 as a divisor, which keeps |W| <= 42 and the outputs
+            // within f16's range.
+            fx.global = match convention {
+                super::dequant::Nvfp4Convention::Multiplier => 1.0 / 64.0,
+                super::dequant::Nvfp4Convention::Divisor => 64.0,
+            };
             label.push_str(" (extreme scales)");
         }
         if shift > 0 {
