@@ -603,7 +603,8 @@ pub fn gemv_specs() -> Vec<Spec> {
     v
 }
 
-/// Extra GEMV layers, after [`gemv_specs`]: the FP4 tensor-core kernels on unusual scales.
+/// Extra GEMV layers, after [`gemv_specs`] (so that those keep their seeds): the FP4
+/// tensor-core kernels on unusual scales, and act-order GPTQ4 on a larger layer.
 /// NVFP4 with extreme E4M3 block scales (zero, subnormal, 448 among ordinary ones, under
 /// an ordinary global scale: the scale pairs of the repacked decode are the scale times
 /// 2^118 or 2^7, which must stay exact and finite); MXFP4 (bf16 activations only) with every E8M0 scale multiplied by 2^`shift` (up to 2^16, so
@@ -621,6 +622,21 @@ pub fn gemv_special_specs() -> Vec<(Spec, Extremes, u8)> {
         (mx(8200, 3072), Extremes::Plain, 12),
         (mx(25601, 128), Extremes::Plain, 12),
         (mx(14337, 256), Extremes::Plain, 12),
+        // Act-order GPTQ4 above 4096x4096: at M <= 8 the 64-k kernel on the permuted copy
+        // of the activations (smaller layers gather them in the kernel instead).
+        (
+            Spec::Gptq {
+                bits: 4,
+                n: 4104,
+                k: 4160,
+                group: Some(128),
+                v1: false,
+                act_order: true,
+                scale_dtype: super::dequant::ScaleDtype::F16,
+            },
+            Extremes::Plain,
+            0,
+        ),
     ]
 }
 

@@ -127,9 +127,20 @@ fn gptq4_mma_plan(
         && env_knob("SAFEWEIGHTS_MMA_GPTQW", 1) == 1;
     let tiles = n.div_ceil(64 * cols);
     let chunks = k / if wide { 64 } else { 32 };
+    // Act-order on the 64-k kernel of a layer up to 4096x4096: the lanes gather their
+    // activations through the permutation (`wg`) instead of a separate gemv_permute_x
+    // launch. H100, same call, M = 1 (M = 4), launch -> gather: 4096x4096 14.8 -> 12.7 us
+    // (14.9 -> 13.4); larger layers were slower, the gather being two dependent loads in
+    // the loop: 8192x8192 22.9 -> 25.2, 14336x4096 19.5 -> 21.3, 28672x8192 51.0 -> 62.3.
+    let gather =
+        sorted && wide && env_knob("SAFEWEIGHTS_GPTQ_GATHER", (n * k <= 4096 * 4096) as usize) == 1;
     let kernel = format!(
         "gemv_mma_gptq4{}_{sfx}_n{}_c{cols}",
-        if wide { "w" } else { "" },
+        match (wide, gather) {
+            (true, true) => "wg",
+            (true, false) => "w",
+            _ => "",
+        },
         if m <= 8 { 1 } else { 2 }
     );
     mma_col_plan(gpu, kernel, tiles, chunks, 8 / cols, sorted, kpacked)
@@ -153,7 +164,7 @@ fn ct4_repack(m: usize, n: usize, k: usize) -> bool {
 /// Whether K-major kernel `kernel` has a `_sk` variant (splits summed in the kernel): the
 /// one-tile (M <= 8) GPTQ4 (one column group), GPTQ8 and AWQ kernels.
 fn has_splitk_variant(kernel: &str) -> bool {
-    ["gemv_mma_gptq4_", "gemv_mma_gptq4w_"]
+    ["gemv_mma_gptq4_", "gemv_mma_gptq4w_", "gemv_mma_gptq4wg_"]
         .iter()
         .any(|f| kernel.starts_with(f) && kernel.ends_with("_n1_c1"))
         || ["gemv_mma_gptq8_", "gemv_mma_awq_"]
@@ -779,15 +790,9 @@ fn mxfp4_delta(hi: i32, lo: i32) -> Option<i32> {
     (hi < lo || lo >= delta - 5).then_some(delta)
 }
 
-/// The K-sorted weights of an act-order GPTQ 4-bit layer (built on first use and kept in
-/// `scratch`) and its activations gathered into that order; returns both addresses.
-fn sorted_operands(
-    gpu: &Gpu,
-    p: &DevicePacked,
-    m: usize,
-    x: &DevBuf,
-    scratch: &mut Scratch,
-) -> GpuResult<(u64, u64)> {
+/// The K-sorted weights of an act-order GPTQ 4-bit layer (`gptq4_sort_k`, built on first
+/// use and kept in `scratch`): their address.
+fn sorted_weights(gpu: &Gpu, p: &DevicePacked, scratch: &mut Scratch) -> GpuResult<u64> {
     let (n, k) = p.out_shape();
     let perm = p.ptr(4);
     if perm == 0 {
@@ -812,7 +817,21 @@ fn sorted_operands(
         )?;
         slot.insert(buf);
     }
-    let qw = scratch.sorted[&p.id()].ptr();
+    Ok(scratch.sorted[&p.id()].ptr())
+}
+
+/// The K-sorted weights of an act-order GPTQ 4-bit layer (built on first use and kept in
+/// `scratch`) and its activations gathered into that order; returns both addresses.
+fn sorted_operands(
+    gpu: &Gpu,
+    p: &DevicePacked,
+    m: usize,
+    x: &DevBuf,
+    scratch: &mut Scratch,
+) -> GpuResult<(u64, u64)> {
+    let k = p.out_shape().1;
+    let perm = p.ptr(4);
+    let qw = sorted_weights(gpu, p, scratch)?;
     let xs = ensure(gpu, &mut scratch.xs, m * k * 2)?;
     gpu.launch(
         "gemv_permute_x",
@@ -1078,7 +1097,11 @@ pub fn gemv_async(
             };
             let (yk, pk) = (KArg::Ptr(y.ptr()), KArg::Ptr(part));
             let (mut xk, mut qw, mut gi) = (KArg::Ptr(x.ptr()), p.ptr(0), p.ptr(3));
-            if *sorted {
+            if *sorted && kernel.starts_with("gemv_mma_gptq4wg_") {
+                // The gathering kernel: sorted weights, the activations as given, and the
+                // permutation where g_idx would be.
+                (qw, gi) = (sorted_weights(gpu, p, scratch)?, p.ptr(4));
+            } else if *sorted {
                 let (qw_s, xs) = sorted_operands(gpu, p, m, x, scratch)?;
                 (xk, qw, gi) = (KArg::Ptr(xs), qw_s, 0);
             }
