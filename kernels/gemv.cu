@@ -1296,6 +1296,11 @@ __device__ __forceinline__ void fma_frag(float* acc, float sa, float sb, float v
     acc[3] = fmaf(sb, v3, acc[3]);
 }
 
+// Programmatic dependent launch (sm_90): wait until the grid before this one on the stream
+// has finished and its writes are visible; let the grid after this one start launching.
+__device__ __forceinline__ void grid_dep_wait() { asm volatile("griddepcontrol.wait;" ::: "memory"); }
+__device__ __forceinline__ void grid_dep_launch() { asm volatile("griddepcontrol.launch_dependents;" ::: "memory"); }
+
 // Activation rows g + 8 j (j < NT) at k = 8t: the lane's B-fragment rows in the K-major
 // kernels (rows at or beyond M are never read).
 template <int NT>
@@ -1321,18 +1326,11 @@ __device__ __forceinline__ void kmajor_x_rows(const u16** xr, const u16* __restr
 // gemv_finalize_*.
 // CH: 32-k sub-chunks per chunk (1, or 2 when the group size is a multiple of 64): a lane
 // keeps 2 * CH 16-byte loads in flight ahead.
-// GX (act-order GPTQ, the `gptq4wg` kernels): `qw` holds the K-sorted weights
-// (gptq4_sort_k) and `perm` the sorted order (perm[k'] = k); the lanes gather their
-// activations x[m, perm[k']] themselves instead of reading a permuted copy that a separate
-// gemv_permute_x launch wrote. The gather is two dependent loads in the loop: H100, M = 1,
-// same call, permute launch -> gather: 4096x4096 14.8 -> 12.7 us, but 8192x8192 22.9 ->
-// 25.2 and 28672x8192 51.0 -> 62.3, so src/cuda/gemv.rs takes it for small layers only.
-template <int A, int NT, int NWN, int CH = 1, bool SK = false, bool GX = false>
+template <int A, int NT, int NWN, int CH = 1, bool SK = false>
 __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __restrict__ part, const u16* __restrict__ x,
                                                const u32* __restrict__ qw, const u32* __restrict__ qz,
                                                const u16* __restrict__ scales, int scale_dt, int group_size, int v1,
-                                               const u16* __restrict__ bias, int m, int N, int K,
-                                               const int* __restrict__ perm = nullptr) {
+                                               const u16* __restrict__ bias, int m, int N, int K) {
     constexpr int W = 8, KW = W / NWN; // NWN warps along N (64 columns each), KW along K
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     const int wn = warp % NWN, wk = warp / NWN;
@@ -1407,6 +1405,11 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
         group_prefetch(qz + (u64)g0 * zero_words + (lb >> 3));
     }
     if (c0 < c1) fetch();
+    // Act-order layers launch this kernel right after gemv_permute_x with programmatic
+    // stream serialization (src/cuda/gemv.rs): the weight loads above overlap the permute,
+    // and the permuted activations are read only after it has finished. A no-op for a
+    // normal launch.
+    grid_dep_wait();
     // The 64-k (M <= 8) variant takes two chunks per iteration (28672x8192 M = 1: 61.0 ->
     // 58.9 us); the 32-k one, used at M > 8, one (two: 82 -> 109 us at M = 16).
 #pragma unroll (CH == 2 ? 2 : 1)
@@ -1458,25 +1461,10 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
 #pragma unroll
             for (int j = 0; j < NT; ++j) {
                 const int mr = g + 8 * j;
-                if (GX) {
-                    // Sorted k' = 32 (CH c + hh) + 8t + i, i < 8: pairs (i, i + 4) as below.
-                    u32 v[8] = {0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u};
-                    if (mr < m) {
-                        const int* pk = perm + 32 * (CH * c + hh) + 8 * t;
-                        const int4 p0 = *(const int4*)pk, p1 = *(const int4*)(pk + 4);
-                        const u16* xm = x + (u64)mr * K;
-                        const int ks[8] = {p0.x, p0.y, p0.z, p0.w, p1.x, p1.y, p1.z, p1.w};
-#pragma unroll
-                        for (int i = 0; i < 8; ++i) v[i] = xm[ks[i]];
-                    }
-                    B0[hh][j][0] = prmt(v[0], v[4], 0x5410u); B1[hh][j][0] = prmt(v[1], v[5], 0x5410u);
-                    B0[hh][j][1] = prmt(v[2], v[6], 0x5410u); B1[hh][j][1] = prmt(v[3], v[7], 0x5410u);
-                } else {
-                    uint4 P = make_uint4(0, 0, 0, 0);
-                    if (mr < m) P = *(const uint4*)(xr[j] + (CH * c + hh) * 32);
-                    B0[hh][j][0] = prmt(P.x, P.z, 0x5410u); B1[hh][j][0] = prmt(P.x, P.z, 0x7632u);
-                    B0[hh][j][1] = prmt(P.y, P.w, 0x5410u); B1[hh][j][1] = prmt(P.y, P.w, 0x7632u);
-                }
+                uint4 P = make_uint4(0, 0, 0, 0);
+                if (mr < m) P = *(const uint4*)(xr[j] + (CH * c + hh) * 32);
+                B0[hh][j][0] = prmt(P.x, P.z, 0x5410u); B1[hh][j][0] = prmt(P.x, P.z, 0x7632u);
+                B0[hh][j][1] = prmt(P.y, P.w, 0x5410u); B1[hh][j][1] = prmt(P.y, P.w, 0x7632u);
                 if (ZF) {
                     mma_16816<A>(sx[j], ONES, ONES, ONES, ONES, B0[hh][j][0], B1[hh][j][0]);
                     mma_16816<A>(sx[j], ONES, ONES, ONES, ONES, B0[hh][j][1], B1[hh][j][1]);
@@ -2072,10 +2060,6 @@ GEMV_MMA_FP8U(f16, OUT_F16, 4) GEMV_MMA_FP8U(f16, OUT_F16, 8) GEMV_MMA_FP8U(f16,
 #define GEMV_MMA_GPTQ_C(SUF, A, NT) GEMV_MMA_GPTQ(SUF, A, NT, 1) GEMV_MMA_GPTQ(SUF, A, NT, 2) GEMV_MMA_GPTQ(SUF, A, NT, 4) \
     extern "C" __global__ void __launch_bounds__(256) gemv_mma_gptq4w_##SUF##_n##NT##_c1(COL_ARGS_GPTQ) {    \
         mma_gptq4_body<A, NT, 1, 2>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
-    }                                                                                                        \
-    extern "C" __global__ void __launch_bounds__(256) gemv_mma_gptq4wg_##SUF##_n##NT##_c1(COL_ARGS_GPTQ) {   \
-        mma_gptq4_body<A, NT, 1, 2, false, true>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, \
-                                                 m, N, K, g_idx);                                            \
     }
 #define GEMV_MMA_GPTQ8(SUF, A, NT)                                                                           \
     extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_gptq8_##SUF##_n##NT(COL_ARGS_GPTQ) {          \
@@ -2105,10 +2089,6 @@ GEMV_MMA_AWQ(f16, OUT_F16, 2)
     }                                                                                                        \
     extern "C" __global__ void __launch_bounds__(256) gemv_mma_gptq4w_##SUF##_n1_c1_sk(COL_ARGS_GPTQ) {        \
         mma_gptq4_body<A, 1, 1, 2, true>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
-    }                                                                                                        \
-    extern "C" __global__ void __launch_bounds__(256) gemv_mma_gptq4wg_##SUF##_n1_c1_sk(COL_ARGS_GPTQ) {       \
-        mma_gptq4_body<A, 1, 1, 2, true, true>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, \
-                                               N, K, g_idx);                                                 \
     }                                                                                                        \
     extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_gptq8_##SUF##_n1_sk(COL_ARGS_GPTQ) {        \
         mma_gptq8_body<A, 1, true>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
@@ -2212,6 +2192,7 @@ extern "C" __global__ void gemv_ct4_repack_sz(u16* __restrict__ s_out, u32* __re
 // The activations in the sorted K order: xs[m, j] = x[m, perm[j]].
 extern "C" __global__ void gemv_permute_x(u16* __restrict__ xs, const u16* __restrict__ x, const int* __restrict__ perm,
                                           int m, int K) {
+    grid_dep_launch(); // the GEMV after it may start its weight loads now (see mma_gptq4_body)
     const u64 t = (u64)blockIdx.x * blockDim.x + threadIdx.x;
     if (t >= (u64)m * K) return;
     const u64 row = t / (u64)K;

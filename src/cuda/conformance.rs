@@ -622,8 +622,8 @@ pub fn gemv_special_specs() -> Vec<(Spec, Extremes, u8)> {
         (mx(8200, 3072), Extremes::Plain, 12),
         (mx(25601, 128), Extremes::Plain, 12),
         (mx(14337, 256), Extremes::Plain, 12),
-        // Act-order GPTQ4 above 4096x4096: at M <= 8 the 64-k kernel on the permuted copy
-        // of the activations (smaller layers gather them in the kernel instead).
+        // Act-order GPTQ4 on a layer of LLM size (group 128, split K): the GEMV launched to
+        // overlap the activation permute before it (programmatic dependent launch).
         (
             Spec::Gptq {
                 bits: 4,

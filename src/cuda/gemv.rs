@@ -127,20 +127,9 @@ fn gptq4_mma_plan(
         && env_knob("SAFEWEIGHTS_MMA_GPTQW", 1) == 1;
     let tiles = n.div_ceil(64 * cols);
     let chunks = k / if wide { 64 } else { 32 };
-    // Act-order on the 64-k kernel of a layer up to 4096x4096: the lanes gather their
-    // activations through the permutation (`wg`) instead of a separate gemv_permute_x
-    // launch. H100, same call, M = 1 (M = 4), launch -> gather: 4096x4096 14.8 -> 12.7 us
-    // (14.9 -> 13.4); larger layers were slower, the gather being two dependent loads in
-    // the loop: 8192x8192 22.9 -> 25.2, 14336x4096 19.5 -> 21.3, 28672x8192 51.0 -> 62.3.
-    let gather =
-        sorted && wide && env_knob("SAFEWEIGHTS_GPTQ_GATHER", (n * k <= 4096 * 4096) as usize) == 1;
     let kernel = format!(
         "gemv_mma_gptq4{}_{sfx}_n{}_c{cols}",
-        match (wide, gather) {
-            (true, true) => "wg",
-            (true, false) => "w",
-            _ => "",
-        },
+        if wide { "w" } else { "" },
         if m <= 8 { 1 } else { 2 }
     );
     mma_col_plan(gpu, kernel, tiles, chunks, 8 / cols, sorted, kpacked)
@@ -164,7 +153,7 @@ fn ct4_repack(m: usize, n: usize, k: usize) -> bool {
 /// Whether K-major kernel `kernel` has a `_sk` variant (splits summed in the kernel): the
 /// one-tile (M <= 8) GPTQ4 (one column group), GPTQ8 and AWQ kernels.
 fn has_splitk_variant(kernel: &str) -> bool {
-    ["gemv_mma_gptq4_", "gemv_mma_gptq4w_", "gemv_mma_gptq4wg_"]
+    ["gemv_mma_gptq4_", "gemv_mma_gptq4w_"]
         .iter()
         .any(|f| kernel.starts_with(f) && kernel.ends_with("_n1_c1"))
         || ["gemv_mma_gptq8_", "gemv_mma_awq_"]
@@ -1097,11 +1086,7 @@ pub fn gemv_async(
             };
             let (yk, pk) = (KArg::Ptr(y.ptr()), KArg::Ptr(part));
             let (mut xk, mut qw, mut gi) = (KArg::Ptr(x.ptr()), p.ptr(0), p.ptr(3));
-            if *sorted && kernel.starts_with("gemv_mma_gptq4wg_") {
-                // The gathering kernel: sorted weights, the activations as given, and the
-                // permutation where g_idx would be.
-                (qw, gi) = (sorted_weights(gpu, p, scratch)?, p.ptr(4));
-            } else if *sorted {
+            if *sorted {
                 let (qw_s, xs) = sorted_operands(gpu, p, m, x, scratch)?;
                 (xk, qw, gi) = (KArg::Ptr(xs), qw_s, 0);
             }
@@ -1182,7 +1167,15 @@ pub fn gemv_async(
                     ))
                 }
             };
-            gpu.launch(kernel, cfg, &args)?;
+            // After the activation permute: launched to overlap it (the kernel waits for
+            // the permuted activations itself, `grid_dep_wait` in gemv.cu). H100, same call,
+            // M = 1: act-order 28672x8192 51.3 -> 49.45 us, 8192x8192 22.65 -> 21.0,
+            // 14336x4096 19.55 -> 17.7 (M = 16 76.2 -> 74.5).
+            if *sorted && env_knob("SAFEWEIGHTS_GEMV_PDL", 1) == 1 {
+                gpu.launch_overlapped(kernel, cfg, &args)?;
+            } else {
+                gpu.launch(kernel, cfg, &args)?;
+            }
             if *splits > 1 && !fused {
                 let fin = format!("gemv_finalize_{}", act.suffix());
                 gpu.launch(

@@ -343,6 +343,74 @@ impl Gpu {
         Ok(())
     }
 
+    /// Launches `name` with programmatic stream serialization: its blocks may start while
+    /// the kernel before it on the stream is still running, so they must wait for that
+    /// kernel's writes themselves (`griddepcontrol.wait` in kernels/gemv.cu) before they
+    /// read them. For the GEMV after the act-order activation permute, whose weight
+    /// loads then overlap the permute.
+    pub fn launch_overlapped(&self, name: &str, cfg: LaunchConfig, args: &[KArg]) -> GpuResult<()> {
+        let func = self.function(name)?;
+        let shape = LaunchShape {
+            grid: cfg.grid_dim,
+            block: cfg.block_dim,
+        };
+        let fail = |detail: String| GpuError::Launch {
+            kernel: name.to_string(),
+            shape,
+            detail,
+        };
+        self.stream
+            .context()
+            .bind_to_thread()
+            .map_err(|e| fail(format!("{e:?}")))?;
+        // One 8-byte slot per argument (the driver reads each argument's own size from its
+        // slot, little-endian), and the array of pointers to them.
+        let mut vals: Vec<u64> = args
+            .iter()
+            .map(|a| match *a {
+                KArg::Ptr(p) => p,
+                KArg::I32(v) => v as u32 as u64,
+                KArg::U32(v) => v as u64,
+                KArg::U64(v) => v,
+                KArg::F32(v) => v.to_bits() as u64,
+            })
+            .collect();
+        let mut ptrs: Vec<*mut std::ffi::c_void> = vals
+            .iter_mut()
+            .map(|v| v as *mut u64 as *mut std::ffi::c_void)
+            .collect();
+        // SAFETY: an all-zero CUlaunchAttribute is valid (a plain C struct and union).
+        let mut attr: sys::CUlaunchAttribute = unsafe { std::mem::zeroed() };
+        attr.id = sys::CUlaunchAttributeID::CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+        attr.value.programmaticStreamSerializationAllowed = 1;
+        let conf = sys::CUlaunchConfig {
+            gridDimX: cfg.grid_dim.0,
+            gridDimY: cfg.grid_dim.1,
+            gridDimZ: cfg.grid_dim.2,
+            blockDimX: cfg.block_dim.0,
+            blockDimY: cfg.block_dim.1,
+            blockDimZ: cfg.block_dim.2,
+            sharedMemBytes: cfg.shared_mem_bytes,
+            hStream: self.stream.cu_stream(),
+            attrs: &mut attr,
+            numAttrs: 1,
+        };
+        // SAFETY: as in `launch` for the arguments; `conf`, `attr`, `vals` and `ptrs` outlive
+        // the call, which copies them.
+        let r = unsafe {
+            sys::cuLaunchKernelEx(
+                &conf,
+                func.cu_function(),
+                ptrs.as_mut_ptr(),
+                std::ptr::null_mut(),
+            )
+        };
+        if r != sys::CUresult::CUDA_SUCCESS {
+            return Err(fail(format!("cuLaunchKernelEx: {r:?}")));
+        }
+        Ok(())
+    }
+
     /// Launches and then waits, so that an execution fault is reported against this kernel.
     pub fn launch_checked(&self, name: &str, cfg: LaunchConfig, args: &[KArg]) -> GpuResult<()> {
         self.launch(name, cfg, args)?;
