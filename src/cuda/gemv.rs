@@ -1308,6 +1308,18 @@ mod tests {
         );
     }
     #[test]
+    fn fp4_repack_kernels_exist() {
+        // The names fp4packed_weights launches, for every activation type it takes.
+        let src = super::super::kernels::ModuleId::Gemv.source();
+        for act in OutDtype::ALL {
+            let name = format!("gemv_fp4_repack_{}", act.suffix());
+            assert!(src.contains(&format!("void {name}(")), "{name}");
+        }
+        assert!(src.contains("void gemv_e8m0_range("));
+        assert!(src.contains("void gemv_permute_x("));
+    }
+
+    #[test]
     fn mxfp4_delta_range() {
         // Scales all 2 or less: delta 0 whatever the smallest (2^-127 included).
         assert_eq!(mxfp4_delta(128, 0), Some(0));
