@@ -778,7 +778,7 @@ __device__ __forceinline__ u32 prmt(u32 a, u32 b, u32 sel) {
 // the subnormal code 0.5 included (it lands on the format's subnormal 2^-127 or 2^-15).
 // The pair's scale multiply then carries the 2^126 or 2^14 back, split between the scale
 // (NVFP4: 2^118 or 2^7, see e4m3_scale_pairs; MXFP4: e8m0_rp_bf16x2) and the f32 sums
-// (2^8 or 2^7: fp4_rp_mul).
+// (2^8 or 2^7: fp4_rp_mul, applied in fp4_out_mul).
 // Register r of word w is a union of pieces rotr(w, d) & mask. No layout lets every pair
 // come from one rotation (four translates of a pair's bit set cannot tile 32 bits), so
 // one pair (bf16) or two (f16) take two pieces: 4 rotations and 5 masks per 8 codes for
@@ -918,21 +918,21 @@ extern "C" __global__ void gemv_e8m0_range(const u8* __restrict__ sc, u64 n, int
     if ((threadIdx.x & 31) == 0) { atomicMax(range, hi); atomicMin(range + 1, lo); }
 }
 
-// The first NS E4M3 scale bytes of s (§6) as exact pairs (v, v) of the activation type.
+// The first NS E4M3 scale bytes of s (§6) as exact pairs (v, v) of the activation type,
+// times 2^118 (bf16) or 2^7 (f16) for the repacked weights of e2m1_rp (exact: an E4M3
+// value has 4 significant bits and lies within [2^-9, 448]).
 // FAST: byte i in both halves (one prmt), its bits moved under the exponent and the sign to
-// bit 15 (exact, subnormals included, as in e4m3x2_exact), one multiply by 2^120 (bf16) or
-// 2^8 (f16), and a NaN byte (0x7F / 0xFF) through f32; otherwise every byte through f32.
+// bit 15 (exact, subnormals included, as in e4m3x2_exact), multiplies by 2^127 and 2^111
+// (bf16: 2^238 has no bf16) or by 2^15 (f16), and a NaN byte (0x7F / 0xFF) through f32;
+// otherwise every byte through f32.
 // FAST is what the 4-warp 256-k kernels take (H100 M = 1: 14336x4096 20.7 -> 18.9 us,
 // 28672x8192 55.4 -> 54.6); the 8-warp one (4096x14336 18.5 -> 19.5) and the 128-k
 // two-tile kernels at M = 16 (14336x4096 28.6 -> 30.7; they keep the f32 decode) were
 // slower with it, their registers allocated differently.
-// RP: the pairs times 2^118 (bf16) or 2^7 (f16), for the repacked weights of e2m1_rp
-// (exact: an E4M3 value has 4 significant bits and lies within [2^-9, 448]; the bf16 pair
-// takes a second multiply, 2^238 having no bf16).
 template <int A> __device__ __forceinline__ float fp4_rp_scale() { return A == OUT_BF16 ? 3.3230699894622794e35f : 128.0f; }
-template <int A, int NS, bool FAST, bool RP = false>
+template <int A, int NS, bool FAST>
 __device__ __forceinline__ void e4m3_scale_pairs(u32 s, u32* p) {
-    const float fmul = RP ? fp4_rp_scale<A>() : 1.0f;
+    const float fmul = fp4_rp_scale<A>();
     if (!FAST) {
 #pragma unroll
         for (int i = 0; i < NS; ++i) {
@@ -941,15 +941,15 @@ __device__ __forceinline__ void e4m3_scale_pairs(u32 s, u32* p) {
         }
         return;
     }
-    // 2^120 (bf16) or 2^8 (f16) undoes the rebias; RP: 2^127 then 2^111, or 2^15.
-    const u32 mul = A == OUT_BF16 ? (RP ? 0x7F007F00u : 0x7B807B80u) : (RP ? 0x78007800u : 0x5C005C00u);
+    // 2^127 then 2^111 (bf16), or 2^15 (f16): the rebias and the factor of fp4_rp_scale.
+    const u32 mul = A == OUT_BF16 ? 0x7F007F00u : 0x78007800u;
 #pragma unroll
     for (int i = 0; i < NS; ++i) {
         const u32 u = prmt(s, 0u, 0x4040u | (u32)i | ((u32)i << 8)); // byte i at bits 0..7 and 16..23
         const u32 r = A == OUT_BF16 ? ((u & 0x007F007Fu) << 4) | ((u & 0x00800080u) << 8)
                                     : ((u & 0x007F007Fu) << 7) | ((u & 0x00800080u) << 8);
         p[i] = hmul2<A>(r, mul);
-        if (RP && A == OUT_BF16) p[i] = hmul2<A>(p[i], 0x77007700u);
+        if (A == OUT_BF16) p[i] = hmul2<A>(p[i], 0x77007700u);
     }
     const u32 live = NS == 4 ? s : s & ((1u << (8 * NS)) - 1u);
     if (__builtin_expect(((live & 0x7F7F7F7Fu) + 0x01010101u) & 0x80808080u, 0)) {
@@ -959,6 +959,14 @@ __device__ __forceinline__ void e4m3_scale_pairs(u32 s, u32* p) {
             p[i] = to_out2<A>(f, f);
         }
     }
+}
+
+// What the f32 sums of an FP4 tensor-core kernel are multiplied by: NVFP4 (FMT 0) the global
+// scale (as a multiplier or a divisor, `conv_delta`) and fp4_rp_mul; MXFP4 2^delta.
+template <int A, int FMT> __device__ __forceinline__ float fp4_out_mul(const float* __restrict__ global, int conv_delta) {
+    if (FMT != 0) return pow2f(conv_delta);
+    const float gs = global[0];
+    return (conv_delta == 0 ? gs : 1.0f / gs) * fp4_rp_mul<A>();
 }
 
 // FMT 0: NVFP4 (E4M3 scale per 16 values, `ws` [rows, K/16], global scale, `conv_delta` its
@@ -1016,15 +1024,8 @@ __device__ __forceinline__ void mma_nvfp4_body(u16* __restrict__ y, const u16* _
 #pragma unroll
                 for (int r = 0; r < R; ++r) {
                     wv[r][0] = q[sl][r].x; wv[r][1] = q[sl][r].y; wv[r][2] = q[sl][r].z; wv[r][3] = q[sl][r].w;
-#pragma unroll
-                    for (int i = 0; i < 2; ++i) {
-                        if (FMT == 0) {
-                            const float f = e4m3_to_f32((s2[sl][r] >> (8 * i)) & 0xFFu) * fp4_rp_scale<A>();
-                            sc[r][i] = to_out2<A>(f, f);
-                        } else {
-                            sc[r][i] = e8m0_rp_bf16x2(s2[sl][r], conv_delta);
-                        }
-                    }
+                    if (FMT == 0) e4m3_scale_pairs<A, 2, false>(s2[sl][r], sc[r]);
+                    else sc[r][0] = sc[r][1] = e8m0_rp_bf16x2(s2[sl][r], conv_delta);
                 }
                 if (c + 2 < c1) fetch(c + 2, sl);
             }
@@ -1051,8 +1052,7 @@ __device__ __forceinline__ void mma_nvfp4_body(u16* __restrict__ y, const u16* _
             }
         }
     }
-    const float gs = FMT == 0 ? global[0] : 1.0f;
-    const float mul = FMT == 0 ? (conv_delta == 0 ? gs : 1.0f / gs) * fp4_rp_mul<A>() : pow2f(conv_delta);
+    const float mul = fp4_out_mul<A, FMT>(global, conv_delta);
 #pragma unroll
     for (int rt = 0; rt < RT; ++rt) {
         if (rt > 0) __syncthreads(); // the reduction buffer is reused
@@ -1107,8 +1107,8 @@ __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u
         const u32 wB[8] = {qb0.x, qb0.y, qb0.z, qb0.w, qb1.x, qb1.y, qb1.z, qb1.w};
         u32 sA[4], sB[4]; // scale pair of word u: [u >> 1] (NVFP4, 16 values) or [u >> 2] (MXFP4)
         if (FMT == 0) {
-            e4m3_scale_pairs<A, 4, W == 4, true>(s4a, sA);
-            e4m3_scale_pairs<A, 4, W == 4, true>(s4b, sB);
+            e4m3_scale_pairs<A, 4, W == 4>(s4a, sA);
+            e4m3_scale_pairs<A, 4, W == 4>(s4b, sB);
         } else {
 #pragma unroll
             for (int i = 0; i < 4; ++i) {
@@ -1146,9 +1146,7 @@ __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u
             }
         }
     }
-    const float gs = FMT == 0 ? global[0] : 1.0f;
-    mma_reduce_store<A, NT, W>(acc, y, bias, FMT == 0 ? (conv_delta == 0 ? gs : 1.0f / gs) * fp4_rp_mul<A>() : pow2f(conv_delta),
-                               m, N, n0);
+    mma_reduce_store<A, NT, W>(acc, y, bias, fp4_out_mul<A, FMT>(global, conv_delta), m, N, n0);
 }
 
 template <int A> __device__ __forceinline__ u32 hsub2(u32 a, u32 b) {

@@ -607,9 +607,10 @@ pub fn gemv_specs() -> Vec<Spec> {
 /// tensor-core kernels on unusual scales, and act-order GPTQ4 on a larger layer.
 /// NVFP4 with extreme E4M3 block scales (zero, subnormal, 448 among ordinary ones, under
 /// an ordinary global scale: the scale pairs of the repacked decode are the scale times
-/// 2^118 or 2^7, which must stay exact and finite); MXFP4 (bf16 activations only) with every E8M0 scale multiplied by 2^`shift` (up to 2^16, so
-/// that the layer's delta is above 0: `e8m0_rp_bf16x2` in gemv.cu). Every kernel family
-/// (128-k, 256-k, two tiles, four row groups) sees them.
+/// 2^118 or 2^7, which must stay exact and finite); MXFP4 (bf16 activations only) with
+/// every E8M0 scale multiplied by 2^`shift` (up to 2^16, so that the layer's delta is
+/// above 0: `e8m0_rp_bf16x2` in gemv.cu). Every kernel family (128-k, 256-k, two tiles,
+/// four row groups) sees them.
 pub fn gemv_special_specs() -> Vec<(Spec, Extremes, u8)> {
     use super::dequant::Nvfp4Convention::{Divisor, Multiplier};
     let nv = |n, k, convention| Spec::Nvfp4 { n, k, convention };

@@ -779,9 +779,15 @@ fn mxfp4_delta(hi: i32, lo: i32) -> Option<i32> {
     (hi < lo || lo >= delta - 5).then_some(delta)
 }
 
-/// The K-sorted weights of an act-order GPTQ 4-bit layer (`gptq4_sort_k`, built on first
-/// use and kept in `scratch`): their address.
-fn sorted_weights(gpu: &Gpu, p: &DevicePacked, scratch: &mut Scratch) -> GpuResult<u64> {
+/// The K-sorted weights of an act-order GPTQ 4-bit layer (built on first use and kept in
+/// `scratch`) and its activations gathered into that order; returns both addresses.
+fn sorted_operands(
+    gpu: &Gpu,
+    p: &DevicePacked,
+    m: usize,
+    x: &DevBuf,
+    scratch: &mut Scratch,
+) -> GpuResult<(u64, u64)> {
     let (n, k) = p.out_shape();
     let perm = p.ptr(4);
     if perm == 0 {
@@ -806,21 +812,7 @@ fn sorted_weights(gpu: &Gpu, p: &DevicePacked, scratch: &mut Scratch) -> GpuResu
         )?;
         slot.insert(buf);
     }
-    Ok(scratch.sorted[&p.id()].ptr())
-}
-
-/// The K-sorted weights of an act-order GPTQ 4-bit layer (built on first use and kept in
-/// `scratch`) and its activations gathered into that order; returns both addresses.
-fn sorted_operands(
-    gpu: &Gpu,
-    p: &DevicePacked,
-    m: usize,
-    x: &DevBuf,
-    scratch: &mut Scratch,
-) -> GpuResult<(u64, u64)> {
-    let k = p.out_shape().1;
-    let perm = p.ptr(4);
-    let qw = sorted_weights(gpu, p, scratch)?;
+    let qw = scratch.sorted[&p.id()].ptr();
     let xs = ensure(gpu, &mut scratch.xs, m * k * 2)?;
     gpu.launch(
         "gemv_permute_x",
@@ -948,11 +940,11 @@ pub fn gemv_async(
     let i = |v: usize| KArg::I32(v as i32);
     let mut pl = plan(gpu, p, act, m);
     // The FP4 tensor-core kernels read the repacked weights (and MXFP4 its delta).
-    let mut fp4 = (0, 0);
+    let mut fp4 = None;
     if matches!(pl, Plan::Mma { .. }) && matches!(p.desc, Desc::Nvfp4 { .. } | Desc::Mxfp4 { .. }) {
-        match fp4packed_weights(gpu, p, act, scratch)? {
-            Some(w) => fp4 = w,
-            None => pl = Plan::DequantCublas,
+        fp4 = fp4packed_weights(gpu, p, act, scratch)?;
+        if fp4.is_none() {
+            pl = Plan::DequantCublas;
         }
     }
     match &pl {
@@ -974,7 +966,7 @@ pub fn gemv_async(
                 Desc::Nvfp4 { convention, .. } => vec![
                     yk,
                     xk,
-                    KArg::Ptr(if fp4.0 != 0 { fp4.0 } else { p.ptr(0) }),
+                    KArg::Ptr(fp4.map_or(p.ptr(0), |(w, _)| w)),
                     KArg::Ptr(p.ptr(1)),
                     KArg::Ptr(p.ptr(2)),
                     KArg::I32((convention == Nvfp4Convention::Divisor) as i32),
@@ -983,12 +975,12 @@ pub fn gemv_async(
                     i(n),
                     i(k),
                 ],
-                Desc::Mxfp4 { .. } if fp4.0 != 0 => vec![
+                Desc::Mxfp4 { .. } if fp4.is_some() => vec![
                     yk,
                     xk,
-                    KArg::Ptr(fp4.0),
+                    KArg::Ptr(fp4.map_or(0, |(w, _)| w)),
                     KArg::Ptr(p.ptr(1)),
-                    KArg::I32(fp4.1),
+                    KArg::I32(fp4.map_or(0, |(_, d)| d)),
                     bias_ptr,
                     i(m),
                     i(n),
