@@ -333,8 +333,12 @@ __device__ __forceinline__ void gemv_mxfp4_body(u16* __restrict__ y, const u16* 
 // ---------------------------------------------------------------------------------------
 // FP8 E4M3 (§7.4, §9): lane chunk = 16 bytes = 16 values; needs K % 16 == 0 and, for
 // block scales, a block width that is a multiple of 16. mode 0 tensor, 1 channel, 2 block.
+// NC: look for NaN codes (0x7F / 0xFF) in every chunk and decode a chunk holding one
+// through e4m3_to_f32, so that they reach y as NaN. The `gemv_fp8n_*` kernels (NC false)
+// skip that test, about 10 instructions per 16 bytes; the dispatcher takes them for a
+// layer that gemv_fp8_has_nan found free of NaN codes (src/cuda/gemv.rs, once per layer).
 // ---------------------------------------------------------------------------------------
-template <int A, int MT>
+template <int A, int MT, bool NC = true>
 __device__ __forceinline__ void gemv_fp8_body(u16* __restrict__ y, const u16* __restrict__ x,
                                               const u8* __restrict__ w, const float* __restrict__ scale,
                                               int mode, int bh, int bw, const u16* __restrict__ bias, int m,
@@ -361,7 +365,7 @@ __device__ __forceinline__ void gemv_fp8_body(u16* __restrict__ y, const u16* __
     auto step = [&](const uint4 p, const float s, const int c) {
         const u32 words[4] = {p.x, p.y, p.z, p.w};
         float wv[16];
-        if (!(e4m3x4_has_nan(p.x) | e4m3x4_has_nan(p.y) | e4m3x4_has_nan(p.z) | e4m3x4_has_nan(p.w))) {
+        if (!NC || !(e4m3x4_has_nan(p.x) | e4m3x4_has_nan(p.y) | e4m3x4_has_nan(p.z) | e4m3x4_has_nan(p.w))) {
 #pragma unroll
             for (int i = 0; i < 16; ++i) wv[i] = e4m3_byte_nonan(words[i / 4], i % 4);
         } else {
@@ -902,6 +906,15 @@ __device__ __forceinline__ u32 e8m0_rp_bf16x2(u32 e, int delta) {
     return h | (h << 16);
 }
 
+// Whether any of the n words of E4M3 codes at w holds a NaN code (0x7F / 0xFF): *flag (0
+// before the launch) becomes 1. Once per layer, for the choice of gemv_fp8n_* kernels.
+extern "C" __global__ void gemv_fp8_has_nan(const u32* __restrict__ w, u64 n, int* __restrict__ flag) {
+    bool nan = false;
+    for (u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (u64)gridDim.x * blockDim.x)
+        nan |= e4m3x4_has_nan(w[i]);
+    if (__any_sync(0xffffffffu, nan) && (threadIdx.x & 31) == 0) *flag = 1;
+}
+
 // The largest and the smallest non-NaN E8M0 byte of `sc` (n bytes): atomicMax into
 // range[0] (starting at 0) and atomicMin into range[1] (starting at 255).
 extern "C" __global__ void gemv_e8m0_range(const u8* __restrict__ sc, u64 n, int* __restrict__ range) {
@@ -1285,6 +1298,83 @@ __device__ __noinline__ void splitk_fixup(u16* __restrict__ y, float* part, cons
     }
 }
 
+// K splits of one column tile as one thread-block cluster (sm_90): launched with cluster
+// dimensions (1, grid.y, 1) (grid.y <= CL_MAX, src/cuda/gemv.rs), the split blocks of a tile
+// are co-scheduled, and each sends its per-lane sums straight into the shared memory of the
+// tile's first block (distributed shared memory) instead of storing partials, raising a
+// counter and having the last block re-read them from L2. One cluster barrier later, the
+// first block adds them in split order (as splitk_fixup does: the same f32 result).
+// The kernels run the cluster path when the launch made them a cluster of grid.y blocks,
+// and splitk_fixup otherwise.
+constexpr int CL_MAX = 8;
+__device__ __forceinline__ u32 cluster_blocks() {
+    u32 r;
+    asm volatile("mov.u32 %0, %%cluster_nctarank;" : "=r"(r));
+    return r;
+}
+// Phase 1 of the cluster barrier starts at kernel entry (relaxed: nothing to publish) and is
+// waited on before the first remote store, so that every block of the cluster has started
+// (a block's shared memory may only be written once it runs). Phase 2 publishes the sums.
+__device__ __forceinline__ void cluster_arrive_relaxed() {
+    asm volatile("barrier.cluster.arrive.relaxed.aligned;" ::: "memory");
+}
+__device__ __forceinline__ void cluster_arrive() {
+    asm volatile("barrier.cluster.arrive.release.aligned;" ::: "memory");
+}
+__device__ __forceinline__ void cluster_wait() {
+    asm volatile("barrier.cluster.wait.acquire.aligned;" ::: "memory");
+}
+// Stores v at `local` (this block's shared address of a variable) in cluster block `rank`.
+__device__ __forceinline__ void st_cluster_f32(const float* local, u32 rank, float v) {
+    const u32 a = (u32)__cvta_generic_to_shared(local);
+    u32 r;
+    asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(r) : "r"(a), "r"(rank));
+    asm volatile("st.shared::cluster.f32 [%0], %1;" ::"r"(r), "f"(v) : "memory");
+}
+
+// The tail of the K-major kernels once the warps of a block have reduced: E sums per lane,
+// element e = e0, e0 + estep, ... for this thread; `final_sum(e)` is the block's sum of
+// element e and `coord(e, mm, n)` its row and column (false outside M or N). Writes y (one
+// split), the f32 partials (finalize pass or splitk_fixup), or the cluster sums. SK kernels
+// call cluster_arrive_relaxed() at entry.
+template <int A, int E, bool SK, typename Sum, typename Coord>
+__device__ __forceinline__ void split_tail(u16* __restrict__ y, float* part, const u16* __restrict__ bias, int m,
+                                           int N, int col0, int cols, int e0, int estep, Sum final_sum, Coord coord) {
+    const int lane = threadIdx.x & 31;
+    const bool cl = SK && gridDim.y > 1 && cluster_blocks() == gridDim.y;
+    __shared__ float cred[SK ? CL_MAX : 1][E][32];
+    if (SK) cluster_wait(); // phase 1: the whole cluster runs
+    for (int e = e0; e < E; e += estep) {
+        const float s = final_sum(e);
+        int mm, n;
+        if (cl) {
+            st_cluster_f32(&cred[blockIdx.y][e][lane], 0u, s);
+        } else if (coord(e, mm, n)) {
+            if (gridDim.y > 1) {
+                (SK ? splitk_partials(part) : part)[((u64)blockIdx.y * m + mm) * N + n] = s;
+            } else {
+                const float b = bias ? from_out<A>(bias[n]) : 0.0f;
+                y[(u64)mm * N + n] = to_out<A>(s + b);
+            }
+        }
+    }
+    if (cl) {
+        cluster_arrive();
+        cluster_wait();
+        if (blockIdx.y != 0) return;
+        for (int e = e0; e < E; e += estep) {
+            int mm, n;
+            if (!coord(e, mm, n)) continue;
+            float s = 0.0f;
+            for (int sp = 0; sp < (int)gridDim.y; ++sp) s += cred[sp][e][lane];
+            const float b = bias ? from_out<A>(bias[n]) : 0.0f;
+            y[(u64)mm * N + n] = to_out<A>(s + b);
+        }
+    } else if (SK && gridDim.y > 1) {
+        splitk_fixup<A>(y, part, bias, m, N, col0, cols);
+    }
+}
+
 // acc += (sa v0, sa v1, sb v2, sb v3): an MMA C fragment's rows g (c0, c1) and g + 8 (c2, c3)
 // scaled by their columns' factors.
 __device__ __forceinline__ void fma_frag(float* acc, float sa, float sb, float v0, float v1, float v2, float v3) {
@@ -1296,8 +1386,12 @@ __device__ __forceinline__ void fma_frag(float* acc, float sa, float sb, float v
 
 // Programmatic dependent launch (sm_90): wait until the grid before this one on the stream
 // has finished and its writes are visible; let the grid after this one start launching.
-__device__ __forceinline__ void grid_dep_wait() { asm volatile("griddepcontrol.wait;" ::: "memory"); }
-__device__ __forceinline__ void grid_dep_launch() { asm volatile("griddepcontrol.launch_dependents;" ::: "memory"); }
+__device__ __forceinline__ void grid_dep_wait() {
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+}
+__device__ __forceinline__ void grid_dep_launch() {
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+}
 
 // Activation rows g + 8 j (j < NT) at k = 8t: the lane's B-fragment rows in the K-major
 // kernels (rows at or beyond M are never read).
@@ -1329,7 +1423,9 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
                                                const u32* __restrict__ qw, const u32* __restrict__ qz,
                                                const u16* __restrict__ scales, int scale_dt, int group_size, int v1,
                                                const u16* __restrict__ bias, int m, int N, int K) {
+    if (SK) cluster_arrive_relaxed(); // split_tail: phase 1 of the cluster barrier
     constexpr int W = 8, KW = W / NWN; // NWN warps along N (64 columns each), KW along K
+    static_assert(!SK || NWN == 1, "in-kernel split sums: one column group per block");
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     const int wn = warp % NWN, wk = warp / NWN;
     const int n0 = (blockIdx.x * NWN + wn) * 64;
@@ -1504,24 +1600,21 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
             for (int r = 0; r < 4; ++r) red[warp][(i * NT + j) * 4 + r][lane] = acc[i][j][r];
     __syncthreads();
     // The KW warps of one column group are summed by its first, split over NWN == 1 warps.
-    for (int e = (NWN == 1 ? warp : 0); e < 4 * NT * 4; e += (NWN == 1 ? W : 1)) {
-        if (NWN > 1 && wk != 0) break;
-        float s = 0.0f;
+    split_tail<A, 4 * NT * 4, SK>(
+        y, part, bias, m, N, blockIdx.x * 64 * NWN, 64 * NWN, NWN == 1 ? warp : (wk == 0 ? 0 : 4 * NT * 4),
+        NWN == 1 ? W : 1,
+        [&](int e) {
+            float s = 0.0f;
 #pragma unroll
-        for (int wv = 0; wv < KW; ++wv) s += red[wn + NWN * wv][e][lane];
-        const int i = e / (NT * 4), j = (e / 4) % NT, r = e & 3;
-        const int mm = 8 * j + 2 * t + (r & 1);
-        const int n = (r < 2 ? ca : cb) + i;
-        if (mm < m && n < N) {
-            if (gridDim.y > 1) {
-                (SK ? splitk_partials(part) : part)[((u64)blockIdx.y * m + mm) * N + n] = s;
-            } else {
-                const float b = bias ? from_out<A>(bias[n]) : 0.0f;
-                y[(u64)mm * N + n] = to_out<A>(s + b);
-            }
-        }
-    }
-    if (SK && gridDim.y > 1) splitk_fixup<A>(y, part, bias, m, N, blockIdx.x * 64 * NWN, 64 * NWN);
+            for (int wv = 0; wv < KW; ++wv) s += red[wn + NWN * wv][e][lane];
+            return s;
+        },
+        [&](int e, int& mm, int& n) {
+            const int i = e / (NT * 4), j = (e / 4) % NT, r = e & 3;
+            mm = 8 * j + 2 * t + (r & 1);
+            n = (r < 2 ? ca : cb) + i;
+            return mm < m && n < N;
+        });
 }
 
 // FP8 E4M3 (§4) on tensor cores: the NVFP4 layout with one byte per value, 64-k chunks (16
@@ -1659,6 +1752,7 @@ __device__ __forceinline__ void mma_gptq8_body(u16* __restrict__ y, float* __res
                                                const u32* __restrict__ qw, const u32* __restrict__ qz,
                                                const u16* __restrict__ scales, int scale_dt, int group_size, int v1,
                                                const u16* __restrict__ bias, int m, int N, int K) {
+    if (SK) cluster_arrive_relaxed(); // split_tail: phase 1 of the cluster barrier
     constexpr int W = 8;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     const int n0 = blockIdx.x * 64;
@@ -1765,23 +1859,20 @@ __device__ __forceinline__ void mma_gptq8_body(u16* __restrict__ y, float* __res
 #pragma unroll
             for (int r = 0; r < 4; ++r) red[warp][(i * NT + j) * 4 + r][lane] = acc[i][j][r];
     __syncthreads();
-    for (int e = warp; e < 4 * NT * 4; e += W) {
-        float sum = 0.0f;
+    split_tail<A, 4 * NT * 4, SK>(
+        y, part, bias, m, N, blockIdx.x * 64, 64, warp, W,
+        [&](int e) {
+            float s = 0.0f;
 #pragma unroll
-        for (int wv = 0; wv < W; ++wv) sum += red[wv][e][lane];
-        const int i = e / (NT * 4), j = (e / 4) % NT, r = e & 3;
-        const int mm = 8 * j + 2 * t + (r & 1);
-        const int n = (r < 2 ? ca : cb) + i;
-        if (mm < m && n < N) {
-            if (gridDim.y > 1) {
-                (SK ? splitk_partials(part) : part)[((u64)blockIdx.y * m + mm) * N + n] = sum;
-            } else {
-                const float b = bias ? from_out<A>(bias[n]) : 0.0f;
-                y[(u64)mm * N + n] = to_out<A>(sum + b);
-            }
-        }
-    }
-    if (SK && gridDim.y > 1) splitk_fixup<A>(y, part, bias, m, N, blockIdx.x * 64, 64);
+            for (int wv = 0; wv < W; ++wv) s += red[wv][e][lane];
+            return s;
+        },
+        [&](int e, int& mm, int& n) {
+            const int i = e / (NT * 4), j = (e / 4) % NT, r = e & 3;
+            mm = 8 * j + 2 * t + (r & 1);
+            n = (r < 2 ? ca : cb) + i;
+            return mm < m && n < N;
+        });
 }
 
 // AWQ GEMM (§3) on tensor cores: qweight [K, N/8], one word = 8 columns of one k in the
@@ -1797,6 +1888,7 @@ __device__ __forceinline__ void mma_awq_body(u16* __restrict__ y, float* __restr
                                              const u32* __restrict__ qw, const u32* __restrict__ qz,
                                              const u16* __restrict__ scales, int scale_dt, int group_size,
                                              const u16* __restrict__ bias, int m, int N, int K) {
+    if (SK) cluster_arrive_relaxed(); // split_tail: phase 1 of the cluster barrier
     constexpr int W = 8;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     const int nw = N >> 3;
@@ -1904,23 +1996,20 @@ __device__ __forceinline__ void mma_awq_body(u16* __restrict__ y, float* __restr
 #pragma unroll
             for (int r = 0; r < 4; ++r) red[warp][(i * NT + jj) * 4 + r][lane] = acc[i][jj][r];
     __syncthreads();
-    for (int e = warp; e < 4 * NT * 4; e += W) {
-        float sum = 0.0f;
+    split_tail<A, 4 * NT * 4, SK>(
+        y, part, bias, m, N, blockIdx.x * 64, 64, warp, W,
+        [&](int e) {
+            float s = 0.0f;
 #pragma unroll
-        for (int wv = 0; wv < W; ++wv) sum += red[wv][e][lane];
-        const int i = e / (NT * 4), jj = (e / 4) % NT, r = e & 3;
-        const int mm = 8 * jj + 2 * t + (r & 1);
-        const int n = 8 * j + 2 * i + (r < 2 ? 0 : 1);
-        if (mm < m && j < nw) {
-            if (gridDim.y > 1) {
-                (SK ? splitk_partials(part) : part)[((u64)blockIdx.y * m + mm) * N + n] = sum;
-            } else {
-                const float b = bias ? from_out<A>(bias[n]) : 0.0f;
-                y[(u64)mm * N + n] = to_out<A>(sum + b);
-            }
-        }
-    }
-    if (SK && gridDim.y > 1) splitk_fixup<A>(y, part, bias, m, N, blockIdx.x * 64, 64);
+            for (int wv = 0; wv < W; ++wv) s += red[wv][e][lane];
+            return s;
+        },
+        [&](int e, int& mm, int& n) {
+            const int i = e / (NT * 4), jj = (e / 4) % NT, r = e & 3;
+            mm = 8 * jj + 2 * t + (r & 1);
+            n = 8 * j + 2 * i + (r < 2 ? 0 : 1);
+            return mm < m && j < nw;
+        });
 }
 
 // Sums grid.y partials: y[m, n] = sum_s part[s][m][n] + bias[n].
@@ -1955,6 +2044,9 @@ __device__ __forceinline__ void finalize_body(u16* __restrict__ y, const float* 
     }                                                                                                       \
     extern "C" __global__ void gemv_fp8_##SUF##_m##MT(ROW_ARGS_FP8) {                                      \
         gemv_fp8_body<A, MT>(y, x, w, scale, mode, bh, bw, bias, m, N, K);                                  \
+    }                                                                                                       \
+    extern "C" __global__ void gemv_fp8n_##SUF##_m##MT(ROW_ARGS_FP8) {                                     \
+        gemv_fp8_body<A, MT, false>(y, x, w, scale, mode, bh, bw, bias, m, N, K);                           \
     }                                                                                                       \
     extern "C" __global__ void gemv_ct4_##SUF##_m##MT(ROW_ARGS_CT4) {                                      \
         gemv_ct4_body<A, MT>(y, x, w, scales, scale_dt, zp, group_size, groups, bias, m, N, K);             \

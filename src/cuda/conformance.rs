@@ -343,6 +343,8 @@ mod tests {
 pub struct GemvCase {
     /// Kernel or path chosen by the dispatcher.
     pub kernel: String,
+    /// The dispatcher's plan in words ([`Plan::describe`]: K splits, clusters, repacks).
+    pub plan: String,
     /// Format label.
     pub format: String,
     /// Shape summary.
@@ -613,6 +615,7 @@ pub fn gemv_specs() -> Vec<Spec> {
 /// four row groups) sees them.
 pub fn gemv_special_specs() -> Vec<(Spec, Extremes, u8)> {
     use super::dequant::Nvfp4Convention::{Divisor, Multiplier};
+    use super::dequant::{Fp8Scaling, ScaleDtype};
     let nv = |n, k, convention| Spec::Nvfp4 { n, k, convention };
     let mx = |n, k| Spec::Mxfp4 { experts: 1, n, k };
     vec![
@@ -634,6 +637,49 @@ pub fn gemv_special_specs() -> Vec<(Spec, Extremes, u8)> {
                 v1: false,
                 act_order: true,
                 scale_dtype: super::dequant::ScaleDtype::F16,
+            },
+            Extremes::Plain,
+            0,
+        ),
+        // Two K splits on 129 column tiles (the last partial): on an H100 or H200 the split
+        // blocks of each tile run as one cluster and sum in distributed shared memory.
+        (
+            Spec::Gptq {
+                bits: 4,
+                n: 8200,
+                k: 2048,
+                group: Some(128),
+                v1: false,
+                act_order: false,
+                scale_dtype: super::dequant::ScaleDtype::F16,
+            },
+            Extremes::Plain,
+            0,
+        ),
+        // FP8 block scales, 128- and 256-wide, on K = 4096: every lane of the CUDA-core
+        // kernel (M <= 2) with whole batches of chunks and several blocks per batch.
+        (
+            Spec::Fp8 {
+                n: 1030,
+                k: 4096,
+                scaling: Fp8Scaling::Block {
+                    rows: 128,
+                    cols: 128,
+                },
+                scale_dtype: ScaleDtype::F32,
+            },
+            Extremes::Plain,
+            0,
+        ),
+        (
+            Spec::Fp8 {
+                n: 1030,
+                k: 4096,
+                scaling: Fp8Scaling::Block {
+                    rows: 32,
+                    cols: 256,
+                },
+                scale_dtype: ScaleDtype::F32,
             },
             Extremes::Plain,
             0,
@@ -750,6 +796,7 @@ pub fn run_gpu_gemv(gpu: &Gpu, oracle: OracleFn<'_>, seed: u64) -> GpuResult<Vec
                 gpu.fill_u16(&y, POISON)?;
                 let mut c = GemvCase {
                     kernel: String::new(),
+                    plan: String::new(),
                     format: label.clone(),
                     shape: format!("{n}x{k}"),
                     m,
@@ -775,6 +822,7 @@ pub fn run_gpu_gemv(gpu: &Gpu, oracle: OracleFn<'_>, seed: u64) -> GpuResult<Vec
                 .and_then(|p| gpu.sync("gemv").map(|_| p));
                 match run {
                     Ok(p) => {
+                        c.plan = p.describe();
                         c.kernel = match p {
                             Plan::Row { kernel }
                             | Plan::Column { kernel, .. }
@@ -814,12 +862,18 @@ fn strip_m_suffix(kernel: &str) -> String {
     }
 }
 
-/// Table rows of the GEMV suite: (kernel, cases, max rel err, failed).
+/// Table rows of the GEMV suite: (kernel, cases, max rel err, failed). Split kernels that
+/// ran as thread-block clusters get a row of their own (`<kernel>+clusters`).
 pub fn gemv_rows(cases: &[GemvCase]) -> Vec<(String, usize, f64, usize)> {
     let mut m: BTreeMap<String, (usize, f64, usize)> = BTreeMap::new();
     for c in cases {
+        let path = if c.plan.contains(" in clusters") {
+            "+clusters"
+        } else {
+            ""
+        };
         let e = m
-            .entry(format!("{} [{}]", c.kernel, c.format))
+            .entry(format!("{}{path} [{}]", c.kernel, c.format))
             .or_insert((0, 0.0, 0));
         e.0 += 1;
         e.1 = if c.rel_err.is_nan() {

@@ -9,7 +9,7 @@ use super::dequant::{
     dequant_f32_async, Desc, DevicePacked, Fp8Scaling, Nvfp4Convention, OutDtype,
 };
 use super::error::{GpuError, GpuResult};
-use super::runtime::{grid_1d, DevBuf, Gpu, KArg};
+use super::runtime::{grid_1d, DevBuf, Gpu, KArg, LaunchEx};
 use cudarc::cublas::{result as cublas_result, sys as cublas_sys, CudaBlas};
 use cudarc::driver::LaunchConfig;
 
@@ -42,6 +42,9 @@ pub enum Plan {
         /// repacked into the GPTQ layout (`gemv_awq_repack_*` / `gemv_ct4_repack_*`, once
         /// per layer).
         kpacked: bool,
+        /// The split blocks of each column tile run as one thread-block cluster and sum
+        /// through distributed shared memory (`split_tail` in gemv.cu; see `cluster_split`).
+        cluster: bool,
     },
     /// A tensor-core kernel (mma.sync m16n8k16): one block of `warps` warps per 16 output
     /// rows, the warps splitting K.
@@ -90,6 +93,7 @@ fn mma_col_plan(
         true => format!("{kernel}_sk"),
         false => kernel,
     };
+    let cluster = cluster_split(gpu, &kernel, tiles as u32, splits as u32);
     Plan::Column {
         kernel,
         tiles: tiles as u32,
@@ -97,6 +101,7 @@ fn mma_col_plan(
         threads: 256,
         sorted,
         kpacked,
+        cluster,
     }
 }
 
@@ -147,7 +152,26 @@ fn awq_repack(m: usize, n: usize, k: usize) -> bool {
 /// Whether a compressed-tensors int4 layer of `n x k` at `m` rows runs on the GPTQ4
 /// kernels, repacked (see `plan`).
 fn ct4_repack(m: usize, n: usize, k: usize) -> bool {
-    m <= 8 && n.max(k) >= 14336
+    m <= 8 && (n.max(k) >= 14336 || n.min(k) >= 8192)
+}
+
+/// Most K splits one cluster holds (`CL_MAX` in gemv.cu; 8 is the portable cluster size).
+const CLUSTER_MAX: u32 = 8;
+
+/// Whether the `_sk` launch of `kernel` over `tiles` x `splits` blocks runs as clusters of
+/// each tile's split blocks, which then sum their partials through distributed shared
+/// memory (`split_tail` in gemv.cu) instead of through L2 (`splitk_fixup`): only when the
+/// driver says all `tiles` clusters can be resident at once. H100, M = 1, same call
+/// (docs/perf.md, session 8): with two splits GPTQ4 8192x8192 20.2 -> 18.5 us; four-block
+/// clusters on 64 tiles (4096x14336) 18.5 -> 24.5, two-block ones on 448 tiles
+/// (28672x8192, forced) 48.7 -> 58.6. `SAFEWEIGHTS_GEMV_CLUSTER=0` turns it off.
+fn cluster_split(gpu: &Gpu, kernel: &str, tiles: u32, splits: u32) -> bool {
+    kernel.ends_with("_sk")
+        && (2..=CLUSTER_MAX).contains(&splits)
+        && env_knob("SAFEWEIGHTS_GEMV_CLUSTER", 1) == 1
+        && gpu
+            .max_active_clusters(kernel, 256, (1, splits, 1))
+            .is_ok_and(|c| c >= tiles)
 }
 
 /// Whether K-major kernel `kernel` has a `_sk` variant (splits summed in the kernel): the
@@ -292,9 +316,11 @@ impl Plan {
                 splits,
                 sorted,
                 kpacked,
+                cluster,
                 ..
             } => format!(
-                "{kernel} (split {splits}{}{})",
+                "{kernel} (split {splits}{}{}{})",
+                if *cluster { " in clusters" } else { "" },
                 if *sorted { ", sorted K" } else { "" },
                 if *kpacked { ", repacked" } else { "" }
             ),
@@ -364,6 +390,7 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
                 threads: 512,
                 sorted: false,
                 kpacked: false,
+                cluster: false,
             }
         }
         Desc::Awq {
@@ -402,6 +429,7 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
                 threads: 512,
                 sorted: false,
                 kpacked: false,
+                cluster: false,
             }
         }
         Desc::Nvfp4 {
@@ -468,11 +496,12 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
         {
             row("fp8")
         }
-        // M <= 8 on layers with 14336 rows or columns: the GPTQ4 kernels on the layer
-        // repacked into the GPTQ layout. H100, same call, ct4 kernels -> repacked, M = 1:
-        // 28672x8192 55.8 -> 52.7 us, 14336x4096 19.7 -> 18.3, 4096x14336 20.7 -> 19.7;
-        // 8192x8192 equal (20.8 / 21.0) and 4096x4096 slower (9.5 -> 11.4), M = 16 slower
-        // everywhere (session-5 final run: 28672x8192 73.5 vs 77.2 for GPTQ4).
+        // M <= 8 on layers with 14336 rows or columns, or at least 8192 of both: the GPTQ4
+        // kernels on the layer repacked into the GPTQ layout. H100, same call, ct4 kernels -> repacked,
+        // M = 1: 28672x8192 55.8 -> 52.7 us, 14336x4096 19.7 -> 18.3, 4096x14336 20.7 ->
+        // 19.7; 8192x8192 equal (20.8 / 21.0) until its two K splits ran as clusters (20.4
+        // -> 18.5, session 8); 4096x4096 slower (9.5 -> 11.4), M = 16 slower everywhere
+        // (session-5 final run: 28672x8192 73.5 vs 77.2 for GPTQ4).
         // `SAFEWEIGHTS_CT4_REPACK=0|1` forces the choice.
         Desc::Ct {
             bits: 4,
@@ -580,6 +609,8 @@ pub struct Scratch {
     /// upload id and activation type (the bit layout differs); `None` for an MXFP4 layer
     /// whose scales span too wide a range for that decode (it takes dequant + cuBLAS).
     fp4packed: std::collections::HashMap<(u64, OutDtype), Option<(DevBuf, i32)>>,
+    /// Whether an FP8 layer holds NaN codes (`gemv_fp8_has_nan`), by the layer's upload id.
+    fp8_nan: std::collections::HashMap<u64, bool>,
     /// K-split arrival counters (zero between launches) and partials of the tensor-core
     /// column kernels, which sum their splits themselves (`splitk_fixup` in gemv.cu).
     fixup: Option<DevBuf>,
@@ -592,6 +623,7 @@ impl Scratch {
         self.sorted.remove(&layer.id());
         self.kpacked.remove(&layer.id());
         self.fp4packed.retain(|(id, _), _| *id != layer.id());
+        self.fp8_nan.remove(&layer.id());
     }
 }
 
@@ -767,6 +799,33 @@ fn fp4packed_weights(
     Ok(scratch.fp4packed[&(p.id(), act)]
         .as_ref()
         .map(|(b, d)| (b.ptr(), *d)))
+}
+
+/// Whether FP8 layer `p` holds a NaN code (found once per layer by `gemv_fp8_has_nan`,
+/// one integer read back, and kept in `scratch`). A layer without one runs the
+/// `gemv_fp8n_*` kernels, which skip the per-chunk NaN test (gemv.cu).
+fn fp8_has_nan(gpu: &Gpu, p: &DevicePacked, scratch: &mut Scratch) -> GpuResult<bool> {
+    if let Some(&nan) = scratch.fp8_nan.get(&p.id()) {
+        return Ok(nan);
+    }
+    let (n, k) = p.out_shape();
+    if !matches!(p.desc, Desc::Fp8 { .. }) || (n * k) % 4 != 0 {
+        return Err(GpuError::bad_args(
+            "gemv_fp8_has_nan",
+            "only FP8 layers of whole 4-byte words are scanned",
+        ));
+    }
+    let words = (n * k / 4) as u64;
+    let flag = gpu.upload_bytes(&0i32.to_le_bytes())?;
+    gpu.launch(
+        "gemv_fp8_has_nan",
+        grid_1d(words.min(1 << 22), 256)?,
+        &[KArg::Ptr(p.ptr(0)), KArg::U64(words), KArg::Ptr(flag.ptr())],
+    )?;
+    let b = gpu.download(&flag)?;
+    let nan = i32::from_le_bytes([b[0], b[1], b[2], b[3]]) != 0;
+    scratch.fp8_nan.insert(p.id(), nan);
+    Ok(nan)
 }
 
 /// The delta of an MXFP4 layer whose non-NaN scale exponents (E8M0 bytes) span
@@ -947,6 +1006,16 @@ pub fn gemv_async(
             pl = Plan::DequantCublas;
         }
     }
+    // FP8 on the CUDA-core kernel: the variant without the NaN test where the layer has no
+    // NaN code (`SAFEWEIGHTS_FP8_NANSCAN=0` keeps the testing kernel).
+    if let Plan::Row { kernel } = &mut pl {
+        if kernel.starts_with("gemv_fp8_")
+            && env_knob("SAFEWEIGHTS_FP8_NANSCAN", 1) == 1
+            && !fp8_has_nan(gpu, p, scratch)?
+        {
+            *kernel = kernel.replacen("gemv_fp8_", "gemv_fp8n_", 1);
+        }
+    }
     match &pl {
         Plan::Row { kernel } | Plan::Mma { kernel, .. } => {
             // The tensor-core kernels take the row kernels' arguments; only the shape differs.
@@ -1051,13 +1120,15 @@ pub fn gemv_async(
             threads,
             sorted,
             kpacked,
+            cluster,
         } => {
             // The tensor-core kernels sum their K splits in the last block of each column
             // tile to arrive (no finalize launch; H100 M = 1: see docs/perf.md, session 5);
             // their buffer starts with the tiles' arrival counters, zeroed once here and
-            // reset by the kernel after each use.
+            // reset by the kernel after each use. Launched as clusters, they sum in shared
+            // memory and need no buffer.
             let fused = kernel.ends_with("_sk");
-            let part = match (*splits > 1, fused) {
+            let part = match (*splits > 1 && !*cluster, fused) {
                 (false, _) => 0,
                 (true, false) => ensure(gpu, &mut scratch.part, *splits as usize * m * n * 4)?,
                 (true, true) => {
@@ -1163,8 +1234,12 @@ pub fn gemv_async(
             // the permuted activations itself, `grid_dep_wait` in gemv.cu). H100, same call,
             // M = 1: act-order 28672x8192 51.3 -> 49.45 us, 8192x8192 22.65 -> 21.0,
             // 14336x4096 19.55 -> 17.7 (M = 16 76.2 -> 74.5).
-            if *sorted && env_knob("SAFEWEIGHTS_GEMV_PDL", 1) == 1 {
-                gpu.launch_overlapped(kernel, cfg, &args)?;
+            let ex = LaunchEx {
+                overlap: *sorted && env_knob("SAFEWEIGHTS_GEMV_PDL", 1) == 1,
+                cluster: cluster.then_some((1, *splits, 1)),
+            };
+            if ex.overlap || ex.cluster.is_some() {
+                gpu.launch_ex(kernel, cfg, &args, ex)?;
             } else {
                 gpu.launch(kernel, cfg, &args)?;
             }
@@ -1309,6 +1384,9 @@ mod tests {
         }
         assert!(src.contains("void gemv_e8m0_range("));
         assert!(src.contains("void gemv_permute_x("));
+        // fp8_has_nan, and the NaN-free FP8 kernels gemv_async switches to.
+        assert!(src.contains("void gemv_fp8_has_nan("));
+        assert!(src.contains("void gemv_fp8n_##SUF##_m##MT("));
     }
 
     #[test]
@@ -1340,7 +1418,8 @@ mod tests {
     fn ct4_repack_choice() {
         assert!(ct4_repack(1, 28672, 8192) && ct4_repack(8, 4096, 14336));
         assert!(ct4_repack(1, 14344, 256) && ct4_repack(4, 528, 14336));
-        assert!(!ct4_repack(1, 8192, 8192) && !ct4_repack(1, 4096, 4096));
+        assert!(ct4_repack(1, 8192, 8192) && !ct4_repack(1, 4096, 4096));
+        assert!(!ct4_repack(1, 520, 8192) && !ct4_repack(1, 8192, 4096));
         assert!(!ct4_repack(16, 28672, 8192) && !ct4_repack(9, 14336, 4096));
     }
 

@@ -313,6 +313,58 @@ impl Gpu {
         Ok(b)
     }
 
+    /// How many clusters of `cluster` blocks of `threads` threads of kernel `name` can be
+    /// resident on the device at once (`cuOccupancyMaxActiveClusters`; 0 where the device
+    /// has no clusters). Cached per kernel, block and cluster shape.
+    pub fn max_active_clusters(
+        &self,
+        name: &str,
+        threads: u32,
+        cluster: (u32, u32, u32),
+    ) -> GpuResult<u32> {
+        let key = (format!("{name}@cluster{cluster:?}"), threads);
+        if let Some(&c) = self.occupancy.lock().expect("poisoned").get(&key) {
+            return Ok(c);
+        }
+        let func = self.function(name)?;
+        // SAFETY: an all-zero CUlaunchAttribute is valid (a plain C struct and union).
+        let mut attr: sys::CUlaunchAttribute = unsafe { std::mem::zeroed() };
+        attr.id = sys::CUlaunchAttributeID::CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
+        attr.value.clusterDim.x = cluster.0;
+        attr.value.clusterDim.y = cluster.1;
+        attr.value.clusterDim.z = cluster.2;
+        // The grid only has to be a multiple of the cluster for the query.
+        let conf = sys::CUlaunchConfig {
+            gridDimX: cluster.0,
+            gridDimY: cluster.1,
+            gridDimZ: cluster.2,
+            blockDimX: threads,
+            blockDimY: 1,
+            blockDimZ: 1,
+            sharedMemBytes: 0,
+            hStream: self.stream.cu_stream(),
+            attrs: &mut attr,
+            numAttrs: 1,
+        };
+        let mut n: std::ffi::c_int = 0;
+        // SAFETY: `conf` and `attr` are valid for the call, which only reads them; `n` is
+        // written.
+        let r = unsafe { sys::cuOccupancyMaxActiveClusters(&mut n, func.cu_function(), &conf) };
+        if r != sys::CUresult::CUDA_SUCCESS {
+            return Err(GpuError::Launch {
+                kernel: name.to_string(),
+                shape: LaunchShape {
+                    grid: (cluster.0, cluster.1, cluster.2),
+                    block: (threads, 1, 1),
+                },
+                detail: format!("cuOccupancyMaxActiveClusters: {r:?}"),
+            });
+        }
+        let c = n.max(0) as u32;
+        self.occupancy.lock().expect("poisoned").insert(key, c);
+        Ok(c)
+    }
+
     /// Launches `name` with the given shape and arguments (each a 64-bit address or a
     /// scalar). Errors carry the kernel name and the launch shape. The launch is
     /// asynchronous; call [`Gpu::sync`] or [`Gpu::check`] to surface execution errors.
@@ -343,12 +395,21 @@ impl Gpu {
         Ok(())
     }
 
-    /// Launches `name` with programmatic stream serialization: its blocks may start while
-    /// the kernel before it on the stream is still running, so they must wait for that
-    /// kernel's writes themselves (`griddepcontrol.wait` in kernels/gemv.cu) before they
-    /// read them. For the GEMV after the act-order activation permute, whose weight
-    /// loads then overlap the permute.
-    pub fn launch_overlapped(&self, name: &str, cfg: LaunchConfig, args: &[KArg]) -> GpuResult<()> {
+    /// Launches `name` through `cuLaunchKernelEx` with the attributes in `ex`:
+    /// - `overlap`: programmatic stream serialization. The blocks may start while the
+    ///   kernel before it on the stream is still running, so they must wait for that
+    ///   kernel's writes themselves (`griddepcontrol.wait` in kernels/gemv.cu) before they
+    ///   read them. For the GEMV after the act-order activation permute, whose weight loads
+    ///   then overlap the permute.
+    /// - `cluster`: thread-block cluster dimensions (sm_90; at most 8 blocks), for kernels
+    ///   whose blocks share distributed shared memory (the K-split sums in gemv.cu).
+    pub fn launch_ex(
+        &self,
+        name: &str,
+        cfg: LaunchConfig,
+        args: &[KArg],
+        ex: LaunchEx,
+    ) -> GpuResult<()> {
         let func = self.function(name)?;
         let shape = LaunchShape {
             grid: cfg.grid_dim,
@@ -379,10 +440,23 @@ impl Gpu {
             .iter_mut()
             .map(|v| v as *mut u64 as *mut std::ffi::c_void)
             .collect();
-        // SAFETY: an all-zero CUlaunchAttribute is valid (a plain C struct and union).
-        let mut attr: sys::CUlaunchAttribute = unsafe { std::mem::zeroed() };
-        attr.id = sys::CUlaunchAttributeID::CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
-        attr.value.programmaticStreamSerializationAllowed = 1;
+        let mut attrs = Vec::with_capacity(2);
+        if ex.overlap {
+            // SAFETY: an all-zero CUlaunchAttribute is valid (a plain C struct and union).
+            let mut a: sys::CUlaunchAttribute = unsafe { std::mem::zeroed() };
+            a.id = sys::CUlaunchAttributeID::CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+            a.value.programmaticStreamSerializationAllowed = 1;
+            attrs.push(a);
+        }
+        if let Some((x, y, z)) = ex.cluster {
+            // SAFETY: as above.
+            let mut a: sys::CUlaunchAttribute = unsafe { std::mem::zeroed() };
+            a.id = sys::CUlaunchAttributeID::CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
+            a.value.clusterDim.x = x;
+            a.value.clusterDim.y = y;
+            a.value.clusterDim.z = z;
+            attrs.push(a);
+        }
         let conf = sys::CUlaunchConfig {
             gridDimX: cfg.grid_dim.0,
             gridDimY: cfg.grid_dim.1,
@@ -392,11 +466,11 @@ impl Gpu {
             blockDimZ: cfg.block_dim.2,
             sharedMemBytes: cfg.shared_mem_bytes,
             hStream: self.stream.cu_stream(),
-            attrs: &mut attr,
-            numAttrs: 1,
+            attrs: attrs.as_mut_ptr(),
+            numAttrs: attrs.len() as u32,
         };
-        // SAFETY: as in `launch` for the arguments; `conf`, `attr`, `vals` and `ptrs` outlive
-        // the call, which copies them.
+        // SAFETY: as in `launch` for the arguments; `conf`, `attrs`, `vals` and `ptrs`
+        // outlive the call, which copies them.
         let r = unsafe {
             sys::cuLaunchKernelEx(
                 &conf,
@@ -439,6 +513,15 @@ impl Gpu {
             &[KArg::Ptr(buf.ptr()), KArg::U64(n), KArg::U32(value as u32)],
         )
     }
+}
+
+/// Launch attributes of [`Gpu::launch_ex`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LaunchEx {
+    /// Programmatic stream serialization: start while the previous kernel still runs.
+    pub overlap: bool,
+    /// Thread-block cluster dimensions.
+    pub cluster: Option<(u32, u32, u32)>,
 }
 
 /// One kernel argument.
