@@ -2,8 +2,20 @@
 # GPU conformance: every dequant kernel bit for bit against the oracles, every GEMV kernel
 # against an f64 reference, upload paths and the kernel cache. Prints the table and writes
 # the JSON to ${OUT_DIR:-.}/conformance-gpu.json. Exit 0 pass, 1 failures, 2 no GPU.
+# A second pass (conformance-gpu-alt.json) takes the paths the dispatcher may not choose
+# on this card for these layers: every K-major tensor-core kernel with two K splits (as
+# thread-block clusters where they fit, docs/cuda.md), and FP8 through the kernel that
+# tests every chunk for NaN codes.
 set -uo pipefail
 . "$(dirname "$0")/gpu-env.sh"
 OUT_DIR="${OUT_DIR:-.}"
 mkdir -p "$OUT_DIR"
 "$SW" conformance --gpu --out "$OUT_DIR/conformance-gpu.json" "$@"
+main=$?
+[ "$main" -eq 2 ] && exit 2
+echo "---- alternate paths (SAFEWEIGHTS_MMA_SPLITS=2 SAFEWEIGHTS_FP8_NANSCAN=0) ----"
+SAFEWEIGHTS_MMA_SPLITS=2 SAFEWEIGHTS_FP8_NANSCAN=0 "$SW" conformance --gpu --seed 2 \
+  --out "$OUT_DIR/conformance-gpu-alt.json" 2>&1 | grep -E "FAIL|clusters|fp8|^GPU conformance|error"
+alt=${PIPESTATUS[0]}
+[ "$main" -ne 0 ] && exit "$main"
+exit "$alt"

@@ -31,7 +31,7 @@ else
 fi
 
 echo "================ summary ================"
-grep -E "^(dq_|upload|nvrtc)" "$OUT_DIR/conformance.txt" | awk '{printf "%-22s %s\n", $1, $NF}' | sort -u | head -40
+grep -E "^(dq_|upload|nvrtc|gemv:)" "$OUT_DIR/conformance.txt" | awk '{printf "%-22s %s\n", $1, $NF}' | sort -u | head -40
 grep -E "^ceilings" "$OUT_DIR/bench.txt"
 grep -E "^gemv/.*/(8192x8192|28672x8192)/m(1|16) " "$OUT_DIR/bench.txt" | head -40
 tail -3 "$OUT_DIR/gate.txt"

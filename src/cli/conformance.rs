@@ -93,6 +93,7 @@ fn run_gpu(gpu: &Gpu, args: &Args) -> Result<u8, GpuError> {
     let gemv: Vec<GemvCase> = if args.no_gemv {
         Vec::new()
     } else {
+        dq.extend(conf::run_gpu_fp8_nan(gpu, &bridge::oracle, args.seed)?);
         conf::run_gpu_gemv(gpu, &bridge::oracle, args.seed)?
     };
     // Last, so both modules have been loaded (and stored) once in this process.

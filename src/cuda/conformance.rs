@@ -990,6 +990,113 @@ pub fn run_gpu_upload(gpu: &Gpu, seed: u64) -> GpuResult<Vec<CaseResult>> {
     Ok(out)
 }
 
+/// FP8 GEMV on layers with and without NaN codes: the dispatcher's per-layer scan must send
+/// a layer holding one to the kernel that tests every chunk (`gemv_fp8_*`), whose outputs
+/// are NaN exactly on the rows holding a NaN code and match the f64 reference elsewhere,
+/// and a layer without one to `gemv_fp8n_*` (unless `SAFEWEIGHTS_FP8_NANSCAN=0` keeps every
+/// layer on the testing kernel). M = 1 and 2 (the CUDA-core kernel), both activation types;
+/// `mismatches` counts wrong rows.
+pub fn run_gpu_fp8_nan(gpu: &Gpu, oracle: OracleFn<'_>, seed: u64) -> GpuResult<Vec<CaseResult>> {
+    use super::dequant::{Fp8Scaling, ScaleDtype};
+    use super::fixtures::Rng;
+    use super::gemv::{fp8_nan_scan, gemv_async, Plan, Scratch};
+    let mut rng = Rng::new(seed ^ 0x0066_7038);
+    let mut out = Vec::new();
+    for (si, extremes) in [Extremes::Nan, Extremes::Plain].into_iter().enumerate() {
+        let spec = Spec::Fp8 {
+            n: 515,
+            k: 1024,
+            scaling: Fp8Scaling::Block {
+                rows: 128,
+                cols: 128,
+            },
+            scale_dtype: ScaleDtype::F32,
+        };
+        let mut fx = Fixture::generate(spec, extremes, seed.wrapping_add(9_000 + si as u64));
+        // NaN weight codes only: the scales stay finite, so that every other row is a
+        // number (1 in 2 rows gets one NaN code; a plain layer gets none).
+        for sc in fx.data[1].chunks_exact_mut(4) {
+            if f32::from_le_bytes([sc[0], sc[1], sc[2], sc[3]]).is_nan() {
+                sc.copy_from_slice(&0.5f32.to_le_bytes());
+            }
+        }
+        let (n, k) = (515usize, 1024usize);
+        for b in fx.data[0].iter_mut() {
+            if *b & 0x7F == 0x7F {
+                *b ^= 1;
+            }
+        }
+        let nan_rows: Vec<bool> = (0..n)
+            .map(|r| extremes == Extremes::Nan && r % 2 == 0)
+            .collect();
+        for (r, &nan) in nan_rows.iter().enumerate() {
+            if nan {
+                let col = rng.below(k);
+                fx.data[0][r * k + col] = if rng.below(2) == 0 { 0x7F } else { 0xFF };
+            }
+        }
+        let w = oracle(&fx);
+        let dev = fx.packed().upload(gpu)?;
+        let mut scratch = Scratch::default();
+        for act in OutDtype::ALL {
+            for m in 1..=2usize {
+                let kind = if extremes == Extremes::Nan {
+                    "nan codes"
+                } else {
+                    "no nan codes"
+                };
+                let mut r = plain_case("gemv:fp8-nan-scan", kind, format!("{n}x{k} m{m} {act:?}"));
+                let xb: Vec<u16> = (0..m * k)
+                    .map(|_| act.round_bits(0.25 + rng.unit_f32()))
+                    .collect();
+                let xf: Vec<f32> = xb.iter().map(|&b| act.to_f32(b)).collect();
+                let x = gpu.upload_bytes(&to_bytes16(&xb))?;
+                let y = gpu.alloc(m * n * 2)?;
+                gpu.fill_u16(&y, POISON)?;
+                let pl = gemv_async(gpu, &dev, act, m, &x, None, &y, &mut scratch, None)
+                    .and_then(|p| gpu.sync("gemv").map(|_| p))?;
+                let want = match extremes == Extremes::Plain && fp8_nan_scan() {
+                    true => "gemv_fp8n_",
+                    false => "gemv_fp8_",
+                };
+                if !matches!(&pl, Plan::Row { kernel } if kernel.starts_with(want)) {
+                    r.error = Some(format!("dispatched to {}, not {want}*", pl.describe()));
+                }
+                let got: Vec<f32> = gpu
+                    .download(&y)?
+                    .chunks_exact(2)
+                    .map(|b| act.to_f32(u16::from_le_bytes([b[0], b[1]])))
+                    .collect();
+                r.elements = m * n;
+                for mi in 0..m {
+                    for (row, &nan) in nan_rows.iter().enumerate() {
+                        let g = got[mi * n + row];
+                        let ok = if nan {
+                            g.is_nan()
+                        } else {
+                            let (want, size) = w[row * k..(row + 1) * k]
+                                .iter()
+                                .zip(&xf[mi * k..(mi + 1) * k])
+                                .map(|(a, b)| {
+                                    (*a as f64 * *b as f64, (*a as f64 * *b as f64).abs())
+                                })
+                                .fold((0.0, 0.0), |s, v| (s.0 + v.0, s.1 + v.1));
+                            // One output rounding (2^-8 bf16, 2^-11 f16, relative) and the f32
+                            // sums' (far below 1e-5 of the sum of |products|).
+                            let rel = if act == OutDtype::Bf16 { 4e-3 } else { 5e-4 };
+                            g.is_finite()
+                                && (g as f64 - want).abs() <= rel * want.abs() + 1e-5 * size
+                        };
+                        r.mismatches += usize::from(!ok);
+                    }
+                }
+                out.push(r);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The kernel cache: after this process loaded the modules, loading them again must come
 /// from the disk cache (unless no cache directory is writable, which is reported).
 pub fn run_gpu_cache(gpu: &Gpu) -> GpuResult<Vec<CaseResult>> {

@@ -801,6 +801,13 @@ fn fp4packed_weights(
         .map(|(b, d)| (b.ptr(), *d)))
 }
 
+/// Whether FP8 layers on the CUDA-core kernel are scanned for NaN codes, so that those
+/// without any take the `gemv_fp8n_*` kernels (`SAFEWEIGHTS_FP8_NANSCAN=0`: never, every
+/// chunk is tested).
+pub fn fp8_nan_scan() -> bool {
+    env_knob("SAFEWEIGHTS_FP8_NANSCAN", 1) == 1
+}
+
 /// Whether FP8 layer `p` holds a NaN code (found once per layer by `gemv_fp8_has_nan`,
 /// one integer read back, and kept in `scratch`). A layer without one runs the
 /// `gemv_fp8n_*` kernels, which skip the per-chunk NaN test (gemv.cu).
@@ -1009,10 +1016,7 @@ pub fn gemv_async(
     // FP8 on the CUDA-core kernel: the variant without the NaN test where the layer has no
     // NaN code (`SAFEWEIGHTS_FP8_NANSCAN=0` keeps the testing kernel).
     if let Plan::Row { kernel } = &mut pl {
-        if kernel.starts_with("gemv_fp8_")
-            && env_knob("SAFEWEIGHTS_FP8_NANSCAN", 1) == 1
-            && !fp8_has_nan(gpu, p, scratch)?
-        {
+        if kernel.starts_with("gemv_fp8_") && fp8_nan_scan() && !fp8_has_nan(gpu, p, scratch)? {
             *kernel = kernel.replacen("gemv_fp8_", "gemv_fp8n_", 1);
         }
     }
