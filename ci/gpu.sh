@@ -16,8 +16,15 @@ if [ "$conf" -ne 0 ]; then
   exit "$conf"
 fi
 
+# Clocks, power and the driver's clock-event (throttle) reasons every 100 ms during the
+# bench, read-only, to tell a slow entry caused by the card from one caused by a kernel.
+nvidia-smi --query-gpu=timestamp,clocks.sm,clocks.mem,power.draw,temperature.gpu,clocks_event_reasons.active \
+  --format=csv -lms 100 > "$OUT_DIR/clocks.csv" 2>/dev/null &
+sampler=$!
 "$SW" bench --gpu --out "$OUT_DIR/bench.json" | tee "$OUT_DIR/bench.txt"
 b=${PIPESTATUS[0]}
+kill "$sampler" 2>/dev/null
+wait "$sampler" 2>/dev/null
 [ "$b" -ne 0 ] && { echo "gpu.sh: bench failed (exit $b)"; exit "$b"; }
 
 gpu=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["gpu"])' "$OUT_DIR/bench.json" 2>/dev/null || echo unknown)

@@ -778,6 +778,18 @@ extern "C" __global__ void fill_u16(u16* __restrict__ p, u64 n, u32 value) {
         p[i] = (u16)value;
 }
 
+// Holds its stream for `ns` nanoseconds of the GPU's global timer. The bench queues all its
+// timed launches behind it, so that the GPU runs them back to back and no event pair can
+// include time the GPU spent waiting for the host to submit the next launch.
+extern "C" __global__ void bench_hold(u64 ns) {
+    u64 t0, t;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t0));
+    do {
+        __nanosleep(10000);
+        asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+    } while (t - t0 < ns);
+}
+
 // Saturating read: every thread streams 16-byte loads over the buffer, four in flight,
 // and folds them into one word per block so nothing can be optimised away.
 extern "C" __global__ void read_probe(const uint4* __restrict__ p, u64 n16, u32* __restrict__ sink) {

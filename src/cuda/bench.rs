@@ -147,7 +147,10 @@ pub fn utc_now() -> String {
 }
 
 /// Times `launch(i)` with events: `warmup` untimed calls, then `runs` timed ones, each
-/// bracketed by its own event pair; all events are read after one final wait.
+/// bracketed by its own event pair; all events are read after one final wait. The timed
+/// launches queue behind a `bench_hold` kernel (HOLD_NS_PER_RUN per run, at least
+/// HOLD_MIN_NS) while the host submits them, so the GPU runs them back to back: a host
+/// stall while submitting (another process, a driver lock) cannot land inside an event pair.
 pub fn time_launches(
     gpu: &Gpu,
     warmup: usize,
@@ -158,6 +161,16 @@ pub fn time_launches(
         launch(i)?;
     }
     gpu.sync("bench warm-up")?;
+    let hold = (runs as u64 * HOLD_NS_PER_RUN).max(HOLD_MIN_NS);
+    gpu.launch(
+        "bench_hold",
+        LaunchConfig {
+            grid_dim: (1, 1, 1),
+            block_dim: (32, 1, 1),
+            shared_mem_bytes: 0,
+        },
+        &[KArg::U64(hold)],
+    )?;
     let mut evs = Vec::with_capacity(runs);
     for i in 0..runs {
         let (a, b) = (gpu.event()?, gpu.event()?);
@@ -173,6 +186,11 @@ pub fn time_launches(
     }
     Ok(summarize(&us))
 }
+
+/// Hold before the timed launches (`time_launches`): far above the host's submission time
+/// per launch (tens of microseconds at most), so that the queue stays ahead of the GPU.
+const HOLD_NS_PER_RUN: u64 = 150_000;
+const HOLD_MIN_NS: u64 = 5_000_000;
 
 fn gbps(bytes: u64, t: &Timing) -> f64 {
     bytes as f64 / (t.median_us * 1e-6) / 1e9

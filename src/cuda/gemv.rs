@@ -155,19 +155,22 @@ fn ct4_repack(m: usize, n: usize, k: usize) -> bool {
     m <= 8 && (n.max(k) >= 14336 || n.min(k) >= 8192)
 }
 
-/// Most K splits one cluster holds (`CL_MAX` in gemv.cu; 8 is the portable cluster size).
-const CLUSTER_MAX: u32 = 8;
+/// K splits that run as one cluster: two, the only count measured faster (gemv.cu's
+/// `split_tail` takes up to `CL_MAX` = 8, the portable cluster size, and conformance checks
+/// 3 and 8 with `SAFEWEIGHTS_MMA_SPLITS`).
+const CLUSTER_SPLITS: u32 = 2;
 
 /// Whether the `_sk` launch of `kernel` over `tiles` x `splits` blocks runs as clusters of
 /// each tile's split blocks, which then sum their partials through distributed shared
 /// memory (`split_tail` in gemv.cu) instead of through L2 (`splitk_fixup`): only when the
 /// driver says all `tiles` clusters can be resident at once. H100, M = 1, same call
 /// (docs/perf.md, session 8): with two splits GPTQ4 8192x8192 20.2 -> 18.5 us; four-block
-/// clusters on 64 tiles (4096x14336) 18.5 -> 24.5, two-block ones on 448 tiles
-/// (28672x8192, forced) 48.7 -> 58.6. `SAFEWEIGHTS_GEMV_CLUSTER=0` turns it off.
+/// clusters on 64 tiles (4096x14336, before the residency test) 18.5 -> 24.5, two-block
+/// ones on 448 tiles (28672x8192, forced) 48.7 -> 58.6. `SAFEWEIGHTS_GEMV_CLUSTER=0` turns
+/// it off.
 fn cluster_split(gpu: &Gpu, kernel: &str, tiles: u32, splits: u32) -> bool {
     kernel.ends_with("_sk")
-        && (2..=CLUSTER_MAX).contains(&splits)
+        && splits == CLUSTER_SPLITS
         && env_knob("SAFEWEIGHTS_GEMV_CLUSTER", 1) == 1
         && gpu
             .max_active_clusters(kernel, 256, (1, splits, 1))

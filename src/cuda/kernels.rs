@@ -146,6 +146,7 @@ mod tests {
             "dq_ct_int8_f16",
             "fill_u16",
             "read_probe",
+            "bench_hold",
         ] {
             assert_eq!(module_of(name), Some(ModuleId::Dequant), "{name}");
         }
