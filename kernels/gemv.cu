@@ -1332,6 +1332,15 @@ __device__ __forceinline__ void st_cluster_f32(const float* local, u32 rank, flo
     asm volatile("st.shared::cluster.f32 [%0], %1;" ::"r"(r), "f"(v) : "memory");
 }
 
+// Element e of lane `lane` summed over the first W warps' rows of a block's reduction buffer.
+template <int W, int E>
+__device__ __forceinline__ float warps_sum(const float (*red)[E][32], int e, int lane) {
+    float s = 0.0f;
+#pragma unroll
+    for (int wv = 0; wv < W; ++wv) s += red[wv][e][lane];
+    return s;
+}
+
 // The tail of the K-major kernels once the warps of a block have reduced: E sums per lane,
 // element e = e0, e0 + estep, ... for this thread; `final_sum(e)` is the block's sum of
 // element e and `coord(e, mm, n)` its row and column (false outside M or N). Writes y (one
@@ -1860,13 +1869,7 @@ __device__ __forceinline__ void mma_gptq8_body(u16* __restrict__ y, float* __res
             for (int r = 0; r < 4; ++r) red[warp][(i * NT + j) * 4 + r][lane] = acc[i][j][r];
     __syncthreads();
     split_tail<A, 4 * NT * 4, SK>(
-        y, part, bias, m, N, blockIdx.x * 64, 64, warp, W,
-        [&](int e) {
-            float s = 0.0f;
-#pragma unroll
-            for (int wv = 0; wv < W; ++wv) s += red[wv][e][lane];
-            return s;
-        },
+        y, part, bias, m, N, blockIdx.x * 64, 64, warp, W, [&](int e) { return warps_sum<W>(red, e, lane); },
         [&](int e, int& mm, int& n) {
             const int i = e / (NT * 4), j = (e / 4) % NT, r = e & 3;
             mm = 8 * j + 2 * t + (r & 1);
@@ -1997,13 +2000,7 @@ __device__ __forceinline__ void mma_awq_body(u16* __restrict__ y, float* __restr
             for (int r = 0; r < 4; ++r) red[warp][(i * NT + jj) * 4 + r][lane] = acc[i][jj][r];
     __syncthreads();
     split_tail<A, 4 * NT * 4, SK>(
-        y, part, bias, m, N, blockIdx.x * 64, 64, warp, W,
-        [&](int e) {
-            float s = 0.0f;
-#pragma unroll
-            for (int wv = 0; wv < W; ++wv) s += red[wv][e][lane];
-            return s;
-        },
+        y, part, bias, m, N, blockIdx.x * 64, 64, warp, W, [&](int e) { return warps_sum<W>(red, e, lane); },
         [&](int e, int& mm, int& n) {
             const int i = e / (NT * 4), jj = (e / 4) % NT, r = e & 3;
             mm = 8 * jj + 2 * t + (r & 1);
