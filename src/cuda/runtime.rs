@@ -327,12 +327,7 @@ impl Gpu {
             return Ok(c);
         }
         let func = self.function(name)?;
-        // SAFETY: an all-zero CUlaunchAttribute is valid (a plain C struct and union).
-        let mut attr: sys::CUlaunchAttribute = unsafe { std::mem::zeroed() };
-        attr.id = sys::CUlaunchAttributeID::CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
-        attr.value.clusterDim.x = cluster.0;
-        attr.value.clusterDim.y = cluster.1;
-        attr.value.clusterDim.z = cluster.2;
+        let mut attr = cluster_attr(cluster);
         // The grid only has to be a multiple of the cluster for the query.
         let conf = sys::CUlaunchConfig {
             gridDimX: cluster.0,
@@ -448,14 +443,8 @@ impl Gpu {
             a.value.programmaticStreamSerializationAllowed = 1;
             attrs.push(a);
         }
-        if let Some((x, y, z)) = ex.cluster {
-            // SAFETY: as above.
-            let mut a: sys::CUlaunchAttribute = unsafe { std::mem::zeroed() };
-            a.id = sys::CUlaunchAttributeID::CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
-            a.value.clusterDim.x = x;
-            a.value.clusterDim.y = y;
-            a.value.clusterDim.z = z;
-            attrs.push(a);
+        if let Some(dims) = ex.cluster {
+            attrs.push(cluster_attr(dims));
         }
         let conf = sys::CUlaunchConfig {
             gridDimX: cfg.grid_dim.0,
@@ -513,6 +502,17 @@ impl Gpu {
             &[KArg::Ptr(buf.ptr()), KArg::U64(n), KArg::U32(value as u32)],
         )
     }
+}
+
+/// The launch attribute that makes blocks of `dims` one thread-block cluster.
+fn cluster_attr(dims: (u32, u32, u32)) -> sys::CUlaunchAttribute {
+    // SAFETY: an all-zero CUlaunchAttribute is valid (a plain C struct and union).
+    let mut a: sys::CUlaunchAttribute = unsafe { std::mem::zeroed() };
+    a.id = sys::CUlaunchAttributeID::CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
+    a.value.clusterDim.x = dims.0;
+    a.value.clusterDim.y = dims.1;
+    a.value.clusterDim.z = dims.2;
+    a
 }
 
 /// Launch attributes of [`Gpu::launch_ex`].
