@@ -1427,7 +1427,7 @@ __device__ __forceinline__ void kmajor_x_rows(const u16** xr, const u16* __restr
 // gemv_finalize_*.
 // CH: 32-k sub-chunks per chunk (1, or 2 when the group size is a multiple of 64): a lane
 // keeps 2 * CH 16-byte loads in flight ahead.
-template <int A, int NT, int NWN, int CH = 1, bool SK = false>
+template <int A, int NT, int NWN, int CH = 1, bool SK = false, int PF = (NT == 2 ? 2 : 0)>
 __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __restrict__ part, const u16* __restrict__ x,
                                                const u32* __restrict__ qw, const u32* __restrict__ qz,
                                                const u16* __restrict__ scales, int scale_dt, int group_size, int v1,
@@ -1465,10 +1465,14 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
     // The 64-k kernel takes the zero point out of the decode: its MMAs sum (magic + q) x, a
     // ones-MMA on the same activation fragments sums x over the group, and -(magic + z) s
     // times that sum joins the f32 accumulators at the group's end (H100, M = 1: 28672x8192
-    // 53.2 -> 52.5 us, 4096x14336 19.8 -> 19.2; the others equal).
-    constexpr bool ZF = CH == 2;
+    // 53.2 -> 52.5 us, 4096x14336 19.8 -> 19.2; the others equal). So does the two-tile
+    // (M > 8) kernel, whose loop was close to issue-bound: 32 HSUB2 per chunk become 4
+    // ones-MMAs, and the zero term 4 instructions per column per group (session 9, M = 16:
+    // 28672x8192 72.4 -> 67.1 us, 14336x4096 22.8 -> 21.2, 8192x8192 26.1 -> 25.2).
+    constexpr bool ZF = CH == 2 || NT == 2;
     const u32 ONES = A == OUT_F16 ? 0x3C003C00u : 0x3F803F80u;
     const float MAGV = A == OUT_F16 ? 1024.0f : 128.0f;
+    const float ZOFF = 8388608.0f - MAGV - (float)v1;
     float cA[4] = {0.f, 0.f, 0.f, 0.f}, cB[4] = {0.f, 0.f, 0.f, 0.f};
     float sx[NT][4];
 #pragma unroll
@@ -1498,14 +1502,26 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
         pa += pstep;
         pb += pstep;
     };
+    // PTR (the two-tile kernels): the lane's activation rows advanced by one chunk per
+    // iteration, its scale and zero pointers by one group per group start, instead of
+    // addresses recomputed from the chunk and group (fewer instructions; the one-tile kernels
+    // keep the recomputed addresses, which need fewer registers). Rows at or beyond M are
+    // never read.
+    constexpr bool PTR = NT == 2;
     const u16* xr[NT];
     kmajor_x_rows<NT>(xr, x, g, t, K);
+#pragma unroll
+    for (int j = 0; j < NT; ++j)
+        if (PTR) xr[j] += 32 * CH * c0;
+    const u16* sgA = scales + (u64)(c0 / cpg) * N + la;
+    const u16* sgB = scales + (u64)(c0 / cpg) * N + lb;
+    const u32* zgA = qz + (u64)(c0 / cpg) * zero_words + (la >> 3);
+    const u32* zgB = qz + (u64)(c0 / cpg) * zero_words + (lb >> 3);
     if (SPF && c0 < c1) {
-        const int g0 = c0 / cpg;
-        group_prefetch(scales + (u64)g0 * N + la);
-        group_prefetch(scales + (u64)g0 * N + lb);
-        group_prefetch(qz + (u64)g0 * zero_words + (la >> 3));
-        group_prefetch(qz + (u64)g0 * zero_words + (lb >> 3));
+        group_prefetch(sgA);
+        group_prefetch(sgB);
+        group_prefetch(zgA);
+        group_prefetch(zgB);
     }
     if (c0 < c1) fetch();
     // Act-order layers launch this kernel right after gemv_permute_x with programmatic
@@ -1524,12 +1540,22 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
             wA[hh][0] = qa[hh].x; wA[hh][1] = qa[hh].y; wA[hh][2] = qa[hh].z; wA[hh][3] = qa[hh].w;
             wB[hh][0] = qb[hh].x; wB[hh][1] = qb[hh].y; wB[hh][2] = qb[hh].z; wB[hh][3] = qb[hh].w;
         }
+        if (PF > 0 && c + PF < c1) {
+            // L2 prefetch of the chunk PF ahead (pa, pb point one chunk ahead of c + 1): the
+            // two-tile kernel holds one chunk in registers, and its register load then hits
+            // L2 (session 9, M = 16, PF 0 -> 2 -> 3: 28672x8192 65.7 -> 62.5 -> 63.7 us,
+            // 14336x4096 20.8 -> 19.9 -> 20.4; the 64-k M = 1 kernel was slower with it,
+            // 48.7 -> 51.7 at PF 2).
+            group_prefetch(pa + (u64)(PF - 1) * pstep);
+            group_prefetch(pb + (u64)(PF - 1) * pstep);
+        }
         if (c + 1 < c1) fetch();
         if (c == gnext) {
             if (ZF) zf_flush();
             ++grp;
             gnext = (grp + 1) * cpg;
-            const uint2 ra = *(const uint2*)(scales + (u64)grp * N + la), rb = *(const uint2*)(scales + (u64)grp * N + lb);
+            const uint2 ra = *(const uint2*)(PTR ? sgA : scales + (u64)grp * N + la);
+            const uint2 rb = *(const uint2*)(PTR ? sgB : scales + (u64)grp * N + lb);
             const u32 h[4] = {ra.x, ra.y, rb.x, rb.y};
 #pragma unroll
             for (int i = 0; i < 4; ++i) {
@@ -1537,18 +1563,32 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
                 sA[i] = scale_dt == SDT_BF16 ? bf16_to_f32((u16)ha) : f16_to_f32((u16)ha);
                 sB[i] = scale_dt == SDT_BF16 ? bf16_to_f32((u16)hb) : f16_to_f32((u16)hb);
             }
-            const u32 za = qz[(u64)grp * zero_words + (la >> 3)], zb = qz[(u64)grp * zero_words + (lb >> 3)];
+            const u32 za = PTR ? *zgA : qz[(u64)grp * zero_words + (la >> 3)];
+            const u32 zb = PTR ? *zgB : qz[(u64)grp * zero_words + (lb >> 3)];
+            if (PTR) {
+                sgA += N;
+                sgB += N;
+                zgA += zero_words;
+                zgB += zero_words;
+            }
             if (SPF && gnext < c1) {
-                group_prefetch(scales + (u64)(grp + 1) * N + la);
-                group_prefetch(scales + (u64)(grp + 1) * N + lb);
-                group_prefetch(qz + (u64)(grp + 1) * zero_words + (la >> 3));
-                group_prefetch(qz + (u64)(grp + 1) * zero_words + (lb >> 3));
+                group_prefetch(PTR ? sgA : scales + (u64)(grp + 1) * N + la);
+                group_prefetch(PTR ? sgB : scales + (u64)(grp + 1) * N + lb);
+                group_prefetch(PTR ? (const void*)zgA : qz + (u64)(grp + 1) * zero_words + (la >> 3));
+                group_prefetch(PTR ? (const void*)zgB : qz + (u64)(grp + 1) * zero_words + (lb >> 3));
             }
             const int sha = 4 * (la & 7), shb = 4 * (lb & 7);
+            const u32 zsa = za >> sha, zsb = zb >> shb;
 #pragma unroll
             for (int i = 0; i < 4; ++i) {
                 const u32 z1 = ((za >> (sha + 4 * i)) & 15u) + (u32)v1, z2 = ((zb >> (shb + 4 * i)) & 15u) + (u32)v1;
-                if (ZF) {
+                if (ZF && PTR) {
+                    // 2^23 + z read as f32, then - (2^23 - magic - v1): magic + z + v1 exactly.
+                    const float fa = __uint_as_float(((zsa >> (4 * i)) & 15u) | 0x4B000000u) - ZOFF;
+                    const float fb = __uint_as_float(((zsb >> (4 * i)) & 15u) | 0x4B000000u) - ZOFF;
+                    cA[i] = -fa * sA[i];
+                    cB[i] = -fb * sB[i];
+                } else if (ZF) {
                     cA[i] = -(MAGV + (float)z1) * sA[i];
                     cB[i] = -(MAGV + (float)z2) * sB[i];
                 } else {
@@ -1565,7 +1605,7 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
             for (int j = 0; j < NT; ++j) {
                 const int mr = g + 8 * j;
                 uint4 P = make_uint4(0, 0, 0, 0);
-                if (mr < m) P = *(const uint4*)(xr[j] + (CH * c + hh) * 32);
+                if (mr < m) P = *(const uint4*)(PTR ? xr[j] + hh * 32 : xr[j] + (CH * c + hh) * 32);
                 B0[hh][j][0] = prmt(P.x, P.z, 0x5410u); B1[hh][j][0] = prmt(P.x, P.z, 0x7632u);
                 B0[hh][j][1] = prmt(P.y, P.w, 0x5410u); B1[hh][j][1] = prmt(P.y, P.w, 0x7632u);
                 if (ZF) {
@@ -1573,6 +1613,9 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
                     mma_16816<A>(sx[j], ONES, ONES, ONES, ONES, B0[hh][j][1], B1[hh][j][1]);
                 }
             }
+#pragma unroll
+        for (int j = 0; j < NT; ++j)
+            if (PTR) xr[j] += 32 * CH;
 #pragma unroll
         for (int i = 0; i < 4; ++i) {
             float tmp[NT][4];
@@ -2140,14 +2183,24 @@ GEMV_MMA_FP8U(f16, OUT_F16, 4) GEMV_MMA_FP8U(f16, OUT_F16, 8) GEMV_MMA_FP8U(f16,
     GEMV_MMA_FP8(SUF, A, NT, 4) GEMV_MMA_FP8(SUF, A, NT, 8) GEMV_MMA_FP8(SUF, A, NT, 16) \
     GEMV_MMA_CT4(SUF, A, NT, 4) GEMV_MMA_CT4(SUF, A, NT, 8) GEMV_MMA_CT4(SUF, A, NT, 16) \
     GEMV_MMA_WIDE(SUF, A, NT, 4) GEMV_MMA_WIDE(SUF, A, NT, 8) GEMV_MMA_WIDE(SUF, A, NT, 16)
+// The two-tile (NT = 2) kernels are held to 128 registers, two blocks per SM (without the
+// bound, the zero fold and the advanced pointers took 136-146 and one block per SM).
 #define GEMV_MMA_GPTQ(SUF, A, NT, NWN)                                                                       \
-    extern "C" __global__ void __launch_bounds__(256) gemv_mma_gptq4_##SUF##_n##NT##_c##NWN(COL_ARGS_GPTQ) { \
+    extern "C" __global__ void __launch_bounds__(256, NT) gemv_mma_gptq4_##SUF##_n##NT##_c##NWN(COL_ARGS_GPTQ) { \
         mma_gptq4_body<A, NT, NWN>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
     }
 #define GEMV_MMA_GPTQ_C(SUF, A, NT) GEMV_MMA_GPTQ(SUF, A, NT, 1) GEMV_MMA_GPTQ(SUF, A, NT, 2) GEMV_MMA_GPTQ(SUF, A, NT, 4) \
     extern "C" __global__ void __launch_bounds__(256) gemv_mma_gptq4w_##SUF##_n##NT##_c1(COL_ARGS_GPTQ) {    \
         mma_gptq4_body<A, NT, 1, 2>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
     }
+// Tuning variants of the two-tile GPTQ4 kernel with another L2 prefetch distance
+// (`SAFEWEIGHTS_MMA_PF`; the default is 2 chunks).
+#define GEMV_MMA_GPTQ_PF(SUF, A, PF)                                                                         \
+    extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_gptq4p##PF##_##SUF##_n2_c1(COL_ARGS_GPTQ) {  \
+        mma_gptq4_body<A, 2, 1, 1, false, PF>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
+    }
+GEMV_MMA_GPTQ_PF(bf16, OUT_BF16, 0) GEMV_MMA_GPTQ_PF(bf16, OUT_BF16, 3)
+GEMV_MMA_GPTQ_PF(f16, OUT_F16, 0) GEMV_MMA_GPTQ_PF(f16, OUT_F16, 3)
 #define GEMV_MMA_GPTQ8(SUF, A, NT)                                                                           \
     extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_gptq8_##SUF##_n##NT(COL_ARGS_GPTQ) {          \
         mma_gptq8_body<A, NT>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \

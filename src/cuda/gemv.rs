@@ -132,8 +132,14 @@ fn gptq4_mma_plan(
         && env_knob("SAFEWEIGHTS_MMA_GPTQW", 1) == 1;
     let tiles = n.div_ceil(64 * cols);
     let chunks = k / if wide { 64 } else { 32 };
+    // The two-tile kernel prefetches weights into L2 two chunks ahead;
+    // `SAFEWEIGHTS_MMA_PF=0|3` picks a variant with none or three, for tuning.
+    let pf = match env_knob("SAFEWEIGHTS_MMA_PF", 2) {
+        p @ (0 | 3) if cols == 1 && !wide && m > 8 => format!("p{p}"),
+        _ => String::new(),
+    };
     let kernel = format!(
-        "gemv_mma_gptq4{}_{sfx}_n{}_c{cols}",
+        "gemv_mma_gptq4{}{pf}_{sfx}_n{}_c{cols}",
         if wide { "w" } else { "" },
         if m <= 8 { 1 } else { 2 }
     );
@@ -143,16 +149,13 @@ fn gptq4_mma_plan(
 /// Whether an AWQ layer of `n x k` at `m` rows runs on the GPTQ4 kernels, repacked (see
 /// `plan`).
 fn awq_repack(m: usize, n: usize, k: usize) -> bool {
-    match m <= 8 {
-        true => n * k > 4096 * 4096,
-        false => n < 14336,
-    }
+    m > 8 || n * k > 4096 * 4096
 }
 
 /// Whether a compressed-tensors int4 layer of `n x k` at `m` rows runs on the GPTQ4
 /// kernels, repacked (see `plan`).
 fn ct4_repack(m: usize, n: usize, k: usize) -> bool {
-    m <= 8 && (n.max(k) >= 14336 || n.min(k) >= 8192)
+    n.max(k) >= 14336 || (m <= 8 && n.min(k) >= 8192)
 }
 
 /// K splits that run as one cluster: two, the only count measured faster (gemv.cu's
@@ -410,8 +413,9 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
             // measured faster (H100, µs, AWQ kernel -> repacked): M <= 8 on layers above
             // 4096x4096 (M = 1 28672x8192 62.6 -> 52.6, 8192x8192 23.1 -> 21.9, 14336x4096
             // 19.6 -> 18.3; 4096x4096 11.5 -> 12.3 keeps the AWQ kernel and its in-kernel
-            // split sum); M > 8 below 14336 rows (8192x8192 28.2 -> 27.0, 4096x4096 14.5 ->
-            // 13.5; 28672x8192 75.6 -> 76.8 and 14336x4096 23.3 -> 24.1 keep it).
+            // split sum); M > 8 everywhere since the two-tile GPTQ4 kernel takes the zero
+            // point out of its decode (session 9, same call: 28672x8192 73.3 -> 65.7,
+            // 14336x4096 22.8 -> 20.8, the others equal).
             // `SAFEWEIGHTS_AWQ_REPACK=0|1` forces the choice, for tuning.
             if env_knob("SAFEWEIGHTS_AWQ_REPACK", awq_repack(m, n, k) as usize) == 1 {
                 return gptq4_mma_plan(gpu, sfx, m, n, k, group_size, false, true);
@@ -499,12 +503,15 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
         {
             row("fp8")
         }
-        // M <= 8 on layers with 14336 rows or columns, or at least 8192 of both: the GPTQ4
+        // Layers with 14336 rows or columns, or at M <= 8 at least 8192 of both: the GPTQ4
         // kernels on the layer repacked into the GPTQ layout. H100, same call, ct4 kernels -> repacked,
         // M = 1: 28672x8192 55.8 -> 52.7 us, 14336x4096 19.7 -> 18.3, 4096x14336 20.7 ->
         // 19.7; 8192x8192 equal (20.8 / 21.0) until its two K splits ran as clusters (20.4
-        // -> 18.5, session 8); 4096x4096 slower (9.5 -> 11.4), M = 16 slower everywhere
-        // (session-5 final run: 28672x8192 73.5 vs 77.2 for GPTQ4).
+        // -> 18.5, session 8); 4096x4096 slower (9.5 -> 11.4). M > 8 on 14336 rows or
+        // columns, since the two-tile GPTQ4 kernel takes the zero point out of its decode
+        // (session 9, same call, M = 16: 28672x8192 70.3 -> 66.0, 14336x4096 22.8 -> 20.9,
+        // 4096x14336 23.8 -> 22.3 / 22.8; 8192x8192 24.2 -> 24.3 / 24.8 and 4096x4096
+        // 12.3 -> 13.0 keep the ct4 kernels).
         // `SAFEWEIGHTS_CT4_REPACK=0|1` forces the choice.
         Desc::Ct {
             bits: 4,
@@ -1415,8 +1422,9 @@ mod tests {
         assert!(awq_repack(1, 28672, 8192) && awq_repack(8, 4096, 14336));
         assert!(!awq_repack(1, 4096, 4096) && !awq_repack(4, 2056, 96));
         assert!(awq_repack(16, 8192, 8192) && awq_repack(9, 4096, 4096));
-        assert!(!awq_repack(16, 14336, 4096) && !awq_repack(16, 28672, 8192));
-        // The conformance cases cover both paths at both ends of M.
+        assert!(awq_repack(16, 14336, 4096) && awq_repack(16, 28672, 8192));
+        // The conformance cases cover both paths at M <= 8 (the alternate pass of
+        // ci/gpu-conformance.sh takes the AWQ kernels at M > 8).
         assert!(awq_repack(1, 4104, 4160) && awq_repack(1, 4104, 4128));
         assert!(!awq_repack(1, 1032, 2048) && awq_repack(16, 1032, 2048));
     }
@@ -1427,7 +1435,8 @@ mod tests {
         assert!(ct4_repack(1, 14344, 256) && ct4_repack(4, 528, 14336));
         assert!(ct4_repack(1, 8192, 8192) && !ct4_repack(1, 4096, 4096));
         assert!(!ct4_repack(1, 520, 8192) && !ct4_repack(1, 8192, 4096));
-        assert!(!ct4_repack(16, 28672, 8192) && !ct4_repack(9, 14336, 4096));
+        assert!(ct4_repack(16, 28672, 8192) && ct4_repack(9, 14336, 4096));
+        assert!(!ct4_repack(16, 8192, 8192) && !ct4_repack(9, 4096, 4096));
     }
 
     #[test]
