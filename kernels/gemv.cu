@@ -1503,9 +1503,9 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
         pb += pstep;
     };
     // PTR (the two-tile kernels): the lane's activation rows advanced by one chunk per
-    // iteration, its scale and zero pointers by one group per group start, instead of
-    // addresses recomputed from the chunk and group (fewer instructions; the one-tile kernels
-    // keep the recomputed addresses, which need fewer registers). Rows at or beyond M are
+    // iteration, its scale and zero pointers (sgA .. zgB) by one group per group start,
+    // instead of addresses recomputed from the chunk and group (fewer instructions; the
+    // one-tile kernels recompute them, which needs fewer registers). Rows at or beyond M are
     // never read.
     constexpr bool PTR = NT == 2;
     const u16* xr[NT];
@@ -1554,8 +1554,13 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
             if (ZF) zf_flush();
             ++grp;
             gnext = (grp + 1) * cpg;
-            const uint2 ra = *(const uint2*)(PTR ? sgA : scales + (u64)grp * N + la);
-            const uint2 rb = *(const uint2*)(PTR ? sgB : scales + (u64)grp * N + lb);
+            if (!PTR) { // recomputed from the group (fewer registers live across the loop)
+                sgA = scales + (u64)grp * N + la;
+                sgB = scales + (u64)grp * N + lb;
+                zgA = qz + (u64)grp * zero_words + (la >> 3);
+                zgB = qz + (u64)grp * zero_words + (lb >> 3);
+            }
+            const uint2 ra = *(const uint2*)sgA, rb = *(const uint2*)sgB;
             const u32 h[4] = {ra.x, ra.y, rb.x, rb.y};
 #pragma unroll
             for (int i = 0; i < 4; ++i) {
@@ -1563,32 +1568,30 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
                 sA[i] = scale_dt == SDT_BF16 ? bf16_to_f32((u16)ha) : f16_to_f32((u16)ha);
                 sB[i] = scale_dt == SDT_BF16 ? bf16_to_f32((u16)hb) : f16_to_f32((u16)hb);
             }
-            const u32 za = PTR ? *zgA : qz[(u64)grp * zero_words + (la >> 3)];
-            const u32 zb = PTR ? *zgB : qz[(u64)grp * zero_words + (lb >> 3)];
-            if (PTR) {
-                sgA += N;
-                sgB += N;
-                zgA += zero_words;
-                zgB += zero_words;
-            }
+            const u32 za = *zgA, zb = *zgB;
+            sgA += N;
+            sgB += N;
+            zgA += zero_words;
+            zgB += zero_words;
             if (SPF && gnext < c1) {
-                group_prefetch(PTR ? sgA : scales + (u64)(grp + 1) * N + la);
-                group_prefetch(PTR ? sgB : scales + (u64)(grp + 1) * N + lb);
-                group_prefetch(PTR ? (const void*)zgA : qz + (u64)(grp + 1) * zero_words + (la >> 3));
-                group_prefetch(PTR ? (const void*)zgB : qz + (u64)(grp + 1) * zero_words + (lb >> 3));
+                group_prefetch(sgA);
+                group_prefetch(sgB);
+                group_prefetch(zgA);
+                group_prefetch(zgB);
             }
             const int sha = 4 * (la & 7), shb = 4 * (lb & 7);
-            const u32 zsa = za >> sha, zsb = zb >> shb;
 #pragma unroll
             for (int i = 0; i < 4; ++i) {
-                const u32 z1 = ((za >> (sha + 4 * i)) & 15u) + (u32)v1, z2 = ((zb >> (shb + 4 * i)) & 15u) + (u32)v1;
                 if (ZF && PTR) {
                     // 2^23 + z read as f32, then - (2^23 - magic - v1): magic + z + v1 exactly.
-                    const float fa = __uint_as_float(((zsa >> (4 * i)) & 15u) | 0x4B000000u) - ZOFF;
-                    const float fb = __uint_as_float(((zsb >> (4 * i)) & 15u) | 0x4B000000u) - ZOFF;
+                    const float fa = __uint_as_float(((za >> sha >> (4 * i)) & 15u) | 0x4B000000u) - ZOFF;
+                    const float fb = __uint_as_float(((zb >> shb >> (4 * i)) & 15u) | 0x4B000000u) - ZOFF;
                     cA[i] = -fa * sA[i];
                     cB[i] = -fb * sB[i];
-                } else if (ZF) {
+                    continue;
+                }
+                const u32 z1 = ((za >> (sha + 4 * i)) & 15u) + (u32)v1, z2 = ((zb >> (shb + 4 * i)) & 15u) + (u32)v1;
+                if (ZF) {
                     cA[i] = -(MAGV + (float)z1) * sA[i];
                     cB[i] = -(MAGV + (float)z2) * sB[i];
                 } else {
