@@ -767,6 +767,9 @@ template <int A> __device__ __forceinline__ u32 hmul2(u32 a, u32 b) {
     return r;
 }
 
+// A compile-time slot index for a generic lambda (`decltype(arg)::value`).
+template <int V> struct SlotC { static constexpr int value = V; };
+
 __device__ __forceinline__ u32 prmt(u32 a, u32 b, u32 sel) {
     u32 r;
     asm("prmt.b32 %0, %1, %2, %3;" : "=r"(r) : "r"(a), "r"(b), "r"(sel));
@@ -986,7 +989,7 @@ template <int A, int FMT> __device__ __forceinline__ float fp4_out_mul(const flo
 // convention); FMT 1: MXFP4 (§5, E8M0 scale per 32 values, `ws` [rows, K/32], bf16
 // activations only, no global, `conv_delta` the layer's delta of e8m0_rp_bf16x2). Both read
 // the weights repacked for e2m1_rp.
-template <int A, int NT, int W, int RT, int FMT = 0, int WR = 1>
+template <int A, int NT, int W, int RT, int FMT = 0, int WR = 1, int XPM = (NT == 2 ? 2 : 0)>
 __device__ __forceinline__ void mma_nvfp4_body(u16* __restrict__ y, const u16* __restrict__ x, const u8* __restrict__ w,
                                                const u8* __restrict__ ws, const float* __restrict__ global,
                                                int conv_delta, const u16* __restrict__ bias, int m, int N, int K) {
@@ -1015,9 +1018,14 @@ __device__ __forceinline__ void mma_nvfp4_body(u16* __restrict__ y, const u16* _
         for (int j = 0; j < NT; ++j)
 #pragma unroll
             for (int i = 0; i < 4; ++i) acc[rt][j][i] = 0.0f;
-    // Two chunks in flight ahead of the one being decoded: slot c % 2 holds chunk c.
-    uint4 q[2][R];
-    u32 s2[2][R];
+    // XPM 0: two chunks in flight ahead of the one being decoded (slot c % 2 holds chunk
+    // c), activations loaded when the chunk starts. XPM 1: the same with the activations
+    // pipelined (XP below). XPM 2: activations pipelined, one chunk in flight in registers
+    // and the next one prefetched into L2 (fewer registers live across the loop).
+    constexpr bool XP = XPM != 0;
+    constexpr int NS = XPM == 2 ? 1 : 2;
+    uint4 q[NS][R];
+    u32 s2[NS][R];
     auto fetch = [&](int c, int slot) {
 #pragma unroll
         for (int r = 0; r < R; ++r) {
@@ -1026,26 +1034,49 @@ __device__ __forceinline__ void mma_nvfp4_body(u16* __restrict__ y, const u16* _
         }
     };
     if (c0 < c1) fetch(c0, 0);
-    if (c0 + 1 < c1) fetch(c0 + 1, 1);
-    for (int c = c0; c < c1; ++c) {
-        const int slot = (c - c0) & 1;
-        u32 wv[R][4], sc[R][2];
-        // Copy the slot out, then refill it with chunk c + 2.
+    if (NS == 2 && c0 + 1 < c1) fetch(c0 + 1, NS - 1);
+    // XP (the two-tile kernels, M > 8): the activations are pipelined too. Each 16-byte
+    // piece u of a row's chunk is reloaded for the next chunk as soon as its MMAs have
+    // issued, so that its L1 or L2 latency hides behind the rest of the chunk instead of
+    // stalling the chunk's first MMA (ncu, 28672x8192 M = 16: 53% of the stalls waited on
+    // L1TEX, with 75% L1 hits). Rows at or beyond M read row M - 1 again (those columns are
+    // never stored).
+    u32 X[NT][16];
+    const u16* xr[NT];
 #pragma unroll
-        for (int sl = 0; sl < 2; ++sl) {
-            if (sl == slot) {
+    for (int j = 0; j < NT; ++j) xr[j] = x + (u64)min(g + 8 * j, m - 1) * K + 32 * t;
+    auto load_x_piece = [&](int c, int u) {
 #pragma unroll
-                for (int r = 0; r < R; ++r) {
-                    wv[r][0] = q[sl][r].x; wv[r][1] = q[sl][r].y; wv[r][2] = q[sl][r].z; wv[r][3] = q[sl][r].w;
-                    if (FMT == 0) e4m3_scale_pairs<A, 2, false>(s2[sl][r], sc[r]);
-                    else sc[r][0] = sc[r][1] = e8m0_rp_bf16x2(s2[sl][r], conv_delta);
-                }
-                if (c + 2 < c1) fetch(c + 2, sl);
-            }
+        for (int j = 0; j < NT; ++j) {
+            const uint4 v = *(const uint4*)(xr[j] + c * 128 + 8 * u);
+            X[j][4 * u] = v.x; X[j][4 * u + 1] = v.y; X[j][4 * u + 2] = v.z; X[j][4 * u + 3] = v.w;
         }
-        u32 X[NT][16];
+    };
+    if (XP && c0 < c1) {
 #pragma unroll
-        for (int j = 0; j < NT; ++j) mma_load_x(X[j], x, g + 8 * j, m, K, c * 128 + 32 * t);
+        for (int u = 0; u < 4; ++u) load_x_piece(c0, u);
+    }
+    // One chunk of slot SL (compile time): the loop below takes two chunks per iteration so
+    // that every slot index is static (with a run-time slot the chunk was copied out of the
+    // slot by register moves, 144 per two chunks, and the loop was issue-bound at M = 16).
+    auto step = [&](auto slot_c, int c) {
+        constexpr int SL = decltype(slot_c)::value;
+        u32 wv[R][4], sc[R][2];
+#pragma unroll
+        for (int r = 0; r < R; ++r) {
+            wv[r][0] = q[SL][r].x; wv[r][1] = q[SL][r].y; wv[r][2] = q[SL][r].z; wv[r][3] = q[SL][r].w;
+            if (FMT == 0) e4m3_scale_pairs<A, 2, false>(s2[SL][r], sc[r]);
+            else sc[r][0] = sc[r][1] = e8m0_rp_bf16x2(s2[SL][r], conv_delta);
+        }
+        if (c + NS < c1) fetch(c + NS, SL); // refill the slot with chunk c + NS
+        if (XPM == 2 && c + 2 < c1 && t == 0) {
+#pragma unroll
+            for (int r = 0; r < R; ++r) group_prefetch(wr[r] + (u64)(c + 2) * 64 - 16 * t);
+        }
+        if (!XP) {
+#pragma unroll
+            for (int j = 0; j < NT; ++j) mma_load_x(X[j], x, g + 8 * j, m, K, c * 128 + 32 * t);
+        }
 #pragma unroll
         for (int u = 0; u < 4; ++u) {
 #pragma unroll
@@ -1063,7 +1094,12 @@ __device__ __forceinline__ void mma_nvfp4_body(u16* __restrict__ y, const u16* _
                         mma_16816<A>(acc[rt][j], a01, b01, a23, b23, X[j][4 * u + 2 * h], X[j][4 * u + 2 * h + 1]);
                 }
             }
+            if (XP && c + 1 < c1) load_x_piece(c + 1, u);
         }
+    };
+    for (int c = c0; c < c1; c += 2) {
+        step(SlotC<0>{}, c);
+        if (c + 1 < c1) step(SlotC<NS - 1>{}, c + 1);
     }
     const float mul = fp4_out_mul<A, FMT>(global, conv_delta);
 #pragma unroll
@@ -2180,6 +2216,13 @@ GEMV_MMA_R(f16, OUT_F16, 4) GEMV_MMA_R(f16, OUT_F16, 8) GEMV_MMA_R(f16, OUT_F16,
         mma_nvfp4_body<A, 2, 8, 2, 0, 4>(y, x, w, ws, global, convention, bias, m, N, K);                  \
     }
 GEMV_MMA_RL(bf16, OUT_BF16) GEMV_MMA_RL(f16, OUT_F16)
+// Tuning variants of `x2r4l` with another pipelining mode (XPM of mma_nvfp4_body,
+// `SAFEWEIGHTS_FP4_XP`; the default is 2).
+#define GEMV_MMA_RLV(SUF, A, XPM)                                                                            \
+    extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_nvfp4x2r4lv##XPM##_##SUF##_n2_w8(ROW_ARGS_NVFP4) { \
+        mma_nvfp4_body<A, 2, 8, 2, 0, 4, XPM>(y, x, w, ws, global, convention, bias, m, N, K);             \
+    }
+GEMV_MMA_RLV(bf16, OUT_BF16, 0) GEMV_MMA_RLV(bf16, OUT_BF16, 1) GEMV_MMA_RLV(f16, OUT_F16, 0) GEMV_MMA_RLV(f16, OUT_F16, 1)
 GEMV_MMA_FP8U(bf16, OUT_BF16, 4) GEMV_MMA_FP8U(bf16, OUT_BF16, 8) GEMV_MMA_FP8U(bf16, OUT_BF16, 16)
 GEMV_MMA_FP8U(f16, OUT_F16, 4) GEMV_MMA_FP8U(f16, OUT_F16, 8) GEMV_MMA_FP8U(f16, OUT_F16, 16)
 #define GEMV_MMA_W(SUF, A, NT) GEMV_MMA(SUF, A, NT, 4) GEMV_MMA(SUF, A, NT, 8) GEMV_MMA(SUF, A, NT, 16) \
@@ -2264,6 +2307,24 @@ GEMV_MMA_MXR(4) GEMV_MMA_MXR(8) GEMV_MMA_MXR(16)
 extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_mxfp4x2r4l_bf16_n2_w8(MMA_ARGS_MXFP4) {
     mma_nvfp4_body<OUT_BF16, 2, 8, 2, 1, 4>(y, x, w, sc, nullptr, delta, bias, m, N, K);
 }
+#define GEMV_MMA_MXRLV(XPM)                                                                                  \
+    extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_mxfp4x2r4lv##XPM##_bf16_n2_w8(MMA_ARGS_MXFP4) { \
+        mma_nvfp4_body<OUT_BF16, 2, 8, 2, 1, 4, XPM>(y, x, w, sc, nullptr, delta, bias, m, N, K);                \
+    }
+GEMV_MMA_MXRLV(0) GEMV_MMA_MXRLV(1)
+// M > 8 on many rows, small blocks (`x2s`): one two-tile warp row (32 rows) per block, its
+// W warps (2 or 4) splitting K, held to 128 registers (16 warps per SM). 28672 rows make
+// 896 blocks, 6 or 7 per SM (the 8-warp `x2r4l` blocks: 224, 1 or 2 per SM).
+#define GEMV_MMA_S(SUF, A, W)                                                                                \
+    extern "C" __global__ void __launch_bounds__(32 * W, 16 / W) gemv_mma_nvfp4x2s_##SUF##_n2_w##W(ROW_ARGS_NVFP4) { \
+        mma_nvfp4_body<A, 2, W, 2, 0, 1>(y, x, w, ws, global, convention, bias, m, N, K);                  \
+    }
+GEMV_MMA_S(bf16, OUT_BF16, 2) GEMV_MMA_S(bf16, OUT_BF16, 4) GEMV_MMA_S(f16, OUT_F16, 2) GEMV_MMA_S(f16, OUT_F16, 4)
+#define GEMV_MMA_MXS(W)                                                                                      \
+    extern "C" __global__ void __launch_bounds__(32 * W, 16 / W) gemv_mma_mxfp4x2s_bf16_n2_w##W(MMA_ARGS_MXFP4) { \
+        mma_nvfp4_body<OUT_BF16, 2, W, 2, 1, 1>(y, x, w, sc, nullptr, delta, bias, m, N, K);                     \
+    }
+GEMV_MMA_MXS(2) GEMV_MMA_MXS(4)
 GEMV_MMA_W(bf16, OUT_BF16, 1)
 GEMV_MMA_W(bf16, OUT_BF16, 2)
 GEMV_MMA_W(f16, OUT_F16, 1)

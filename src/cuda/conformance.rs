@@ -466,7 +466,8 @@ pub fn gemv_specs() -> Vec<Spec> {
         n: 8200,
         k: 3072,
     });
-    // 14336 rows or more: two m16 tiles per warp at M > 8.
+    // 8192 to 25599 rows at M > 8: the small-block two-tile kernels (`x2s`; with
+    // SAFEWEIGHTS_FP4_SMALL=0, the alternate pass, the four-row-group ones).
     v.push(Spec::Nvfp4 {
         n: 14337,
         k: 128,
@@ -477,16 +478,18 @@ pub fn gemv_specs() -> Vec<Spec> {
         n: 14337,
         k: 128,
     });
-    // 25600 rows or more at M > 8: the 8-warp, 128-register four-row-group kernels.
+    // 25600 rows or more at M > 8: the 8-warp, 128-register four-row-group kernels, whose
+    // two K warps walk 5 and 6 chunks (NVFP4) or 2 and 3 (MXFP4): both slots of the
+    // two-chunk loop, an odd tail and an even one.
     v.push(Spec::Nvfp4 {
         n: 25601,
-        k: 256,
+        k: 1408,
         convention: Nvfp4Convention::Divisor,
     });
     v.push(Spec::Mxfp4 {
         experts: 1,
         n: 25601,
-        k: 128,
+        k: 640,
     });
     v.push(Spec::Mxfp4 {
         experts: 1,

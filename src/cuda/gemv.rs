@@ -225,6 +225,22 @@ fn mma_plan(
 /// activation fragments once there are many rows (H100, M = 16: 28672 rows 115 -> 92 us,
 /// 14336 rows 43 -> 35 us; 8192 rows and fewer slower).
 fn fp4_mma_plan(family: &str, dt: &str, rows: usize, k: usize, m: usize) -> Plan {
+    // M > 8 on 8192 to 25599 rows: the small-block two-tile kernel (`x2s`, 32 rows per
+    // 4-warp block at 128 registers, 16 warps per SM). H100, same call, M = 16: 8192x8192
+    // NVFP4 29.8 -> 26.3 us, MXFP4 29.4 -> 25.2; 14336x4096 24.5 -> 24.0, 23.0 -> 22.5
+    // (28672x8192 69.7 -> 74.1 and 4096 rows were slower with it).
+    // `SAFEWEIGHTS_FP4_SMALL=0|2|4` turns it off or forces it with 2 or 4 warps.
+    let small = env_knob(
+        "SAFEWEIGHTS_FP4_SMALL",
+        if (8192..25600).contains(&rows) { 4 } else { 0 },
+    );
+    if m > 8 && (small == 2 || small == 4) {
+        return Plan::Mma {
+            kernel: format!("gemv_mma_{family}x2s_{dt}_n2_w{small}"),
+            tiles: rows.div_ceil(32) as u32,
+            warps: small as u32,
+        };
+    }
     let wide = m <= 8 && k % 256 == 0 && env_knob("SAFEWEIGHTS_MMA_WIDE", 1) == 1;
     // The 256-k kernel has one tile per warp whatever the override says.
     let rt = match wide {
@@ -252,7 +268,10 @@ fn fp4_mma_plan(family: &str, dt: &str, rows: usize, k: usize, m: usize) -> Plan
     // 84.9 -> 75.9.
     if wr == 4 && rows >= 25600 && std::env::var_os("SAFEWEIGHTS_MMA_WARPS").is_none() {
         return Plan::Mma {
-            kernel: format!("gemv_mma_{family}x2r4l_{dt}_n2_w8"),
+            kernel: match env_knob("SAFEWEIGHTS_FP4_XP", 2) {
+                v @ (0 | 1) => format!("gemv_mma_{family}x2r4lv{v}_{dt}_n2_w8"),
+                _ => format!("gemv_mma_{family}x2r4l_{dt}_n2_w8"),
+            },
             tiles: rows.div_ceil(128) as u32,
             warps: 8,
         };
@@ -1364,14 +1383,14 @@ mod tests {
         assert_eq!(mma(&p), ("gemv_mma_nvfp4x2r4l_bf16_n2_w8", 224, 8));
         let p = fp4_mma_plan("mxfp4", "bf16", 28672, 8192, 16);
         assert_eq!(mma(&p).0, "gemv_mma_mxfp4x2r4l_bf16_n2_w8");
-        // 14336 rows: four row groups, 448 row pairs in 112 blocks.
+        // 8192 to 25599 rows: one row pair (32 rows) per 4-warp block.
         let p = fp4_mma_plan("nvfp4", "bf16", 14336, 4096, 16);
-        let (kernel, tiles, _) = mma(&p);
-        assert!(
-            kernel.starts_with("gemv_mma_nvfp4x2r4_bf16_n2_w"),
-            "{kernel}"
-        );
-        assert_eq!(tiles, 112);
+        assert_eq!(mma(&p), ("gemv_mma_nvfp4x2s_bf16_n2_w4", 448, 4));
+        let p = fp4_mma_plan("mxfp4", "bf16", 8192, 8192, 9);
+        assert_eq!(mma(&p), ("gemv_mma_mxfp4x2s_bf16_n2_w4", 256, 4));
+        // Fewer rows: one tile per warp.
+        let p = fp4_mma_plan("nvfp4", "f16", 4096, 14336, 16);
+        assert!(mma(&p).0.starts_with("gemv_mma_nvfp4_f16_n2_w"), "{p:?}");
         // M = 1: the clamped 256-k kernel for NVFP4 only; M = 4 the plain one.
         assert!(mma(&fp4_mma_plan("nvfp4", "f16", 8192, 8192, 1))
             .0
