@@ -1715,14 +1715,15 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
 // word holding a NaN code (0x7F / 0xFF) sets those values to NaN. Per-tensor and per-channel
 // scales multiply the f32 sums at the end; a block scale (rows % 16 == 0, cols % 64 == 0)
 // multiplies each chunk's f32 sum.
-template <int A>
+// NC false: the layer holds no NaN code (the `fp8n` kernels), so the test is left out.
+template <int A, bool NC = true>
 __device__ __forceinline__ u32 e4m3x2_exact(u32 w, u32 sel) {
     const u32 u = prmt(w, 0u, sel); // two bytes at bits 0..7 and 16..23
     u32 r;
     if (A == OUT_BF16) r = ((u & 0x007F007Fu) << 4) | ((u & 0x00800080u) << 8);
     else r = ((u & 0x007F007Fu) << 7) | ((u & 0x00800080u) << 8);
     r = hmul2<A>(r, A == OUT_BF16 ? 0x7B807B80u : 0x5C005C00u); // 2^120 (bf16), 2^8 (f16)
-    if (__builtin_expect(((u & 0x007F007Fu) + 0x00010001u) & 0x00800080u, 0)) {
+    if (NC && __builtin_expect(((u & 0x007F007Fu) + 0x00010001u) & 0x00800080u, 0)) {
         if ((u & 0x7Fu) == 0x7Fu) r |= 0x7FFFu;
         if (((u >> 16) & 0x7Fu) == 0x7Fu) r |= 0x7FFF0000u;
     }
@@ -1733,7 +1734,7 @@ __device__ __forceinline__ u32 e4m3x2_exact(u32 w, u32 sel) {
 // bytes in flight (needs K % 128 == 0 and, for block scales, cols % 128 == 0).
 // U: chunks per loop iteration (1, or 2 for the "u" kernels at M > 8 on layers of 8192
 // rows or more: 28672x8192 M = 16 138.4 -> 123.9 us; on 4096 rows 2 was 11-15% slower).
-template <int A, int NT, int W, int CH, int U = 1>
+template <int A, int NT, int W, int CH, int U = 1, bool NC = true, bool XP = (NT == 2)>
 __device__ __forceinline__ void mma_fp8_body(u16* __restrict__ y, const u16* __restrict__ x, const u8* __restrict__ w,
                                              const float* __restrict__ scale, int mode, int bh, int bw,
                                              const u16* __restrict__ bias, int m, int N, int K) {
@@ -1767,6 +1768,25 @@ __device__ __forceinline__ void mma_fp8_body(u16* __restrict__ y, const u16* __r
         }
     };
     if (c0 < c1) fetch(c0);
+    // XP (M > 8): the activations pipelined as in mma_nvfp4_body, piece h of the next chunk
+    // loaded once piece h of this one has been used (rows at or beyond M read row M - 1).
+    u32 XS[NT][8 * CH];
+    const u16* xr[NT];
+#pragma unroll
+    for (int j = 0; j < NT; ++j) xr[j] = x + (u64)min(g + 8 * j, m - 1) * K + 16 * CH * t;
+    auto load_x_piece = [&](int c, int h) {
+#pragma unroll
+        for (int j = 0; j < NT; ++j) {
+            const uint4* px = (const uint4*)(xr[j] + c * CK + 16 * h);
+            const uint4 p0 = px[0], p1 = px[1];
+            XS[j][8 * h] = p0.x; XS[j][8 * h + 1] = p0.y; XS[j][8 * h + 2] = p0.z; XS[j][8 * h + 3] = p0.w;
+            XS[j][8 * h + 4] = p1.x; XS[j][8 * h + 5] = p1.y; XS[j][8 * h + 6] = p1.z; XS[j][8 * h + 7] = p1.w;
+        }
+    };
+    if (XP && c0 < c1) {
+#pragma unroll
+        for (int h = 0; h < CH; ++h) load_x_piece(c0, h);
+    }
 #pragma unroll (U)
     for (int c = c0; c < c1; ++c) {
         u32 wA[4 * CH], wB[4 * CH];
@@ -1786,6 +1806,11 @@ __device__ __forceinline__ void mma_fp8_body(u16* __restrict__ y, const u16* __r
             u32 X[NT][8];
 #pragma unroll
             for (int j = 0; j < NT; ++j) {
+                if (XP) {
+#pragma unroll
+                    for (int i = 0; i < 8; ++i) X[j][i] = XS[j][8 * h + i];
+                    continue;
+                }
                 const int mr = g + 8 * j;
                 uint4 p0 = make_uint4(0, 0, 0, 0), p1 = p0;
                 if (mr < m) {
@@ -1798,11 +1823,12 @@ __device__ __forceinline__ void mma_fp8_body(u16* __restrict__ y, const u16* __r
             }
 #pragma unroll
             for (int s = 0; s < 4; ++s) {
-                const u32 a01 = e4m3x2_exact<A>(wA[4 * h + s], 0x4140u), a23 = e4m3x2_exact<A>(wA[4 * h + s], 0x4342u);
-                const u32 b01 = e4m3x2_exact<A>(wB[4 * h + s], 0x4140u), b23 = e4m3x2_exact<A>(wB[4 * h + s], 0x4342u);
+                const u32 a01 = e4m3x2_exact<A, NC>(wA[4 * h + s], 0x4140u), a23 = e4m3x2_exact<A, NC>(wA[4 * h + s], 0x4342u);
+                const u32 b01 = e4m3x2_exact<A, NC>(wB[4 * h + s], 0x4140u), b23 = e4m3x2_exact<A, NC>(wB[4 * h + s], 0x4342u);
 #pragma unroll
                 for (int j = 0; j < NT; ++j) mma_16816<A>(tmp[j], a01, b01, a23, b23, X[j][2 * s], X[j][2 * s + 1]);
             }
+            if (XP && c + 1 < c1) load_x_piece(c + 1, h);
         }
         const float sc = mode == 2 ? brow[bsh >= 0 ? c >> bsh : (c * CK) / bw] : 1.0f;
 #pragma unroll
@@ -2180,19 +2206,27 @@ GEMV_AWQ(f16, OUT_F16, 4)
     extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_ct4x2_##SUF##_n##NT##_w##W(ROW_ARGS_CT4) { \
         mma_ct4_body<A, NT, W, 2>(y, x, w, scales, scale_dt, zp, group_size, groups, bias, m, N, K);        \
     }
-#define GEMV_MMA_FP8(SUF, A, NT, W)                                                                          \
-    extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_fp8_##SUF##_n##NT##_w##W(ROW_ARGS_FP8) {   \
-        mma_fp8_body<A, NT, W, 1>(y, x, w, scale, mode, bh, bw, bias, m, N, K);                             \
+// `fp8n...`: the same for layers without NaN codes (no per-pair test; src/cuda/gemv.rs).
+#define GEMV_MMA_FP8_NC(SUF, A, NT, W, V, NV, NC)                                                           \
+    extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_##V##_##SUF##_n##NT##_w##W(ROW_ARGS_FP8) { \
+        mma_fp8_body<A, NT, W, 1, 1, NC>(y, x, w, scale, mode, bh, bw, bias, m, N, K);                      \
     }                                                                                                        \
-    extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_fp8w_##SUF##_n##NT##_w##W(ROW_ARGS_FP8) {  \
-        mma_fp8_body<A, NT, W, 2>(y, x, w, scale, mode, bh, bw, bias, m, N, K);                             \
+    extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_##NV##_##SUF##_n##NT##_w##W(ROW_ARGS_FP8) { \
+        mma_fp8_body<A, NT, W, 2, 1, NC>(y, x, w, scale, mode, bh, bw, bias, m, N, K);                      \
     }
-#define GEMV_MMA_FP8U(SUF, A, W)                                                                             \
-    extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_fp8u_##SUF##_n2_w##W(ROW_ARGS_FP8) {       \
-        mma_fp8_body<A, 2, W, 1, 2>(y, x, w, scale, mode, bh, bw, bias, m, N, K);                           \
+#define GEMV_MMA_FP8(SUF, A, NT, W) GEMV_MMA_FP8_NC(SUF, A, NT, W, fp8, fp8w, true) GEMV_MMA_FP8_NC(SUF, A, NT, W, fp8n, fp8nw, false)
+#define GEMV_MMA_FP8U_NC(SUF, A, W, V, NV, NC)                                                               \
+    extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_##V##_##SUF##_n2_w##W(ROW_ARGS_FP8) {     \
+        mma_fp8_body<A, 2, W, 1, 2, NC>(y, x, w, scale, mode, bh, bw, bias, m, N, K);                       \
     }                                                                                                        \
-    extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_fp8wu_##SUF##_n2_w##W(ROW_ARGS_FP8) {      \
-        mma_fp8_body<A, 2, W, 2, 2>(y, x, w, scale, mode, bh, bw, bias, m, N, K);                           \
+    extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_##NV##_##SUF##_n2_w##W(ROW_ARGS_FP8) {    \
+        mma_fp8_body<A, 2, W, 2, 2, NC>(y, x, w, scale, mode, bh, bw, bias, m, N, K);                       \
+    }
+#define GEMV_MMA_FP8U(SUF, A, W) GEMV_MMA_FP8U_NC(SUF, A, W, fp8u, fp8wu, true) GEMV_MMA_FP8U_NC(SUF, A, W, fp8nu, fp8nwu, false)
+// A tuning variant of `fp8nwu` without the activation pipelining (`SAFEWEIGHTS_FP8_XP=0`).
+#define GEMV_MMA_FP8V0(SUF, A, W)                                                                            \
+    extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_fp8nwuv0_##SUF##_n2_w##W(ROW_ARGS_FP8) {   \
+        mma_fp8_body<A, 2, W, 2, 2, false, false>(y, x, w, scale, mode, bh, bw, bias, m, N, K);             \
     }
 // M > 8 on many rows: the two-tile kernels with WR row groups per block (`r<WR>`, see
 // mma_nvfp4_body).
@@ -2224,6 +2258,8 @@ GEMV_MMA_RL(bf16, OUT_BF16) GEMV_MMA_RL(f16, OUT_F16)
     }
 GEMV_MMA_RLV(bf16, OUT_BF16, 0) GEMV_MMA_RLV(bf16, OUT_BF16, 1) GEMV_MMA_RLV(f16, OUT_F16, 0) GEMV_MMA_RLV(f16, OUT_F16, 1)
 GEMV_MMA_FP8U(bf16, OUT_BF16, 4) GEMV_MMA_FP8U(bf16, OUT_BF16, 8) GEMV_MMA_FP8U(bf16, OUT_BF16, 16)
+GEMV_MMA_FP8V0(bf16, OUT_BF16, 4) GEMV_MMA_FP8V0(bf16, OUT_BF16, 8) GEMV_MMA_FP8V0(bf16, OUT_BF16, 16)
+GEMV_MMA_FP8V0(f16, OUT_F16, 4) GEMV_MMA_FP8V0(f16, OUT_F16, 8) GEMV_MMA_FP8V0(f16, OUT_F16, 16)
 GEMV_MMA_FP8U(f16, OUT_F16, 4) GEMV_MMA_FP8U(f16, OUT_F16, 8) GEMV_MMA_FP8U(f16, OUT_F16, 16)
 #define GEMV_MMA_W(SUF, A, NT) GEMV_MMA(SUF, A, NT, 4) GEMV_MMA(SUF, A, NT, 8) GEMV_MMA(SUF, A, NT, 16) \
     GEMV_MMA_FP8(SUF, A, NT, 4) GEMV_MMA_FP8(SUF, A, NT, 8) GEMV_MMA_FP8(SUF, A, NT, 16) \

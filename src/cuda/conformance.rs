@@ -998,7 +998,8 @@ pub fn run_gpu_upload(gpu: &Gpu, seed: u64) -> GpuResult<Vec<CaseResult>> {
 /// a layer holding one to the kernel that tests every chunk (`gemv_fp8_*`), whose outputs
 /// are NaN exactly on the rows holding a NaN code and match the f64 reference elsewhere,
 /// and a layer without one to `gemv_fp8n_*` (unless `SAFEWEIGHTS_FP8_NANSCAN=0` keeps every
-/// layer on the testing kernel). M = 1 and 2 (the CUDA-core kernel), both activation types;
+/// layer on the testing kernel). M = 1 and 2 (the CUDA-core kernel) and M = 4 and 16 (the
+/// tensor-core kernels, `gemv_mma_fp8*` and `gemv_mma_fp8n*`), both activation types;
 /// `mismatches` counts wrong rows.
 pub fn run_gpu_fp8_nan(gpu: &Gpu, oracle: OracleFn<'_>, seed: u64) -> GpuResult<Vec<CaseResult>> {
     use super::dequant::{Fp8Scaling, ScaleDtype};
@@ -1030,7 +1031,7 @@ pub fn run_gpu_fp8_nan(gpu: &Gpu, oracle: OracleFn<'_>, seed: u64) -> GpuResult<
         let dev = fx.packed().upload(gpu)?;
         let mut scratch = Scratch::default();
         for act in OutDtype::ALL {
-            for m in 1..=2usize {
+            for m in [1usize, 2, 4, 16] {
                 let kind = if with_nan {
                     "nan codes"
                 } else {
@@ -1046,11 +1047,21 @@ pub fn run_gpu_fp8_nan(gpu: &Gpu, oracle: OracleFn<'_>, seed: u64) -> GpuResult<
                 gpu.fill_u16(&y, POISON)?;
                 let pl = gemv_async(gpu, &dev, act, m, &x, None, &y, &mut scratch, None)
                     .and_then(|p| gpu.sync("gemv").map(|_| p))?;
-                let want = match !with_nan && fp8_nan_scan() {
-                    true => "gemv_fp8n_",
-                    false => "gemv_fp8_",
+                let nan_free = !with_nan && fp8_nan_scan();
+                let want = match (m >= 4, nan_free) {
+                    (false, true) => "gemv_fp8n_",
+                    (false, false) => "gemv_fp8_",
+                    (true, true) => "gemv_mma_fp8n",
+                    (true, false) => "gemv_mma_fp8",
                 };
-                if !matches!(&pl, Plan::Row { kernel } if kernel.starts_with(want)) {
+                let ok = match &pl {
+                    Plan::Row { kernel } | Plan::Mma { kernel, .. } => {
+                        kernel.starts_with(want)
+                            && (nan_free || !kernel.starts_with("gemv_mma_fp8n"))
+                    }
+                    _ => false,
+                };
+                if !ok {
                     r.error = Some(format!("dispatched to {}, not {want}*", pl.describe()));
                 }
                 let got: Vec<f32> = gpu

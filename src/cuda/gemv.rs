@@ -830,8 +830,8 @@ fn fp4packed_weights(
         .map(|(b, d)| (b.ptr(), *d)))
 }
 
-/// Whether FP8 layers on the CUDA-core kernel are scanned for NaN codes, so that those
-/// without any take the `gemv_fp8n_*` kernels (`SAFEWEIGHTS_FP8_NANSCAN=0`: never, every
+/// Whether FP8 layers are scanned for NaN codes, so that those without any take the
+/// `gemv_fp8n_*` / `gemv_mma_fp8n*` kernels (`SAFEWEIGHTS_FP8_NANSCAN=0`: never, every
 /// chunk is tested).
 pub fn fp8_nan_scan() -> bool {
     env_knob("SAFEWEIGHTS_FP8_NANSCAN", 1) == 1
@@ -1042,12 +1042,26 @@ pub fn gemv_async(
             pl = Plan::DequantCublas;
         }
     }
-    // FP8 on the CUDA-core kernel: the variant without the NaN test where the layer has no
-    // NaN code (`SAFEWEIGHTS_FP8_NANSCAN=0` keeps the testing kernel).
-    if let Plan::Row { kernel } = &mut pl {
-        if kernel.starts_with("gemv_fp8_") && fp8_nan_scan() && !fp8_has_nan(gpu, p, scratch)? {
-            *kernel = kernel.replacen("gemv_fp8_", "gemv_fp8n_", 1);
+    // FP8: the variant without the NaN test where the layer has no NaN code
+    // (`SAFEWEIGHTS_FP8_NANSCAN=0` keeps the testing kernel). On tensor cores the test was
+    // 4 of the 11 instructions per decoded pair (H100, 28672x8192 M = 16: see docs/perf.md,
+    // session 10).
+    match &mut pl {
+        Plan::Row { kernel } | Plan::Mma { kernel, .. }
+            if (kernel.starts_with("gemv_fp8_") || kernel.starts_with("gemv_mma_fp8"))
+                && fp8_nan_scan()
+                && !fp8_has_nan(gpu, p, scratch)? =>
+        {
+            *kernel = match kernel.strip_prefix("gemv_mma_fp8") {
+                // `SAFEWEIGHTS_FP8_XP=0`: the tuning variant without pipelined activations.
+                Some(rest) if rest.starts_with("wu_") && env_knob("SAFEWEIGHTS_FP8_XP", 1) == 0 => {
+                    format!("gemv_mma_fp8nwuv0{}", &rest[2..])
+                }
+                Some(rest) => format!("gemv_mma_fp8n{rest}"),
+                None => kernel.replacen("gemv_fp8_", "gemv_fp8n_", 1),
+            };
         }
+        _ => {}
     }
     match &pl {
         Plan::Row { kernel } | Plan::Mma { kernel, .. } => {
@@ -1420,6 +1434,12 @@ mod tests {
         // fp8_has_nan, and the NaN-free FP8 kernels gemv_async switches to.
         assert!(src.contains("void gemv_fp8_has_nan("));
         assert!(src.contains("void gemv_fp8n_##SUF##_m##MT("));
+        // and the tensor-core ones: every FP8 plan's kernel with `fp8n` exists too.
+        for (v, nv) in [("fp8", "fp8w"), ("fp8u", "fp8wu")] {
+            assert!(src.contains(&format!("{v}, {nv}, true)")), "{v} / {nv}");
+            let (n, nn) = (v.replacen("fp8", "fp8n", 1), nv.replacen("fp8", "fp8n", 1));
+            assert!(src.contains(&format!("{n}, {nn}, false)")), "{n} / {nn}");
+        }
     }
 
     #[test]
