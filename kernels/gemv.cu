@@ -989,7 +989,7 @@ template <int A, int FMT> __device__ __forceinline__ float fp4_out_mul(const flo
 // convention); FMT 1: MXFP4 (§5, E8M0 scale per 32 values, `ws` [rows, K/32], bf16
 // activations only, no global, `conv_delta` the layer's delta of e8m0_rp_bf16x2). Both read
 // the weights repacked for e2m1_rp.
-template <int A, int NT, int W, int RT, int FMT = 0, int WR = 1, int XPM = (NT == 2 ? 2 : 0)>
+template <int A, int NT, int W, int RT, int FMT = 0, int WR = 1, int XPM = (NT == 2 && RT == 2 ? 2 : 0)>
 __device__ __forceinline__ void mma_nvfp4_body(u16* __restrict__ y, const u16* __restrict__ x, const u8* __restrict__ w,
                                                const u8* __restrict__ ws, const float* __restrict__ global,
                                                int conv_delta, const u16* __restrict__ bias, int m, int N, int K) {
@@ -1018,12 +1018,15 @@ __device__ __forceinline__ void mma_nvfp4_body(u16* __restrict__ y, const u16* _
         for (int j = 0; j < NT; ++j)
 #pragma unroll
             for (int i = 0; i < 4; ++i) acc[rt][j][i] = 0.0f;
-    // XPM 0: two chunks in flight ahead of the one being decoded (slot c % 2 holds chunk
-    // c), activations loaded when the chunk starts. XPM 1: the same with the activations
-    // pipelined (XP below). XPM 2: activations pipelined, one chunk in flight in registers
-    // and the next one prefetched into L2 (fewer registers live across the loop).
+    // XPM 0 (the default with one tile per warp: at M = 16 on 4096 rows XPM 2 was 2-4%
+    // slower, 4096x14336 MXFP4 27.1 -> 28.0 us, 4096x4096 NVFP4 12.3 -> 13.3): two chunks
+    // in flight ahead of the one being decoded (slot c % 2 holds chunk c), activations
+    // loaded when the chunk starts (rows at or beyond M clamped at M > 8). XPM 1: the same with the activations
+    // pipelined (XP below). XPM 2 (3): activations pipelined, one chunk in flight in
+    // registers and the one 2 (3) ahead prefetched into L2 (fewer registers live across
+    // the loop).
     constexpr bool XP = XPM != 0;
-    constexpr int NS = XPM == 2 ? 1 : 2;
+    constexpr int NS = XPM >= 2 ? 1 : 2;
     uint4 q[NS][R];
     u32 s2[NS][R];
     auto fetch = [&](int c, int slot) {
@@ -1069,13 +1072,13 @@ __device__ __forceinline__ void mma_nvfp4_body(u16* __restrict__ y, const u16* _
             else sc[r][0] = sc[r][1] = e8m0_rp_bf16x2(s2[SL][r], conv_delta);
         }
         if (c + NS < c1) fetch(c + NS, SL); // refill the slot with chunk c + NS
-        if (XPM == 2 && c + 2 < c1 && t == 0) {
+        if (XPM >= 2 && c + XPM < c1 && t == 0) {
 #pragma unroll
-            for (int r = 0; r < R; ++r) group_prefetch(wr[r] + (u64)(c + 2) * 64 - 16 * t);
+            for (int r = 0; r < R; ++r) group_prefetch(wr[r] + (u64)(c + XPM) * 64 - 16 * t);
         }
         if (!XP) {
 #pragma unroll
-            for (int j = 0; j < NT; ++j) mma_load_x(X[j], x, g + 8 * j, m, K, c * 128 + 32 * t);
+            for (int j = 0; j < NT; ++j) mma_load_x<NT == 2>(X[j], x, g + 8 * j, m, K, c * 128 + 32 * t);
         }
 #pragma unroll
         for (int u = 0; u < 4; ++u) {
@@ -1716,16 +1719,29 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
 // scales multiply the f32 sums at the end; a block scale (rows % 16 == 0, cols % 64 == 0)
 // multiplies each chunk's f32 sum.
 // NC false: the layer holds no NaN code (the `fp8n` kernels), so the test is left out.
-template <int A, bool NC = true>
+// HI (the two-tile kernels, M > 8): the two bytes go to bits 8..15 and 24..31 instead of
+// 0..7 and 16..23 (`sel` names bytes k, k + 1 as 0x4140 + 0x101 k), so the signs are in
+// place and one shift moves both magnitudes under the exponent: 5 instructions per pair
+// instead of 6-7 (H100, same call, per tensor 28672x8192 M = 16 108.2 -> 102.1 us; the
+// one-tile kernels at M = 4 were 1-4% slower with it, 95.0 -> 97.6, so they keep the low
+// bytes).
+template <int A, bool NC = true, bool HI = false>
 __device__ __forceinline__ u32 e4m3x2_exact(u32 w, u32 sel) {
-    const u32 u = prmt(w, 0u, sel); // two bytes at bits 0..7 and 16..23
+    const u32 hsel = HI ? ((sel & 0xFu) << 4) | (((sel >> 8) & 0xFu) << 12) | 0x0404u : sel;
+    const u32 u = prmt(w, 0u, hsel);
     u32 r;
-    if (A == OUT_BF16) r = ((u & 0x007F007Fu) << 4) | ((u & 0x00800080u) << 8);
-    else r = ((u & 0x007F007Fu) << 7) | ((u & 0x00800080u) << 8);
+    if (HI) {
+        if (A == OUT_BF16) r = ((u >> 4) & 0x07F007F0u) | (u & 0x80008000u);
+        else r = ((u >> 1) & 0x3F803F80u) | (u & 0x80008000u);
+    } else {
+        if (A == OUT_BF16) r = ((u & 0x007F007Fu) << 4) | ((u & 0x00800080u) << 8);
+        else r = ((u & 0x007F007Fu) << 7) | ((u & 0x00800080u) << 8);
+    }
     r = hmul2<A>(r, A == OUT_BF16 ? 0x7B807B80u : 0x5C005C00u); // 2^120 (bf16), 2^8 (f16)
-    if (NC && __builtin_expect(((u & 0x007F007Fu) + 0x00010001u) & 0x00800080u, 0)) {
-        if ((u & 0x7Fu) == 0x7Fu) r |= 0x7FFFu;
-        if (((u >> 16) & 0x7Fu) == 0x7Fu) r |= 0x7FFF0000u;
+    const u32 lo = HI ? u >> 8 : u; // the bytes at bits 0..7 and 16..23
+    if (NC && __builtin_expect(((lo & 0x007F007Fu) + 0x00010001u) & 0x00800080u, 0)) {
+        if ((lo & 0x7Fu) == 0x7Fu) r |= 0x7FFFu;
+        if (((lo >> 16) & 0x7Fu) == 0x7Fu) r |= 0x7FFF0000u;
     }
     return r;
 }
@@ -1734,7 +1750,7 @@ __device__ __forceinline__ u32 e4m3x2_exact(u32 w, u32 sel) {
 // bytes in flight (needs K % 128 == 0 and, for block scales, cols % 128 == 0).
 // U: chunks per loop iteration (1, or 2 for the "u" kernels at M > 8 on layers of 8192
 // rows or more: 28672x8192 M = 16 138.4 -> 123.9 us; on 4096 rows 2 was 11-15% slower).
-template <int A, int NT, int W, int CH, int U = 1, bool NC = true, bool XP = (NT == 2)>
+template <int A, int NT, int W, int CH, int U = 1, bool NC = true, bool XP = (NT == 2), int PF = (XP ? 2 : 0)>
 __device__ __forceinline__ void mma_fp8_body(u16* __restrict__ y, const u16* __restrict__ x, const u8* __restrict__ w,
                                              const float* __restrict__ scale, int mode, int bh, int bw,
                                              const u16* __restrict__ bias, int m, int N, int K) {
@@ -1796,6 +1812,11 @@ __device__ __forceinline__ void mma_fp8_body(u16* __restrict__ y, const u16* __r
             wB[4 * h] = qb[h].x; wB[4 * h + 1] = qb[h].y; wB[4 * h + 2] = qb[h].z; wB[4 * h + 3] = qb[h].w;
         }
         if (c + 1 < c1) fetch(c + 1);
+        if (PF > 0 && c + PF < c1) {
+            // L2 prefetch of the chunk PF ahead (M > 8: one chunk in flight in registers).
+            group_prefetch(wa + (u64)(c + PF) * CK);
+            group_prefetch(wb + (u64)(c + PF) * CK);
+        }
         float tmp[NT][4];
 #pragma unroll
         for (int j = 0; j < NT; ++j)
@@ -1823,8 +1844,9 @@ __device__ __forceinline__ void mma_fp8_body(u16* __restrict__ y, const u16* __r
             }
 #pragma unroll
             for (int s = 0; s < 4; ++s) {
-                const u32 a01 = e4m3x2_exact<A, NC>(wA[4 * h + s], 0x4140u), a23 = e4m3x2_exact<A, NC>(wA[4 * h + s], 0x4342u);
-                const u32 b01 = e4m3x2_exact<A, NC>(wB[4 * h + s], 0x4140u), b23 = e4m3x2_exact<A, NC>(wB[4 * h + s], 0x4342u);
+                constexpr bool HI = NT == 2;
+                const u32 a01 = e4m3x2_exact<A, NC, HI>(wA[4 * h + s], 0x4140u), a23 = e4m3x2_exact<A, NC, HI>(wA[4 * h + s], 0x4342u);
+                const u32 b01 = e4m3x2_exact<A, NC, HI>(wB[4 * h + s], 0x4140u), b23 = e4m3x2_exact<A, NC, HI>(wB[4 * h + s], 0x4342u);
 #pragma unroll
                 for (int j = 0; j < NT; ++j) mma_16816<A>(tmp[j], a01, b01, a23, b23, X[j][2 * s], X[j][2 * s + 1]);
             }
@@ -2216,17 +2238,24 @@ GEMV_AWQ(f16, OUT_F16, 4)
     }
 #define GEMV_MMA_FP8(SUF, A, NT, W) GEMV_MMA_FP8_NC(SUF, A, NT, W, fp8, fp8w, true) GEMV_MMA_FP8_NC(SUF, A, NT, W, fp8n, fp8nw, false)
 #define GEMV_MMA_FP8U_NC(SUF, A, W, V, NV, NC)                                                               \
-    extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_##V##_##SUF##_n2_w##W(ROW_ARGS_FP8) {     \
+    extern "C" __global__ void __launch_bounds__(32 * W, 16 / W) gemv_mma_##V##_##SUF##_n2_w##W(ROW_ARGS_FP8) {     \
         mma_fp8_body<A, 2, W, 1, 2, NC>(y, x, w, scale, mode, bh, bw, bias, m, N, K);                       \
     }                                                                                                        \
-    extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_##NV##_##SUF##_n2_w##W(ROW_ARGS_FP8) {    \
+    extern "C" __global__ void __launch_bounds__(32 * W, 16 / W) gemv_mma_##NV##_##SUF##_n2_w##W(ROW_ARGS_FP8) {    \
         mma_fp8_body<A, 2, W, 2, 2, NC>(y, x, w, scale, mode, bh, bw, bias, m, N, K);                       \
     }
 #define GEMV_MMA_FP8U(SUF, A, W) GEMV_MMA_FP8U_NC(SUF, A, W, fp8u, fp8wu, true) GEMV_MMA_FP8U_NC(SUF, A, W, fp8nu, fp8nwu, false)
-// A tuning variant of `fp8nwu` without the activation pipelining (`SAFEWEIGHTS_FP8_XP=0`).
+// (The two-tile FP8 kernels are held to 128 registers, 16 warps per SM: with the L2
+// prefetch they took 130 and 3 blocks of 4 warps.)
+// Tuning variants of `fp8nwu` (`SAFEWEIGHTS_FP8_XP=0|1`): v0 without the activation
+// pipelining and the L2 prefetch, v1 without the prefetch. (Prefetching 3 chunks ahead was
+// slower: 28672x8192 M = 16 107.7 -> 111.2 us.)
 #define GEMV_MMA_FP8V0(SUF, A, W)                                                                            \
-    extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_fp8nwuv0_##SUF##_n2_w##W(ROW_ARGS_FP8) {   \
+    extern "C" __global__ void __launch_bounds__(32 * W, 16 / W) gemv_mma_fp8nwuv0_##SUF##_n2_w##W(ROW_ARGS_FP8) {   \
         mma_fp8_body<A, 2, W, 2, 2, false, false>(y, x, w, scale, mode, bh, bw, bias, m, N, K);             \
+    }                                                                                                        \
+    extern "C" __global__ void __launch_bounds__(32 * W, 16 / W) gemv_mma_fp8nwuv1_##SUF##_n2_w##W(ROW_ARGS_FP8) {   \
+        mma_fp8_body<A, 2, W, 2, 2, false, true, 0>(y, x, w, scale, mode, bh, bw, bias, m, N, K);           \
     }
 // M > 8 on many rows: the two-tile kernels with WR row groups per block (`r<WR>`, see
 // mma_nvfp4_body).
@@ -2251,7 +2280,8 @@ GEMV_MMA_R(f16, OUT_F16, 4) GEMV_MMA_R(f16, OUT_F16, 8) GEMV_MMA_R(f16, OUT_F16,
     }
 GEMV_MMA_RL(bf16, OUT_BF16) GEMV_MMA_RL(f16, OUT_F16)
 // Tuning variants of `x2r4l` with another pipelining mode (XPM of mma_nvfp4_body,
-// `SAFEWEIGHTS_FP4_XP`; the default is 2).
+// `SAFEWEIGHTS_FP4_XP=0|1`; the default is 2; 3 was slower: NVFP4 28672x8192 M = 16
+// 69.5 -> 75.7 us, MXFP4 68.4 -> 72.5).
 #define GEMV_MMA_RLV(SUF, A, XPM)                                                                            \
     extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_nvfp4x2r4lv##XPM##_##SUF##_n2_w8(ROW_ARGS_NVFP4) { \
         mma_nvfp4_body<A, 2, 8, 2, 0, 4, XPM>(y, x, w, ws, global, convention, bias, m, N, K);             \
