@@ -538,14 +538,18 @@ pub fn gemv_specs() -> Vec<Spec> {
         }
     }
     // Block widths other than 128: a power of two (the block index is a shift) and not
-    // (a division), through the CUDA-core kernel at M = 1 and the tensor-core one above.
+    // (a division), through the tensor-core kernel at every M on 1030 rows and through the
+    // CUDA-core one at M < 4 on 8200 (layers of 8192 rows or fewer take the tensor-core
+    // kernel at every M).
     for (rows, cols) in [(32, 256), (16, 192)] {
-        v.push(Spec::Fp8 {
-            n: 1030,
-            k: 768,
-            scaling: Fp8Scaling::Block { rows, cols },
-            scale_dtype: ScaleDtype::F32,
-        });
+        for n in [1030, 8200] {
+            v.push(Spec::Fp8 {
+                n,
+                k: 768,
+                scaling: Fp8Scaling::Block { rows, cols },
+                scale_dtype: ScaleDtype::F32,
+            });
+        }
     }
     for (symmetric, group, n, k) in [
         (true, Some(32), 2049, 96),
@@ -661,10 +665,12 @@ pub fn gemv_special_specs() -> Vec<(Spec, Extremes, u8)> {
             0,
         ),
         // FP8 block scales, 128- and 256-wide, on K = 4096: every lane of the CUDA-core
-        // kernel (M <= 2) with whole batches of chunks and several blocks per batch.
+        // kernel (M <= 2; 8200 rows, since layers of 8192 rows or fewer take the
+        // tensor-core kernel at every M) with whole batches of chunks and several blocks
+        // per batch.
         (
             Spec::Fp8 {
-                n: 1030,
+                n: 8200,
                 k: 4096,
                 scaling: Fp8Scaling::Block {
                     rows: 128,
@@ -677,7 +683,7 @@ pub fn gemv_special_specs() -> Vec<(Spec, Extremes, u8)> {
         ),
         (
             Spec::Fp8 {
-                n: 1030,
+                n: 8200,
                 k: 4096,
                 scaling: Fp8Scaling::Block {
                     rows: 32,
@@ -994,7 +1000,7 @@ pub fn run_gpu_upload(gpu: &Gpu, seed: u64) -> GpuResult<Vec<CaseResult>> {
     Ok(out)
 }
 
-/// FP8 GEMV on layers with and without NaN codes: the dispatcher's per-layer scan must send
+/// FP8 GEMV on layers (8200x1024) with and without NaN codes: the dispatcher's per-layer scan must send
 /// a layer holding one to the kernel that tests every chunk (`gemv_fp8_*`), whose outputs
 /// are NaN exactly on the rows holding a NaN code and match the f64 reference elsewhere,
 /// and a layer without one to `gemv_fp8n_*` (unless `SAFEWEIGHTS_FP8_NANSCAN=0` keeps every
@@ -1008,8 +1014,9 @@ pub fn run_gpu_fp8_nan(gpu: &Gpu, oracle: OracleFn<'_>, seed: u64) -> GpuResult<
     let mut rng = Rng::new(seed ^ 0x0066_7038);
     let mut out = Vec::new();
     for (si, with_nan) in [true, false].into_iter().enumerate() {
+        // More than 8192 rows, so that M = 1 and 2 take the CUDA-core kernels (src/cuda/gemv.rs).
         let spec = Spec::Fp8 {
-            n: 515,
+            n: 8200,
             k: 1024,
             scaling: Fp8Scaling::Block {
                 rows: 128,
@@ -1019,7 +1026,7 @@ pub fn run_gpu_fp8_nan(gpu: &Gpu, oracle: OracleFn<'_>, seed: u64) -> GpuResult<
         };
         // A plain fixture (finite scales, no NaN code), then one NaN code in every other row.
         let mut fx = Fixture::generate(spec, Extremes::Plain, seed.wrapping_add(9_000 + si as u64));
-        let (n, k) = (515usize, 1024usize);
+        let (n, k) = (8200usize, 1024usize);
         let nan_rows: Vec<bool> = (0..n).map(|r| with_nan && r % 2 == 0).collect();
         for (r, &nan) in nan_rows.iter().enumerate() {
             if nan {

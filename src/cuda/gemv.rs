@@ -483,7 +483,7 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
             k,
             scaling,
             scale_dtype: super::dequant::ScaleDtype::F32,
-        } if m >= 4
+        } if (m >= 4 || env_knob("SAFEWEIGHTS_FP8_MMA_M1", (n <= 8192) as usize) == 1)
             && k % 64 == 0
             && match scaling {
                 Fp8Scaling::Block { rows, cols } => rows % 16 == 0 && cols % 64 == 0,
@@ -491,9 +491,13 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
             }
             && mma_enabled() =>
         {
-            // M >= 4 only: at M = 1 the CUDA-core kernel is faster (H100 28672x8192: 86 vs
-            // 126 us; the E4M3 decode costs more per byte than FP4's), at M = 4 slower (146
-            // vs 126 us). 128-k chunks where they fit (twice the bytes in flight per lane).
+            // M >= 4, and M < 4 on 8192 rows or fewer: on more rows the CUDA-core kernel is
+            // faster at M = 1 (H100, same call, session 10, tensor-core -> CUDA-core:
+            // 28672x8192 94.2 -> 83.7 us, 14336x4096 32.2 -> 26.6), on fewer the tensor-core
+            // one since it skips the NaN test (4096x14336 33.0 -> 27.1, 4096x4096 13.5 ->
+            // 11.4, 8192x8192 30.9 -> 30.0, CUDA-core -> tensor-core).
+            // `SAFEWEIGHTS_FP8_MMA_M1=0|1` forces the choice below M = 4. 128-k chunks where
+            // they fit (twice the bytes in flight per lane).
             let wide = k % 128 == 0
                 && match scaling {
                     Fp8Scaling::Block { cols, .. } => cols % 128 == 0,
