@@ -1021,10 +1021,10 @@ __device__ __forceinline__ void mma_nvfp4_body(u16* __restrict__ y, const u16* _
     // XPM 0 (the default with one tile per warp: at M = 16 on 4096 rows XPM 2 was 2-4%
     // slower, 4096x14336 MXFP4 27.1 -> 28.0 us, 4096x4096 NVFP4 12.3 -> 13.3): two chunks
     // in flight ahead of the one being decoded (slot c % 2 holds chunk c), activations
-    // loaded when the chunk starts (rows at or beyond M clamped at M > 8). XPM 1: the same with the activations
-    // pipelined (XP below). XPM 2 (3): activations pipelined, one chunk in flight in
-    // registers and the one 2 (3) ahead prefetched into L2 (fewer registers live across
-    // the loop).
+    // loaded when the chunk starts (rows at or beyond M clamped at M > 8). XPM 1: the same
+    // with the activations pipelined (XP below). XPM >= 2: activations pipelined, one
+    // chunk in flight in registers and the one XPM ahead prefetched into L2 (fewer
+    // registers live across the loop).
     constexpr bool XP = XPM != 0;
     constexpr int NS = XPM >= 2 ? 1 : 2;
     uint4 q[NS][R];
@@ -1072,9 +1072,9 @@ __device__ __forceinline__ void mma_nvfp4_body(u16* __restrict__ y, const u16* _
             else sc[r][0] = sc[r][1] = e8m0_rp_bf16x2(s2[SL][r], conv_delta);
         }
         if (c + NS < c1) fetch(c + NS, SL); // refill the slot with chunk c + NS
-        if (XPM >= 2 && c + XPM < c1 && t == 0) {
+        if (XPM >= 2 && c + XPM < c1 && t == 0) { // lane t = 0 of a quad: the row's 64 bytes
 #pragma unroll
-            for (int r = 0; r < R; ++r) group_prefetch(wr[r] + (u64)(c + XPM) * 64 - 16 * t);
+            for (int r = 0; r < R; ++r) group_prefetch(wr[r] + (u64)(c + XPM) * 64);
         }
         if (!XP) {
 #pragma unroll

@@ -1057,12 +1057,12 @@ pub fn gemv_async(
                 && !fp8_has_nan(gpu, p, scratch)? =>
         {
             *kernel = match kernel.strip_prefix("gemv_mma_fp8") {
-                // `SAFEWEIGHTS_FP8_XP=0|1`: tuning variants (gemv.cu, `GEMV_MMA_FP8V0`).
-                Some(rest) if rest.starts_with("wu_") && env_knob("SAFEWEIGHTS_FP8_XP", 2) < 2 => {
-                    let v = env_knob("SAFEWEIGHTS_FP8_XP", 2);
-                    format!("gemv_mma_fp8nwuv{v}{}", &rest[2..])
-                }
-                Some(rest) => format!("gemv_mma_fp8n{rest}"),
+                // `SAFEWEIGHTS_FP8_XP=0|1`: tuning variants of `fp8nwu` (gemv.cu,
+                // `GEMV_MMA_FP8V0`).
+                Some(rest) => match (rest.strip_prefix("wu"), env_knob("SAFEWEIGHTS_FP8_XP", 2)) {
+                    (Some(tail), v @ (0 | 1)) => format!("gemv_mma_fp8nwuv{v}{tail}"),
+                    _ => format!("gemv_mma_fp8n{rest}"),
+                },
                 None => kernel.replacen("gemv_fp8_", "gemv_fp8n_", 1),
             };
         }
