@@ -36,7 +36,9 @@ pub struct Args {
     /// ceilings and the cuBLAS reference always run.
     #[arg(long, value_name = "TEXT")]
     pub only: Option<String>,
-    /// Only this GEMV shape, `NxK` (e.g. `28672x8192`); the default runs all five.
+    /// Only this GEMV shape, `NxK` (e.g. `28672x8192`); the default runs all five. Other
+    /// shapes whose N and K are multiples of 256 (at most 65536) run too, for tuning: the
+    /// perf gate compares only the five.
     #[arg(long, value_name = "NxK", value_parser = parse_shape)]
     pub shape: Option<(usize, usize)>,
     /// Only this M for the GEMV part (1, 4 or 16); the default runs all three.
@@ -59,11 +61,12 @@ fn parse_shape(s: &str) -> Result<(usize, usize), String> {
     let k: usize = k
         .parse()
         .map_err(|_| format!("`{k}` is not a column count"))?;
-    if bench::GEMV_SHAPES.contains(&(n, k)) {
+    let tunable = |d: usize| d > 0 && d % 256 == 0 && d <= 65536;
+    if bench::GEMV_SHAPES.contains(&(n, k)) || (tunable(n) && tunable(k)) {
         Ok((n, k))
     } else {
         Err(format!(
-            "{n}x{k} is not a bench shape; choose one of {}",
+            "{n}x{k} is not a bench shape; choose one of {}, or N and K multiples of 256 up to 65536",
             bench::GEMV_SHAPES
                 .iter()
                 .map(|(n, k)| format!("{n}x{k}"))
@@ -308,9 +311,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn shape_filter_takes_only_bench_shapes() {
+    fn shape_filter_takes_bench_and_tunable_shapes() {
         assert_eq!(parse_shape("28672x8192"), Ok((28672, 8192)));
         assert_eq!(parse_shape("4096x14336"), Ok((4096, 14336)));
+        assert_eq!(parse_shape("33792x8192"), Ok((33792, 8192)));
+        for bad in ["123x4", "8192x100", "0x8192", "65792x8192"] {
+            let e = parse_shape(bad).unwrap_err();
+            assert!(
+                e.contains("not a bench shape") && e.contains("8192x8192"),
+                "{e}"
+            );
+        }
         let e = parse_shape("123x4").unwrap_err();
         assert!(
             e.contains("not a bench shape") && e.contains("8192x8192"),

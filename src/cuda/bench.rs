@@ -506,10 +506,11 @@ pub fn bench_gemv(
     let act = OutDtype::Bf16;
     let mut out = Vec::new();
     let mut rng = super::fixtures::Rng::new(0x6E6D_7631);
-    for (n, k) in GEMV_SHAPES {
-        if filter.shape.is_some_and(|s| s != (n, k)) {
-            continue;
-        }
+    let shapes = match filter.shape {
+        Some(s) => vec![s],
+        None => GEMV_SHAPES.to_vec(),
+    };
+    for (n, k) in shapes {
         let xs: Vec<u8> = (0..16 * k)
             .flat_map(|_| act.round_bits(rng.unit_f32() * 2.0 - 1.0).to_le_bytes())
             .collect();
