@@ -1465,14 +1465,14 @@ __device__ __forceinline__ void kmajor_x_rows(const u16** xr, const u16* __restr
 // The 8 warps of a block and grid.y split K; with grid.y > 1, f32 partials are summed by
 // gemv_finalize_*.
 // CH: 32-k sub-chunks per chunk (1, or 2 when the group size is a multiple of 64): a lane
-// keeps 2 * CH 16-byte loads in flight ahead.
-template <int A, int NT, int NWN, int CH = 1, bool SK = false, int PF = (NT == 2 ? 2 : 0)>
+// keeps 2 * CH 16-byte loads in flight ahead. WB: warps per block (8, or 4 for `gptq4w4`).
+template <int A, int NT, int NWN, int CH = 1, bool SK = false, int PF = (NT == 2 ? 2 : 0), int WB = 8>
 __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __restrict__ part, const u16* __restrict__ x,
                                                const u32* __restrict__ qw, const u32* __restrict__ qz,
                                                const u16* __restrict__ scales, int scale_dt, int group_size, int v1,
                                                const u16* __restrict__ bias, int m, int N, int K) {
     if (SK) cluster_arrive_relaxed(); // split_tail: phase 1 of the cluster barrier
-    constexpr int W = 8, KW = W / NWN; // NWN warps along N (64 columns each), KW along K
+    constexpr int W = WB, KW = W / NWN; // NWN warps along N (64 columns each), KW along K
     static_assert(!SK || NWN == 1, "in-kernel split sums: one column group per block");
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     const int wn = warp % NWN, wk = warp / NWN;
@@ -2350,6 +2350,14 @@ GEMV_MMA_AWQ(f16, OUT_F16, 2)
     }
 GEMV_MMA_SK(bf16, OUT_BF16)
 GEMV_MMA_SK(f16, OUT_F16)
+// The 64-k kernel in 4-warp blocks (4 per SM at 128 registers), for layers whose tiles fill
+// more than one wave of 8-warp blocks (src/cuda/gemv.rs, `gptq4_mma_plan`).
+#define GEMV_MMA_W4(SUF, A)                                                                                  \
+    extern "C" __global__ void __launch_bounds__(128, 4) gemv_mma_gptq4w4_##SUF##_n1_c1(COL_ARGS_GPTQ) {     \
+        mma_gptq4_body<A, 1, 1, 2, false, 0, 4>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
+    }
+GEMV_MMA_W4(bf16, OUT_BF16)
+GEMV_MMA_W4(f16, OUT_F16)
 GEMV_MMA_GPTQ_C(bf16, OUT_BF16, 1)
 GEMV_MMA_GPTQ_C(bf16, OUT_BF16, 2)
 GEMV_MMA_GPTQ_C(f16, OUT_F16, 1)

@@ -664,6 +664,34 @@ pub fn gemv_special_specs() -> Vec<(Spec, Extremes, u8)> {
             Extremes::Plain,
             0,
         ),
+        // 266 column tiles, plain and act-order: more than one wave of 8-warp GPTQ4 blocks on
+        // an H100 or H200 (2 per SM), so M <= 8 takes the 4-warp 64-k kernel (`gptq4w4`).
+        (
+            Spec::Gptq {
+                bits: 4,
+                n: 17000,
+                k: 512,
+                group: Some(128),
+                v1: true,
+                act_order: false,
+                scale_dtype: super::dequant::ScaleDtype::F16,
+            },
+            Extremes::Plain,
+            0,
+        ),
+        (
+            Spec::Gptq {
+                bits: 4,
+                n: 17000,
+                k: 512,
+                group: Some(128),
+                v1: false,
+                act_order: true,
+                scale_dtype: super::dequant::ScaleDtype::Bf16,
+            },
+            Extremes::Plain,
+            0,
+        ),
         // FP8 block scales, 128- and 256-wide, on K = 4096: every lane of the CUDA-core
         // kernel (M <= 2; 8200 rows, since layers of 8192 rows or fewer take the
         // tensor-core kernel at every M) with whole batches of chunks and several blocks

@@ -60,26 +60,28 @@ pub enum Plan {
     DequantCublas,
 }
 
-/// A K-major tensor-core plan (256 threads, `k_warps` of its 8 warps along K) over `tiles`
+/// A K-major tensor-core plan (`threads` per block, `k_warps` of its warps along K) over `tiles`
 /// blocks of columns, with grid.y K-splits: the most whose blocks all fit on the GPU at
 /// once (the driver's occupancy for the kernel), so that no second, partial wave of blocks
 /// runs with most SMs idle; 1 when the tiles alone fill more than one wave. At least two
 /// chunks per warp, at most 16 (`SAFEWEIGHTS_MMA_SPLITS` overrides, for tuning).
 /// H100, M = 1 (µs, old rule of ~24 warps per SM -> this one): GPTQ4 8192x8192 25.7 -> 24.0,
 /// 14336x4096 24.1 -> 19.6, 4096x14336 25.7 -> 22.7; AWQ 4096x4096 16.9 -> 12.8.
+#[allow(clippy::too_many_arguments)]
 fn mma_col_plan(
     gpu: &Gpu,
     kernel: String,
     tiles: usize,
     chunks: usize,
     k_warps: usize,
+    threads: u32,
     sorted: bool,
     kpacked: bool,
 ) -> Plan {
     let most = (chunks / (2 * k_warps)).clamp(1, 16);
     let splits = match env_knob("SAFEWEIGHTS_MMA_SPLITS", 0) {
         0 => {
-            let per_sm = gpu.blocks_per_sm(&kernel, 256).unwrap_or(1) as usize;
+            let per_sm = gpu.blocks_per_sm(&kernel, threads).unwrap_or(1) as usize;
             let wave = per_sm * gpu.info().sm_count.max(1) as usize;
             wave / tiles.max(1)
         }
@@ -98,7 +100,7 @@ fn mma_col_plan(
         kernel,
         tiles: tiles as u32,
         splits: splits as u32,
-        threads: 256,
+        threads,
         sorted,
         kpacked,
         cluster,
@@ -131,6 +133,18 @@ fn gptq4_mma_plan(
         && k % 64 == 0
         && env_knob("SAFEWEIGHTS_MMA_GPTQW", 1) == 1;
     let tiles = n.div_ceil(64 * cols);
+    // The 64-k kernel in 4-warp blocks (`gptq4w4`, 4 per SM) where one 8-warp block per tile
+    // would need more than one wave (2 per SM): every tile then runs at once instead of a
+    // second round on part of the SMs (docs/perf.md, session 11). H100, same call, M = 1:
+    // 28672x8192 48.6 -> 46.4 us, act-order 49.2 -> 46.9, 24576x8192 47.8 -> 41.9; on
+    // 14336x4096 (224 tiles) and 8192x8192 it was slower (16.8 -> 20.5, 18.6 -> 21.2).
+    // `SAFEWEIGHTS_MMA_GPTQW4=0|1` forces the choice, for tuning.
+    let w4 = wide && {
+        let name = format!("gemv_mma_gptq4w_{sfx}_n1_c1");
+        let wave8 = gpu.blocks_per_sm(&name, 256).unwrap_or(2) as usize
+            * gpu.info().sm_count.max(1) as usize;
+        env_knob("SAFEWEIGHTS_MMA_GPTQW4", usize::from(tiles > wave8)) == 1
+    };
     let chunks = k / if wide { 64 } else { 32 };
     // The two-tile kernel prefetches weights into L2 two chunks ahead;
     // `SAFEWEIGHTS_MMA_PF=0|3` picks a variant with none or three, for tuning.
@@ -140,10 +154,17 @@ fn gptq4_mma_plan(
     };
     let kernel = format!(
         "gemv_mma_gptq4{}{pf}_{sfx}_n{}_c{cols}",
-        if wide { "w" } else { "" },
+        match (wide, w4) {
+            (true, true) => "w4",
+            (true, false) => "w",
+            _ => "",
+        },
         if m <= 8 { 1 } else { 2 }
     );
-    mma_col_plan(gpu, kernel, tiles, chunks, 8 / cols, sorted, kpacked)
+    let (k_warps, threads) = if w4 { (4, 128) } else { (8 / cols, 256) };
+    mma_col_plan(
+        gpu, kernel, tiles, chunks, k_warps, threads, sorted, kpacked,
+    )
 }
 
 /// Whether an AWQ layer of `n x k` at `m` rows runs on the GPTQ4 kernels, repacked (see
@@ -399,7 +420,7 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
             let tiles = n.div_ceil(64);
             let chunks = k / 32;
             let kernel = format!("gemv_mma_gptq8_{sfx}_n{}", if m <= 8 { 1 } else { 2 });
-            mma_col_plan(gpu, kernel, tiles, chunks, 8, false, false)
+            mma_col_plan(gpu, kernel, tiles, chunks, 8, 256, false, false)
         }
         Desc::Gptq { bits, n, k, .. } if bits == 4 || bits == 8 => {
             let tiles = n.div_ceil(32);
@@ -443,7 +464,7 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
             let tiles = (n / 8).div_ceil(8);
             let chunks = k / 32;
             let kernel = format!("gemv_mma_awq_{sfx}_n{}", if m <= 8 { 1 } else { 2 });
-            mma_col_plan(gpu, kernel, tiles, chunks, 8, false, false)
+            mma_col_plan(gpu, kernel, tiles, chunks, 8, 256, false, false)
         }
         Desc::Awq { n, k, .. } if m <= 4 => {
             let tiles = (n / 8).div_ceil(32);
@@ -1511,5 +1532,9 @@ mod tests {
         }
         assert!(src.contains("GEMV_MMA_SK(bf16, OUT_BF16)"));
         assert!(src.contains("GEMV_MMA_SK(f16, OUT_F16)"));
+        // The 4-warp 64-k kernel (`gptq4_mma_plan`), for both activation types.
+        assert!(src.contains("gemv_mma_gptq4w4_##SUF##_n1_c1("));
+        assert!(src.contains("GEMV_MMA_W4(bf16, OUT_BF16)"));
+        assert!(src.contains("GEMV_MMA_W4(f16, OUT_F16)"));
     }
 }
