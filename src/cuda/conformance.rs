@@ -626,6 +626,16 @@ pub fn gemv_special_specs() -> Vec<(Spec, Extremes, u8)> {
     use super::dequant::{Fp8Scaling, ScaleDtype};
     let nv = |n, k, convention| Spec::Nvfp4 { n, k, convention };
     let mx = |n, k| Spec::Mxfp4 { experts: 1, n, k };
+    // GPTQ 4-bit, group 128: n, k, v1 zeros, act-order, scale type.
+    let gq = |n, k, v1, act_order, scale_dtype| Spec::Gptq {
+        bits: 4,
+        n,
+        k,
+        group: Some(128),
+        v1,
+        act_order,
+        scale_dtype,
+    };
     vec![
         (nv(1030, 640, Multiplier), Extremes::Extreme, 0),
         (nv(8200, 3072, Divisor), Extremes::Extreme, 0),
@@ -637,58 +647,26 @@ pub fn gemv_special_specs() -> Vec<(Spec, Extremes, u8)> {
         // Act-order GPTQ4 on a layer of LLM size (group 128, split K): the GEMV launched to
         // overlap the activation permute before it (programmatic dependent launch).
         (
-            Spec::Gptq {
-                bits: 4,
-                n: 4104,
-                k: 4160,
-                group: Some(128),
-                v1: false,
-                act_order: true,
-                scale_dtype: super::dequant::ScaleDtype::F16,
-            },
+            gq(4104, 4160, false, true, ScaleDtype::F16),
             Extremes::Plain,
             0,
         ),
         // Two K splits on 129 column tiles (the last partial): on an H100 or H200 the split
         // blocks of each tile run as one cluster and sum in distributed shared memory.
         (
-            Spec::Gptq {
-                bits: 4,
-                n: 8200,
-                k: 2048,
-                group: Some(128),
-                v1: false,
-                act_order: false,
-                scale_dtype: super::dequant::ScaleDtype::F16,
-            },
+            gq(8200, 2048, false, false, ScaleDtype::F16),
             Extremes::Plain,
             0,
         ),
         // 266 column tiles, plain and act-order: more than one wave of 8-warp GPTQ4 blocks on
         // an H100 or H200 (2 per SM), so M <= 8 takes the 4-warp 64-k kernel (`gptq4w4`).
         (
-            Spec::Gptq {
-                bits: 4,
-                n: 17000,
-                k: 512,
-                group: Some(128),
-                v1: true,
-                act_order: false,
-                scale_dtype: super::dequant::ScaleDtype::F16,
-            },
+            gq(17000, 512, true, false, ScaleDtype::F16),
             Extremes::Plain,
             0,
         ),
         (
-            Spec::Gptq {
-                bits: 4,
-                n: 17000,
-                k: 512,
-                group: Some(128),
-                v1: false,
-                act_order: true,
-                scale_dtype: super::dequant::ScaleDtype::Bf16,
-            },
+            gq(17000, 512, false, true, ScaleDtype::Bf16),
             Extremes::Plain,
             0,
         ),
