@@ -133,18 +133,6 @@ fn gptq4_mma_plan(
         && k % 64 == 0
         && env_knob("SAFEWEIGHTS_MMA_GPTQW", 1) == 1;
     let tiles = n.div_ceil(64 * cols);
-    // The 64-k kernel in 4-warp blocks (`gptq4w4`, 4 per SM) where one 8-warp block per tile
-    // would need more than one wave (2 per SM): every tile then runs at once instead of a
-    // second round on part of the SMs (docs/perf.md, session 11). H100, same call, M = 1:
-    // 28672x8192 48.6 -> 46.4 us, act-order 49.2 -> 46.9, 24576x8192 47.8 -> 41.9; on
-    // 14336x4096 (224 tiles) and 8192x8192 it was slower (16.8 -> 20.5, 18.6 -> 21.2).
-    // `SAFEWEIGHTS_MMA_GPTQW4=0|1` forces the choice, for tuning.
-    let w4 = wide && {
-        let name = format!("gemv_mma_gptq4w_{sfx}_n1_c1");
-        let wave8 = gpu.blocks_per_sm(&name, 256).unwrap_or(2) as usize
-            * gpu.info().sm_count.max(1) as usize;
-        env_knob("SAFEWEIGHTS_MMA_GPTQW4", usize::from(tiles > wave8)) == 1
-    };
     let chunks = k / if wide { 64 } else { 32 };
     // The two-tile kernel prefetches weights into L2 two chunks ahead;
     // `SAFEWEIGHTS_MMA_PF=0|3` picks a variant with none or three, for tuning.
@@ -154,13 +142,24 @@ fn gptq4_mma_plan(
     };
     let kernel = format!(
         "gemv_mma_gptq4{}{pf}_{sfx}_n{}_c{cols}",
-        match (wide, w4) {
-            (true, true) => "w4",
-            (true, false) => "w",
-            _ => "",
-        },
+        if wide { "w" } else { "" },
         if m <= 8 { 1 } else { 2 }
     );
+    // The 64-k kernel in 4-warp blocks (`gptq4w4`, 4 per SM) where one 8-warp block per tile
+    // would need more than one wave (2 per SM): every tile then runs at once instead of a
+    // second round on part of the SMs (docs/perf.md, session 11). H100, same call, M = 1:
+    // 28672x8192 48.6 -> 46.4 us, act-order 49.2 -> 46.9, 24576x8192 47.8 -> 41.9; on
+    // 14336x4096 (224 tiles) and 8192x8192 it was slower (16.8 -> 20.5, 18.6 -> 21.2).
+    // `SAFEWEIGHTS_MMA_GPTQW4=0|1` forces the choice, for tuning.
+    let w4 = wide && {
+        let wave8 = gpu.blocks_per_sm(&kernel, 256).unwrap_or(2) as usize
+            * gpu.info().sm_count.max(1) as usize;
+        env_knob("SAFEWEIGHTS_MMA_GPTQW4", usize::from(tiles > wave8)) == 1
+    };
+    let kernel = match w4 {
+        true => kernel.replacen("gptq4w_", "gptq4w4_", 1),
+        false => kernel,
+    };
     let (k_warps, threads) = if w4 { (4, 128) } else { (8 / cols, 256) };
     mma_col_plan(
         gpu, kernel, tiles, chunks, k_warps, threads, sorted, kpacked,
