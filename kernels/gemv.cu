@@ -941,7 +941,7 @@ extern "C" __global__ void gemv_e8m0_range(const u8* __restrict__ sc, u64 n, int
 // bit 15 (exact, subnormals included, as in e4m3x2_exact), multiplies by 2^127 and 2^111
 // (bf16: 2^238 has no bf16) or by 2^15 (f16), and a NaN byte (0x7F / 0xFF) through f32;
 // otherwise every byte through f32.
-// FAST is what the 4-warp 256-k kernels take (H100 M = 1: 14336x4096 20.7 -> 18.9 us,
+// FAST is what the 4- and 6-warp 256-k kernels take (H100 M = 1: 14336x4096 20.7 -> 18.9 us,
 // 28672x8192 55.4 -> 54.6); the 8-warp one (4096x14336 18.5 -> 19.5) and the 128-k
 // two-tile kernels at M = 16 (14336x4096 28.6 -> 30.7; they keep the f32 decode) were
 // slower with it, their registers allocated differently.
@@ -1130,8 +1130,9 @@ __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u
     // 32-byte sectors; its scale bytes are 2t, 2t + 1 and 8 + 2t, 9 + 2t. H100, against 32
     // contiguous bytes per lane: M = 1 28672x8192 54.6 -> 54.2 us, 8192x8192 20.2 -> 19.9.
     // Slower with it: the 8-warp kernel (4096x14336 18.5 -> 19.9, 4096x4096 9.8 -> 10.2),
-    // M = 4 (2-5%) and MXFP4 (two 1-byte scale loads, 1-3%).
-    constexpr bool QUAD = FMT == 0 && CLAMP && W == 4;
+    // M = 4 (2-5%) and MXFP4 (two 1-byte scale loads, 1-3%). The 6-warp kernel (8192x8192,
+    // session 12) was measured with it.
+    constexpr bool QUAD = FMT == 0 && CLAMP && W % 8 != 0;
     constexpr int QOFF = QUAD ? 64 : 16;
     const u8* wa = w + (u64)na * (K / 2) + (QUAD ? 16 : 32) * t;
     const u8* wb = w + (u64)nb * (K / 2) + (QUAD ? 16 : 32) * t;
@@ -1159,8 +1160,8 @@ __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u
         const u32 wB[8] = {qb0.x, qb0.y, qb0.z, qb0.w, qb1.x, qb1.y, qb1.z, qb1.w};
         u32 sA[4], sB[4]; // scale pair of word u: [u >> 1] (NVFP4, 16 values) or [u >> 2] (MXFP4)
         if (FMT == 0) {
-            e4m3_scale_pairs<A, 4, W == 4>(s4a, sA);
-            e4m3_scale_pairs<A, 4, W == 4>(s4b, sB);
+            e4m3_scale_pairs<A, 4, W % 8 != 0>(s4a, sA);
+            e4m3_scale_pairs<A, 4, W % 8 != 0>(s4b, sB);
         } else {
 #pragma unroll
             for (int i = 0; i < 4; ++i) {
@@ -2294,7 +2295,7 @@ GEMV_MMA_FP8U(f16, OUT_F16, 4) GEMV_MMA_FP8U(f16, OUT_F16, 8) GEMV_MMA_FP8U(f16,
 #define GEMV_MMA_W(SUF, A, NT) GEMV_MMA(SUF, A, NT, 4) GEMV_MMA(SUF, A, NT, 8) GEMV_MMA(SUF, A, NT, 16) \
     GEMV_MMA_FP8(SUF, A, NT, 4) GEMV_MMA_FP8(SUF, A, NT, 8) GEMV_MMA_FP8(SUF, A, NT, 16) \
     GEMV_MMA_CT4(SUF, A, NT, 4) GEMV_MMA_CT4(SUF, A, NT, 8) GEMV_MMA_CT4(SUF, A, NT, 16) \
-    GEMV_MMA_WIDE(SUF, A, NT, 4) GEMV_MMA_WIDE(SUF, A, NT, 8) GEMV_MMA_WIDE(SUF, A, NT, 16)
+    GEMV_MMA_WIDE(SUF, A, NT, 4) GEMV_MMA_WIDE(SUF, A, NT, 6) GEMV_MMA_WIDE(SUF, A, NT, 8) GEMV_MMA_WIDE(SUF, A, NT, 16)
 // The two-tile (NT = 2) kernels are held to 128 registers, two blocks per SM (without the
 // bound, the zero fold and the advanced pointers took 136-146 and one block per SM).
 #define GEMV_MMA_GPTQ(SUF, A, NT, NWN)                                                                       \
@@ -2373,6 +2374,10 @@ GEMV_MMA_GPTQ_C(f16, OUT_F16, 2)
         mma_nvfp4_wide_body<OUT_BF16, NT, W, 1>(y, x, w, sc, nullptr, delta, bias, m, N, K);                     \
     }
 GEMV_MMA_MX(1, 4) GEMV_MMA_MX(1, 8) GEMV_MMA_MX(1, 16) GEMV_MMA_MX(2, 4) GEMV_MMA_MX(2, 8) GEMV_MMA_MX(2, 16)
+// MXFP4 at M = 1 in 6-warp blocks (fp4_wide_warps in src/cuda/gemv.rs).
+extern "C" __global__ void __launch_bounds__(192) gemv_mma_mxfp4w_bf16_n1_w6(MMA_ARGS_MXFP4) {
+    mma_nvfp4_wide_body<OUT_BF16, 1, 6, 1>(y, x, w, sc, nullptr, delta, bias, m, N, K);
+}
 #define GEMV_MMA_MXR(W)                                                                                      \
     extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_mxfp4x2r4_bf16_n2_w##W(MMA_ARGS_MXFP4) {  \
         mma_nvfp4_body<OUT_BF16, 2, W, 2, 1, 4>(y, x, w, sc, nullptr, delta, bias, m, N, K);                     \

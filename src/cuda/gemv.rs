@@ -244,7 +244,7 @@ fn mma_plan(
 /// per lane and row); M > 8 takes 128-k chunks with two m16 tiles per warp sharing the
 /// activation fragments once there are many rows (H100, M = 16: 28672 rows 115 -> 92 us,
 /// 14336 rows 43 -> 35 us; 8192 rows and fewer slower).
-fn fp4_mma_plan(family: &str, dt: &str, rows: usize, k: usize, m: usize) -> Plan {
+fn fp4_mma_plan(family: &str, dt: &str, rows: usize, k: usize, m: usize, slots: Slots) -> Plan {
     // M > 8 on 8192 to 25599 rows: the small-block two-tile kernel (`x2s`, 32 rows per
     // 4-warp block at 128 registers, 16 warps per SM). H100, same call, M = 16: 8192x8192
     // NVFP4 29.8 -> 26.3 us, MXFP4 29.4 -> 25.2; 14336x4096 24.5 -> 24.0, 23.0 -> 22.5
@@ -268,7 +268,8 @@ fn fp4_mma_plan(family: &str, dt: &str, rows: usize, k: usize, m: usize) -> Plan
         false => env_knob("SAFEWEIGHTS_MMA_RT", if rows >= 14336 { 2 } else { 1 }).clamp(1, 2),
     };
     // NVFP4 at M = 1: the `wc` kernel, activation rows clamped instead of zeroed (see
-    // mma_load_x: 28672x8192 57.0 -> 55.2 us, 8192x8192 21.5 -> 20.5).
+    // mma_load_x: 28672x8192 57.0 -> 55.2 us, 8192x8192 21.5 -> 20.5). MXFP4 with it took
+    // 82 registers, 5 blocks per SM instead of 7 (28672x8192 48.3 -> 55.0; session 12).
     let (variant, chunk_k) = match (wide, rt) {
         (true, _) if m == 1 && family == "nvfp4" => ("wc", 256),
         (true, _) => ("w", 256),
@@ -296,6 +297,22 @@ fn fp4_mma_plan(family: &str, dt: &str, rows: usize, k: usize, m: usize) -> Plan
             warps: 8,
         };
     }
+    if wide {
+        let name = format!("{family}{variant}");
+        let tiles = rows.div_ceil(16);
+        let warps = fp4_wide_warps(
+            &format!("gemv_mma_{name}_{dt}_n1"),
+            tiles,
+            k / 256,
+            m,
+            slots,
+        );
+        return Plan::Mma {
+            kernel: format!("gemv_mma_{name}_{dt}_n1_w{warps}"),
+            tiles: tiles as u32,
+            warps,
+        };
+    }
     mma_plan(
         &format!("{family}{variant}"),
         dt,
@@ -305,6 +322,40 @@ fn fp4_mma_plan(family: &str, dt: &str, rows: usize, k: usize, m: usize) -> Plan
         k / chunk_k,
         4,
     )
+}
+
+/// How many blocks of `threads` threads of kernel `name` the device holds at once (blocks
+/// per SM from the driver's occupancy, times the SMs): one wave.
+type Slots<'a> = &'a dyn Fn(&str, u32) -> usize;
+
+fn wave(gpu: &Gpu, name: &str, threads: u32) -> usize {
+    gpu.blocks_per_sm(name, threads).unwrap_or(1) as usize * gpu.info().sm_count.max(1) as usize
+}
+
+/// Warps per block of the 256-k FP4 kernels (`prefix` + `_w<W>`, one 16-row tile per block,
+/// M <= 8): `mma_warps`' count, except at M = 1 where that is 4 and 6-warp blocks also all
+/// fit on the device at once (with at least two chunks per warp): then 6. The kernel keeps
+/// one chunk of loads in flight per warp, so where one wave of blocks holds every tile
+/// anyway, more warps per SM read more bytes at once. H100, same call, M = 1, 4 -> 6 warps:
+/// 8192x8192 NVFP4 20.2-20.5 -> 18.8-18.9 us, MXFP4 18.4-18.6 -> 18.1-18.2. Not taken
+/// (docs/perf.md, session 12): M = 4 (8192x8192 NVFP4 20.6-20.9 -> 21.7-22.1); 12 warps
+/// instead of 8 on 4096 rows (4096x14336 M = 1 17.6-18.0 -> 18.1-18.3); layers with more
+/// tiles than one wave of 6-warp blocks (28672x8192, 14336x4096: the 4-warp blocks then run
+/// in fewer rounds). `SAFEWEIGHTS_FP4_WARPS=4|6|8|16` forces a count, for tuning (and
+/// `SAFEWEIGHTS_MMA_WARPS`, `mma_warps`' override, is kept as set).
+fn fp4_wide_warps(prefix: &str, tiles: usize, chunks: usize, m: usize, slots: Slots) -> u32 {
+    if let Some(w) = std::env::var("SAFEWEIGHTS_FP4_WARPS")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+        .filter(|w| [4, 6, 8, 16].contains(w))
+    {
+        return w;
+    }
+    let forced = std::env::var_os("SAFEWEIGHTS_MMA_WARPS").is_some();
+    match mma_warps(chunks, tiles, 4) {
+        4 if !forced && m == 1 && chunks >= 12 && slots(&format!("{prefix}_w6"), 192) >= tiles => 6,
+        w => w,
+    }
 }
 
 /// Row groups per block for a two-tile kernel (`SAFEWEIGHTS_MMA_WR` overrides with one of
@@ -484,7 +535,9 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
             rows_per_global,
             ..
         } if rows_per_global >= rows && k % 128 == 0 && mma_enabled() => {
-            fp4_mma_plan("nvfp4", sfx, rows, k, m)
+            fp4_mma_plan("nvfp4", sfx, rows, k, m, &|name, threads| {
+                wave(gpu, name, threads)
+            })
         }
         Desc::Nvfp4 {
             rows,
@@ -495,7 +548,9 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
             // Same layout and decode as NVFP4 with one E8M0 scale per 32 values, folded into
             // the bf16 weights exactly (f16 cannot hold every 2^e, so f16 keeps the CUDA-core
             // kernel).
-            fp4_mma_plan("mxfp4", sfx, rows, k, m)
+            fp4_mma_plan("mxfp4", sfx, rows, k, m, &|name, threads| {
+                wave(gpu, name, threads)
+            })
         }
         Desc::Mxfp4 { .. } => row("mxfp4"),
         Desc::Fp8 {
@@ -1402,10 +1457,10 @@ mod tests {
             for rows in [520, 4096, 8192, 14336, 25601, 28672] {
                 for k in [384, 3072, 4096, 8192, 14336] {
                     for m in [1, 4, 9, 16] {
-                        let p = fp4_mma_plan(family, dt, rows, k, m);
+                        let p = fp4_mma_plan(family, dt, rows, k, m, &H100);
                         let (kernel, tiles, warps) = mma(&p);
                         assert!(defined(kernel, dt), "{kernel} ({rows}x{k}, M = {m})");
-                        assert!(tiles > 0 && [4, 8, 16].contains(&warps), "{p:?}");
+                        assert!(tiles > 0 && [4, 6, 8, 16].contains(&warps), "{p:?}");
                         assert!(
                             kernel.ends_with(&format!("_n{}_w{warps}", if m <= 8 { 1 } else { 2 }))
                         );
@@ -1415,34 +1470,72 @@ mod tests {
         }
     }
 
+    /// One wave of a kernel at 72 registers on an H100: 28 warps on each of 132 SMs.
+    const H100: fn(&str, u32) -> usize = |_, threads| 132 * (28 / (threads / 32)) as usize;
+
+    #[test]
+    fn fp4_wide_warps_fill_one_wave() {
+        let w = |rows: usize, k: usize, m: usize| {
+            mma(&fp4_mma_plan("nvfp4", "bf16", rows, k, m, &H100)).2
+        };
+        // 512 tiles at M = 1: 6-warp blocks all fit at once (4 per SM, 528).
+        assert_eq!(w(8192, 8192, 1), 6);
+        // M = 4 keeps 4; so do layers of more tiles than one wave of 6-warp blocks.
+        assert_eq!(w(8192, 8192, 4), 4);
+        assert_eq!(w(14336, 4096, 1), 4);
+        assert_eq!(w(28672, 8192, 1), 4);
+        // 256 tiles: 8 warps as before; fewer than 12 chunks: 4.
+        assert_eq!(w(4096, 14336, 1), 8);
+        assert_eq!(w(4096, 4096, 1), 8);
+        assert_eq!(w(8192, 2816, 1), 4);
+        // The slots are asked for the kernel the plan names.
+        let asked = std::cell::RefCell::new(Vec::new());
+        let p = fp4_mma_plan("mxfp4", "bf16", 8192, 8192, 1, &|name, threads| {
+            asked.borrow_mut().push((name.to_string(), threads));
+            H100(name, threads)
+        });
+        assert_eq!(mma(&p).0, "gemv_mma_mxfp4w_bf16_n1_w6");
+        assert_eq!(
+            asked.borrow().as_slice(),
+            &[("gemv_mma_mxfp4w_bf16_n1_w6".to_string(), 192)]
+        );
+        // Both 6-warp kernels exist.
+        let src = super::super::kernels::ModuleId::Gemv.source();
+        assert!(src.contains("GEMV_MMA_WIDE(SUF, A, NT, 6)"));
+        assert!(src.contains("void __launch_bounds__(192) gemv_mma_mxfp4w_bf16_n1_w6("));
+        // One wave too few: 4.
+        let p = fp4_mma_plan("mxfp4", "bf16", 8192, 8192, 1, &|_, _| 511);
+        assert_eq!(mma(&p).0, "gemv_mma_mxfp4w_bf16_n1_w4");
+    }
+
     #[test]
     fn fp4_plan_choices() {
         // M > 8 on 25600 rows or more: four row groups of two tiles in 8-warp blocks.
-        let p = fp4_mma_plan("nvfp4", "bf16", 28672, 8192, 16);
+        let p = fp4_mma_plan("nvfp4", "bf16", 28672, 8192, 16, &H100);
         assert_eq!(mma(&p), ("gemv_mma_nvfp4x2r4l_bf16_n2_w8", 224, 8));
-        let p = fp4_mma_plan("mxfp4", "bf16", 28672, 8192, 16);
+        let p = fp4_mma_plan("mxfp4", "bf16", 28672, 8192, 16, &H100);
         assert_eq!(mma(&p).0, "gemv_mma_mxfp4x2r4l_bf16_n2_w8");
         // 8192 to 25599 rows: one row pair (32 rows) per 4-warp block.
-        let p = fp4_mma_plan("nvfp4", "bf16", 14336, 4096, 16);
+        let p = fp4_mma_plan("nvfp4", "bf16", 14336, 4096, 16, &H100);
         assert_eq!(mma(&p), ("gemv_mma_nvfp4x2s_bf16_n2_w4", 448, 4));
-        let p = fp4_mma_plan("mxfp4", "bf16", 8192, 8192, 9);
+        let p = fp4_mma_plan("mxfp4", "bf16", 8192, 8192, 9, &H100);
         assert_eq!(mma(&p), ("gemv_mma_mxfp4x2s_bf16_n2_w4", 256, 4));
         // Fewer rows: one tile per warp.
-        let p = fp4_mma_plan("nvfp4", "f16", 4096, 14336, 16);
+        let p = fp4_mma_plan("nvfp4", "f16", 4096, 14336, 16, &H100);
         assert!(mma(&p).0.starts_with("gemv_mma_nvfp4_f16_n2_w"), "{p:?}");
         // M = 1: the clamped 256-k kernel for NVFP4 only; M = 4 the plain one.
-        assert!(mma(&fp4_mma_plan("nvfp4", "f16", 8192, 8192, 1))
+        assert!(mma(&fp4_mma_plan("nvfp4", "f16", 8192, 8192, 1, &H100))
             .0
             .starts_with("gemv_mma_nvfp4wc_f16_n1_"));
-        assert!(mma(&fp4_mma_plan("mxfp4", "bf16", 8192, 8192, 1))
+        assert!(mma(&fp4_mma_plan("mxfp4", "bf16", 8192, 8192, 1, &H100))
             .0
             .starts_with("gemv_mma_mxfp4w_bf16_n1_"));
-        assert!(mma(&fp4_mma_plan("nvfp4", "bf16", 8192, 8192, 4))
+        assert!(mma(&fp4_mma_plan("nvfp4", "bf16", 8192, 8192, 4, &H100))
             .0
             .starts_with("gemv_mma_nvfp4w_bf16_n1_"));
         // K % 256 != 0 keeps 128-k chunks; below 14336 rows one tile per warp.
         assert_eq!(
-            mma(&fp4_mma_plan("nvfp4", "bf16", 8192, 384, 1)).0,
+            mma(&fp4_mma_plan("nvfp4", "bf16", 8192, 384, 1, &H100)).0,
             "gemv_mma_nvfp4_bf16_n1_w4"
         );
     }
