@@ -1390,8 +1390,11 @@ template <int A, int E, bool SK, typename Sum, typename Coord>
 __device__ __forceinline__ void split_tail(u16* __restrict__ y, float* part, const u16* __restrict__ bias, int m,
                                            int N, int col0, int cols, int e0, int estep, Sum final_sum, Coord coord) {
     const int lane = threadIdx.x & 31;
-    const bool cl = SK && gridDim.y > 1 && cluster_blocks() == gridDim.y;
-    __shared__ float cred[SK ? CL_MAX : 1][E][32];
+    // Room for CL_MAX splits, or two for the two-tile (E = 32) kernels, whose buffer would
+    // not fit beside their reduction buffer otherwise (more splits take splitk_fixup).
+    constexpr int CLN = SK ? (E > 16 ? 2 : CL_MAX) : 1;
+    const bool cl = SK && gridDim.y > 1 && gridDim.y <= CLN && cluster_blocks() == gridDim.y;
+    __shared__ float cred[CLN][E][32];
     if (SK) cluster_wait(); // phase 1: the whole cluster runs
     for (int e = e0; e < E; e += estep) {
         const float s = final_sum(e);
@@ -2351,6 +2354,14 @@ GEMV_MMA_AWQ(f16, OUT_F16, 2)
     }
 GEMV_MMA_SK(bf16, OUT_BF16)
 GEMV_MMA_SK(f16, OUT_F16)
+// The two-tile (M > 8) GPTQ4 kernel summing two K splits in the kernel, as a cluster where
+// the launch makes one (mma_col_plan in src/cuda/gemv.rs).
+#define GEMV_MMA_SK16(SUF, A)                                                                                \
+    extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_gptq4_##SUF##_n2_c1_sk(COL_ARGS_GPTQ) {      \
+        mma_gptq4_body<A, 2, 1, 1, true>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
+    }
+GEMV_MMA_SK16(bf16, OUT_BF16)
+GEMV_MMA_SK16(f16, OUT_F16)
 // The 64-k kernel in 4-warp blocks (4 per SM at 128 registers), for layers whose tiles fill
 // more than one wave of 8-warp blocks (src/cuda/gemv.rs, `gptq4_mma_plan`).
 #define GEMV_MMA_W4(SUF, A)                                                                                  \

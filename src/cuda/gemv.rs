@@ -91,11 +91,24 @@ fn mma_col_plan(
     // Split plans at M <= 8 take the `_sk` variant, which sums the splits in the last
     // block of each tile instead of a finalize launch (faster there, slower at M > 8;
     // gemv.cu); the unsplit kernel keeps the code (and registers) it was measured with.
-    let kernel = match splits > 1 && has_splitk_variant(&kernel) {
-        true => format!("{kernel}_sk"),
-        false => kernel,
+    // The two-tile GPTQ4 kernel (M > 8) takes it only where its splits run as clusters
+    // (two splits, all clusters resident at once: no finalize launch); through L2
+    // (splitk_fixup) its partials were slower at M > 8 (session 5). H100, same call,
+    // M = 16 on 8192x8192 (128 column tiles, two splits): GPTQ4 24.2-24.8 -> 21.5-21.8 us,
+    // act-order 25.8-26.3 -> 23.2-23.3, AWQ 24.2-24.8 -> 21.5-21.7 (docs/perf.md, session
+    // 12). `SAFEWEIGHTS_MMA_SK16=0` keeps the finalize launch, for tuning.
+    let two_tile = kernel.ends_with("_n2_c1");
+    let (kernel, cluster) = match splits > 1 && has_splitk_variant(&kernel) {
+        true => {
+            let sk = format!("{kernel}_sk");
+            let cluster = cluster_split(gpu, &sk, tiles as u32, splits as u32);
+            match two_tile && !(cluster && env_knob("SAFEWEIGHTS_MMA_SK16", 1) == 1) {
+                true => (kernel, false),
+                false => (sk, cluster),
+            }
+        }
+        false => (kernel, false),
     };
-    let cluster = cluster_split(gpu, &kernel, tiles as u32, splits as u32);
     Plan::Column {
         kernel,
         tiles: tiles as u32,
@@ -174,8 +187,8 @@ fn awq_repack(m: usize, n: usize, k: usize) -> bool {
 
 /// Whether a compressed-tensors int4 layer of `n x k` at `m` rows runs on the GPTQ4
 /// kernels, repacked (see `plan`).
-fn ct4_repack(m: usize, n: usize, k: usize) -> bool {
-    n.max(k) >= 14336 || (m <= 8 && n.min(k) >= 8192)
+fn ct4_repack(_m: usize, n: usize, k: usize) -> bool {
+    n.max(k) >= 14336 || n.min(k) >= 8192
 }
 
 /// K splits that run as one cluster: two, the only count measured faster (gemv.cu's
@@ -206,6 +219,7 @@ fn has_splitk_variant(kernel: &str) -> bool {
     ["gemv_mma_gptq4_", "gemv_mma_gptq4w_"]
         .iter()
         .any(|f| kernel.starts_with(f) && kernel.ends_with("_n1_c1"))
+        || (kernel.starts_with("gemv_mma_gptq4_") && kernel.ends_with("_n2_c1"))
         || ["gemv_mma_gptq8_", "gemv_mma_awq_"]
             .iter()
             .any(|f| kernel.starts_with(f) && kernel.ends_with("_n1"))
@@ -608,8 +622,9 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
         // -> 18.5, session 8); 4096x4096 slower (9.5 -> 11.4). M > 8 on 14336 rows or
         // columns, since the two-tile GPTQ4 kernel takes the zero point out of its decode
         // (session 9, same call, M = 16: 28672x8192 70.3 -> 66.0, 14336x4096 22.8 -> 20.9,
-        // 4096x14336 23.8 -> 22.3 / 22.8; 8192x8192 24.2 -> 24.3 / 24.8 and 4096x4096
-        // 12.3 -> 13.0 keep the ct4 kernels).
+        // 4096x14336 23.8 -> 22.3 / 22.8; 4096x4096 12.3 -> 13.0 keeps the ct4 kernels), and
+        // on 8192x8192 since its two K splits sum in the kernel there too (session 12, same
+        // call, M = 16: 24.3 / 24.5 -> 21.6 / 21.7; before that 24.2 -> 24.3 / 24.8).
         // `SAFEWEIGHTS_CT4_REPACK=0|1` forces the choice.
         Desc::Ct {
             bits: 4,
@@ -1593,7 +1608,7 @@ mod tests {
         assert!(ct4_repack(1, 8192, 8192) && !ct4_repack(1, 4096, 4096));
         assert!(!ct4_repack(1, 520, 8192) && !ct4_repack(1, 8192, 4096));
         assert!(ct4_repack(16, 28672, 8192) && ct4_repack(9, 14336, 4096));
-        assert!(!ct4_repack(16, 8192, 8192) && !ct4_repack(9, 4096, 4096));
+        assert!(ct4_repack(16, 8192, 8192) && !ct4_repack(9, 4096, 4096));
     }
 
     #[test]
@@ -1607,7 +1622,8 @@ mod tests {
                 (format!("gemv_mma_awq_{dt}_n2"), false),
                 (format!("gemv_mma_gptq4w_{dt}_n1_c1"), true),
                 (format!("gemv_mma_gptq4_{dt}_n1_c1"), true),
-                (format!("gemv_mma_gptq4_{dt}_n2_c1"), false),
+                (format!("gemv_mma_gptq4_{dt}_n2_c1"), true),
+                (format!("gemv_mma_gptq4p0_{dt}_n2_c1"), false),
                 (format!("gemv_mma_gptq4_{dt}_n1_c2"), false),
             ] {
                 assert_eq!(has_splitk_variant(&kernel), sk, "{kernel}");
@@ -1616,6 +1632,7 @@ mod tests {
         // The variants are instantiated by one macro per activation type (gemv.cu).
         for f in [
             "gptq4_##SUF##_n1_c1",
+            "gptq4_##SUF##_n2_c1",
             "gptq4w_##SUF##_n1_c1",
             "gptq8_##SUF##_n1",
             "awq_##SUF##_n1",
