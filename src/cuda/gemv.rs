@@ -185,9 +185,9 @@ fn awq_repack(m: usize, n: usize, k: usize) -> bool {
     m > 8 || n * k > 4096 * 4096
 }
 
-/// Whether a compressed-tensors int4 layer of `n x k` at `m` rows runs on the GPTQ4
-/// kernels, repacked (see `plan`).
-fn ct4_repack(_m: usize, n: usize, k: usize) -> bool {
+/// Whether a compressed-tensors int4 layer of `n x k` runs on the GPTQ4 kernels, repacked
+/// (see `plan`; the same at every M since session 12).
+fn ct4_repack(n: usize, k: usize) -> bool {
     n.max(k) >= 14336 || n.min(k) >= 8192
 }
 
@@ -639,7 +639,7 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
             && scale_dtype != super::dequant::ScaleDtype::F32
             && p.bufs.get(3).is_some_and(|b| b.is_none())
             && mma_enabled()
-            && env_knob("SAFEWEIGHTS_CT4_REPACK", ct4_repack(m, n, k) as usize) == 1 =>
+            && env_knob("SAFEWEIGHTS_CT4_REPACK", ct4_repack(n, k) as usize) == 1 =>
         {
             gptq4_mma_plan(gpu, sfx, m, n, k, group_size, false, true)
         }
@@ -1603,12 +1603,11 @@ mod tests {
 
     #[test]
     fn ct4_repack_choice() {
-        assert!(ct4_repack(1, 28672, 8192) && ct4_repack(8, 4096, 14336));
-        assert!(ct4_repack(1, 14344, 256) && ct4_repack(4, 528, 14336));
-        assert!(ct4_repack(1, 8192, 8192) && !ct4_repack(1, 4096, 4096));
-        assert!(!ct4_repack(1, 520, 8192) && !ct4_repack(1, 8192, 4096));
-        assert!(ct4_repack(16, 28672, 8192) && ct4_repack(9, 14336, 4096));
-        assert!(ct4_repack(16, 8192, 8192) && !ct4_repack(9, 4096, 4096));
+        assert!(ct4_repack(28672, 8192) && ct4_repack(4096, 14336));
+        assert!(ct4_repack(14344, 256) && ct4_repack(528, 14336));
+        assert!(ct4_repack(8192, 8192) && !ct4_repack(4096, 4096));
+        assert!(!ct4_repack(520, 8192) && !ct4_repack(8192, 4096));
+        assert!(ct4_repack(14336, 4096) && !ct4_repack(4104, 8184));
     }
 
     #[test]
