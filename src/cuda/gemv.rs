@@ -80,11 +80,7 @@ fn mma_col_plan(
 ) -> Plan {
     let most = (chunks / (2 * k_warps)).clamp(1, 16);
     let splits = match env_knob("SAFEWEIGHTS_MMA_SPLITS", 0) {
-        0 => {
-            let per_sm = gpu.blocks_per_sm(&kernel, threads).unwrap_or(1) as usize;
-            let wave = per_sm * gpu.info().sm_count.max(1) as usize;
-            wave / tiles.max(1)
-        }
+        0 => wave(gpu, &kernel, threads) / tiles.max(1),
         forced => forced,
     }
     .clamp(1, most);
@@ -102,9 +98,10 @@ fn mma_col_plan(
         true => {
             let sk = format!("{kernel}_sk");
             let cluster = cluster_split(gpu, &sk, tiles as u32, splits as u32);
-            match two_tile && !(cluster && env_knob("SAFEWEIGHTS_MMA_SK16", 1) == 1) {
-                true => (kernel, false),
-                false => (sk, cluster),
+            let take = !two_tile || (cluster && env_knob("SAFEWEIGHTS_MMA_SK16", 1) == 1);
+            match take {
+                true => (sk, cluster),
+                false => (kernel, false),
             }
         }
         false => (kernel, false),
@@ -338,10 +335,12 @@ fn fp4_mma_plan(family: &str, dt: &str, rows: usize, k: usize, m: usize, slots: 
     )
 }
 
-/// How many blocks of `threads` threads of kernel `name` the device holds at once (blocks
-/// per SM from the driver's occupancy, times the SMs): one wave.
+/// One wave of a kernel by name and threads per block (`wave` on a device; a model of one
+/// in tests), so that the plans that size blocks to it stay testable without a GPU.
 type Slots<'a> = &'a dyn Fn(&str, u32) -> usize;
 
+/// How many blocks of `threads` threads of kernel `name` the device holds at once (blocks
+/// per SM from the driver's occupancy, times the SMs): one wave.
 fn wave(gpu: &Gpu, name: &str, threads: u32) -> usize {
     gpu.blocks_per_sm(name, threads).unwrap_or(1) as usize * gpu.info().sm_count.max(1) as usize
 }
