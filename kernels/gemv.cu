@@ -2351,17 +2351,13 @@ GEMV_MMA_AWQ(f16, OUT_F16, 2)
     }                                                                                                        \
     extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_awq_##SUF##_n1_sk(COL_ARGS_AWQ) {           \
         mma_awq_body<A, 1, true>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, bias, m, N, K); \
-    }
-GEMV_MMA_SK(bf16, OUT_BF16)
-GEMV_MMA_SK(f16, OUT_F16)
-// The two-tile (M > 8) GPTQ4 kernel summing two K splits in the kernel, as a cluster where
-// the launch makes one (mma_col_plan in src/cuda/gemv.rs).
-#define GEMV_MMA_SK16(SUF, A)                                                                                \
+    }                                                                                                        \
+    /* the two-tile (M > 8) GPTQ4 kernel, taken only as a cluster (mma_col_plan) */                          \
     extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_gptq4_##SUF##_n2_c1_sk(COL_ARGS_GPTQ) {      \
         mma_gptq4_body<A, 2, 1, 1, true>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
     }
-GEMV_MMA_SK16(bf16, OUT_BF16)
-GEMV_MMA_SK16(f16, OUT_F16)
+GEMV_MMA_SK(bf16, OUT_BF16)
+GEMV_MMA_SK(f16, OUT_F16)
 // The 64-k kernel in 4-warp blocks (4 per SM at 128 registers), for layers whose tiles fill
 // more than one wave of 8-warp blocks (src/cuda/gemv.rs, `gptq4_mma_plan`).
 #define GEMV_MMA_W4(SUF, A)                                                                                  \
