@@ -17,6 +17,7 @@
 // AWQ nibble slot of each column within a word (§3.3).
 __device__ __constant__ u32 AWQ_REV_G[8] = {0, 4, 1, 5, 2, 6, 3, 7};
 
+
 template <int A> __device__ __forceinline__ void load_x8(const u16* __restrict__ x, float* v) {
     const uint4 p = *(const uint4*)x;
     const u32 w[4] = {p.x, p.y, p.z, p.w};
@@ -142,6 +143,18 @@ __device__ __forceinline__ u32 ldg_stream4_l2(const void* p) {
 // ahead takes their DRAM latency off the chunk loop (the 32-k GPTQ4 kernel; docs/perf.md
 // session 6).
 __device__ __forceinline__ void group_prefetch(const void* p) { asm volatile("prefetch.global.L2 [%0];" ::"l"(p)); }
+
+// 16 bytes from global to shared memory without a register in flight (sm_80 cp.async,
+// cached in L1 too). A lane waits for its own copies with cp_async_wait<N>() (at most N of
+// its groups still pending); other lanes' copies are visible after that and a __syncwarp.
+__device__ __forceinline__ void cp_async16(void* smem, const void* gmem) {
+    const u32 a = (u32)__cvta_generic_to_shared(smem);
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 16;" ::"r"(a), "l"(gmem) : "memory");
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
+template <int N> __device__ __forceinline__ void cp_async_wait() {
+    asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory");
+}
 
 // (v & mask) | magic as one LOP3. Written as two C operations, the two constants do not fit
 // one SASS LOP3 (one immediate operand), and ptxas emitted an AND and an OR: two ALU
@@ -1116,7 +1129,7 @@ __device__ __forceinline__ void mma_nvfp4_body(u16* __restrict__ y, const u16* _
 // bytes of a row per chunk), one chunk in flight ahead. Same decode as mma_nvfp4_body.
 // CLAMP: activations through mma_load_x<true> (the `wc` kernels, NVFP4 at M = 1 only: at
 // M = 4 it was 10-34% slower).
-template <int A, int NT, int W, int FMT = 0, bool CLAMP = false>
+template <int A, int NT, int W, int FMT = 0, bool CLAMP = false, bool XR = false>
 __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u16* __restrict__ x, const u8* __restrict__ w,
                                                     const u8* __restrict__ ws, const float* __restrict__ global,
                                                     int conv_delta, const u16* __restrict__ bias, int m, int N, int K) {
@@ -1138,9 +1151,36 @@ __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u
     const u8* wb = w + (u64)nb * (K / 2) + (QUAD ? 16 : 32) * t;
     const u8* sa = FMT == 0 ? ws + (u64)na * (K / 16) + (QUAD ? 2 : 4) * t : ws + (u64)na * (K / 32) + 2 * t;
     const u8* sb = FMT == 0 ? ws + (u64)nb * (K / 16) + (QUAD ? 2 : 4) * t : ws + (u64)nb * (K / 32) + 2 * t;
-    auto scale_ld = [&](const u8* p, int c) -> u32 {
+    // With XR, QUAD's two 2-byte scale loads stay apart (`hi`) until the chunk that uses
+    // them: joined where they are loaded, the join waits for them in the iteration that
+    // issued them (ncu, 28672x8192 M = 1: 19% of the stall samples on that PRMT). Without
+    // XR the kernels keep the join (split, they were slower: 28672x8192 51.6 -> 53.0 us).
+    constexpr bool SPLIT = QUAD && XR;
+    auto scale_ld = [&](const u8* p, int c, u32& hi) -> u32 {
+        if (SPLIT) {
+            hi = *(const u16*)(p + (u64)c * 16 + 8);
+            return *(const u16*)(p + (u64)c * 16);
+        }
         if (QUAD) return (u32)*(const u16*)(p + (u64)c * 16) | ((u32)*(const u16*)(p + (u64)c * 16 + 8) << 16);
         return FMT == 0 ? *(const u32*)(p + (u64)c * 16) : (u32)*(const u16*)(p + (u64)c * 8);
+    };
+    // XR (M = 1 only: the host launches these kernels for one row, src/cuda/gemv.rs, and
+    // every lane takes row 0): each chunk's 512 bytes
+    // of activations reach the loop through a ring of XRS chunks in shared memory, copied by
+    // cp.async (16 bytes per lane) XRS - 1 chunks ahead, instead of loaded by every lane
+    // right before its MMAs (ncu, 28672x8192 M = 1: about a third of the stall samples on
+    // the MMAs that first read them). Piece p (16 bytes, k = 8p .. 8p + 7 of the chunk)
+    // sits at slot p + p / 8 of its stage (a pad slot after every 8): the four pieces one
+    // load instruction reads (one per t) then fall in four different bank groups, and a
+    // lane's slots are its base (4t + t / 2, or 9t) plus constants.
+    constexpr int XRS = 4, XSL = 36;
+    __shared__ uint4 xring[XR ? W : 1][XR ? XRS : 1][XSL];
+    const int xbase = QUAD ? 4 * t + (t >> 1) : 9 * t;
+    constexpr bool xr = XR;
+    const u16* xsrc = x + (u64)c0 * 256 + 8 * lane;
+    auto xr_issue = [&](int c, int st) {
+        if (c < c1) cp_async16(&xring[warp][st][lane + (lane >> 3)], xsrc + (u64)(c - c0) * 256);
+        cp_async_commit(); // an empty group past c1 keeps the count of pending groups uniform
     };
     float acc[NT][4];
 #pragma unroll
@@ -1148,16 +1188,22 @@ __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u
 #pragma unroll
         for (int i = 0; i < 4; ++i) acc[j][i] = 0.0f;
     uint4 qa0 = make_uint4(0, 0, 0, 0), qa1 = qa0, qb0 = qa0, qb1 = qa0;
-    u32 s4a = 0u, s4b = 0u;
+    u32 s4a_n = 0u, s4b_n = 0u, s4a_h = 0u, s4b_h = 0u;
     if (c0 < c1) {
         qa0 = ldg_stream16(wa + (u64)c0 * 128); qa1 = ldg_stream16(wa + (u64)c0 * 128 + QOFF);
         qb0 = ldg_stream16(wb + (u64)c0 * 128); qb1 = ldg_stream16(wb + (u64)c0 * 128 + QOFF);
-        s4a = scale_ld(sa, c0);
-        s4b = scale_ld(sb, c0);
+        s4a_n = scale_ld(sa, c0, s4a_h);
+        s4b_n = scale_ld(sb, c0, s4b_h);
     }
+    if (xr) {
+#pragma unroll
+        for (int s = 0; s < XRS - 1; ++s) xr_issue(c0 + s, s);
+    }
+    int xst = 0; // ring stage of chunk c
     for (int c = c0; c < c1; ++c) {
         const u32 wA[8] = {qa0.x, qa0.y, qa0.z, qa0.w, qa1.x, qa1.y, qa1.z, qa1.w};
         const u32 wB[8] = {qb0.x, qb0.y, qb0.z, qb0.w, qb1.x, qb1.y, qb1.z, qb1.w};
+        const u32 s4a = SPLIT ? s4a_n | (s4a_h << 16) : s4a_n, s4b = SPLIT ? s4b_n | (s4b_h << 16) : s4b_n;
         u32 sA[4], sB[4]; // scale pair of word u: [u >> 1] (NVFP4, 16 values) or [u >> 2] (MXFP4)
         if (FMT == 0) {
             e4m3_scale_pairs<A, 4, W % 8 != 0>(s4a, sA);
@@ -1172,18 +1218,32 @@ __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u
         if (c + 1 < c1) {
             qa0 = ldg_stream16(wa + (u64)(c + 1) * 128); qa1 = ldg_stream16(wa + (u64)(c + 1) * 128 + QOFF);
             qb0 = ldg_stream16(wb + (u64)(c + 1) * 128); qb1 = ldg_stream16(wb + (u64)(c + 1) * 128 + QOFF);
-            s4a = scale_ld(sa, c + 1);
-            s4b = scale_ld(sb, c + 1);
+            s4a_n = scale_ld(sa, c + 1, s4a_h);
+            s4b_n = scale_ld(sb, c + 1, s4b_h);
+        }
+        if (xr) {
+            cp_async_wait<XRS - 2>(); // this lane's copies of chunk c have landed
+            __syncwarp();             // and the other lanes' too
+            xr_issue(c + XRS - 1, (xst + XRS - 1) & (XRS - 1)); // into the stage chunk c - 1 used
         }
 #pragma unroll
         for (int half = 0; half < 2; ++half) {
             u32 X[NT][16];
+            if (!xr) {
 #pragma unroll
-            for (int j = 0; j < NT; ++j)
-                mma_load_x<CLAMP>(X[j], x, g + 8 * j, m, K, QUAD ? c * 256 + 32 * t + 128 * half : c * 256 + 64 * t + 32 * half);
+                for (int j = 0; j < NT; ++j)
+                    mma_load_x<CLAMP>(X[j], x, g + 8 * j, m, K, QUAD ? c * 256 + 32 * t + 128 * half : c * 256 + 64 * t + 32 * half);
+            }
 #pragma unroll
             for (int uu = 0; uu < 4; ++uu) {
                 const int u = 4 * half + uu;
+                if (xr) { // every lane takes row 0 (as CLAMP does for M = 1): piece 4t + 16 half + uu (QUAD) or 8t + 4 half + uu
+                    const uint4 v = xring[warp][xst][xbase + (QUAD ? 18 * half : 4 * half) + uu];
+#pragma unroll
+                    for (int j = 0; j < NT; ++j) {
+                        X[j][4 * uu] = v.x; X[j][4 * uu + 1] = v.y; X[j][4 * uu + 2] = v.z; X[j][4 * uu + 3] = v.w;
+                    }
+                }
 #pragma unroll
                 for (int h = 0; h < 2; ++h) {
                     u32 a01, a23, b01, b23;
@@ -1198,6 +1258,7 @@ __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u
                 }
             }
         }
+        xst = (xst + 1) & (XRS - 1);
     }
     mma_reduce_store<A, NT, W>(acc, y, bias, fp4_out_mul<A, FMT>(global, conv_delta), m, N, n0);
 }
@@ -2218,6 +2279,10 @@ GEMV_AWQ(f16, OUT_F16, 4)
     extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_nvfp4x2_##SUF##_n##NT##_w##W(ROW_ARGS_NVFP4) { \
         mma_nvfp4_body<A, NT, W, 2>(y, x, w, ws, global, convention, bias, m, N, K);                        \
     }
+// Blocks per SM the M = 1 256-k kernels are held to: their plain kernels' occupancy (72
+// registers: 7 four-warp, 4 six-warp blocks), which the activation ring would otherwise
+// lower (88-92 registers).
+#define WIDE_LB(W) __launch_bounds__(32 * W, (W) == 4 ? 7 : (W) == 6 ? 4 : 1)
 #define GEMV_MMA_WIDE(SUF, A, NT, W)                                                                         \
     extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_nvfp4w_##SUF##_n##NT##_w##W(ROW_ARGS_NVFP4) { \
         mma_nvfp4_wide_body<A, NT, W>(y, x, w, ws, global, convention, bias, m, N, K);                      \
@@ -2385,6 +2450,19 @@ GEMV_MMA_MX(1, 4) GEMV_MMA_MX(1, 8) GEMV_MMA_MX(1, 16) GEMV_MMA_MX(2, 4) GEMV_MM
 extern "C" __global__ void __launch_bounds__(192) gemv_mma_mxfp4w_bf16_n1_w6(MMA_ARGS_MXFP4) {
     mma_nvfp4_wide_body<OUT_BF16, 1, 6, 1>(y, x, w, sc, nullptr, delta, bias, m, N, K);
 }
+// MXFP4 at M = 1 with the activation ring (`XR` in mma_nvfp4_wide_body).
+#define GEMV_MMA_MXWA(W)                                                                                     \
+    extern "C" __global__ void WIDE_LB(W) gemv_mma_mxfp4wa_bf16_n1_w##W(MMA_ARGS_MXFP4) { \
+        mma_nvfp4_wide_body<OUT_BF16, 1, W, 1, false, true>(y, x, w, sc, nullptr, delta, bias, m, N, K);       \
+    }
+GEMV_MMA_MXWA(4) GEMV_MMA_MXWA(6) GEMV_MMA_MXWA(8) GEMV_MMA_MXWA(16)
+// NVFP4 at M = 1 with the activation ring (the `wc` kernels' layout and clamp).
+#define GEMV_MMA_NVWA(SUF, A, W)                                                                             \
+    extern "C" __global__ void WIDE_LB(W) gemv_mma_nvfp4wca_##SUF##_n1_w##W(ROW_ARGS_NVFP4) {               \
+        mma_nvfp4_wide_body<A, 1, W, 0, true, true>(y, x, w, ws, global, convention, bias, m, N, K);          \
+    }
+GEMV_MMA_NVWA(bf16, OUT_BF16, 4) GEMV_MMA_NVWA(bf16, OUT_BF16, 6) GEMV_MMA_NVWA(bf16, OUT_BF16, 8) GEMV_MMA_NVWA(bf16, OUT_BF16, 16)
+GEMV_MMA_NVWA(f16, OUT_F16, 4) GEMV_MMA_NVWA(f16, OUT_F16, 6) GEMV_MMA_NVWA(f16, OUT_F16, 8) GEMV_MMA_NVWA(f16, OUT_F16, 16)
 #define GEMV_MMA_MXR(W)                                                                                      \
     extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_mxfp4x2r4_bf16_n2_w##W(MMA_ARGS_MXFP4) {  \
         mma_nvfp4_body<OUT_BF16, 2, W, 2, 1, 4>(y, x, w, sc, nullptr, delta, bias, m, N, K);                     \

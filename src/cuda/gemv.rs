@@ -318,6 +318,10 @@ fn fp4_mma_plan(family: &str, dt: &str, rows: usize, k: usize, m: usize, slots: 
             m,
             slots,
         );
+        let (name, warps) = match fp4_ring_warps(m, warps, k / 256) {
+            Some(w) => (format!("{family}{}", if family == "nvfp4" { "wca" } else { "wa" }), w),
+            None => (name, warps),
+        };
         return Plan::Mma {
             kernel: format!("gemv_mma_{name}_{dt}_n1_w{warps}"),
             tiles: tiles as u32,
@@ -333,6 +337,32 @@ fn fp4_mma_plan(family: &str, dt: &str, rows: usize, k: usize, m: usize, slots: 
         k / chunk_k,
         4,
     )
+}
+
+/// At M = 1, the warps per block of the 256-k FP4 kernel that takes its activations through
+/// a shared-memory ring (`wca` / `wa`: `XR` in gemv.cu), or `None` for the kernel that loads
+/// them per chunk, given the plain kernel's `warps` and the layer's 256-k chunks. The ring
+/// costs instructions (412 against 345 per chunk in the 4-warp NVFP4 kernel held to 72
+/// registers) and hides the activations' latency; it pays where few warps share an SM.
+/// H100, same call, µs (docs/perf.md, session 13):
+/// - 8-warp blocks (4096-row layers), ring: 4096x14336 NVFP4 17.7 -> 16.2, MXFP4 17.5 ->
+///   15.9; 4096x4096 9.7 -> 8.6, 9.2 -> 8.5.
+/// - 28672x8192, 4-warp plain -> 8-warp ring: NVFP4 51.7-51.9 -> 51.2-51.7, MXFP4 48.4 ->
+///   47.5; the 4-warp ring was no faster (51.6, 49.2-49.5).
+/// - Slower with it, so not taken: 14336x4096 (16 chunks) 4-warp ring 16.7 -> 17.5, 8-warp
+///   ring 19.0-19.3; 8192x8192 (6 warps) MXFP4 18.0 -> 19.1 at 8 warps; 16-warp rings
+///   (28672x8192 63-64, not measured where the plain plan takes 16).
+///
+/// `SAFEWEIGHTS_FP4_XR=0` never takes it; a forced `SAFEWEIGHTS_FP4_WARPS` keeps its count.
+fn fp4_ring_warps(m: usize, warps: u32, chunks: usize) -> Option<u32> {
+    if m != 1 || env_knob("SAFEWEIGHTS_FP4_XR", 1) != 1 {
+        return None;
+    }
+    match warps {
+        8 => Some(8),
+        4 if chunks >= 32 && std::env::var_os("SAFEWEIGHTS_FP4_WARPS").is_none() => Some(8),
+        _ => None,
+    }
 }
 
 /// One wave of a kernel by name and threads per block (`wave` on a device; a model of one
@@ -1497,7 +1527,9 @@ mod tests {
         // M = 4 keeps 4; so do layers of more tiles than one wave of 6-warp blocks.
         assert_eq!(w(8192, 8192, 4), 4);
         assert_eq!(w(14336, 4096, 1), 4);
-        assert_eq!(w(28672, 8192, 1), 4);
+        // 28672x8192 at M = 1 takes the 8-warp ring kernel instead (`fp4_ring_warps`).
+        assert_eq!(w(28672, 8192, 1), 8);
+        assert_eq!(w(28672, 8192, 4), 4);
         // 256 tiles: 8 warps as before; fewer than 12 chunks: 4.
         assert_eq!(w(4096, 14336, 1), 8);
         assert_eq!(w(4096, 4096, 1), 8);
@@ -1517,9 +1549,12 @@ mod tests {
         let src = super::super::kernels::ModuleId::Gemv.source();
         assert!(src.contains("GEMV_MMA_WIDE(SUF, A, NT, 6)"));
         assert!(src.contains("void __launch_bounds__(192) gemv_mma_mxfp4w_bf16_n1_w6("));
-        // One wave too few: 4.
-        let p = fp4_mma_plan("mxfp4", "bf16", 8192, 8192, 1, &|_, _| 511);
+        // One wave too few: 4 (M = 4), which at M = 1 with 32 chunks per tile becomes the
+        // 8-warp ring kernel (`fp4_ring_warps`).
+        let p = fp4_mma_plan("mxfp4", "bf16", 8192, 8192, 4, &|_, _| 511);
         assert_eq!(mma(&p).0, "gemv_mma_mxfp4w_bf16_n1_w4");
+        let p = fp4_mma_plan("mxfp4", "bf16", 8192, 8192, 1, &|_, _| 511);
+        assert_eq!(mma(&p).0, "gemv_mma_mxfp4wa_bf16_n1_w8");
     }
 
     #[test]
@@ -1547,6 +1582,20 @@ mod tests {
         assert!(mma(&fp4_mma_plan("nvfp4", "bf16", 8192, 8192, 4, &H100))
             .0
             .starts_with("gemv_mma_nvfp4w_bf16_n1_"));
+        // M = 1 with the activation ring: the 8-warp plans, and 4-warp ones of 32 chunks or
+        // more in 8-warp blocks; not 6 warps, fewer chunks, or M > 1.
+        let k1 = |family: &str, rows: usize, k: usize, m: usize| {
+            mma(&fp4_mma_plan(family, "bf16", rows, k, m, &H100)).0.to_string()
+        };
+        assert_eq!(k1("nvfp4", 4096, 14336, 1), "gemv_mma_nvfp4wca_bf16_n1_w8");
+        assert_eq!(k1("mxfp4", 4096, 4096, 1), "gemv_mma_mxfp4wa_bf16_n1_w8");
+        assert_eq!(k1("nvfp4", 28672, 8192, 1), "gemv_mma_nvfp4wca_bf16_n1_w8");
+        assert_eq!(k1("mxfp4", 28672, 8192, 1), "gemv_mma_mxfp4wa_bf16_n1_w8");
+        assert_eq!(k1("nvfp4", 14336, 4096, 1), "gemv_mma_nvfp4wc_bf16_n1_w4");
+        assert_eq!(k1("mxfp4", 8192, 8192, 1), "gemv_mma_mxfp4w_bf16_n1_w6");
+        assert_eq!(k1("mxfp4", 4096, 14336, 2), "gemv_mma_mxfp4w_bf16_n1_w8");
+        assert_eq!(fp4_ring_warps(1, 16, 64), None);
+        assert_eq!(fp4_ring_warps(1, 4, 31), None);
         // K % 256 != 0 keeps 128-k chunks; below 14336 rows one tile per warp.
         assert_eq!(
             mma(&fp4_mma_plan("nvfp4", "bf16", 8192, 384, 1, &H100)).0,
