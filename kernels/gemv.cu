@@ -1151,28 +1151,19 @@ __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u
     const u8* wb = w + (u64)nb * (K / 2) + (QUAD ? 16 : 32) * t;
     const u8* sa = FMT == 0 ? ws + (u64)na * (K / 16) + (QUAD ? 2 : 4) * t : ws + (u64)na * (K / 32) + 2 * t;
     const u8* sb = FMT == 0 ? ws + (u64)nb * (K / 16) + (QUAD ? 2 : 4) * t : ws + (u64)nb * (K / 32) + 2 * t;
-    // With XR, QUAD's two 2-byte scale loads stay apart (`hi`) until the chunk that uses
-    // them: joined where they are loaded, the join waits for them in the iteration that
-    // issued them (ncu, 28672x8192 M = 1: 19% of the stall samples on that PRMT). Without
-    // XR the kernels keep the join (split, they were slower: 28672x8192 51.6 -> 53.0 us).
-    constexpr bool SPLIT = QUAD && XR;
-    auto scale_ld = [&](const u8* p, int c, u32& hi) -> u32 {
-        if (SPLIT) {
-            hi = *(const u16*)(p + (u64)c * 16 + 8);
-            return *(const u16*)(p + (u64)c * 16);
-        }
+    auto scale_ld = [&](const u8* p, int c) -> u32 {
         if (QUAD) return (u32)*(const u16*)(p + (u64)c * 16) | ((u32)*(const u16*)(p + (u64)c * 16 + 8) << 16);
         return FMT == 0 ? *(const u32*)(p + (u64)c * 16) : (u32)*(const u16*)(p + (u64)c * 8);
     };
-    // XR (M = 1 only: the host launches these kernels for one row, src/cuda/gemv.rs, and
-    // every lane takes row 0): each chunk's 512 bytes
-    // of activations reach the loop through a ring of XRS chunks in shared memory, copied by
-    // cp.async (16 bytes per lane) XRS - 1 chunks ahead, instead of loaded by every lane
-    // right before its MMAs (ncu, 28672x8192 M = 1: about a third of the stall samples on
-    // the MMAs that first read them). Piece p (16 bytes, k = 8p .. 8p + 7 of the chunk)
-    // sits at slot p + p / 8 of its stage (a pad slot after every 8): the four pieces one
-    // load instruction reads (one per t) then fall in four different bank groups, and a
-    // lane's slots are its base (4t + t / 2, or 9t) plus constants.
+    // XR (the `wca` / `wa` kernels; M = 1 only: the host launches them for one row, and
+    // every lane takes row 0, as CLAMP does): each chunk's 512 bytes of activations reach
+    // the loop through a ring of XRS chunks in shared memory, copied by cp.async (16 bytes
+    // per lane) XRS - 1 chunks ahead, instead of loaded by every lane right before its MMAs
+    // (ncu, NVFP4 4096x14336 and 28672x8192 M = 1: 25-35% of the stall samples on the MMAs
+    // that first read them). Piece p (16 bytes, k = 8p .. 8p + 7 of the chunk) sits at slot
+    // p + p / 8 of its stage (a pad slot after every 8): the four pieces one load reads (one
+    // per t) then fall in four different bank groups, and a lane's slots are its base
+    // (4t + t / 2 with QUAD, else 9t) plus constants.
     constexpr int XRS = 4, XSL = 36;
     __shared__ uint4 xring[XR ? W : 1][XR ? XRS : 1][XSL];
     const int xbase = QUAD ? 4 * t + (t >> 1) : 9 * t;
@@ -1188,12 +1179,12 @@ __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u
 #pragma unroll
         for (int i = 0; i < 4; ++i) acc[j][i] = 0.0f;
     uint4 qa0 = make_uint4(0, 0, 0, 0), qa1 = qa0, qb0 = qa0, qb1 = qa0;
-    u32 s4a_n = 0u, s4b_n = 0u, s4a_h = 0u, s4b_h = 0u;
+    u32 s4a = 0u, s4b = 0u;
     if (c0 < c1) {
         qa0 = ldg_stream16(wa + (u64)c0 * 128); qa1 = ldg_stream16(wa + (u64)c0 * 128 + QOFF);
         qb0 = ldg_stream16(wb + (u64)c0 * 128); qb1 = ldg_stream16(wb + (u64)c0 * 128 + QOFF);
-        s4a_n = scale_ld(sa, c0, s4a_h);
-        s4b_n = scale_ld(sb, c0, s4b_h);
+        s4a = scale_ld(sa, c0);
+        s4b = scale_ld(sb, c0);
     }
     if (xr) {
 #pragma unroll
@@ -1203,7 +1194,6 @@ __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u
     for (int c = c0; c < c1; ++c) {
         const u32 wA[8] = {qa0.x, qa0.y, qa0.z, qa0.w, qa1.x, qa1.y, qa1.z, qa1.w};
         const u32 wB[8] = {qb0.x, qb0.y, qb0.z, qb0.w, qb1.x, qb1.y, qb1.z, qb1.w};
-        const u32 s4a = SPLIT ? s4a_n | (s4a_h << 16) : s4a_n, s4b = SPLIT ? s4b_n | (s4b_h << 16) : s4b_n;
         u32 sA[4], sB[4]; // scale pair of word u: [u >> 1] (NVFP4, 16 values) or [u >> 2] (MXFP4)
         if (FMT == 0) {
             e4m3_scale_pairs<A, 4, W % 8 != 0>(s4a, sA);
@@ -1218,8 +1208,8 @@ __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u
         if (c + 1 < c1) {
             qa0 = ldg_stream16(wa + (u64)(c + 1) * 128); qa1 = ldg_stream16(wa + (u64)(c + 1) * 128 + QOFF);
             qb0 = ldg_stream16(wb + (u64)(c + 1) * 128); qb1 = ldg_stream16(wb + (u64)(c + 1) * 128 + QOFF);
-            s4a_n = scale_ld(sa, c + 1, s4a_h);
-            s4b_n = scale_ld(sb, c + 1, s4b_h);
+            s4a = scale_ld(sa, c + 1);
+            s4b = scale_ld(sb, c + 1);
         }
         if (xr) {
             cp_async_wait<XRS - 2>(); // this lane's copies of chunk c have landed
@@ -2279,9 +2269,12 @@ GEMV_AWQ(f16, OUT_F16, 4)
     extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_nvfp4x2_##SUF##_n##NT##_w##W(ROW_ARGS_NVFP4) { \
         mma_nvfp4_body<A, NT, W, 2>(y, x, w, ws, global, convention, bias, m, N, K);                        \
     }
-// Blocks per SM the M = 1 256-k kernels are held to: their plain kernels' occupancy (72
-// registers: 7 four-warp, 4 six-warp blocks), which the activation ring would otherwise
-// lower (88-92 registers).
+// Launch bounds of the M = 1 256-k kernels with the activation ring (`wca`, `wa`): the 4-
+// and 6-warp ones held to the plain kernels' occupancy (72 registers: 7 four-warp, 4
+// six-warp blocks per SM), which the ring would otherwise lower (88-92 registers). The
+// 8-warp ones, which the host takes, are left free (NVFP4 95 registers, 2 blocks per SM;
+// MXFP4 76, 3): held to 3 blocks (71 and 66 registers), 28672x8192 was slower, NVFP4
+// 51.3-51.9 -> 51.8-52.1 us, MXFP4 47.4-47.5 -> 48.6-48.7 (docs/perf.md, session 13).
 #define WIDE_LB(W) __launch_bounds__(32 * W, (W) == 4 ? 7 : (W) == 6 ? 4 : 1)
 #define GEMV_MMA_WIDE(SUF, A, NT, W)                                                                         \
     extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_nvfp4w_##SUF##_n##NT##_w##W(ROW_ARGS_NVFP4) { \

@@ -454,6 +454,20 @@ pub fn gemv_specs() -> Vec<Spec> {
             convention,
         });
     }
+    // M = 1 in 8-warp blocks: the activation-ring kernels (`wca`, `wa`). NVFP4 on 257 tiles
+    // of 40 chunks (5 per warp: the fifth reuses the ring's first stage), MXFP4 on 33 tiles
+    // of 16; the last tiles partial. The alternate pass (SAFEWEIGHTS_FP4_XR=0) takes
+    // the plain 8-warp kernels here.
+    v.push(Spec::Nvfp4 {
+        n: 4104,
+        k: 10240,
+        convention: Nvfp4Convention::Divisor,
+    });
+    v.push(Spec::Mxfp4 {
+        experts: 1,
+        n: 520,
+        k: 4096,
+    });
     // 256-k chunks (M <= 8) with a next chunk to prefetch: 8200 rows keep 4 warps per
     // block, so each warp walks 3 chunks (and the last tile is partial).
     v.push(Spec::Nvfp4 {

@@ -353,10 +353,13 @@ fn fp4_mma_plan(family: &str, dt: &str, rows: usize, k: usize, m: usize, slots: 
 ///   ring 19.0-19.3; 8192x8192 (6 warps) MXFP4 18.0 -> 19.1 at 8 warps; 16-warp rings
 ///   (28672x8192 63-64, not measured where the plain plan takes 16).
 ///
-/// `SAFEWEIGHTS_FP4_XR=0` never takes it; a forced `SAFEWEIGHTS_FP4_WARPS` keeps its count.
+/// `SAFEWEIGHTS_FP4_XR=0` never takes it, `=2` takes it at any warp count (for tuning); a
+/// forced `SAFEWEIGHTS_FP4_WARPS` keeps its count.
 fn fp4_ring_warps(m: usize, warps: u32, chunks: usize) -> Option<u32> {
-    if m != 1 || env_knob("SAFEWEIGHTS_FP4_XR", 1) != 1 {
-        return None;
+    match (m, env_knob("SAFEWEIGHTS_FP4_XR", 1)) {
+        (1, 1) => {}
+        (1, 2) => return Some(warps), // any warp count, for tuning
+        _ => return None,
     }
     match warps {
         8 => Some(8),
@@ -1594,6 +1597,9 @@ mod tests {
         assert_eq!(k1("nvfp4", 14336, 4096, 1), "gemv_mma_nvfp4wc_bf16_n1_w4");
         assert_eq!(k1("mxfp4", 8192, 8192, 1), "gemv_mma_mxfp4w_bf16_n1_w6");
         assert_eq!(k1("mxfp4", 4096, 14336, 2), "gemv_mma_mxfp4w_bf16_n1_w8");
+        // The conformance layers that cover the ring kernels (conformance.rs).
+        assert_eq!(k1("nvfp4", 4104, 10240, 1), "gemv_mma_nvfp4wca_bf16_n1_w8");
+        assert_eq!(k1("mxfp4", 520, 4096, 1), "gemv_mma_mxfp4wa_bf16_n1_w8");
         assert_eq!(fp4_ring_warps(1, 16, 64), None);
         assert_eq!(fp4_ring_warps(1, 4, 31), None);
         // K % 256 != 0 keeps 128-k chunks; below 14336 rows one tile per warp.
