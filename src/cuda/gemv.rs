@@ -319,7 +319,10 @@ fn fp4_mma_plan(family: &str, dt: &str, rows: usize, k: usize, m: usize, slots: 
             slots,
         );
         let (name, warps) = match fp4_ring_warps(m, warps, k / 256) {
-            Some(w) => (format!("{family}{}", if family == "nvfp4" { "wca" } else { "wa" }), w),
+            Some(w) => (
+                format!("{family}{}", if family == "nvfp4" { "wca" } else { "wa" }),
+                w,
+            ),
             None => (name, warps),
         };
         return Plan::Mma {
@@ -1588,7 +1591,9 @@ mod tests {
         // M = 1 with the activation ring: the 8-warp plans, and 4-warp ones of 32 chunks or
         // more in 8-warp blocks; not 6 warps, fewer chunks, or M > 1.
         let k1 = |family: &str, rows: usize, k: usize, m: usize| {
-            mma(&fp4_mma_plan(family, "bf16", rows, k, m, &H100)).0.to_string()
+            mma(&fp4_mma_plan(family, "bf16", rows, k, m, &H100))
+                .0
+                .to_string()
         };
         assert_eq!(k1("nvfp4", 4096, 14336, 1), "gemv_mma_nvfp4wca_bf16_n1_w8");
         assert_eq!(k1("mxfp4", 4096, 4096, 1), "gemv_mma_mxfp4wa_bf16_n1_w8");
