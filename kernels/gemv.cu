@@ -17,7 +17,6 @@
 // AWQ nibble slot of each column within a word (§3.3).
 __device__ __constant__ u32 AWQ_REV_G[8] = {0, 4, 1, 5, 2, 6, 3, 7};
 
-
 template <int A> __device__ __forceinline__ void load_x8(const u16* __restrict__ x, float* v) {
     const uint4 p = *(const uint4*)x;
     const u32 w[4] = {p.x, p.y, p.z, p.w};
@@ -1159,8 +1158,8 @@ __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u
     // every lane takes row 0, as CLAMP does): each chunk's 512 bytes of activations reach
     // the loop through a ring of XRS chunks in shared memory, copied by cp.async (16 bytes
     // per lane) XRS - 1 chunks ahead, instead of loaded by every lane right before its MMAs
-    // (ncu, NVFP4 4096x14336 and 28672x8192 M = 1: 25-35% of the stall samples on the MMAs
-    // that first read them). Piece p (16 bytes, k = 8p .. 8p + 7 of the chunk) sits at slot
+    // (ncu, NVFP4 `wc`, 28672x8192 M = 1: about 30% of the stall samples on the MMAs that
+    // first read them). Piece p (16 bytes, k = 8p .. 8p + 7 of the chunk) sits at slot
     // p + p / 8 of its stage (a pad slot after every 8): the four pieces one load reads (one
     // per t) then fall in four different bank groups, and a lane's slots are its base
     // (4t + t / 2 with QUAD, else 9t) plus constants.
