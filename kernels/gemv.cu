@@ -1166,7 +1166,6 @@ __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u
     constexpr int XRS = 4, XSL = 36;
     __shared__ uint4 xring[XR ? W : 1][XR ? XRS : 1][XSL];
     const int xbase = QUAD ? 4 * t + (t >> 1) : 9 * t;
-    constexpr bool xr = XR;
     const u16* xsrc = x + (u64)c0 * 256 + 8 * lane;
     auto xr_issue = [&](int c, int st) {
         if (c < c1) cp_async16(&xring[warp][st][lane + (lane >> 3)], xsrc + (u64)(c - c0) * 256);
@@ -1185,7 +1184,7 @@ __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u
         s4a = scale_ld(sa, c0);
         s4b = scale_ld(sb, c0);
     }
-    if (xr) {
+    if (XR) {
 #pragma unroll
         for (int s = 0; s < XRS - 1; ++s) xr_issue(c0 + s, s);
     }
@@ -1210,7 +1209,7 @@ __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u
             s4a = scale_ld(sa, c + 1);
             s4b = scale_ld(sb, c + 1);
         }
-        if (xr) {
+        if (XR) {
             cp_async_wait<XRS - 2>(); // this lane's copies of chunk c have landed
             __syncwarp();             // and the other lanes' too
             xr_issue(c + XRS - 1, (xst + XRS - 1) & (XRS - 1)); // into the stage chunk c - 1 used
@@ -1218,7 +1217,7 @@ __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u
 #pragma unroll
         for (int half = 0; half < 2; ++half) {
             u32 X[NT][16];
-            if (!xr) {
+            if (!XR) {
 #pragma unroll
                 for (int j = 0; j < NT; ++j)
                     mma_load_x<CLAMP>(X[j], x, g + 8 * j, m, K, QUAD ? c * 256 + 32 * t + 128 * half : c * 256 + 64 * t + 32 * half);
@@ -1226,7 +1225,7 @@ __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u
 #pragma unroll
             for (int uu = 0; uu < 4; ++uu) {
                 const int u = 4 * half + uu;
-                if (xr) { // every lane takes row 0 (as CLAMP does for M = 1): piece 4t + 16 half + uu (QUAD) or 8t + 4 half + uu
+                if (XR) { // every lane takes row 0 (as CLAMP does for M = 1): piece 4t + 16 half + uu (QUAD) or 8t + 4 half + uu
                     const uint4 v = xring[warp][xst][xbase + (QUAD ? 18 * half : 4 * half) + uu];
 #pragma unroll
                     for (int j = 0; j < NT; ++j) {
@@ -1247,7 +1246,7 @@ __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u
                 }
             }
         }
-        xst = (xst + 1) & (XRS - 1);
+        if (XR) xst = (xst + 1) & (XRS - 1);
     }
     mma_reduce_store<A, NT, W>(acc, y, bias, fp4_out_mul<A, FMT>(global, conv_delta), m, N, n0);
 }
