@@ -877,25 +877,28 @@ __device__ __forceinline__ void mma_load_x(u32* X, const u16* __restrict__ x, in
 // Sums the warps' accumulators and writes y[m, n] = acc * mul(n) + bias[n].
 // With WR > 1 the block's warps are WR row groups (warp % WR) times W / WR K parts: warp
 // wr < WR sums the K parts of its group and stores its own tile at n0.
-template <int A, int NT, int W, int WR = 1>
+template <int A, int NT, int W, int WR = 1, int NB = 1>
 __device__ __forceinline__ void mma_reduce_store(float (*acc)[4], u16* __restrict__ y, const u16* __restrict__ bias,
-                                                 float mul, int m, int N, int n0) {
-    __shared__ float red[W][NT * 4][32];
-    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+                                                 float mul, int m, int N, int n0, int it = 0) {
+    // NB = 2 (persistent blocks, one call per tile `it`): two buffers in turn, so one
+    // barrier per tile suffices, and the warps take turns at the sums (warp it % W).
+    static_assert(NB == 1 || WR == 1, "persistent blocks: one row group");
+    __shared__ float red[NB][W][NT * 4][32];
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, buf = NB == 1 ? 0 : it & 1;
 #pragma unroll
     for (int j = 0; j < NT; ++j)
 #pragma unroll
-        for (int i = 0; i < 4; ++i) red[warp][4 * j + i][lane] = acc[j][i];
+        for (int i = 0; i < 4; ++i) red[buf][warp][4 * j + i][lane] = acc[j][i];
     __syncthreads();
-    if (warp >= WR) return;
+    if (NB > 1 ? warp != it % W : warp >= WR) return;
     const int g = lane >> 2, t = lane & 3;
 #pragma unroll
     for (int j = 0; j < NT; ++j)
 #pragma unroll
         for (int i = 0; i < 4; ++i) {
-            float s = red[WR == 1 ? 0 : warp][4 * j + i][lane];
+            float s = red[buf][WR == 1 ? 0 : warp][4 * j + i][lane];
 #pragma unroll
-            for (int wv = 1; wv < W / WR; ++wv) s += red[warp + WR * wv][4 * j + i][lane];
+            for (int wv = 1; wv < W / WR; ++wv) s += red[buf][(WR == 1 ? 0 : warp) + WR * wv][4 * j + i][lane];
             const int mm = 8 * j + 2 * t + (i & 1);
             const int n = n0 + g + 8 * (i >> 1);
             if (mm < m && n < N) {
@@ -1128,13 +1131,21 @@ __device__ __forceinline__ void mma_nvfp4_body(u16* __restrict__ y, const u16* _
 // bytes of a row per chunk), one chunk in flight ahead. Same decode as mma_nvfp4_body.
 // CLAMP: activations through mma_load_x<true> (the `wc` kernels, NVFP4 at M = 1 only: at
 // M = 4 it was 10-34% slower).
-template <int A, int NT, int W, int FMT = 0, bool CLAMP = false, bool XR = false>
+template <int A, int NT, int W, int FMT = 0, bool CLAMP = false, bool XR = false, bool PT = false>
 __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u16* __restrict__ x, const u8* __restrict__ w,
                                                     const u8* __restrict__ ws, const float* __restrict__ global,
                                                     int conv_delta, const u16* __restrict__ bias, int m, int N, int K) {
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-    const int n0 = blockIdx.x * 16;
-    const int na = min(n0 + g, N - 1), nb = min(n0 + g + 8, N - 1);
+    // PT (the `wcp` / `wp` kernels; M = 1 only, with XR's slot layout): persistent blocks.
+    // The host launches at most one wave; block b takes tiles b, b + gridDim.x, ..., its
+    // warps splitting each tile's K as usual. A warp's activations (the same for every
+    // tile at M = 1) are copied into shared memory once (dynamic, K / 256 chunks of XSL
+    // slots), and a tile's last chunk issues the loads of the warp's first chunk of the
+    // next tile, so its loads run on across tiles instead of stopping where one block ends
+    // and the next starts (28672x8192: 1792 tiles, 7 rounds of 8-warp blocks).
+    const int ntiles = (N + 15) >> 4;
+    int tile = blockIdx.x, n0 = tile * 16;
+    int na = min(n0 + g, N - 1), nb = min(n0 + g + 8, N - 1);
     const int chunks = K >> 8;
     const int c0 = chunks * warp / W, c1 = chunks * (warp + 1) / W;
     // QUAD (NVFP4 at M = 1 in 4-warp blocks, the `wc..._w4` kernels): lane t reads bytes 16t
@@ -1165,17 +1176,13 @@ __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u
     // (4t + t / 2 with QUAD, else 9t) plus constants.
     constexpr int XRS = 4, XSL = 36;
     __shared__ uint4 xring[XR ? W : 1][XR ? XRS : 1][XSL];
+    extern __shared__ uint4 xall[]; // PT: chunk c at xall[XSL c]
     const int xbase = QUAD ? 4 * t + (t >> 1) : 9 * t;
     const u16* xsrc = x + (u64)c0 * 256 + 8 * lane;
     auto xr_issue = [&](int c, int st) {
         if (c < c1) cp_async16(&xring[warp][st][lane + (lane >> 3)], xsrc + (u64)(c - c0) * 256);
         cp_async_commit(); // an empty group past c1 keeps the count of pending groups uniform
     };
-    float acc[NT][4];
-#pragma unroll
-    for (int j = 0; j < NT; ++j)
-#pragma unroll
-        for (int i = 0; i < 4; ++i) acc[j][i] = 0.0f;
     uint4 qa0 = make_uint4(0, 0, 0, 0), qa1 = qa0, qb0 = qa0, qb1 = qa0;
     u32 s4a = 0u, s4b = 0u;
     if (c0 < c1) {
@@ -1188,67 +1195,96 @@ __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u
 #pragma unroll
         for (int s = 0; s < XRS - 1; ++s) xr_issue(c0 + s, s);
     }
+    if (PT) {
+        for (int c = c0; c < c1; ++c) cp_async16(&xall[c * XSL + lane + (lane >> 3)], x + (u64)c * 256 + 8 * lane);
+        cp_async_commit();
+        cp_async_wait<0>();
+        __syncwarp();
+    }
     int xst = 0; // ring stage of chunk c
-    for (int c = c0; c < c1; ++c) {
-        const u32 wA[8] = {qa0.x, qa0.y, qa0.z, qa0.w, qa1.x, qa1.y, qa1.z, qa1.w};
-        const u32 wB[8] = {qb0.x, qb0.y, qb0.z, qb0.w, qb1.x, qb1.y, qb1.z, qb1.w};
-        u32 sA[4], sB[4]; // scale pair of word u: [u >> 1] (NVFP4, 16 values) or [u >> 2] (MXFP4)
-        if (FMT == 0) {
-            e4m3_scale_pairs<A, 4, W % 8 != 0>(s4a, sA);
-            e4m3_scale_pairs<A, 4, W % 8 != 0>(s4b, sB);
-        } else {
+    for (int it = 0;; ++it) { // PT: each tile of the block; otherwise one pass
+        float acc[NT][4];
 #pragma unroll
-            for (int i = 0; i < 4; ++i) {
-                sA[i] = e8m0_rp_bf16x2((s4a >> (8 * (i >> 1))) & 0xFFu, conv_delta);
-                sB[i] = e8m0_rp_bf16x2((s4b >> (8 * (i >> 1))) & 0xFFu, conv_delta);
-            }
-        }
-        if (c + 1 < c1) {
-            qa0 = ldg_stream16(wa + (u64)(c + 1) * 128); qa1 = ldg_stream16(wa + (u64)(c + 1) * 128 + QOFF);
-            qb0 = ldg_stream16(wb + (u64)(c + 1) * 128); qb1 = ldg_stream16(wb + (u64)(c + 1) * 128 + QOFF);
-            s4a = scale_ld(sa, c + 1);
-            s4b = scale_ld(sb, c + 1);
-        }
-        if (XR) {
-            cp_async_wait<XRS - 2>(); // this lane's copies of chunk c have landed
-            __syncwarp();             // and the other lanes' too
-            xr_issue(c + XRS - 1, (xst + XRS - 1) & (XRS - 1)); // into the stage chunk c - 1 used
-        }
+        for (int j = 0; j < NT; ++j)
 #pragma unroll
-        for (int half = 0; half < 2; ++half) {
-            u32 X[NT][16];
-            if (!XR) {
+            for (int i = 0; i < 4; ++i) acc[j][i] = 0.0f;
+        for (int c = c0; c < c1; ++c) {
+            const u32 wA[8] = {qa0.x, qa0.y, qa0.z, qa0.w, qa1.x, qa1.y, qa1.z, qa1.w};
+            const u32 wB[8] = {qb0.x, qb0.y, qb0.z, qb0.w, qb1.x, qb1.y, qb1.z, qb1.w};
+            u32 sA[4], sB[4]; // scale pair of word u: [u >> 1] (NVFP4, 16 values) or [u >> 2] (MXFP4)
+            if (FMT == 0) {
+                e4m3_scale_pairs<A, 4, W % 8 != 0>(s4a, sA);
+                e4m3_scale_pairs<A, 4, W % 8 != 0>(s4b, sB);
+            } else {
 #pragma unroll
-                for (int j = 0; j < NT; ++j)
-                    mma_load_x<CLAMP>(X[j], x, g + 8 * j, m, K, QUAD ? c * 256 + 32 * t + 128 * half : c * 256 + 64 * t + 32 * half);
-            }
-#pragma unroll
-            for (int uu = 0; uu < 4; ++uu) {
-                const int u = 4 * half + uu;
-                if (XR) { // every lane takes row 0 (as CLAMP does for M = 1): piece 4t + 16 half + uu (QUAD) or 8t + 4 half + uu
-                    const uint4 v = xring[warp][xst][xbase + (QUAD ? 18 * half : 4 * half) + uu];
-#pragma unroll
-                    for (int j = 0; j < NT; ++j) {
-                        X[j][4 * uu] = v.x; X[j][4 * uu + 1] = v.y; X[j][4 * uu + 2] = v.z; X[j][4 * uu + 3] = v.w;
-                    }
+                for (int i = 0; i < 4; ++i) {
+                    sA[i] = e8m0_rp_bf16x2((s4a >> (8 * (i >> 1))) & 0xFFu, conv_delta);
+                    sB[i] = e8m0_rp_bf16x2((s4b >> (8 * (i >> 1))) & 0xFFu, conv_delta);
                 }
+            }
+            if (c + 1 < c1) {
+                qa0 = ldg_stream16(wa + (u64)(c + 1) * 128); qa1 = ldg_stream16(wa + (u64)(c + 1) * 128 + QOFF);
+                qb0 = ldg_stream16(wb + (u64)(c + 1) * 128); qb1 = ldg_stream16(wb + (u64)(c + 1) * 128 + QOFF);
+                s4a = scale_ld(sa, c + 1);
+                s4b = scale_ld(sb, c + 1);
+            } else if (PT && tile + (int)gridDim.x < ntiles) { // the warp's first chunk of the next tile
+                const int nx = (tile + (int)gridDim.x) * 16;
+                const int ra = min(nx + g, N - 1), rb = min(nx + g + 8, N - 1);
+                wa = w + (u64)ra * (K / 2) + (QUAD ? 16 : 32) * t;
+                wb = w + (u64)rb * (K / 2) + (QUAD ? 16 : 32) * t;
+                sa = FMT == 0 ? ws + (u64)ra * (K / 16) + (QUAD ? 2 : 4) * t : ws + (u64)ra * (K / 32) + 2 * t;
+                sb = FMT == 0 ? ws + (u64)rb * (K / 16) + (QUAD ? 2 : 4) * t : ws + (u64)rb * (K / 32) + 2 * t;
+                qa0 = ldg_stream16(wa + (u64)c0 * 128); qa1 = ldg_stream16(wa + (u64)c0 * 128 + QOFF);
+                qb0 = ldg_stream16(wb + (u64)c0 * 128); qb1 = ldg_stream16(wb + (u64)c0 * 128 + QOFF);
+                s4a = scale_ld(sa, c0);
+                s4b = scale_ld(sb, c0);
+            }
+            if (XR) {
+                cp_async_wait<XRS - 2>(); // this lane's copies of chunk c have landed
+                __syncwarp();             // and the other lanes' too
+                xr_issue(c + XRS - 1, (xst + XRS - 1) & (XRS - 1)); // into the stage chunk c - 1 used
+            }
 #pragma unroll
-                for (int h = 0; h < 2; ++h) {
-                    u32 a01, a23, b01, b23;
-                    a01 = e2m1_rp<A>(wA[u], 2 * h); a23 = e2m1_rp<A>(wA[u], 2 * h + 1);
-                    b01 = e2m1_rp<A>(wB[u], 2 * h); b23 = e2m1_rp<A>(wB[u], 2 * h + 1);
-                    const u32 s_a = sA[u >> 1], s_b = sB[u >> 1];
-                    a01 = hmul2<A>(a01, s_a); a23 = hmul2<A>(a23, s_a);
-                    b01 = hmul2<A>(b01, s_b); b23 = hmul2<A>(b23, s_b);
+            for (int half = 0; half < 2; ++half) {
+                u32 X[NT][16];
+                if (!XR) {
 #pragma unroll
                     for (int j = 0; j < NT; ++j)
-                        mma_16816<A>(acc[j], a01, b01, a23, b23, X[j][4 * uu + 2 * h], X[j][4 * uu + 2 * h + 1]);
+                        mma_load_x<CLAMP>(X[j], x, g + 8 * j, m, K, QUAD ? c * 256 + 32 * t + 128 * half : c * 256 + 64 * t + 32 * half);
+                }
+#pragma unroll
+                for (int uu = 0; uu < 4; ++uu) {
+                    const int u = 4 * half + uu;
+                    if (XR || PT) { // every lane takes row 0 (as CLAMP does for M = 1): piece 4t + 16 half + uu (QUAD) or 8t + 4 half + uu
+                        const int sl = xbase + (QUAD ? 18 * half : 4 * half) + uu;
+                        const uint4 v = PT ? xall[c * XSL + sl] : xring[warp][xst][sl];
+#pragma unroll
+                        for (int j = 0; j < NT; ++j) {
+                            X[j][4 * uu] = v.x; X[j][4 * uu + 1] = v.y; X[j][4 * uu + 2] = v.z; X[j][4 * uu + 3] = v.w;
+                        }
+                    }
+#pragma unroll
+                    for (int h = 0; h < 2; ++h) {
+                        u32 a01, a23, b01, b23;
+                        a01 = e2m1_rp<A>(wA[u], 2 * h); a23 = e2m1_rp<A>(wA[u], 2 * h + 1);
+                        b01 = e2m1_rp<A>(wB[u], 2 * h); b23 = e2m1_rp<A>(wB[u], 2 * h + 1);
+                        const u32 s_a = sA[u >> 1], s_b = sB[u >> 1];
+                        a01 = hmul2<A>(a01, s_a); a23 = hmul2<A>(a23, s_a);
+                        b01 = hmul2<A>(b01, s_b); b23 = hmul2<A>(b23, s_b);
+#pragma unroll
+                        for (int j = 0; j < NT; ++j)
+                            mma_16816<A>(acc[j], a01, b01, a23, b23, X[j][4 * uu + 2 * h], X[j][4 * uu + 2 * h + 1]);
+                    }
                 }
             }
+            if (XR) xst = (xst + 1) & (XRS - 1);
         }
-        if (XR) xst = (xst + 1) & (XRS - 1);
+        mma_reduce_store<A, NT, W, 1, PT ? 2 : 1>(acc, y, bias, fp4_out_mul<A, FMT>(global, conv_delta), m, N, n0, it);
+        if (!PT) break;
+        tile += gridDim.x;
+        if (tile >= ntiles) break;
+        n0 = tile * 16;
     }
-    mma_reduce_store<A, NT, W>(acc, y, bias, fp4_out_mul<A, FMT>(global, conv_delta), m, N, n0);
 }
 
 template <int A> __device__ __forceinline__ u32 hsub2(u32 a, u32 b) {
@@ -2454,6 +2490,22 @@ GEMV_MMA_MXWA(4) GEMV_MMA_MXWA(6) GEMV_MMA_MXWA(8) GEMV_MMA_MXWA(16)
     }
 GEMV_MMA_NVWA(bf16, OUT_BF16, 4) GEMV_MMA_NVWA(bf16, OUT_BF16, 6) GEMV_MMA_NVWA(bf16, OUT_BF16, 8) GEMV_MMA_NVWA(bf16, OUT_BF16, 16)
 GEMV_MMA_NVWA(f16, OUT_F16, 4) GEMV_MMA_NVWA(f16, OUT_F16, 6) GEMV_MMA_NVWA(f16, OUT_F16, 8) GEMV_MMA_NVWA(f16, OUT_F16, 16)
+// M = 1 in persistent blocks (`PT` in mma_nvfp4_wide_body): NVFP4 with the `wc` layout and
+// clamp (`wcp`), MXFP4 (`wp`).
+#ifndef SW_WP_MINB8
+#define SW_WP_MINB8 1
+#endif
+#define WP_LB(W) __launch_bounds__(32 * W, (W) == 4 ? 7 : SW_WP_MINB8)
+#define GEMV_MMA_WP(SUF, A, W)                                                                               \
+    extern "C" __global__ void WP_LB(W) gemv_mma_nvfp4wcp_##SUF##_n1_w##W(ROW_ARGS_NVFP4) {               \
+        mma_nvfp4_wide_body<A, 1, W, 0, true, false, true>(y, x, w, ws, global, convention, bias, m, N, K);   \
+    }
+GEMV_MMA_WP(bf16, OUT_BF16, 4) GEMV_MMA_WP(bf16, OUT_BF16, 8) GEMV_MMA_WP(f16, OUT_F16, 4) GEMV_MMA_WP(f16, OUT_F16, 8)
+#define GEMV_MMA_MXWP(W)                                                                                     \
+    extern "C" __global__ void WP_LB(W) gemv_mma_mxfp4wp_bf16_n1_w##W(MMA_ARGS_MXFP4) {                    \
+        mma_nvfp4_wide_body<OUT_BF16, 1, W, 1, false, false, true>(y, x, w, sc, nullptr, delta, bias, m, N, K); \
+    }
+GEMV_MMA_MXWP(4) GEMV_MMA_MXWP(8)
 #define GEMV_MMA_MXR(W)                                                                                      \
     extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_mxfp4x2r4_bf16_n2_w##W(MMA_ARGS_MXFP4) {  \
         mma_nvfp4_body<OUT_BF16, 2, W, 2, 1, 4>(y, x, w, sc, nullptr, delta, bias, m, N, K);                     \

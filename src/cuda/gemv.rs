@@ -55,6 +55,9 @@ pub enum Plan {
         tiles: u32,
         /// Warps per block (4, 8 or 16; the kernel's `_w` suffix).
         warps: u32,
+        /// Persistent blocks (the M = 1 FP4 `wcp` / `wp` kernels): at most one wave of
+        /// blocks, each looping over tiles, with `fp4_pt_smem` bytes of dynamic shared memory.
+        persistent: bool,
     },
     /// Dequantize to a dense matrix, then cuBLAS.
     DequantCublas,
@@ -248,6 +251,7 @@ fn mma_plan(
         ),
         tiles: tiles as u32,
         warps,
+        persistent: false,
     }
 }
 
@@ -270,6 +274,7 @@ fn fp4_mma_plan(family: &str, dt: &str, rows: usize, k: usize, m: usize, slots: 
             kernel: format!("gemv_mma_{family}x2s_{dt}_n2_w{small}"),
             tiles: rows.div_ceil(32) as u32,
             warps: small as u32,
+            persistent: false,
         };
     }
     let wide = m <= 8 && k % 256 == 0 && env_knob("SAFEWEIGHTS_MMA_WIDE", 1) == 1;
@@ -306,11 +311,22 @@ fn fp4_mma_plan(family: &str, dt: &str, rows: usize, k: usize, m: usize, slots: 
             },
             tiles: rows.div_ceil(128) as u32,
             warps: 8,
+            persistent: false,
         };
     }
     if wide {
-        let name = format!("{family}{variant}");
         let tiles = rows.div_ceil(16);
+        let pt = format!("{family}{}", if family == "nvfp4" { "wcp" } else { "wp" });
+        if let Some(w) = fp4_persistent_warps(&format!("gemv_mma_{pt}_{dt}_n1"), m, tiles, k, slots)
+        {
+            return Plan::Mma {
+                kernel: format!("gemv_mma_{pt}_{dt}_n1_w{w}"),
+                tiles: tiles as u32,
+                warps: w,
+                persistent: true,
+            };
+        }
+        let name = format!("{family}{variant}");
         let warps = fp4_wide_warps(
             &format!("gemv_mma_{name}_{dt}_n1"),
             tiles,
@@ -329,6 +345,7 @@ fn fp4_mma_plan(family: &str, dt: &str, rows: usize, k: usize, m: usize, slots: 
             kernel: format!("gemv_mma_{name}_{dt}_n1_w{warps}"),
             tiles: tiles as u32,
             warps,
+            persistent: false,
         };
     }
     mma_plan(
@@ -368,6 +385,67 @@ fn fp4_ring_warps(m: usize, warps: u32, chunks: usize) -> Option<u32> {
         8 => Some(8),
         4 if chunks >= 32 && std::env::var_os("SAFEWEIGHTS_FP4_WARPS").is_none() => Some(8),
         _ => None,
+    }
+}
+
+/// Dynamic shared memory of the persistent M = 1 FP4 kernels (`PT` in gemv.cu): the
+/// activations of a `k`-long row, 256-k chunks of 36 16-byte slots (32 and four pad slots).
+pub(crate) fn fp4_pt_smem(k: usize) -> u32 {
+    (k / 256 * 36 * 16) as u32
+}
+
+/// Blocks of a persistent kernel over `tiles` tiles with room for `blocks` at once: as few
+/// as give every block the same number of tiles, give or take one (ceil(tiles / blocks)
+/// rounds of tiles, then the fewest blocks that cover them in that many rounds), so that no
+/// block holds more tiles than the busiest must. `SAFEWEIGHTS_FP4_PT_BALANCE=0` takes
+/// `min(tiles, blocks)` instead, for tuning.
+fn pt_grid(tiles: u32, blocks: u32) -> u32 {
+    let blocks = blocks.max(1);
+    match env_knob("SAFEWEIGHTS_FP4_PT_BALANCE", 1) {
+        0 => tiles.min(blocks),
+        _ => tiles.div_ceil(tiles.div_ceil(blocks)),
+    }
+}
+
+/// The most dynamic shared memory a persistent FP4 kernel is planned with: the 48 KB a
+/// launch gets without opting in, less the kernel's static reduction buffers (8 KB).
+const FP4_PT_SMEM_MAX: u32 = 40 * 1024;
+
+/// At M = 1, the warps per block of the persistent 256-k FP4 kernel (`prefix` + `_w<W>`:
+/// `wcp` / `wp`, `PT` in gemv.cu), or `None` for the one-tile-per-block kernels. Taken with
+/// 8 warps where the layer has more tiles than one wave of those blocks holds and at least
+/// 32 chunks (4 per warp). H100, same call, M = 1, µs (docs/perf.md, session 14):
+/// - 28672x8192 (1792 tiles, 264 blocks of 7): NVFP4 51.3 -> 46.4-46.5, MXFP4 47.2-47.4 ->
+///   44.5-44.7;
+/// - 8192x8192 (512 tiles): NVFP4 18.8 -> 17.3, MXFP4 18.0 -> 16.9.
+///
+/// Not taken: 14336x4096 (16 chunks; NVFP4 16.6-16.8 -> 17.1-17.5, MXFP4 16.4 -> 16.9-17.1),
+/// 4096-row layers (one tile per block: equal to the ring kernels). `SAFEWEIGHTS_FP4_PT=0`
+/// never takes it, `=2` wherever it fits (for tuning and conformance), and
+/// `SAFEWEIGHTS_FP4_PT_WARPS=4` picks 4-warp blocks; a forced `SAFEWEIGHTS_FP4_WARPS` or
+/// `SAFEWEIGHTS_MMA_WARPS` keeps the one-tile kernels.
+fn fp4_persistent_warps(
+    prefix: &str,
+    m: usize,
+    tiles: usize,
+    k: usize,
+    slots: Slots,
+) -> Option<u32> {
+    if m != 1 || k % 256 != 0 || fp4_pt_smem(k) > FP4_PT_SMEM_MAX {
+        return None;
+    }
+    let warps = match env_knob("SAFEWEIGHTS_FP4_PT_WARPS", 8) {
+        4 => 4,
+        _ => 8,
+    };
+    let forced = ["SAFEWEIGHTS_FP4_WARPS", "SAFEWEIGHTS_MMA_WARPS"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some());
+    match env_knob("SAFEWEIGHTS_FP4_PT", 1) {
+        0 => None,
+        2 => Some(warps),
+        _ => (!forced && k / 256 >= 32 && tiles > slots(&format!("{prefix}_w{warps}"), 32 * warps))
+            .then_some(warps),
     }
 }
 
@@ -1197,6 +1275,28 @@ pub fn gemv_async(
         Plan::Row { kernel } | Plan::Mma { kernel, .. } => {
             // The tensor-core kernels take the row kernels' arguments; only the shape differs.
             let cfg = match &pl {
+                Plan::Mma {
+                    tiles,
+                    warps,
+                    persistent: true,
+                    ..
+                } => {
+                    // One wave at most (`SAFEWEIGHTS_FP4_PT_BLOCKS` caps it lower, so that
+                    // conformance runs several tiles per block on small layers).
+                    let smem = fp4_pt_smem(k);
+                    let wave = gpu.blocks_per_sm_smem(kernel, 32 * warps, smem)?
+                        * gpu.info().sm_count.max(1) as u32;
+                    let cap = env_knob("SAFEWEIGHTS_FP4_PT_BLOCKS", 0) as u32;
+                    let blocks = match cap {
+                        0 => wave,
+                        c => c.min(wave),
+                    };
+                    LaunchConfig {
+                        grid_dim: (pt_grid(*tiles, blocks), 1, 1),
+                        block_dim: (32 * warps, 1, 1),
+                        shared_mem_bytes: smem,
+                    }
+                }
                 Plan::Mma { tiles, warps, .. } => LaunchConfig {
                     grid_dim: (*tiles, 1, 1),
                     block_dim: (32 * warps, 1, 1),
@@ -1496,6 +1596,7 @@ mod tests {
                 kernel,
                 tiles,
                 warps,
+                ..
             } => (kernel.as_str(), *tiles, *warps),
             other => panic!("not a tensor-core plan: {other:?}"),
         }
@@ -1525,8 +1626,14 @@ mod tests {
 
     #[test]
     fn fp4_wide_warps_fill_one_wave() {
+        // Slots that never leave a tile over for the persistent kernels, which then keep
+        // out of the way (`fp4_persistent_warps`).
+        let no_pt = |name: &str, threads: u32| match name.contains("wcp_") || name.contains("wp_") {
+            true => usize::MAX,
+            false => H100(name, threads),
+        };
         let w = |rows: usize, k: usize, m: usize| {
-            mma(&fp4_mma_plan("nvfp4", "bf16", rows, k, m, &H100)).2
+            mma(&fp4_mma_plan("nvfp4", "bf16", rows, k, m, &no_pt)).2
         };
         // 512 tiles at M = 1: 6-warp blocks all fit at once (4 per SM, 528).
         assert_eq!(w(8192, 8192, 1), 6);
@@ -1544,12 +1651,15 @@ mod tests {
         let asked = std::cell::RefCell::new(Vec::new());
         let p = fp4_mma_plan("mxfp4", "bf16", 8192, 8192, 1, &|name, threads| {
             asked.borrow_mut().push((name.to_string(), threads));
-            H100(name, threads)
+            no_pt(name, threads)
         });
         assert_eq!(mma(&p).0, "gemv_mma_mxfp4w_bf16_n1_w6");
         assert_eq!(
             asked.borrow().as_slice(),
-            &[("gemv_mma_mxfp4w_bf16_n1_w6".to_string(), 192)]
+            &[
+                ("gemv_mma_mxfp4wp_bf16_n1_w8".to_string(), 256),
+                ("gemv_mma_mxfp4w_bf16_n1_w6".to_string(), 192)
+            ]
         );
         // Both 6-warp kernels exist.
         let src = super::super::kernels::ModuleId::Gemv.source();
@@ -1557,9 +1667,12 @@ mod tests {
         assert!(src.contains("void __launch_bounds__(192) gemv_mma_mxfp4w_bf16_n1_w6("));
         // One wave too few: 4 (M = 4), which at M = 1 with 32 chunks per tile becomes the
         // 8-warp ring kernel (`fp4_ring_warps`).
+        // (512 slots of persistent blocks: one tile each, so those are not taken either.)
         let p = fp4_mma_plan("mxfp4", "bf16", 8192, 8192, 4, &|_, _| 511);
         assert_eq!(mma(&p).0, "gemv_mma_mxfp4w_bf16_n1_w4");
-        let p = fp4_mma_plan("mxfp4", "bf16", 8192, 8192, 1, &|_, _| 511);
+        let p = fp4_mma_plan("mxfp4", "bf16", 8192, 8192, 1, &|n, _| {
+            511 + n.contains("wp_") as usize
+        });
         assert_eq!(mma(&p).0, "gemv_mma_mxfp4wa_bf16_n1_w8");
     }
 
@@ -1579,10 +1692,10 @@ mod tests {
         let p = fp4_mma_plan("nvfp4", "f16", 4096, 14336, 16, &H100);
         assert!(mma(&p).0.starts_with("gemv_mma_nvfp4_f16_n2_w"), "{p:?}");
         // M = 1: the clamped 256-k kernel for NVFP4 only; M = 4 the plain one.
-        assert!(mma(&fp4_mma_plan("nvfp4", "f16", 8192, 8192, 1, &H100))
+        assert!(mma(&fp4_mma_plan("nvfp4", "f16", 14336, 4096, 1, &H100))
             .0
             .starts_with("gemv_mma_nvfp4wc_f16_n1_"));
-        assert!(mma(&fp4_mma_plan("mxfp4", "bf16", 8192, 8192, 1, &H100))
+        assert!(mma(&fp4_mma_plan("mxfp4", "bf16", 14336, 4096, 1, &H100))
             .0
             .starts_with("gemv_mma_mxfp4w_bf16_n1_"));
         assert!(mma(&fp4_mma_plan("nvfp4", "bf16", 8192, 8192, 4, &H100))
@@ -1597,11 +1710,31 @@ mod tests {
         };
         assert_eq!(k1("nvfp4", 4096, 14336, 1), "gemv_mma_nvfp4wca_bf16_n1_w8");
         assert_eq!(k1("mxfp4", 4096, 4096, 1), "gemv_mma_mxfp4wa_bf16_n1_w8");
-        assert_eq!(k1("nvfp4", 28672, 8192, 1), "gemv_mma_nvfp4wca_bf16_n1_w8");
-        assert_eq!(k1("mxfp4", 28672, 8192, 1), "gemv_mma_mxfp4wa_bf16_n1_w8");
         assert_eq!(k1("nvfp4", 14336, 4096, 1), "gemv_mma_nvfp4wc_bf16_n1_w4");
-        assert_eq!(k1("mxfp4", 8192, 8192, 1), "gemv_mma_mxfp4w_bf16_n1_w6");
         assert_eq!(k1("mxfp4", 4096, 14336, 2), "gemv_mma_mxfp4w_bf16_n1_w8");
+        // M = 1 in persistent 8-warp blocks: more tiles than one wave of them (396 here),
+        // with at least 32 chunks; not 16 chunks (14336x4096, above), one tile per block
+        // (4096 rows), K beyond the shared memory for its activations, or M > 1.
+        assert_eq!(k1("nvfp4", 28672, 8192, 1), "gemv_mma_nvfp4wcp_bf16_n1_w8");
+        assert_eq!(k1("mxfp4", 28672, 8192, 1), "gemv_mma_mxfp4wp_bf16_n1_w8");
+        assert_eq!(k1("mxfp4", 8192, 8192, 1), "gemv_mma_mxfp4wp_bf16_n1_w8");
+        assert_eq!(k1("nvfp4", 8192, 8192, 4), "gemv_mma_nvfp4w_bf16_n1_w4");
+        assert_eq!(k1("nvfp4", 28672, 18176, 1), "gemv_mma_nvfp4wcp_bf16_n1_w8");
+        assert_eq!(k1("nvfp4", 28672, 18432, 1), "gemv_mma_nvfp4wca_bf16_n1_w8");
+        let p = fp4_mma_plan("nvfp4", "f16", 28672, 8192, 1, &H100);
+        assert!(
+            matches!(
+                p,
+                Plan::Mma {
+                    persistent: true,
+                    tiles: 1792,
+                    warps: 8,
+                    ..
+                }
+            ),
+            "{p:?}"
+        );
+        assert!(defined("gemv_mma_nvfp4wcp_f16_n1_w8", "f16"));
         // The conformance layers that cover the ring kernels (conformance.rs).
         assert_eq!(k1("nvfp4", 4104, 10240, 1), "gemv_mma_nvfp4wca_bf16_n1_w8");
         assert_eq!(k1("mxfp4", 520, 4096, 1), "gemv_mma_mxfp4wa_bf16_n1_w8");
@@ -1613,6 +1746,20 @@ mod tests {
             "gemv_mma_nvfp4_bf16_n1_w4"
         );
     }
+    #[test]
+    fn persistent_grid_evens_out_the_tiles() {
+        // 1792 tiles in 264 slots: 7 rounds, and 256 blocks of 7 tiles cover them.
+        assert_eq!(pt_grid(1792, 264), 256);
+        // 512 tiles in 396 slots: 2 rounds, 256 blocks of 2 (not 396, some of them 1).
+        assert_eq!(pt_grid(512, 396), 256);
+        // Fewer tiles than slots: one block per tile.
+        assert_eq!(pt_grid(257, 396), 257);
+        assert_eq!(pt_grid(1, 0), 1);
+        // 40 KB of activations at most: K = 18176 (71 chunks of 576 bytes).
+        assert_eq!(fp4_pt_smem(18176), 40896);
+        assert!(fp4_pt_smem(18432) > FP4_PT_SMEM_MAX);
+    }
+
     #[test]
     fn fp4_repack_kernels_exist() {
         // The names fp4packed_weights launches, for every activation type it takes.

@@ -300,13 +300,18 @@ impl Gpu {
     /// How many blocks of `threads` threads of kernel `name` (no dynamic shared memory) one
     /// SM holds at once (at least 1), as the driver computes it; cached per kernel.
     pub fn blocks_per_sm(&self, name: &str, threads: u32) -> GpuResult<u32> {
-        let key = (name.to_string(), threads);
+        self.blocks_per_sm_smem(name, threads, 0)
+    }
+
+    /// `blocks_per_sm` for blocks that take `smem` bytes of dynamic shared memory.
+    pub fn blocks_per_sm_smem(&self, name: &str, threads: u32, smem: u32) -> GpuResult<u32> {
+        let key = (format!("{name}@smem{smem}"), threads);
         if let Some(&b) = self.occupancy.lock().expect("poisoned").get(&key) {
             return Ok(b);
         }
         let b = self
             .function(name)?
-            .occupancy_max_active_blocks_per_multiprocessor(threads, 0, None)
+            .occupancy_max_active_blocks_per_multiprocessor(threads, smem as usize, None)
             .map_err(|e| GpuError::driver("cuOccupancyMaxActiveBlocksPerMultiprocessor", e))?
             .max(1);
         self.occupancy.lock().expect("poisoned").insert(key, b);
