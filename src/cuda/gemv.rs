@@ -390,7 +390,7 @@ fn fp4_ring_warps(m: usize, warps: u32, chunks: usize) -> Option<u32> {
 
 /// Dynamic shared memory of the persistent M = 1 FP4 kernels (`PT` in gemv.cu): the
 /// activations of a `k`-long row, 256-k chunks of 36 16-byte slots (32 and four pad slots).
-pub(crate) fn fp4_pt_smem(k: usize) -> u32 {
+fn fp4_pt_smem(k: usize) -> u32 {
     (k / 256 * 36 * 16) as u32
 }
 
@@ -415,8 +415,8 @@ const FP4_PT_SMEM_MAX: u32 = 40 * 1024;
 /// `wcp` / `wp`, `PT` in gemv.cu), or `None` for the one-tile-per-block kernels. Taken with
 /// 8 warps where the layer has more tiles than one wave of those blocks holds and at least
 /// 32 chunks (4 per warp). H100, same call, M = 1, µs (docs/perf.md, session 14):
-/// - 28672x8192 (1792 tiles, 264 blocks of 7): NVFP4 51.3 -> 46.4-46.5, MXFP4 47.2-47.4 ->
-///   44.5-44.7;
+/// - 28672x8192 (1792 tiles; NVFP4 in 256 blocks of 7): NVFP4 51.3 -> 46.4-46.5, MXFP4
+///   47.2-47.4 -> 44.5-44.7;
 /// - 8192x8192 (512 tiles): NVFP4 18.8 -> 17.3, MXFP4 18.0 -> 16.9.
 ///
 /// Not taken: 14336x4096 (16 chunks; NVFP4 16.6-16.8 -> 17.1-17.5, MXFP4 16.4 -> 16.9-17.1),
