@@ -10,7 +10,8 @@
 # four-row-group `x2r4` kernels instead of the small-block `x2s` ones, and GPTQ4 at M <= 8
 # through the 4-warp 64-k kernel (`gptq4w4`) wherever the 64-k kernel runs, and FP4 at
 # M = 1 through the kernels that load their activations per chunk instead of through the
-# shared-memory ring (`wca` / `wa`). A third (conformance-gpu-pt.json) takes FP4 at M = 1
+# shared-memory ring (`wca` / `wa`), and FP4 at M > 8 on fewer than 8192 rows through the
+# one-tile kernels instead of the K-split `x2r4k` ones. A third (conformance-gpu-pt.json) takes FP4 at M = 1
 # through the persistent kernels (`wcp` / `wp`) on every layer they fit, with 7 blocks, so
 # that each block walks many tiles (the dispatcher takes them only on layers larger than
 # the suite's).
@@ -21,8 +22,8 @@ mkdir -p "$OUT_DIR"
 "$SW" conformance --gpu --out "$OUT_DIR/conformance-gpu.json" "$@"
 main=$?
 [ "$main" -eq 2 ] && exit 2
-echo "---- alternate paths (SAFEWEIGHTS_MMA_SPLITS=2 SAFEWEIGHTS_FP8_NANSCAN=0 SAFEWEIGHTS_AWQ_REPACK=0 SAFEWEIGHTS_FP4_SMALL=0 SAFEWEIGHTS_MMA_GPTQW4=1 SAFEWEIGHTS_FP4_XR=0) ----"
-SAFEWEIGHTS_MMA_SPLITS=2 SAFEWEIGHTS_FP8_NANSCAN=0 SAFEWEIGHTS_AWQ_REPACK=0 SAFEWEIGHTS_FP4_SMALL=0 SAFEWEIGHTS_MMA_GPTQW4=1 SAFEWEIGHTS_FP4_XR=0 "$SW" conformance --gpu --seed 2 \
+echo "---- alternate paths (SAFEWEIGHTS_MMA_SPLITS=2 SAFEWEIGHTS_FP8_NANSCAN=0 SAFEWEIGHTS_AWQ_REPACK=0 SAFEWEIGHTS_FP4_SMALL=0 SAFEWEIGHTS_MMA_GPTQW4=1 SAFEWEIGHTS_FP4_XR=0 SAFEWEIGHTS_FP4_KSPLIT=0) ----"
+SAFEWEIGHTS_MMA_SPLITS=2 SAFEWEIGHTS_FP8_NANSCAN=0 SAFEWEIGHTS_AWQ_REPACK=0 SAFEWEIGHTS_FP4_SMALL=0 SAFEWEIGHTS_MMA_GPTQW4=1 SAFEWEIGHTS_FP4_XR=0 SAFEWEIGHTS_FP4_KSPLIT=0 "$SW" conformance --gpu --seed 2 \
   --out "$OUT_DIR/conformance-gpu-alt.json" 2>&1 | grep -E "FAIL|clusters|fp8|^GPU conformance|error"
 alt=${PIPESTATUS[0]}
 echo "---- persistent FP4 at M = 1 (SAFEWEIGHTS_FP4_PT=2 SAFEWEIGHTS_FP4_PT_BLOCKS=7) ----"

@@ -879,7 +879,8 @@ __device__ __forceinline__ void mma_load_x(u32* X, const u16* __restrict__ x, in
 // wr < WR sums the K parts of its group and stores its own tile at n0.
 template <int A, int NT, int W, int WR = 1, int NB = 1>
 __device__ __forceinline__ void mma_reduce_store(float (*acc)[4], u16* __restrict__ y, const u16* __restrict__ bias,
-                                                 float mul, int m, int N, int n0, int it = 0) {
+                                                 float mul, int m, int N, int n0, int it = 0,
+                                                 float* __restrict__ part = nullptr) {
     // NB = 2 (persistent blocks, one call per tile `it`): two buffers in turn, so one
     // barrier per tile suffices, and the warps take turns at the sums (warp it % W).
     static_assert(NB == 1 || WR == 1, "persistent blocks: one row group");
@@ -902,6 +903,10 @@ __device__ __forceinline__ void mma_reduce_store(float (*acc)[4], u16* __restric
             const int mm = 8 * j + 2 * t + (i & 1);
             const int n = n0 + g + 8 * (i >> 1);
             if (mm < m && n < N) {
+                if (part) { // K split blockIdx.y's f32 share, summed with the bias by gemv_finalize
+                    part[((u64)blockIdx.y * m + mm) * N + n] = s * mul;
+                    continue;
+                }
                 const float b = bias ? from_out<A>(bias[n]) : 0.0f;
                 y[(u64)mm * N + n] = to_out<A>(s * mul + b);
             }
@@ -1004,10 +1009,11 @@ template <int A, int FMT> __device__ __forceinline__ float fp4_out_mul(const flo
 // convention); FMT 1: MXFP4 (§5, E8M0 scale per 32 values, `ws` [rows, K/32], bf16
 // activations only, no global, `conv_delta` the layer's delta of e8m0_rp_bf16x2). Both read
 // the weights repacked for e2m1_rp.
-template <int A, int NT, int W, int RT, int FMT = 0, int WR = 1, int XPM = (NT == 2 && RT == 2 ? 2 : 0)>
+template <int A, int NT, int W, int RT, int FMT = 0, int WR = 1, int XPM = (NT == 2 && RT == 2 ? 2 : 0), bool KS = false>
 __device__ __forceinline__ void mma_nvfp4_body(u16* __restrict__ y, const u16* __restrict__ x, const u8* __restrict__ w,
                                                const u8* __restrict__ ws, const float* __restrict__ global,
-                                               int conv_delta, const u16* __restrict__ bias, int m, int N, int K) {
+                                               int conv_delta, const u16* __restrict__ bias, int m, int N, int K,
+                                               float* __restrict__ part = nullptr) {
     // RT m16 tiles per warp (rows n0 + 16 rt + g and + 8): RT = 2 shares each activation
     // fragment between two tiles, which is what M > 8 needs.
     // WR row groups of W / WR warps each (see mma_reduce_store): the warps of a group split
@@ -1017,7 +1023,10 @@ __device__ __forceinline__ void mma_nvfp4_body(u16* __restrict__ y, const u16* _
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     const int n0 = (blockIdx.x * WR + warp % WR) * 16 * RT, wk = warp / WR;
     const int chunks = K >> 7;
-    const int c0 = chunks * wk / WK, c1 = chunks * (wk + 1) / WK;
+    // KS (the `x2r4k` kernels): grid.y splits K further; with grid.y > 1 each block stores
+    // its f32 share to `part` and gemv_finalize adds the shares and the bias.
+    const int parts = KS ? (int)gridDim.y * WK : WK, pi = KS ? (int)blockIdx.y * WK + wk : wk;
+    const int c0 = chunks * pi / parts, c1 = chunks * (pi + 1) / parts;
     const u8* wr[R];
     const u8* sr[R];
 #pragma unroll
@@ -1123,7 +1132,8 @@ __device__ __forceinline__ void mma_nvfp4_body(u16* __restrict__ y, const u16* _
 #pragma unroll
     for (int rt = 0; rt < RT; ++rt) {
         if (rt > 0) __syncthreads(); // the reduction buffer is reused
-        mma_reduce_store<A, NT, W, WR>(acc[rt], y, bias, mul, m, N, n0 + 16 * rt);
+        mma_reduce_store<A, NT, W, WR>(acc[rt], y, bias, mul, m, N, n0 + 16 * rt, 0,
+                                       KS && gridDim.y > 1 ? part : nullptr);
     }
 }
 
@@ -2375,6 +2385,16 @@ GEMV_MMA_R(f16, OUT_F16, 4) GEMV_MMA_R(f16, OUT_F16, 8) GEMV_MMA_R(f16, OUT_F16,
         mma_nvfp4_body<A, 2, 8, 2, 0, 4>(y, x, w, ws, global, convention, bias, m, N, K);                  \
     }
 GEMV_MMA_RL(bf16, OUT_BF16) GEMV_MMA_RL(f16, OUT_F16)
+// `x2r4l` with K split over grid.y (`KS` in mma_nvfp4_body), f32 shares summed by
+// gemv_finalize.
+#define GEMV_MMA_RK(SUF, A)                                                                                  \
+    extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_nvfp4x2r4k_##SUF##_n2_w8(ROW_ARGS_NVFP4, float* part) { \
+        mma_nvfp4_body<A, 2, 8, 2, 0, 4, 2, true>(y, x, w, ws, global, convention, bias, m, N, K, part);    \
+    }
+GEMV_MMA_RK(bf16, OUT_BF16) GEMV_MMA_RK(f16, OUT_F16)
+extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_mxfp4x2r4k_bf16_n2_w8(MMA_ARGS_MXFP4, float* part) {
+    mma_nvfp4_body<OUT_BF16, 2, 8, 2, 1, 4, 2, true>(y, x, w, sc, nullptr, delta, bias, m, N, K, part);
+}
 // Tuning variants of `x2r4l` with another pipelining mode (XPM of mma_nvfp4_body,
 // `SAFEWEIGHTS_FP4_XP=0|1`; the default is 2; 3 was slower: NVFP4 28672x8192 M = 16
 // 69.5 -> 75.7 us, MXFP4 68.4 -> 72.5).

@@ -480,6 +480,15 @@ pub fn gemv_specs() -> Vec<Spec> {
         n: 520,
         k: 4096,
     });
+    // M > 8 on fewer than 8192 rows with K >= 10240: 128-row blocks with K split in four
+    // over grid.y (`x2r4k`): the NVFP4 layer above, and MXFP4 on 264 x 10368 (81 chunks:
+    // unequal shares; the last block partial). The alternate pass
+    // (SAFEWEIGHTS_FP4_KSPLIT=0) takes the one-tile kernels there.
+    v.push(Spec::Mxfp4 {
+        experts: 1,
+        n: 264,
+        k: 10368,
+    });
     // 256-k chunks (M <= 8) with a next chunk to prefetch: 8200 rows keep 4 warps per
     // block, so each warp walks 3 chunks (and the last tile is partial).
     v.push(Spec::Nvfp4 {

@@ -58,6 +58,9 @@ pub enum Plan {
         /// Persistent blocks (the M = 1 FP4 `wcp` / `wp` kernels): at most one wave of
         /// blocks, each looping over tiles, with `fp4_pt_smem` bytes of dynamic shared memory.
         persistent: bool,
+        /// K splits over grid.y (the M > 8 FP4 `x2r4k` kernels; 1 for the others), whose f32
+        /// shares `gemv_finalize_*` sums.
+        splits: u32,
     },
     /// Dequantize to a dense matrix, then cuBLAS.
     DequantCublas,
@@ -252,6 +255,7 @@ fn mma_plan(
         tiles: tiles as u32,
         warps,
         persistent: false,
+        splits: 1,
     }
 }
 
@@ -275,6 +279,7 @@ fn fp4_mma_plan(family: &str, dt: &str, rows: usize, k: usize, m: usize, slots: 
             tiles: rows.div_ceil(32) as u32,
             warps: small as u32,
             persistent: false,
+            splits: 1,
         };
     }
     let wide = m <= 8 && k % 256 == 0 && env_knob("SAFEWEIGHTS_MMA_WIDE", 1) == 1;
@@ -300,6 +305,15 @@ fn fp4_mma_plan(family: &str, dt: &str, rows: usize, k: usize, m: usize, slots: 
         true => row_groups(4, &[1, 4]),
         false => 1,
     };
+    if let Some(splits) = fp4_ksplits(m, rows, k) {
+        return Plan::Mma {
+            kernel: format!("gemv_mma_{family}x2r4k_{dt}_n2_w8"),
+            tiles: rows.div_ceil(128) as u32,
+            warps: 8,
+            persistent: false,
+            splits,
+        };
+    }
     // 25600 rows or more: the 8-warp `x2r4l` kernel at 128 registers, two blocks per SM
     // (224 blocks of 4 warps had 1 or 2 per SM): 28672x8192 NVFP4 87.2 -> 83.0 us, MXFP4
     // 84.9 -> 75.9.
@@ -312,6 +326,7 @@ fn fp4_mma_plan(family: &str, dt: &str, rows: usize, k: usize, m: usize, slots: 
             tiles: rows.div_ceil(128) as u32,
             warps: 8,
             persistent: false,
+            splits: 1,
         };
     }
     if wide {
@@ -324,6 +339,7 @@ fn fp4_mma_plan(family: &str, dt: &str, rows: usize, k: usize, m: usize, slots: 
                 tiles: tiles as u32,
                 warps: w,
                 persistent: true,
+                splits: 1,
             };
         }
         let name = format!("{family}{variant}");
@@ -346,6 +362,7 @@ fn fp4_mma_plan(family: &str, dt: &str, rows: usize, k: usize, m: usize, slots: 
             tiles: tiles as u32,
             warps,
             persistent: false,
+            splits: 1,
         };
     }
     mma_plan(
@@ -385,6 +402,27 @@ fn fp4_ring_warps(m: usize, warps: u32, chunks: usize) -> Option<u32> {
         8 => Some(8),
         4 if chunks >= 32 && std::env::var_os("SAFEWEIGHTS_FP4_WARPS").is_none() => Some(8),
         _ => None,
+    }
+}
+
+/// At M > 8 on fewer than 8192 rows (where one 16-row tile per warp would run) with at
+/// least 80 128-k chunks: the K splits of the `x2r4k` kernel (128 rows per 8-warp block,
+/// four row groups of two tiles sharing each activation fragment, K split over grid.y
+/// and the f32 shares summed by `gemv_finalize_*`), or `None`. One tile per warp reads
+/// four times its weight bytes in activations, mostly from L2 on these long rows. H100,
+/// same call, M = 16 (docs/perf.md, session 14): 4096x14336 NVFP4 27.8-28.1 -> 25.7 us (4
+/// or 8 splits; 2: 38.3), MXFP4 27.1-27.4 -> 24.4-24.7; 4096x4096 (32 chunks) slower, 12.2
+/// -> 13.3 (8) and 14.1 (4). `SAFEWEIGHTS_FP4_KSPLIT=0` never takes it, `=S` (1-32)
+/// wherever M > 8 and K % 128 == 0, with S splits (with `SAFEWEIGHTS_FP4_SMALL=0` on
+/// 8192-25599 rows, where the `x2s` plan comes first).
+fn fp4_ksplits(m: usize, rows: usize, k: usize) -> Option<u32> {
+    if m <= 8 || k % 128 != 0 {
+        return None;
+    }
+    match env_knob("SAFEWEIGHTS_FP4_KSPLIT", usize::MAX) {
+        0 => None,
+        usize::MAX => (rows < 8192 && k / 128 >= 80).then_some(4),
+        s => Some(s.clamp(1, 32) as u32),
     }
 }
 
@@ -1297,8 +1335,13 @@ pub fn gemv_async(
                         shared_mem_bytes: smem,
                     }
                 }
-                Plan::Mma { tiles, warps, .. } => LaunchConfig {
-                    grid_dim: (*tiles, 1, 1),
+                Plan::Mma {
+                    tiles,
+                    warps,
+                    splits,
+                    ..
+                } => LaunchConfig {
+                    grid_dim: (*tiles, *splits, 1),
                     block_dim: (32 * warps, 1, 1),
                     shared_mem_bytes: 0,
                 },
@@ -1388,7 +1431,29 @@ pub fn gemv_async(
                     ))
                 }
             };
+            // The K-split FP4 kernels (`x2r4k`) take the f32 buffer of their shares last.
+            let splits = cfg.grid_dim.1;
+            let mut args = args;
+            if kernel.contains("x2r4k_") {
+                let part = ensure(gpu, &mut scratch.part, splits as usize * m * n * 4)?;
+                args.push(KArg::Ptr(part));
+            }
             gpu.launch(kernel, cfg, &args)?;
+            if kernel.contains("x2r4k_") && splits > 1 {
+                let part = scratch.part.as_ref().map_or(0, |b| b.ptr());
+                gpu.launch(
+                    &format!("gemv_finalize_{}", act.suffix()),
+                    grid_1d((m * n) as u64, 256)?,
+                    &[
+                        KArg::Ptr(y.ptr()),
+                        KArg::Ptr(part),
+                        KArg::I32(splits as i32),
+                        bias_ptr,
+                        i(m),
+                        i(n),
+                    ],
+                )?;
+            }
         }
         Plan::Column {
             kernel,
@@ -1688,9 +1753,22 @@ mod tests {
         assert_eq!(mma(&p), ("gemv_mma_nvfp4x2s_bf16_n2_w4", 448, 4));
         let p = fp4_mma_plan("mxfp4", "bf16", 8192, 8192, 9, &H100);
         assert_eq!(mma(&p), ("gemv_mma_mxfp4x2s_bf16_n2_w4", 256, 4));
-        // Fewer rows: one tile per warp.
-        let p = fp4_mma_plan("nvfp4", "f16", 4096, 14336, 16, &H100);
+        // Fewer rows: one tile per warp, or with at least 80 chunks (K >= 10240) 128-row
+        // blocks with four K splits over grid.y.
+        let p = fp4_mma_plan("nvfp4", "f16", 4096, 4096, 16, &H100);
         assert!(mma(&p).0.starts_with("gemv_mma_nvfp4_f16_n2_w"), "{p:?}");
+        for (family, rows, k) in [("nvfp4", 4096, 14336), ("mxfp4", 264, 10240)] {
+            let p = fp4_mma_plan(family, "bf16", rows, k, 16, &H100);
+            let want = format!("gemv_mma_{family}x2r4k_bf16_n2_w8");
+            assert!(
+                matches!(&p, Plan::Mma { kernel, splits: 4, tiles, .. } if *kernel == want && *tiles == rows.div_ceil(128) as u32),
+                "{p:?}"
+            );
+        }
+        assert_eq!(fp4_ksplits(16, 4096, 10112), None);
+        assert_eq!(fp4_ksplits(16, 8192, 14336), None);
+        assert_eq!(fp4_ksplits(8, 4096, 14336), None);
+        assert!(defined("gemv_mma_nvfp4x2r4k_f16_n2_w8", "f16"));
         // M = 1: the clamped 256-k kernel for NVFP4 only; M = 4 the plain one.
         assert!(mma(&fp4_mma_plan("nvfp4", "f16", 14336, 4096, 1, &H100))
             .0
