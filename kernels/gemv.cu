@@ -1571,6 +1571,7 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
                                                const u16* __restrict__ scales, int scale_dt, int group_size, int v1,
                                                const u16* __restrict__ bias, int m, int N, int K) {
     if (SK) cluster_arrive_relaxed(); // split_tail: phase 1 of the cluster barrier
+    grid_dep_launch(); // gemv_finalize after it (K splits) may launch now and wait there
     constexpr int W = WB, KW = W / NWN; // NWN warps along N (64 columns each), KW along K
     static_assert(!SK || NWN == 1, "in-kernel split sums: one column group per block");
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
@@ -1991,6 +1992,7 @@ __device__ __forceinline__ void mma_gptq8_body(u16* __restrict__ y, float* __res
                                                const u16* __restrict__ scales, int scale_dt, int group_size, int v1,
                                                const u16* __restrict__ bias, int m, int N, int K) {
     if (SK) cluster_arrive_relaxed(); // split_tail: phase 1 of the cluster barrier
+    grid_dep_launch(); // gemv_finalize after it (K splits) may launch now and wait there
     constexpr int W = 8;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     const int n0 = blockIdx.x * 64;
@@ -2121,6 +2123,7 @@ __device__ __forceinline__ void mma_awq_body(u16* __restrict__ y, float* __restr
                                              const u16* __restrict__ scales, int scale_dt, int group_size,
                                              const u16* __restrict__ bias, int m, int N, int K) {
     if (SK) cluster_arrive_relaxed(); // split_tail: phase 1 of the cluster barrier
+    grid_dep_launch(); // gemv_finalize after it (K splits) may launch now and wait there
     constexpr int W = 8;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     const int nw = N >> 3;
@@ -2242,6 +2245,9 @@ __device__ __forceinline__ void mma_awq_body(u16* __restrict__ y, float* __restr
 template <int A>
 __device__ __forceinline__ void finalize_body(u16* __restrict__ y, const float* __restrict__ part, int splits,
                                               const u16* __restrict__ bias, int m, int N) {
+    // Launched to overlap the GEMV before it (src/cuda/gemv.rs): its partials are read only
+    // once that grid has finished. A no-op for a normal launch.
+    grid_dep_wait();
     const u64 t = (u64)blockIdx.x * blockDim.x + threadIdx.x;
     if (t >= (u64)m * N) return;
     const int n = (int)(t % (u64)N);

@@ -1587,11 +1587,20 @@ pub fn gemv_async(
             }
             if *splits > 1 && !fused {
                 let fin = format!("gemv_finalize_{}", act.suffix());
-                gpu.launch(
-                    &fin,
-                    grid_1d((m * n) as u64, 256)?,
-                    &[yk, pk, KArg::I32(*splits as i32), bias_ptr, i(m), i(n)],
-                )?;
+                let args = [yk, pk, KArg::I32(*splits as i32), bias_ptr, i(m), i(n)];
+                let cfg = grid_1d((m * n) as u64, 256)?;
+                match env_knob("SAFEWEIGHTS_FINALIZE_PDL", 1) {
+                    1 => gpu.launch_ex(
+                        &fin,
+                        cfg,
+                        &args,
+                        LaunchEx {
+                            overlap: true,
+                            cluster: None,
+                        },
+                    )?,
+                    _ => gpu.launch(&fin, cfg, &args)?,
+                }
             }
         }
         Plan::DequantCublas => {
