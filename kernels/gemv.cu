@@ -1026,6 +1026,7 @@ __device__ __forceinline__ void mma_nvfp4_body(u16* __restrict__ y, const u16* _
     // KS (the `x2r4k` kernels): grid.y splits K further; with grid.y > 1 each block stores
     // its f32 share to `part` and gemv_finalize adds the shares and the bias.
     const int parts = KS ? (int)gridDim.y * WK : WK, pi = KS ? (int)blockIdx.y * WK + wk : wk;
+    if (KS) grid_dep_launch(); // gemv_finalize after it may launch now and wait there
     const int c0 = chunks * pi / parts, c1 = chunks * (pi + 1) / parts;
     const u8* wr[R];
     const u8* sr[R];

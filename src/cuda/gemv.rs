@@ -1168,6 +1168,28 @@ fn sorted_operands(
     Ok((qw, xs))
 }
 
+/// Launches `gemv_finalize_<act>` (the sum of a K-split GEMV's f32 shares, plus the bias)
+/// to overlap the GEMV before it on the stream: programmatic stream serialization, the
+/// GEMVs trigger it at entry (`grid_dep_launch`) and it waits for their grid
+/// (`grid_dep_wait`) before reading. H100, same call, M = 16 (docs/perf.md, session 14):
+/// 4096x14336 GPTQ4 22.0-22.6 -> 21.3-21.6 us, act-order 24.5-24.9 -> 23.9-24.4; 4096x4096
+/// GPTQ4 13.0-13.1 -> 12.2-12.3. `SAFEWEIGHTS_FINALIZE_PDL=0` launches it plainly.
+fn finalize(gpu: &Gpu, act: OutDtype, cfg: LaunchConfig, args: &[KArg]) -> GpuResult<()> {
+    let name = format!("gemv_finalize_{}", act.suffix());
+    match env_knob("SAFEWEIGHTS_FINALIZE_PDL", 1) {
+        1 => gpu.launch_ex(
+            &name,
+            cfg,
+            args,
+            LaunchEx {
+                overlap: true,
+                cluster: None,
+            },
+        ),
+        _ => gpu.launch(&name, cfg, args),
+    }
+}
+
 /// cuBLAS handle on the GPU's stream.
 pub fn cublas(gpu: &Gpu) -> GpuResult<CudaBlas> {
     // SAFETY: only tries to dlopen libcublas by its candidate names; no cuBLAS call.
@@ -1441,18 +1463,15 @@ pub fn gemv_async(
             gpu.launch(kernel, cfg, &args)?;
             if kernel.contains("x2r4k_") && splits > 1 {
                 let part = scratch.part.as_ref().map_or(0, |b| b.ptr());
-                gpu.launch(
-                    &format!("gemv_finalize_{}", act.suffix()),
-                    grid_1d((m * n) as u64, 256)?,
-                    &[
-                        KArg::Ptr(y.ptr()),
-                        KArg::Ptr(part),
-                        KArg::I32(splits as i32),
-                        bias_ptr,
-                        i(m),
-                        i(n),
-                    ],
-                )?;
+                let args = [
+                    KArg::Ptr(y.ptr()),
+                    KArg::Ptr(part),
+                    KArg::I32(splits as i32),
+                    bias_ptr,
+                    i(m),
+                    i(n),
+                ];
+                finalize(gpu, act, grid_1d((m * n) as u64, 256)?, &args)?;
             }
         }
         Plan::Column {
@@ -1586,21 +1605,8 @@ pub fn gemv_async(
                 gpu.launch(kernel, cfg, &args)?;
             }
             if *splits > 1 && !fused {
-                let fin = format!("gemv_finalize_{}", act.suffix());
                 let args = [yk, pk, KArg::I32(*splits as i32), bias_ptr, i(m), i(n)];
-                let cfg = grid_1d((m * n) as u64, 256)?;
-                match env_knob("SAFEWEIGHTS_FINALIZE_PDL", 1) {
-                    1 => gpu.launch_ex(
-                        &fin,
-                        cfg,
-                        &args,
-                        LaunchEx {
-                            overlap: true,
-                            cluster: None,
-                        },
-                    )?,
-                    _ => gpu.launch(&fin, cfg, &args)?,
-                }
+                finalize(gpu, act, grid_1d((m * n) as u64, 256)?, &args)?;
             }
         }
         Plan::DequantCublas => {
