@@ -151,6 +151,15 @@ __device__ __forceinline__ void cp_async16(void* smem, const void* gmem) {
     asm volatile("cp.async.ca.shared.global [%0], [%1], 16;" ::"r"(a), "l"(gmem) : "memory");
 }
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
+// Programmatic dependent launch (sm_90): wait until the grid before this one on the stream
+// has finished and its writes are visible; let the grid after this one start launching.
+__device__ __forceinline__ void grid_dep_wait() {
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+}
+__device__ __forceinline__ void grid_dep_launch() {
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+}
+
 template <int N> __device__ __forceinline__ void cp_async_wait() {
     asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory");
 }
@@ -1532,14 +1541,6 @@ __device__ __forceinline__ void fma_frag(float* acc, float sa, float sb, float v
     acc[3] = fmaf(sb, v3, acc[3]);
 }
 
-// Programmatic dependent launch (sm_90): wait until the grid before this one on the stream
-// has finished and its writes are visible; let the grid after this one start launching.
-__device__ __forceinline__ void grid_dep_wait() {
-    asm volatile("griddepcontrol.wait;" ::: "memory");
-}
-__device__ __forceinline__ void grid_dep_launch() {
-    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
-}
 
 // Activation rows g + 8 j (j < NT) at k = 8t: the lane's B-fragment rows in the K-major
 // kernels (rows at or beyond M are never read).
