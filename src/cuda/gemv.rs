@@ -1455,14 +1455,14 @@ pub fn gemv_async(
             };
             // The K-split FP4 kernels (`x2r4k`) take the f32 buffer of their shares last.
             let splits = cfg.grid_dim.1;
+            let part = match kernel.contains("x2r4k_") {
+                true => Some(ensure(gpu, &mut scratch.part, splits as usize * m * n * 4)?),
+                false => None,
+            };
             let mut args = args;
-            if kernel.contains("x2r4k_") {
-                let part = ensure(gpu, &mut scratch.part, splits as usize * m * n * 4)?;
-                args.push(KArg::Ptr(part));
-            }
+            args.extend(part.map(KArg::Ptr));
             gpu.launch(kernel, cfg, &args)?;
-            if kernel.contains("x2r4k_") && splits > 1 {
-                let part = scratch.part.as_ref().map_or(0, |b| b.ptr());
+            if let Some(part) = part.filter(|_| splits > 1) {
                 let args = [
                     KArg::Ptr(y.ptr()),
                     KArg::Ptr(part),
