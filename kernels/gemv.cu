@@ -1165,7 +1165,6 @@ __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u
     // and the next starts (28672x8192: 1792 tiles, 7 rounds of 8-warp blocks).
     const int ntiles = (N + 15) >> 4;
     int tile = blockIdx.x, n0 = tile * 16;
-    int na = min(n0 + g, N - 1), nb = min(n0 + g + 8, N - 1);
     const int chunks = K >> 8;
     const int c0 = chunks * warp / W, c1 = chunks * (warp + 1) / W;
     // QUAD (NVFP4 at M = 1 in 4-warp blocks, the `wc..._w4` kernels): lane t reads bytes 16t
@@ -1177,10 +1176,16 @@ __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u
     // session 12) was measured with it.
     constexpr bool QUAD = FMT == 0 && CLAMP && W % 8 != 0;
     constexpr int QOFF = QUAD ? 64 : 16;
-    const u8* wa = w + (u64)na * (K / 2) + (QUAD ? 16 : 32) * t;
-    const u8* wb = w + (u64)nb * (K / 2) + (QUAD ? 16 : 32) * t;
-    const u8* sa = FMT == 0 ? ws + (u64)na * (K / 16) + (QUAD ? 2 : 4) * t : ws + (u64)na * (K / 32) + 2 * t;
-    const u8* sb = FMT == 0 ? ws + (u64)nb * (K / 16) + (QUAD ? 2 : 4) * t : ws + (u64)nb * (K / 32) + 2 * t;
+    // The lane's weight and scale rows g and g + 8 of the tile at row t0 (clamped to N).
+    const u8 *wa, *wb, *sa, *sb;
+    auto aim = [&](int t0) {
+        const int na = min(t0 + g, N - 1), nb = min(t0 + g + 8, N - 1);
+        wa = w + (u64)na * (K / 2) + (QUAD ? 16 : 32) * t;
+        wb = w + (u64)nb * (K / 2) + (QUAD ? 16 : 32) * t;
+        sa = FMT == 0 ? ws + (u64)na * (K / 16) + (QUAD ? 2 : 4) * t : ws + (u64)na * (K / 32) + 2 * t;
+        sb = FMT == 0 ? ws + (u64)nb * (K / 16) + (QUAD ? 2 : 4) * t : ws + (u64)nb * (K / 32) + 2 * t;
+    };
+    aim(n0);
     auto scale_ld = [&](const u8* p, int c) -> u32 {
         if (QUAD) return (u32)*(const u16*)(p + (u64)c * 16) | ((u32)*(const u16*)(p + (u64)c * 16 + 8) << 16);
         return FMT == 0 ? *(const u32*)(p + (u64)c * 16) : (u32)*(const u16*)(p + (u64)c * 8);
@@ -1248,12 +1253,7 @@ __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u
                 s4a = scale_ld(sa, c + 1);
                 s4b = scale_ld(sb, c + 1);
             } else if (PT && tile + (int)gridDim.x < ntiles) { // the warp's first chunk of the next tile
-                const int nx = (tile + (int)gridDim.x) * 16;
-                const int ra = min(nx + g, N - 1), rb = min(nx + g + 8, N - 1);
-                wa = w + (u64)ra * (K / 2) + (QUAD ? 16 : 32) * t;
-                wb = w + (u64)rb * (K / 2) + (QUAD ? 16 : 32) * t;
-                sa = FMT == 0 ? ws + (u64)ra * (K / 16) + (QUAD ? 2 : 4) * t : ws + (u64)ra * (K / 32) + 2 * t;
-                sb = FMT == 0 ? ws + (u64)rb * (K / 16) + (QUAD ? 2 : 4) * t : ws + (u64)rb * (K / 32) + 2 * t;
+                aim((tile + (int)gridDim.x) * 16);
                 qa0 = ldg_stream16(wa + (u64)c0 * 128); qa1 = ldg_stream16(wa + (u64)c0 * 128 + QOFF);
                 qb0 = ldg_stream16(wb + (u64)c0 * 128); qb1 = ldg_stream16(wb + (u64)c0 * 128 + QOFF);
                 s4a = scale_ld(sa, c0);
