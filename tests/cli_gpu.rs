@@ -61,10 +61,15 @@ fn cpu_conformance_passes_and_prints_the_table() {
 }
 
 fn report(median: f64) -> String {
+    report_at(median, 1.0)
+}
+
+/// A one-kernel bench report whose read ceiling is `read_gbps`.
+fn report_at(median: f64, read_gbps: f64) -> String {
     format!(
         r#"{{"device":"NVIDIA H100 80GB HBM3","gpu":"h100","driver_version":13000,"date":"x",
         "copy":{{"bytes":1,"timing":{{"median_us":1.0,"ci_lo_us":1.0,"ci_hi_us":1.0,"runs":60}},"gbps":1.0}},
-        "read":{{"bytes":1,"timing":{{"median_us":1.0,"ci_lo_us":1.0,"ci_hi_us":1.0,"runs":60}},"gbps":1.0}},
+        "read":{{"bytes":1,"timing":{{"median_us":1.0,"ci_lo_us":1.0,"ci_hi_us":1.0,"runs":60}},"gbps":{read_gbps}}},
         "dequant":[{{"key":"dequant/gptq4/bf16/8192x28672","kernel":"dq_gptq4_bf16","bytes":1,
         "timing":{{"median_us":{median},"ci_lo_us":{lo},"ci_hi_us":{hi},"runs":60}},"gbps":1.0,
         "pct_of_copy":1.0,"pct_of_read":1.0,"speedup_vs_cublas":null}}],"gemv":[]}}"#,
@@ -108,5 +113,44 @@ fn perf_gate_passes_an_identical_run_and_fails_a_regression() {
         out.lines().last(),
         Some("perf gate: FAIL (1 of 1 kernels flagged)"),
         "{out}"
+    );
+}
+
+#[test]
+fn perf_gate_notes_a_slower_card_and_can_judge_at_the_baseline_ceiling() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("baseline-h100.json");
+    let cur = dir.path().join("cur.json");
+    std::fs::write(&base, report_at(100.0, 3087.0)).unwrap();
+    // 6% slower on a card that reads 5.5% slower.
+    std::fs::write(&cur, report_at(106.0, 2917.0)).unwrap();
+    let run = |extra: &[&str]| {
+        let mut a = vec![
+            "perf-gate",
+            "--baseline",
+            base.to_str().unwrap(),
+            "--current",
+            cur.to_str().unwrap(),
+        ];
+        a.extend_from_slice(extra);
+        sw(&a)
+    };
+    let raw = run(&[]);
+    assert_eq!(raw.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&raw.stdout);
+    assert!(
+        out.contains("note: this run's read ceiling is 2917 GB/s, -5.5%"),
+        "{out}"
+    );
+    assert!(
+        out.contains("+0.2%"),
+        "the change at the baseline's ceiling: {out}"
+    );
+    let norm = run(&["--normalize-ceiling"]);
+    assert_eq!(
+        norm.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&norm.stdout)
     );
 }

@@ -207,6 +207,11 @@ pub struct GateArgs {
     /// The bench JSON of this run.
     #[arg(long)]
     pub current: PathBuf,
+    /// Judge this run's times scaled to the baseline's read ceiling (this run's read GB/s
+    /// over the baseline's), for a card whose memory is slower or faster than the one the
+    /// baseline was measured on. Off by default: the gate compares raw medians.
+    #[arg(long)]
+    pub normalize_ceiling: bool,
 }
 
 /// Runs `perf-gate`: 0 pass, 1 regression (or unexplained win), 2 unreadable input.
@@ -233,15 +238,28 @@ pub fn run_gate(args: GateArgs) -> u8 {
         );
         return EXIT_USAGE;
     }
-    let verdicts = bench::gate(&base, &cur);
+    let verdicts = bench::gate_with(&base, &cur, args.normalize_ceiling);
+    let ratio = bench::ceiling_ratio(&base, &cur);
     println!(
-        "{:<48} {:>10} {:>10} {:>8}  verdict",
-        "kernel", "base us", "now us", "change"
+        "{:<48} {:>10} {:>10} {:>8} {:>13}  verdict",
+        "kernel", "base us", "now us", "change", "at base ceil."
     );
     for v in &verdicts {
         println!(
-            "{:<48} {:>10.1} {:>10.1} {:>+7.1}%  {}",
-            v.key, v.base_us, v.now_us, v.change_pct, v.verdict
+            "{:<48} {:>10.1} {:>10.1} {:>+7.1}% {:>+12.1}%  {}",
+            v.key, v.base_us, v.now_us, v.change_pct, v.change_at_base_ceiling_pct, v.verdict
+        );
+    }
+    // Lent cards of one model differ in memory speed; say so where it can explain a verdict.
+    if (ratio - 1.0).abs() > 0.02 {
+        println!(
+            "note: this run's read ceiling is {:.0} GB/s, {:+.1}% against the baseline's {:.0} GB/s; \
+             memory-bound kernels move with it (\"at base ceil.\" scales this run to the baseline's; \
+             --normalize-ceiling judges that column{})",
+            cur.read.gbps,
+            100.0 * (ratio - 1.0),
+            base.read.gbps,
+            if args.normalize_ceiling { ", as this run does" } else { "" }
         );
     }
     let bad: Vec<&bench::Verdict> = verdicts.iter().filter(|v| v.code.is_some()).collect();

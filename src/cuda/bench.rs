@@ -621,6 +621,9 @@ pub struct Verdict {
     pub now_us: f64,
     /// Change of the median in percent (positive = slower).
     pub change_pct: f64,
+    /// The change with this run's median scaled to the baseline's read ceiling
+    /// ([`ceiling_ratio`]); what `--normalize-ceiling` judges.
+    pub change_at_base_ceiling_pct: f64,
     /// Human verdict.
     pub verdict: String,
     /// Diagnostic code when the gate fails on this kernel.
@@ -632,6 +635,26 @@ pub struct Verdict {
 /// than 10% fails too until the baseline is updated (GPU013); a baseline kernel missing
 /// from this run fails (GPU015). Kernels new in this run are listed, not judged.
 pub fn gate(base: &BenchReport, cur: &BenchReport) -> Vec<Verdict> {
+    gate_with(base, cur, false)
+}
+
+/// This run's read ceiling over the baseline's (1 where either is missing or not positive):
+/// lent cards of one model differ by a few percent (H100: 3005 to 3087 GB/s), and a
+/// memory-bound kernel's time follows that.
+pub fn ceiling_ratio(base: &BenchReport, cur: &BenchReport) -> f64 {
+    let (b, c) = (base.read.gbps, cur.read.gbps);
+    match b.is_finite() && c.is_finite() && b > 0.0 && c > 0.0 {
+        true => c / b,
+        false => 1.0,
+    }
+}
+
+/// [`gate`], judging with `at_base_ceiling` this run's medians and confidence intervals
+/// scaled by [`ceiling_ratio`], i.e. as if this card read memory as fast as the baseline's
+/// (`perf-gate --normalize-ceiling`). Every verdict reports both changes.
+pub fn gate_with(base: &BenchReport, cur: &BenchReport, at_base_ceiling: bool) -> Vec<Verdict> {
+    let ratio = ceiling_ratio(base, cur);
+    let judged = if at_base_ceiling { ratio } else { 1.0 };
     let now: std::collections::HashMap<&str, &Entry> =
         cur.entries().map(|e| (e.key.as_str(), e)).collect();
     let mut out = Vec::new();
@@ -642,14 +665,17 @@ pub fn gate(base: &BenchReport, cur: &BenchReport) -> Vec<Verdict> {
                 base_us: b.timing.median_us,
                 now_us: f64::NAN,
                 change_pct: f64::NAN,
+                change_at_base_ceiling_pct: f64::NAN,
                 verdict: "missing from this run".into(),
                 code: Some("GPU015"),
             });
             continue;
         };
-        let (bm, cm) = (b.timing.median_us, c.timing.median_us);
-        let change = 100.0 * (cm / bm - 1.0);
-        let disjoint = c.timing.ci_lo_us > b.timing.ci_hi_us;
+        let (bm, now_us) = (b.timing.median_us, c.timing.median_us);
+        let change = 100.0 * (now_us / bm - 1.0);
+        let change_at_base = 100.0 * (now_us * ratio / bm - 1.0);
+        let cm = now_us * judged;
+        let disjoint = c.timing.ci_lo_us * judged > b.timing.ci_hi_us;
         let (verdict, code) = if b.key.starts_with("cublas-") {
             // cuBLAS is the reference the speedups are measured against, not our kernel:
             // its drift between machines is reported but never fails the gate.
@@ -672,8 +698,9 @@ pub fn gate(base: &BenchReport, cur: &BenchReport) -> Vec<Verdict> {
         out.push(Verdict {
             key: b.key.clone(),
             base_us: bm,
-            now_us: cm,
+            now_us,
             change_pct: change,
+            change_at_base_ceiling_pct: change_at_base,
             verdict,
             code,
         });
@@ -685,6 +712,7 @@ pub fn gate(base: &BenchReport, cur: &BenchReport) -> Vec<Verdict> {
             base_us: f64::NAN,
             now_us: c.timing.median_us,
             change_pct: f64::NAN,
+            change_at_base_ceiling_pct: f64::NAN,
             verdict: "new (not in baseline)".into(),
             code: None,
         });
@@ -779,6 +807,32 @@ mod tests {
             None,
             "the reference is not gated"
         );
+    }
+
+    #[test]
+    fn gate_can_judge_at_the_baselines_read_ceiling() {
+        let base = report(&[("a", 100.0, 99.0, 101.0), ("b", 100.0, 99.0, 101.0)]);
+        // A card whose memory reads 4% slower: kernel a follows it, kernel b is 9% slower.
+        let mut cur = report(&[("a", 104.2, 103.8, 104.6), ("b", 109.0, 108.5, 109.5)]);
+        cur.read.gbps = 0.96;
+        assert!((ceiling_ratio(&base, &cur) - 0.96).abs() < 1e-12);
+        let code = |v: &[Verdict], k: &str| v.iter().find(|x| x.key == k).unwrap().code;
+        let raw = gate(&base, &cur);
+        assert_eq!(
+            code(&raw, "a"),
+            Some("GPU012"),
+            "raw: 4.2% slower, CIs disjoint"
+        );
+        assert_eq!(code(&raw, "b"), Some("GPU012"));
+        let norm = gate_with(&base, &cur, true);
+        assert_eq!(code(&norm, "a"), None, "0.03% at the baseline's ceiling");
+        assert_eq!(code(&norm, "b"), Some("GPU012"), "4.6% and disjoint there");
+        let a = norm.iter().find(|x| x.key == "a").unwrap();
+        assert!((a.change_pct - 4.2).abs() < 1e-9);
+        assert!(a.change_at_base_ceiling_pct.abs() < 0.1);
+        // No ceiling to compare: ratio 1.
+        cur.read.gbps = f64::NAN;
+        assert_eq!(ceiling_ratio(&base, &cur), 1.0);
     }
 
     #[test]
