@@ -1567,7 +1567,9 @@ __device__ __forceinline__ void kmajor_x_rows(const u16** xr, const u16* __restr
 // gemv_finalize_*.
 // CH: 32-k sub-chunks per chunk (1, or 2 when the group size is a multiple of 64): a lane
 // keeps 2 * CH 16-byte loads in flight ahead. WB: warps per block (8, or 4 for `gptq4w4`).
-template <int A, int NT, int NWN, int CH = 1, bool SK = false, int PF = (NT == 2 ? 2 : 0), int WB = 8>
+// Z8: every zero point is 8 and `qz` is not read (the `z` kernels, for symmetric
+// compressed-tensors int4, quant_formats §5.4).
+template <int A, int NT, int NWN, int CH = 1, bool SK = false, int PF = (NT == 2 ? 2 : 0), int WB = 8, bool Z8 = false>
 __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __restrict__ part, const u16* __restrict__ x,
                                                const u32* __restrict__ qw, const u32* __restrict__ qz,
                                                const u16* __restrict__ scales, int scale_dt, int group_size, int v1,
@@ -1661,8 +1663,10 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
     if (SPF && c0 < c1) {
         group_prefetch(sgA);
         group_prefetch(sgB);
-        group_prefetch(zgA);
-        group_prefetch(zgB);
+        if (!Z8) {
+            group_prefetch(zgA);
+            group_prefetch(zgB);
+        }
     }
     if (c0 < c1) fetch();
     // Act-order layers launch this kernel right after gemv_permute_x with programmatic
@@ -1709,7 +1713,17 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
                 sA[i] = scale_dt == SDT_BF16 ? bf16_to_f32((u16)ha) : f16_to_f32((u16)ha);
                 sB[i] = scale_dt == SDT_BF16 ? bf16_to_f32((u16)hb) : f16_to_f32((u16)hb);
             }
-            const u32 za = *zgA, zb = *zgB;
+            u32 za, zb;
+            if (Z8) {
+                // Opaque to the optimizer, so that the loop keeps the schedule (and the
+                // registers) of the kernels that load their zero words: folded constants
+                // spilled 16 bytes in the 64-k loops.
+                asm volatile("mov.b32 %0, 0x88888888;" : "=r"(za));
+                zb = za;
+            } else {
+                za = *zgA;
+                zb = *zgB;
+            }
             sgA += N;
             sgB += N;
             zgA += zero_words;
@@ -1717,8 +1731,10 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
             if (SPF && gnext < c1) {
                 group_prefetch(sgA);
                 group_prefetch(sgB);
-                group_prefetch(zgA);
-                group_prefetch(zgB);
+                if (!Z8) {
+                    group_prefetch(zgA);
+                    group_prefetch(zgB);
+                }
             }
             const int sha = 4 * (la & 7), shb = 4 * (lb & 7);
 #pragma unroll
@@ -2486,6 +2502,33 @@ GEMV_MMA_SK(f16, OUT_F16)
     }
 GEMV_MMA_W4(bf16, OUT_BF16)
 GEMV_MMA_W4(f16, OUT_F16)
+// The same GPTQ4 kernels with every zero point 8 (Z8), for symmetric compressed-tensors
+// int4 repacked into the GPTQ layout: its zero words (all 8) are not read
+// (src/cuda/gemv.rs, `zero8_variant`).
+#define GEMV_MMA_Z8(SUF, A)                                                                                  \
+    extern "C" __global__ void __launch_bounds__(128, 4) gemv_mma_gptq4w4z_##SUF##_n1_c1(COL_ARGS_GPTQ) {    \
+        mma_gptq4_body<A, 1, 1, 2, false, 0, 4, true>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
+    }                                                                                                        \
+    extern "C" __global__ void __launch_bounds__(256) gemv_mma_gptq4wz_##SUF##_n1_c1(COL_ARGS_GPTQ) {        \
+        mma_gptq4_body<A, 1, 1, 2, false, 0, 8, true>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
+    }                                                                                                        \
+    extern "C" __global__ void __launch_bounds__(256) gemv_mma_gptq4wz_##SUF##_n1_c1_sk(COL_ARGS_GPTQ) {     \
+        mma_gptq4_body<A, 1, 1, 2, true, 0, 8, true>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
+    }                                                                                                        \
+    extern "C" __global__ void __launch_bounds__(256, 1) gemv_mma_gptq4z_##SUF##_n1_c1(COL_ARGS_GPTQ) {      \
+        mma_gptq4_body<A, 1, 1, 1, false, 0, 8, true>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
+    }                                                                                                        \
+    extern "C" __global__ void __launch_bounds__(256) gemv_mma_gptq4z_##SUF##_n1_c1_sk(COL_ARGS_GPTQ) {      \
+        mma_gptq4_body<A, 1, 1, 1, true, 0, 8, true>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
+    }                                                                                                        \
+    extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_gptq4z_##SUF##_n2_c1(COL_ARGS_GPTQ) {      \
+        mma_gptq4_body<A, 2, 1, 1, false, 2, 8, true>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
+    }                                                                                                        \
+    extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_gptq4z_##SUF##_n2_c1_sk(COL_ARGS_GPTQ) {   \
+        mma_gptq4_body<A, 2, 1, 1, true, 2, 8, true>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
+    }
+GEMV_MMA_Z8(bf16, OUT_BF16)
+GEMV_MMA_Z8(f16, OUT_F16)
 GEMV_MMA_GPTQ_C(bf16, OUT_BF16, 1)
 GEMV_MMA_GPTQ_C(bf16, OUT_BF16, 2)
 GEMV_MMA_GPTQ_C(f16, OUT_F16, 1)

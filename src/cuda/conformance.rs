@@ -671,6 +671,15 @@ pub fn gemv_special_specs() -> Vec<(Spec, Extremes, u8)> {
         act_order,
         scale_dtype,
     };
+    let ct4_sym = |n, k| Spec::Ct {
+        bits: 4,
+        n,
+        k,
+        group: Some(128),
+        symmetric: true,
+        act_order: false,
+        scale_dtype: ScaleDtype::Bf16,
+    };
     vec![
         (nv(1030, 640, Multiplier), Extremes::Extreme, 0),
         // 513 tiles of 12 256-k chunks: at M = 1 on an H100 or H200 the 256-k kernels in
@@ -737,6 +746,11 @@ pub fn gemv_special_specs() -> Vec<(Spec, Extremes, u8)> {
             Extremes::Plain,
             0,
         ),
+        // Symmetric compressed-tensors int4 repacked onto the GPTQ4 kernels that take every
+        // zero point as 8 (`gemv_mma_gptq4*z_*`): 266 column tiles (the 4-warp 64-k kernel
+        // at M <= 8 on an H100 or H200), and K = 14336 (K splits summed in the kernel).
+        (ct4_sym(17024, 256), Extremes::Plain, 0),
+        (ct4_sym(512, 14336), Extremes::Plain, 0),
     ]
 }
 

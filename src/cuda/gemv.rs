@@ -182,6 +182,27 @@ fn gptq4_mma_plan(
     )
 }
 
+/// The `z` twin of GPTQ4 kernel `kernel` (gemv.cu, `GEMV_MMA_Z8`: every zero point 8, the
+/// zero words not read), for symmetric compressed-tensors int4 on the GPTQ4 kernels; `None`
+/// for a tuning variant without one (it reads the repack's zero words of 8 instead).
+fn zero8_variant(kernel: &str) -> Option<String> {
+    const TWINS: [(&str, &str); 7] = [
+        ("gptq4w4", "n1_c1"),
+        ("gptq4w", "n1_c1"),
+        ("gptq4w", "n1_c1_sk"),
+        ("gptq4", "n1_c1"),
+        ("gptq4", "n1_c1_sk"),
+        ("gptq4", "n2_c1"),
+        ("gptq4", "n2_c1_sk"),
+    ];
+    ["bf16", "f16"].into_iter().find_map(|dt| {
+        TWINS
+            .iter()
+            .find(|(family, tail)| kernel == format!("gemv_mma_{family}_{dt}_{tail}"))
+            .map(|(family, tail)| format!("gemv_mma_{family}z_{dt}_{tail}"))
+    })
+}
+
 /// Whether an AWQ layer of `n x k` at `m` rows runs on the GPTQ4 kernels, repacked (see
 /// `plan`).
 fn awq_repack(m: usize, n: usize, k: usize) -> bool {
@@ -792,7 +813,35 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
             && mma_enabled()
             && env_knob("SAFEWEIGHTS_CT4_REPACK", ct4_repack(n, k) as usize) == 1 =>
         {
-            gptq4_mma_plan(gpu, sfx, m, n, k, group_size, false, true)
+            let plan = gptq4_mma_plan(gpu, sfx, m, n, k, group_size, false, true);
+            // Symmetric (no zero-point tensor, buffer 2): the kernels that take every zero
+            // point as 8 instead of reading the repack's zero words.
+            match (
+                plan,
+                p.ptr(2) == 0 && env_knob("SAFEWEIGHTS_CT4_Z8", 1) == 1,
+            ) {
+                (
+                    Plan::Column {
+                        kernel,
+                        tiles,
+                        splits,
+                        threads,
+                        sorted,
+                        kpacked,
+                        cluster,
+                    },
+                    true,
+                ) => Plan::Column {
+                    kernel: zero8_variant(&kernel).unwrap_or(kernel),
+                    tiles,
+                    splits,
+                    threads,
+                    sorted,
+                    kpacked,
+                    cluster,
+                },
+                (plan, _) => plan,
+            }
         }
         Desc::Ct {
             bits: 4,
@@ -1886,6 +1935,60 @@ mod tests {
         assert_eq!(mxfp4_delta(140, 6), None);
         // NaN scales only: nothing to shift.
         assert_eq!(mxfp4_delta(0, 255), Some(0));
+    }
+
+    #[test]
+    fn zero8_variants_exist_for_every_kernel_they_replace() {
+        let src = include_str!("../../kernels/gemv.cu");
+        for (from, to) in [
+            (
+                "gemv_mma_gptq4w4_bf16_n1_c1",
+                "gemv_mma_gptq4w4z_bf16_n1_c1",
+            ),
+            ("gemv_mma_gptq4w_f16_n1_c1", "gemv_mma_gptq4wz_f16_n1_c1"),
+            (
+                "gemv_mma_gptq4w_bf16_n1_c1_sk",
+                "gemv_mma_gptq4wz_bf16_n1_c1_sk",
+            ),
+            ("gemv_mma_gptq4_bf16_n1_c1", "gemv_mma_gptq4z_bf16_n1_c1"),
+            (
+                "gemv_mma_gptq4_f16_n1_c1_sk",
+                "gemv_mma_gptq4z_f16_n1_c1_sk",
+            ),
+            ("gemv_mma_gptq4_bf16_n2_c1", "gemv_mma_gptq4z_bf16_n2_c1"),
+            (
+                "gemv_mma_gptq4_f16_n2_c1_sk",
+                "gemv_mma_gptq4z_f16_n2_c1_sk",
+            ),
+        ] {
+            assert_eq!(zero8_variant(from).as_deref(), Some(to), "{from}");
+            let family = to
+                .split("_bf16")
+                .next()
+                .unwrap()
+                .split("_f16")
+                .next()
+                .unwrap();
+            let tail = to
+                .strip_prefix(family)
+                .unwrap()
+                .replacen("_bf16", "", 1)
+                .replacen("_f16", "", 1);
+            assert!(
+                src.contains(&format!("{family}_##SUF##{tail}(")),
+                "{to} is not defined in gemv.cu"
+            );
+        }
+        for none in [
+            "gemv_mma_gptq4p3_bf16_n2_c1",
+            "gemv_mma_gptq4_bf16_n2_c2",
+            "gemv_mma_gptq4_bf16_n1_c4",
+            "gemv_mma_gptq4w_bf16_n2_c1",
+            "gemv_mma_awq_bf16_n1",
+            "gemv_gptq4_bf16_m1",
+        ] {
+            assert_eq!(zero8_variant(none), None, "{none}");
+        }
     }
 
     #[test]
