@@ -813,35 +813,17 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
             && mma_enabled()
             && env_knob("SAFEWEIGHTS_CT4_REPACK", ct4_repack(n, k) as usize) == 1 =>
         {
-            let plan = gptq4_mma_plan(gpu, sfx, m, n, k, group_size, false, true);
+            let mut plan = gptq4_mma_plan(gpu, sfx, m, n, k, group_size, false, true);
             // Symmetric (no zero-point tensor, buffer 2): the kernels that take every zero
             // point as 8 instead of reading the repack's zero words.
-            match (
-                plan,
-                p.ptr(2) == 0 && env_knob("SAFEWEIGHTS_CT4_Z8", 1) == 1,
-            ) {
-                (
-                    Plan::Column {
-                        kernel,
-                        tiles,
-                        splits,
-                        threads,
-                        sorted,
-                        kpacked,
-                        cluster,
-                    },
-                    true,
-                ) => Plan::Column {
-                    kernel: zero8_variant(&kernel).unwrap_or(kernel),
-                    tiles,
-                    splits,
-                    threads,
-                    sorted,
-                    kpacked,
-                    cluster,
-                },
-                (plan, _) => plan,
+            if let Plan::Column { kernel, .. } = &mut plan {
+                if p.ptr(2) == 0 && env_knob("SAFEWEIGHTS_CT4_Z8", 1) == 1 {
+                    if let Some(z) = zero8_variant(kernel) {
+                        *kernel = z;
+                    }
+                }
             }
+            plan
         }
         Desc::Ct {
             bits: 4,
@@ -1975,7 +1957,7 @@ mod tests {
                 .replacen("_bf16", "", 1)
                 .replacen("_f16", "", 1);
             assert!(
-                src.contains(&format!("{family}_##SUF##{tail}(")),
+                src.contains(&format!("{family}_##SUF##{tail},")),
                 "{to} is not defined in gemv.cu"
             );
         }
