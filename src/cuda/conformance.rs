@@ -393,6 +393,8 @@ pub fn gemv_specs() -> Vec<Spec> {
     use super::dequant::{Fp8Scaling, Nvfp4Convention, ScaleDtype};
     let f16 = ScaleDtype::F16;
     let mut v = Vec::new();
+    let nv = |n, k, convention| Spec::Nvfp4 { n, k, convention };
+    let mx = |experts, n, k| Spec::Mxfp4 { experts, n, k };
     for (bits, n, k, group) in [
         (4u32, 2056, 200, Some(32)),
         (4, 1032, 136, None),
@@ -438,115 +440,43 @@ pub fn gemv_specs() -> Vec<Spec> {
         });
     }
     for convention in [Nvfp4Convention::Multiplier, Nvfp4Convention::Divisor] {
-        v.push(Spec::Nvfp4 {
-            n: 2049,
-            k: 48,
-            convention,
-        });
-        v.push(Spec::Nvfp4 {
-            n: 1025,
-            k: 208,
-            convention,
-        });
+        v.push(nv(2049, 48, convention));
+        v.push(nv(1025, 208, convention));
         // K % 128 == 0: the tensor-core kernel (one chunk: three warps idle; five chunks).
-        v.push(Spec::Nvfp4 {
-            n: 777,
-            k: 128,
-            convention,
-        });
-        v.push(Spec::Nvfp4 {
-            n: 1030,
-            k: 640,
-            convention,
-        });
+        v.push(nv(777, 128, convention));
+        v.push(nv(1030, 640, convention));
         // K % 256 == 0: the 256-k variant at M <= 8.
-        v.push(Spec::Nvfp4 {
-            n: 520,
-            k: 768,
-            convention,
-        });
+        v.push(nv(520, 768, convention));
     }
     // M = 1 in 8-warp blocks: the activation-ring kernels (`wca`, `wa`). NVFP4 on 257 tiles
     // of 40 chunks (5 per warp: the fifth reuses the ring's first stage), MXFP4 on 33 tiles
     // of 16; the last tiles partial. The alternate pass (SAFEWEIGHTS_FP4_XR=0) takes
     // the plain 8-warp kernels here.
-    v.push(Spec::Nvfp4 {
-        n: 4104,
-        k: 10240,
-        convention: Nvfp4Convention::Divisor,
-    });
-    v.push(Spec::Mxfp4 {
-        experts: 1,
-        n: 520,
-        k: 4096,
-    });
+    v.push(nv(4104, 10240, Nvfp4Convention::Divisor));
+    v.push(mx(1, 520, 4096));
     // M > 8 on fewer than 8192 rows with K >= 10240: 128-row blocks with K split in four
     // over grid.y (`x2r4k`): the NVFP4 layer above, and MXFP4 on 264 x 10368 (81 chunks:
     // unequal shares; the last block partial). The alternate pass
     // (SAFEWEIGHTS_FP4_KSPLIT=0) takes the one-tile kernels there.
-    v.push(Spec::Mxfp4 {
-        experts: 1,
-        n: 264,
-        k: 10368,
-    });
+    v.push(mx(1, 264, 10368));
     // 256-k chunks (M <= 8) with a next chunk to prefetch: 8200 rows keep 4 warps per
     // block, so each warp walks 3 chunks (and the last tile is partial).
-    v.push(Spec::Nvfp4 {
-        n: 8200,
-        k: 3072,
-        convention: Nvfp4Convention::Divisor,
-    });
-    v.push(Spec::Mxfp4 {
-        experts: 1,
-        n: 8200,
-        k: 3072,
-    });
+    v.push(nv(8200, 3072, Nvfp4Convention::Divisor));
+    v.push(mx(1, 8200, 3072));
     // 8192 to 25599 rows at M > 8: the small-block two-tile kernels (`x2s`; with
     // SAFEWEIGHTS_FP4_SMALL=0, the alternate pass, the four-row-group ones).
-    v.push(Spec::Nvfp4 {
-        n: 14337,
-        k: 128,
-        convention: Nvfp4Convention::Multiplier,
-    });
-    v.push(Spec::Mxfp4 {
-        experts: 1,
-        n: 14337,
-        k: 128,
-    });
+    v.push(nv(14337, 128, Nvfp4Convention::Multiplier));
+    v.push(mx(1, 14337, 128));
     // 25600 rows or more at M > 8: the 8-warp, 128-register four-row-group kernels, whose
     // two K warps walk 5 and 6 chunks (NVFP4) or 2 and 3 (MXFP4): both slots of the
     // two-chunk loop, an odd tail and an even one.
-    v.push(Spec::Nvfp4 {
-        n: 25601,
-        k: 1408,
-        convention: Nvfp4Convention::Divisor,
-    });
-    v.push(Spec::Mxfp4 {
-        experts: 1,
-        n: 25601,
-        k: 640,
-    });
-    v.push(Spec::Mxfp4 {
-        experts: 1,
-        n: 2047,
-        k: 96,
-    });
-    v.push(Spec::Mxfp4 {
-        experts: 2,
-        n: 1031,
-        k: 320,
-    });
+    v.push(nv(25601, 1408, Nvfp4Convention::Divisor));
+    v.push(mx(1, 25601, 640));
+    v.push(mx(1, 2047, 96));
+    v.push(mx(2, 1031, 320));
     // K % 128 == 0 (bf16: the tensor-core kernel; 640 also takes the 256-k variant at M <= 8).
-    v.push(Spec::Mxfp4 {
-        experts: 1,
-        n: 1030,
-        k: 640,
-    });
-    v.push(Spec::Mxfp4 {
-        experts: 2,
-        n: 515,
-        k: 512,
-    });
+    v.push(mx(1, 1030, 640));
+    v.push(mx(2, 515, 512));
     for scaling in [
         Fp8Scaling::Tensor,
         Fp8Scaling::Channel,
