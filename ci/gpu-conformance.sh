@@ -11,7 +11,9 @@
 # through the 4-warp 64-k kernel (`gptq4w4`) wherever the 64-k kernel runs, and FP4 at
 # M = 1 through the kernels that load their activations per chunk instead of through the
 # shared-memory ring (`wca` / `wa`), and FP4 at M > 8 on fewer than 8192 rows through the
-# one-tile kernels instead of the K-split `x2r4k` ones. A third (conformance-gpu-pt.json) takes FP4 at M = 1
+# one-tile kernels instead of the K-split `x2r4k` ones, and the GPTQ4 family at M > 8
+# through the kernels of layers too large for one wave of two-tile blocks (128-column
+# `c2` blocks; 4-warp `gptq4q` blocks for act-order). A third (conformance-gpu-pt.json) takes FP4 at M = 1
 # through the persistent kernels (`wcp` / `wp`) on every layer they fit, with 7 blocks, so
 # that each block walks many tiles (the dispatcher takes them only on layers larger than
 # the suite's).
@@ -22,8 +24,8 @@ mkdir -p "$OUT_DIR"
 "$SW" conformance --gpu --out "$OUT_DIR/conformance-gpu.json" "$@"
 main=$?
 [ "$main" -eq 2 ] && exit 2
-echo "---- alternate paths (SAFEWEIGHTS_MMA_SPLITS=2 SAFEWEIGHTS_FP8_NANSCAN=0 SAFEWEIGHTS_AWQ_REPACK=0 SAFEWEIGHTS_FP4_SMALL=0 SAFEWEIGHTS_MMA_GPTQW4=1 SAFEWEIGHTS_FP4_XR=0 SAFEWEIGHTS_FP4_KSPLIT=0) ----"
-SAFEWEIGHTS_MMA_SPLITS=2 SAFEWEIGHTS_FP8_NANSCAN=0 SAFEWEIGHTS_AWQ_REPACK=0 SAFEWEIGHTS_FP4_SMALL=0 SAFEWEIGHTS_MMA_GPTQW4=1 SAFEWEIGHTS_FP4_XR=0 SAFEWEIGHTS_FP4_KSPLIT=0 "$SW" conformance --gpu --seed 2 \
+echo "---- alternate paths (SAFEWEIGHTS_MMA_SPLITS=2 SAFEWEIGHTS_FP8_NANSCAN=0 SAFEWEIGHTS_AWQ_REPACK=0 SAFEWEIGHTS_FP4_SMALL=0 SAFEWEIGHTS_MMA_GPTQW4=1 SAFEWEIGHTS_FP4_XR=0 SAFEWEIGHTS_FP4_KSPLIT=0 SAFEWEIGHTS_MMA_BIG16=1) ----"
+SAFEWEIGHTS_MMA_SPLITS=2 SAFEWEIGHTS_FP8_NANSCAN=0 SAFEWEIGHTS_AWQ_REPACK=0 SAFEWEIGHTS_FP4_SMALL=0 SAFEWEIGHTS_MMA_GPTQW4=1 SAFEWEIGHTS_FP4_XR=0 SAFEWEIGHTS_FP4_KSPLIT=0 SAFEWEIGHTS_MMA_BIG16=1 "$SW" conformance --gpu --seed 2 \
   --out "$OUT_DIR/conformance-gpu-alt.json" 2>&1 | grep -E "FAIL|clusters|fp8|^GPU conformance|error"
 alt=${PIPESTATUS[0]}
 echo "---- persistent FP4 at M = 1 (SAFEWEIGHTS_FP4_PT=2 SAFEWEIGHTS_FP4_PT_BLOCKS=7) ----"

@@ -790,6 +790,13 @@ extern "C" __global__ void bench_hold(u64 ns) {
     } while (t - t0 < ns);
 }
 
+// Copies n16 16-byte words (the bench's activations, written afresh by a kernel before each
+// timed GEMV run, as the op before a GEMV writes them in a model).
+extern "C" __global__ void bench_rewrite(uint4* __restrict__ dst, const uint4* __restrict__ src, u64 n16) {
+    for (u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x; i < n16; i += (u64)gridDim.x * blockDim.x)
+        dst[i] = src[i];
+}
+
 // Saturating read: every thread streams 16-byte loads over the buffer, four in flight,
 // and folds them into one word per block so nothing can be optimised away.
 extern "C" __global__ void read_probe(const uint4* __restrict__ p, u64 n16, u32* __restrict__ sink) {

@@ -2502,22 +2502,32 @@ GEMV_MMA_SK(f16, OUT_F16)
     }
 GEMV_MMA_W4(bf16, OUT_BF16)
 GEMV_MMA_W4(f16, OUT_F16)
+// The two-tile (M > 8) kernel in 4-warp blocks (4 per SM at 128 registers), for act-order
+// layers whose 64-column tiles exceed one wave of 8-warp blocks (src/cuda/gemv.rs,
+// `gptq4_mma_plan`; the others take 128-column `c2` blocks there).
+#define GEMV_MMA_N2W4(SUF, A)                                                                                \
+    extern "C" __global__ void __launch_bounds__(128, 4) gemv_mma_gptq4q_##SUF##_n2_c1(COL_ARGS_GPTQ) {      \
+        mma_gptq4_body<A, 2, 1, 1, false, 2, 4>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
+    }
+GEMV_MMA_N2W4(bf16, OUT_BF16)
+GEMV_MMA_N2W4(f16, OUT_F16)
 // The same GPTQ4 kernels with every zero point 8 (Z8), for symmetric compressed-tensors
 // int4 repacked into the GPTQ layout: its zero words (all 8) are not read
 // (src/cuda/gemv.rs, `zero8_variant`).
-// One twin: name, launch bounds, then mma_gptq4_body's NT, CH, SK, PF, WB.
-#define GEMV_Z8_ONE(A, NAME, LB, NT, CH, SK, PF, WB)                                                       \
+// One twin: name, launch bounds, then mma_gptq4_body's NT, NWN, CH, SK, PF, WB.
+#define GEMV_Z8_ONE(A, NAME, LB, NT, NWN, CH, SK, PF, WB)                                                  \
     extern "C" __global__ void __launch_bounds__ LB NAME(COL_ARGS_GPTQ) {                                    \
-        mma_gptq4_body<A, NT, 1, CH, SK, PF, WB, true>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
+        mma_gptq4_body<A, NT, NWN, CH, SK, PF, WB, true>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
     }
 #define GEMV_MMA_Z8(SUF, A)                                                                                  \
-    GEMV_Z8_ONE(A, gemv_mma_gptq4w4z_##SUF##_n1_c1, (128, 4), 1, 2, false, 0, 4)                            \
-    GEMV_Z8_ONE(A, gemv_mma_gptq4wz_##SUF##_n1_c1, (256), 1, 2, false, 0, 8)                                \
-    GEMV_Z8_ONE(A, gemv_mma_gptq4wz_##SUF##_n1_c1_sk, (256), 1, 2, true, 0, 8)                              \
-    GEMV_Z8_ONE(A, gemv_mma_gptq4z_##SUF##_n1_c1, (256, 1), 1, 1, false, 0, 8)                              \
-    GEMV_Z8_ONE(A, gemv_mma_gptq4z_##SUF##_n1_c1_sk, (256), 1, 1, true, 0, 8)                               \
-    GEMV_Z8_ONE(A, gemv_mma_gptq4z_##SUF##_n2_c1, (256, 2), 2, 1, false, 2, 8)                              \
-    GEMV_Z8_ONE(A, gemv_mma_gptq4z_##SUF##_n2_c1_sk, (256, 2), 2, 1, true, 2, 8)
+    GEMV_Z8_ONE(A, gemv_mma_gptq4w4z_##SUF##_n1_c1, (128, 4), 1, 1, 2, false, 0, 4)                         \
+    GEMV_Z8_ONE(A, gemv_mma_gptq4wz_##SUF##_n1_c1, (256), 1, 1, 2, false, 0, 8)                             \
+    GEMV_Z8_ONE(A, gemv_mma_gptq4wz_##SUF##_n1_c1_sk, (256), 1, 1, 2, true, 0, 8)                           \
+    GEMV_Z8_ONE(A, gemv_mma_gptq4z_##SUF##_n1_c1, (256, 1), 1, 1, 1, false, 0, 8)                           \
+    GEMV_Z8_ONE(A, gemv_mma_gptq4z_##SUF##_n1_c1_sk, (256), 1, 1, 1, true, 0, 8)                            \
+    GEMV_Z8_ONE(A, gemv_mma_gptq4z_##SUF##_n2_c1, (256, 2), 2, 1, 1, false, 2, 8)                           \
+    GEMV_Z8_ONE(A, gemv_mma_gptq4z_##SUF##_n2_c1_sk, (256, 2), 2, 1, 1, true, 2, 8)                         \
+    GEMV_Z8_ONE(A, gemv_mma_gptq4z_##SUF##_n2_c2, (256, 2), 2, 2, 1, false, 2, 8)
 GEMV_MMA_Z8(bf16, OUT_BF16)
 GEMV_MMA_Z8(f16, OUT_F16)
 GEMV_MMA_GPTQ_C(bf16, OUT_BF16, 1)

@@ -44,6 +44,11 @@ pub struct Args {
     /// Only this M for the GEMV part (1, 4 or 16); the default runs all three.
     #[arg(long, value_name = "M", value_parser = parse_m)]
     pub m: Option<usize>,
+    /// Time the GEMVs with their activations as the previous run left them in L2, as the
+    /// bench did before session 16. By default a kernel writes them afresh before each
+    /// (untimed) run, as the op before a GEMV does in a model.
+    #[arg(long)]
+    pub warm_activations: bool,
 }
 
 fn parse_m(s: &str) -> Result<usize, String> {
@@ -139,6 +144,7 @@ fn run_gpu(gpu: &Gpu, args: &Args) -> Result<BenchReport, GpuError> {
                 only: args.only.as_deref(),
                 shape: args.shape,
                 m: args.m,
+                warm_activations: args.warm_activations,
             },
         )?
     };
@@ -151,6 +157,12 @@ fn run_gpu(gpu: &Gpu, args: &Args) -> Result<BenchReport, GpuError> {
         read,
         dequant,
         gemv,
+        activations: if args.warm_activations {
+            "warm"
+        } else {
+            "fresh"
+        }
+        .into(),
     })
 }
 
@@ -260,6 +272,13 @@ pub fn run_gate(args: GateArgs) -> u8 {
             100.0 * (ratio - 1.0),
             base.read.gbps,
             if args.normalize_ceiling { ", as this run does" } else { "" }
+        );
+    }
+    if base.activations != cur.activations {
+        println!(
+            "note: the baseline timed its GEMVs with {} activations and this run with {}; at M = 16 \
+             that alone moves some kernels by up to 10% (bench --warm-activations; docs/perf.md)",
+            base.activations, cur.activations
         );
     }
     let bad: Vec<&bench::Verdict> = verdicts.iter().filter(|v| v.code.is_some()).collect();

@@ -111,8 +111,18 @@ pub struct BenchReport {
     pub read: Ceiling,
     /// Dequant kernels.
     pub dequant: Vec<Entry>,
+    /// How the GEMV activations stood before each timed run: `fresh` (written by a kernel
+    /// just before, as by the op before a GEMV in a model; the default since session 16)
+    /// or `warm` (left in L2 by the previous run; `bench --warm-activations`, and every
+    /// report before session 16, which has no such field).
+    #[serde(default = "activations_before_field")]
+    pub activations: String,
     /// GEMV kernels and cuBLAS references.
     pub gemv: Vec<Entry>,
+}
+
+fn activations_before_field() -> String {
+    "warm".into()
 }
 
 impl BenchReport {
@@ -155,9 +165,21 @@ pub fn time_launches(
     gpu: &Gpu,
     warmup: usize,
     runs: usize,
+    launch: impl FnMut(usize) -> GpuResult<()>,
+) -> GpuResult<Timing> {
+    time_launches_after(gpu, warmup, runs, |_| Ok(()), launch)
+}
+
+/// [`time_launches`] with `prep(i)` queued before run i's start event (so not timed).
+pub fn time_launches_after(
+    gpu: &Gpu,
+    warmup: usize,
+    runs: usize,
+    mut prep: impl FnMut(usize) -> GpuResult<()>,
     mut launch: impl FnMut(usize) -> GpuResult<()>,
 ) -> GpuResult<Timing> {
     for i in 0..warmup {
+        prep(i)?;
         launch(i)?;
     }
     gpu.sync("bench warm-up")?;
@@ -174,6 +196,7 @@ pub fn time_launches(
     let mut evs = Vec::with_capacity(runs);
     for i in 0..runs {
         let (a, b) = (gpu.event()?, gpu.event()?);
+        prep(warmup + i)?;
         gpu.record(&a)?;
         launch(warmup + i)?;
         gpu.record(&b)?;
@@ -397,6 +420,21 @@ pub const GEMV_SHAPES: [(usize, usize); 5] = [
     (4096, 14336),
     (28672, 8192),
 ];
+/// Copies `src` into `dst` with a kernel (`bench_rewrite`), so that `dst` is written by SMs
+/// as a model's previous op would write it.
+fn rewrite(gpu: &Gpu, src: &DevBuf, dst: &DevBuf) -> GpuResult<()> {
+    let n16 = (src.len().min(dst.len()) / 16) as u64;
+    gpu.launch(
+        "bench_rewrite",
+        LaunchConfig {
+            grid_dim: ((n16.div_ceil(256)).clamp(1, 1024) as u32, 1, 1),
+            block_dim: (256, 1, 1),
+            shared_mem_bytes: 0,
+        },
+        &[KArg::Ptr(dst.ptr()), KArg::Ptr(src.ptr()), KArg::U64(n16)],
+    )
+}
+
 /// The GEMV bench batch sizes.
 pub const GEMV_MS: [usize; 3] = [1, 4, 16];
 
@@ -484,6 +522,9 @@ pub struct GemvFilter<'a> {
     pub shape: Option<(usize, usize)>,
     /// Only this M.
     pub m: Option<usize>,
+    /// Leave the activations as the previous run left them (in L2) instead of writing them
+    /// afresh before each timed run.
+    pub warm_activations: bool,
 }
 
 /// cuBLAS bf16 GEMM on the GEMV shapes (the reference users would otherwise run), then
@@ -516,6 +557,18 @@ pub fn bench_gemv(
             .collect();
         let x = gpu.upload_bytes(&xs)?;
         let y = gpu.alloc(16 * n * 2)?;
+        // Before each timed run (untimed), a kernel writes the activations afresh, as the
+        // op before a GEMV does in a model: read again and again by the previous runs
+        // instead, their L2 lines made the M = 16 GEMVs up to 10% faster or slower
+        // depending on the kernel (docs/perf.md, session 16).
+        let x_src = match filter.warm_activations {
+            false => Some(gpu.upload_bytes(&xs)?),
+            true => None,
+        };
+        let fresh = |_: usize| match &x_src {
+            Some(src) => rewrite(gpu, src, &x),
+            None => Ok(()),
+        };
         // cuBLAS bf16 reference over rotated dense weights.
         let dense_bytes = n * k * 2;
         let copies = (3 * l2).div_ceil(dense_bytes).clamp(2, 16);
@@ -527,7 +580,7 @@ pub fn bench_gemv(
         }
         let mut cublas_t = std::collections::HashMap::new();
         for &m in &ms {
-            let t = time_launches(gpu, 5, runs, |it| {
+            let t = time_launches_after(gpu, 5, runs, fresh, |it| {
                 cublas_gemm(
                     &blas,
                     act,
@@ -572,7 +625,7 @@ pub fn bench_gemv(
                 // preparation of the first launch (repacks, the FP8 NaN scan) is not timed.
                 // The table names the plan the launches took.
                 let mut pl = Plan::DequantCublas;
-                let t = time_launches(gpu, layers.len().max(5), runs, |it| {
+                let t = time_launches_after(gpu, layers.len().max(5), runs, fresh, |it| {
                     pl = gemv_async(
                         gpu,
                         &layers[it % layers.len()],
@@ -773,6 +826,7 @@ mod tests {
                 })
                 .collect(),
             gemv: Vec::new(),
+            activations: "fresh".into(),
         }
     }
 

@@ -136,10 +136,25 @@ fn gptq4_mma_plan(
     sorted: bool,
     kpacked: bool,
 ) -> Plan {
+    // At M > 8, a layer whose 64-column tiles exceed one wave of two-tile blocks (2 per SM)
+    // takes 128-column blocks (`c2`: two warps along N share each activation fragment, 224
+    // blocks for 28672 rows, all resident) or, act-order, the two-tile kernel in 4-warp
+    // blocks (`gptq4q`, 4 per SM). H100, same call, M = 16, 28672x8192 with the activations
+    // written afresh before each run (docs/perf.md, session 16): GPTQ4 64.6 -> 59.6 us, AWQ
+    // 64.7 -> 59.6, ct int4 63.1 -> 59.4; act-order 66.7 -> 64.3 (c2: 65.1). With the
+    // activations left in L2 by the previous run both were slower than one 64-column tile
+    // per block (69.2 and 69.3 against 62.7). `SAFEWEIGHTS_MMA_BIG16=0|1` forces the
+    // choice, for tuning and conformance.
+    let big16 = m > 8 && {
+        let two_tile = format!("gemv_mma_gptq4_{sfx}_n2_c1");
+        let default = n.div_ceil(64) > wave(gpu, &two_tile, 256);
+        env_knob("SAFEWEIGHTS_MMA_BIG16", usize::from(default)) == 1
+    };
     // 8 warps per block: `cols` along N (64 columns each), the rest along K; grid.y
     // splits K further (`mma_col_plan`).
-    let cols = match env_knob("SAFEWEIGHTS_MMA_COLS", 1) {
+    let cols = match env_knob("SAFEWEIGHTS_MMA_COLS", 0) {
         c @ (1 | 2 | 4) => c,
+        _ if big16 && !sorted => 2,
         _ => 1,
     };
     // M <= 8 and groups of 64k: 64-k chunks (four 16-byte loads per lane in flight).
@@ -176,7 +191,16 @@ fn gptq4_mma_plan(
         true => kernel.replacen("gptq4w_", "gptq4w4_", 1),
         false => kernel,
     };
-    let (k_warps, threads) = if w4 { (4, 128) } else { (8 / cols, 256) };
+    // The two-tile kernel in 4-warp blocks (`gptq4q`; `SAFEWEIGHTS_MMA_N2W4=0|1` forces it).
+    let q4 = cols == 1
+        && m > 8
+        && pf.is_empty()
+        && env_knob("SAFEWEIGHTS_MMA_N2W4", usize::from(big16 && sorted)) == 1;
+    let kernel = match q4 {
+        true => kernel.replacen("gptq4_", "gptq4q_", 1),
+        false => kernel,
+    };
+    let (k_warps, threads) = if w4 || q4 { (4, 128) } else { (8 / cols, 256) };
     mma_col_plan(
         gpu, kernel, tiles, chunks, k_warps, threads, sorted, kpacked,
     )
@@ -186,7 +210,7 @@ fn gptq4_mma_plan(
 /// zero words not read), for symmetric compressed-tensors int4 on the GPTQ4 kernels; `None`
 /// for a tuning variant without one (it reads the repack's zero words of 8 instead).
 fn zero8_variant(kernel: &str) -> Option<String> {
-    const TWINS: [(&str, &str); 7] = [
+    const TWINS: [(&str, &str); 8] = [
         ("gptq4w4", "n1_c1"),
         ("gptq4w", "n1_c1"),
         ("gptq4w", "n1_c1_sk"),
@@ -194,6 +218,7 @@ fn zero8_variant(kernel: &str) -> Option<String> {
         ("gptq4", "n1_c1_sk"),
         ("gptq4", "n2_c1"),
         ("gptq4", "n2_c1_sk"),
+        ("gptq4", "n2_c2"),
     ];
     ["bf16", "f16"].into_iter().find_map(|dt| {
         TWINS
@@ -1627,7 +1652,11 @@ pub fn gemv_async(
             // M = 1: act-order 28672x8192 51.3 -> 49.45 us, 8192x8192 22.65 -> 21.0,
             // 14336x4096 19.55 -> 17.7 (M = 16 76.2 -> 74.5).
             let ex = LaunchEx {
-                overlap: *sorted && env_knob("SAFEWEIGHTS_GEMV_PDL", 1) == 1,
+                overlap: match env_knob("SAFEWEIGHTS_GEMV_PDL", 1) {
+                    1 => *sorted,
+                    2 => true, // every GPTQ-family launch, for tuning
+                    _ => false,
+                },
                 cluster: cluster.then_some((1, *splits, 1)),
             };
             if ex.overlap || ex.cluster.is_some() {
@@ -1938,6 +1967,7 @@ mod tests {
                 "gemv_mma_gptq4z_f16_n1_c1_sk",
             ),
             ("gemv_mma_gptq4_bf16_n2_c1", "gemv_mma_gptq4z_bf16_n2_c1"),
+            ("gemv_mma_gptq4_f16_n2_c2", "gemv_mma_gptq4z_f16_n2_c2"),
             (
                 "gemv_mma_gptq4_f16_n2_c1_sk",
                 "gemv_mma_gptq4z_f16_n2_c1_sk",
@@ -1963,7 +1993,8 @@ mod tests {
         }
         for none in [
             "gemv_mma_gptq4p3_bf16_n2_c1",
-            "gemv_mma_gptq4_bf16_n2_c2",
+            "gemv_mma_gptq4q_bf16_n2_c1",
+            "gemv_mma_gptq4_bf16_n1_c2",
             "gemv_mma_gptq4_bf16_n1_c4",
             "gemv_mma_gptq4w_bf16_n2_c1",
             "gemv_mma_awq_bf16_n1",
