@@ -137,17 +137,18 @@ fn gptq4_mma_plan(
     kpacked: bool,
 ) -> Plan {
     // At M > 8, a layer whose 64-column tiles exceed one wave of two-tile blocks (2 per SM)
-    // takes 128-column blocks (`c2`: two warps along N share each activation fragment, 224
+    // with a last wave at most three quarters full takes 128-column blocks (`c2`: two warps along N share each activation fragment, 224
     // blocks for 28672 rows, all resident) or, act-order, the two-tile kernel in 4-warp
     // blocks (`gptq4q`, 4 per SM). H100, same call, M = 16, 28672x8192 with the activations
     // written afresh before each run (docs/perf.md, session 16): GPTQ4 64.6 -> 59.6 us, AWQ
     // 64.7 -> 59.6, ct int4 63.1 -> 59.4; act-order 66.7 -> 64.3 (c2: 65.1). With the
     // activations left in L2 by the previous run both were slower than one 64-column tile
-    // per block (69.2 and 69.3 against 62.7). `SAFEWEIGHTS_MMA_BIG16=0|1` forces the
-    // choice, for tuning and conformance.
+    // per block (69.2 and 69.3 against 62.7). GPTQ4 24576x8192 (last wave 45% full) 64.1 ->
+    // 58.8; 33792x8192 (two full waves) 66.3 -> 68.6, so it keeps the 64-column tiles.
+    // `SAFEWEIGHTS_MMA_BIG16=0|1` forces the choice, for tuning and conformance.
     let big16 = m > 8 && {
-        let two_tile = format!("gemv_mma_gptq4_{sfx}_n2_c1");
-        let default = n.div_ceil(64) > wave(gpu, &two_tile, 256);
+        let wave8 = wave(gpu, &format!("gemv_mma_gptq4_{sfx}_n2_c1"), 256);
+        let default = partial_second_wave(n.div_ceil(64), wave8);
         env_knob("SAFEWEIGHTS_MMA_BIG16", usize::from(default)) == 1
     };
     // 8 warps per block: `cols` along N (64 columns each), the rest along K; grid.y
@@ -204,6 +205,13 @@ fn gptq4_mma_plan(
     mma_col_plan(
         gpu, kernel, tiles, chunks, k_warps, threads, sorted, kpacked,
     )
+}
+
+/// Whether `tiles` blocks need more than one wave of `wave` and their last wave is at most
+/// three quarters full (the M > 8 GPTQ4 plan's switch to 128-column blocks).
+fn partial_second_wave(tiles: usize, wave: usize) -> bool {
+    let last = tiles % wave.max(1);
+    tiles > wave && last != 0 && 4 * last <= 3 * wave
 }
 
 /// The `z` twin of GPTQ4 kernel `kernel` (gemv.cu, `GEMV_MMA_Z8`: every zero point 8, the
@@ -2002,6 +2010,19 @@ mod tests {
         ] {
             assert_eq!(zero8_variant(none), None, "{none}");
         }
+    }
+
+    #[test]
+    fn big_layers_at_m16_switch_only_on_a_partial_last_wave() {
+        // 264 two-tile blocks per wave on an H100 (2 per SM, 132 SMs).
+        assert!(partial_second_wave(448, 264)); // 28672 rows: last wave 70% full
+        assert!(partial_second_wave(384, 264)); // 24576 rows: 45%
+        assert!(!partial_second_wave(528, 264)); // 33792 rows: two full waves
+        assert!(!partial_second_wave(496, 264)); // 31744 rows: 88%
+        assert!(!partial_second_wave(224, 264)); // 14336 rows: one wave
+        assert!(!partial_second_wave(264, 264));
+        assert!(partial_second_wave(265, 264));
+        assert!(!partial_second_wave(5, 0)); // no occupancy figure: no division by zero
     }
 
     #[test]
