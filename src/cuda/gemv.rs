@@ -242,10 +242,10 @@ fn awq_repack(m: usize, n: usize, k: usize) -> bool {
     m > 8 || n * k > 4096 * 4096
 }
 
-/// Whether a compressed-tensors int4 layer of `n x k` runs on the GPTQ4 kernels, repacked
-/// (see `plan`; the same at every M since session 12).
-fn ct4_repack(n: usize, k: usize) -> bool {
-    n.max(k) >= 14336 || n.min(k) >= 8192
+/// Whether a compressed-tensors int4 layer of `n x k` at `m` rows runs on the GPTQ4
+/// kernels, repacked (see `plan`).
+fn ct4_repack(m: usize, n: usize, k: usize) -> bool {
+    m > 8 || n.max(k) >= 14336 || n.min(k) >= 8192
 }
 
 /// K splits that run as one cluster: two, the only count measured faster (gemv.cu's
@@ -829,7 +829,11 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
         // (session 9, same call, M = 16: 28672x8192 70.3 -> 66.0, 14336x4096 22.8 -> 20.9,
         // 4096x14336 23.8 -> 22.3 / 22.8; 4096x4096 12.3 -> 13.0 keeps the ct4 kernels), and
         // on 8192x8192 since its two K splits sum in the kernel there too (session 12, same
-        // call, M = 16: 24.3 / 24.5 -> 21.6 / 21.7; before that 24.2 -> 24.3 / 24.8).
+        // call, M = 16: 24.3 / 24.5 -> 21.6 / 21.7; before that 24.2 -> 24.3 / 24.8). Since
+        // session 16 every layer at M > 8, as AWQ (a smaller layer used at M <= 8 as well
+        // then keeps both layouts): with the activations written afresh before each run and
+        // the zero-free twin, 4096x4096 M = 16 took 12.6-12.8 -> 12.3-12.4 (M = 4 stays on
+        // the ct4 kernel: 10.0-10.1 against 11.0-11.1 repacked).
         // `SAFEWEIGHTS_CT4_REPACK=0|1` forces the choice.
         Desc::Ct {
             bits: 4,
@@ -844,7 +848,7 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
             && scale_dtype != super::dequant::ScaleDtype::F32
             && p.bufs.get(3).is_some_and(|b| b.is_none())
             && mma_enabled()
-            && env_knob("SAFEWEIGHTS_CT4_REPACK", ct4_repack(n, k) as usize) == 1 =>
+            && env_knob("SAFEWEIGHTS_CT4_REPACK", ct4_repack(m, n, k) as usize) == 1 =>
         {
             let mut plan = gptq4_mma_plan(gpu, sfx, m, n, k, group_size, false, true);
             // Symmetric (no zero-point tensor, buffer 2): the kernels that take every zero
@@ -2039,11 +2043,13 @@ mod tests {
 
     #[test]
     fn ct4_repack_choice() {
-        assert!(ct4_repack(28672, 8192) && ct4_repack(4096, 14336));
-        assert!(ct4_repack(14344, 256) && ct4_repack(528, 14336));
-        assert!(ct4_repack(8192, 8192) && !ct4_repack(4096, 4096));
-        assert!(!ct4_repack(520, 8192) && !ct4_repack(8192, 4096));
-        assert!(ct4_repack(14336, 4096) && !ct4_repack(4104, 8184));
+        assert!(ct4_repack(1, 28672, 8192) && ct4_repack(1, 4096, 14336));
+        assert!(ct4_repack(4, 14344, 256) && ct4_repack(8, 528, 14336));
+        assert!(ct4_repack(1, 8192, 8192) && !ct4_repack(1, 4096, 4096));
+        assert!(!ct4_repack(8, 520, 8192) && !ct4_repack(4, 8192, 4096));
+        assert!(ct4_repack(1, 14336, 4096) && !ct4_repack(1, 4104, 8184));
+        // M > 8: every layer, as AWQ.
+        assert!(ct4_repack(9, 4096, 4096) && ct4_repack(16, 520, 8192));
     }
 
     #[test]
