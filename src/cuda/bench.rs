@@ -420,6 +420,7 @@ pub const GEMV_SHAPES: [(usize, usize); 5] = [
     (4096, 14336),
     (28672, 8192),
 ];
+
 /// Copies `src` into `dst` with a kernel (`bench_rewrite`), so that `dst` is written by SMs
 /// as a model's previous op would write it.
 fn rewrite(gpu: &Gpu, src: &DevBuf, dst: &DevBuf) -> GpuResult<()> {

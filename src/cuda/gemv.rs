@@ -137,9 +137,9 @@ fn gptq4_mma_plan(
     kpacked: bool,
 ) -> Plan {
     // At M > 8, a layer whose 64-column tiles exceed one wave of two-tile blocks (2 per SM)
-    // with a last wave at most three quarters full takes 128-column blocks (`c2`: two warps along N share each activation fragment, 224
-    // blocks for 28672 rows, all resident) or, act-order, the two-tile kernel in 4-warp
-    // blocks (`gptq4q`, 4 per SM). H100, same call, M = 16, 28672x8192 with the activations
+    // with a last wave at most three quarters full takes 128-column blocks (`c2`: two
+    // warps along N share each activation fragment; 224 blocks for 28672 rows, all
+    // resident) or, act-order, the two-tile kernel in 4-warp blocks (`gptq4q`, 4 per SM). H100, same call, M = 16, 28672x8192 with the activations
     // written afresh before each run (docs/perf.md, session 16): GPTQ4 64.6 -> 59.6 us, AWQ
     // 64.7 -> 59.6, ct int4 63.1 -> 59.4; act-order 66.7 -> 64.3 (c2: 65.1). With the
     // activations left in L2 by the previous run both were slower than one 64-column tile
