@@ -154,3 +154,47 @@ fn perf_gate_notes_a_slower_card_and_can_judge_at_the_baseline_ceiling() {
         String::from_utf8_lossy(&norm.stdout)
     );
 }
+
+#[test]
+fn perf_gate_notes_a_baseline_timed_with_other_activations() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("baseline-h100.json");
+    let fresh = dir.path().join("fresh.json");
+    let warm = dir.path().join("warm.json");
+    // A report from before the `activations` field reads as `warm`.
+    std::fs::write(&base, report(100.0)).unwrap();
+    let with = |cond: &str| {
+        report(100.0).replacen(
+            r#""gemv":[]"#,
+            &format!(r#""gemv":[],"activations":"{cond}""#),
+            1,
+        )
+    };
+    std::fs::write(&fresh, with("fresh")).unwrap();
+    std::fs::write(&warm, with("warm")).unwrap();
+    let gate = |cur: &std::path::Path| {
+        let o = sw(&[
+            "perf-gate",
+            "--baseline",
+            base.to_str().unwrap(),
+            "--current",
+            cur.to_str().unwrap(),
+        ]);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let out = gate(&fresh);
+    assert!(
+        out.contains(
+            "note: the baseline timed its GEMVs with warm activations and this run with fresh"
+        ),
+        "{out}"
+    );
+    let out = gate(&warm);
+    assert!(!out.contains("activations"), "{out}");
+}
