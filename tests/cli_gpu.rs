@@ -78,6 +78,23 @@ fn report_at(median: f64, read_gbps: f64) -> String {
     )
 }
 
+/// `safeweights perf-gate --baseline BASE --current CUR EXTRA...`.
+fn perf_gate(
+    base: &std::path::Path,
+    cur: &std::path::Path,
+    extra: &[&str],
+) -> std::process::Output {
+    let mut a = vec![
+        "perf-gate",
+        "--baseline",
+        base.to_str().unwrap(),
+        "--current",
+        cur.to_str().unwrap(),
+    ];
+    a.extend_from_slice(extra);
+    sw(&a)
+}
+
 #[test]
 fn perf_gate_passes_an_identical_run_and_fails_a_regression() {
     let dir = tempfile::tempdir().unwrap();
@@ -87,15 +104,7 @@ fn perf_gate_passes_an_identical_run_and_fails_a_regression() {
     std::fs::write(&base, report(100.0)).unwrap();
     std::fs::write(&same, report(100.0)).unwrap();
     std::fs::write(&slow, report(107.0)).unwrap();
-    let args = |cur: &std::path::Path| {
-        sw(&[
-            "perf-gate",
-            "--baseline",
-            base.to_str().unwrap(),
-            "--current",
-            cur.to_str().unwrap(),
-        ])
-    };
+    let args = |cur: &std::path::Path| perf_gate(&base, cur, &[]);
     let ok = args(&same);
     assert_eq!(
         ok.status.code(),
@@ -124,17 +133,7 @@ fn perf_gate_notes_a_slower_card_and_can_judge_at_the_baseline_ceiling() {
     std::fs::write(&base, report_at(100.0, 3087.0)).unwrap();
     // 6% slower on a card that reads 5.5% slower.
     std::fs::write(&cur, report_at(106.0, 2917.0)).unwrap();
-    let run = |extra: &[&str]| {
-        let mut a = vec![
-            "perf-gate",
-            "--baseline",
-            base.to_str().unwrap(),
-            "--current",
-            cur.to_str().unwrap(),
-        ];
-        a.extend_from_slice(extra);
-        sw(&a)
-    };
+    let run = |extra: &[&str]| perf_gate(&base, &cur, extra);
     let raw = run(&[]);
     assert_eq!(raw.status.code(), Some(1));
     let out = String::from_utf8_lossy(&raw.stdout);
@@ -173,13 +172,7 @@ fn perf_gate_notes_a_baseline_timed_with_other_activations() {
     std::fs::write(&fresh, with("fresh")).unwrap();
     std::fs::write(&warm, with("warm")).unwrap();
     let gate = |cur: &std::path::Path| {
-        let o = sw(&[
-            "perf-gate",
-            "--baseline",
-            base.to_str().unwrap(),
-            "--current",
-            cur.to_str().unwrap(),
-        ]);
+        let o = perf_gate(&base, cur, &[]);
         assert_eq!(
             o.status.code(),
             Some(0),
