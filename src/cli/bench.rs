@@ -157,12 +157,10 @@ fn run_gpu(gpu: &Gpu, args: &Args) -> Result<BenchReport, GpuError> {
         read,
         dequant,
         gemv,
-        activations: if args.warm_activations {
-            "warm"
-        } else {
-            "fresh"
-        }
-        .into(),
+        activations: match args.warm_activations {
+            true => bench::Activations::Warm,
+            false => bench::Activations::Fresh,
+        },
     })
 }
 

@@ -115,14 +115,31 @@ pub struct BenchReport {
     /// just before, as by the op before a GEMV in a model; the default since session 16)
     /// or `warm` (left in L2 by the previous run; `bench --warm-activations`, and every
     /// report before session 16, which has no such field).
-    #[serde(default = "activations_before_field")]
-    pub activations: String,
+    #[serde(default)]
+    pub activations: Activations,
     /// GEMV kernels and cuBLAS references.
     pub gemv: Vec<Entry>,
 }
 
-fn activations_before_field() -> String {
-    "warm".into()
+/// How a bench run's GEMV activations stood before each timed run (`BenchReport::activations`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Activations {
+    /// Written by a kernel just before the run (the bench's default since session 16).
+    Fresh,
+    /// Left in L2 by the previous run (`bench --warm-activations`; every report before
+    /// session 16, which has no such field).
+    #[default]
+    Warm,
+}
+
+impl std::fmt::Display for Activations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Activations::Fresh => "fresh",
+            Activations::Warm => "warm",
+        })
+    }
 }
 
 impl BenchReport {
@@ -827,7 +844,7 @@ mod tests {
                 })
                 .collect(),
             gemv: Vec::new(),
-            activations: "fresh".into(),
+            activations: Activations::Fresh,
         }
     }
 
