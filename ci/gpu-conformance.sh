@@ -6,8 +6,9 @@
 # on this card for these layers: every K-major tensor-core kernel with two K splits (as
 # thread-block clusters where they fit, docs/cuda.md), FP8 through the kernel that tests
 # every chunk for NaN codes, AWQ through its own tensor-core kernels (which the
-# dispatcher no longer picks at M > 8), FP4 at M > 8 on 14336 rows through the
-# four-row-group `x2r4` kernels instead of the small-block `x2s` ones, and GPTQ4 at M <= 8
+# dispatcher no longer picks at M > 8), FP4 at M > 8 on 14336 and 25601 rows through the
+# four-row-group `x2r4` / `x2r4l` kernels instead of the small-block `x2s` ones (4 and 2
+# warps), and GPTQ4 at M <= 8
 # through the 4-warp 64-k kernel (`gptq4w4`) wherever the 64-k kernel runs, and FP4 at
 # M = 1 through the kernels that load their activations per chunk instead of through the
 # shared-memory ring (`wca` / `wa`), and FP4 at M > 8 on fewer than 8192 rows through the

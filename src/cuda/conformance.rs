@@ -615,6 +615,8 @@ pub fn gemv_special_specs() -> Vec<(Spec, Extremes, u8)> {
         // 513 tiles of 12 256-k chunks: at M = 1 on an H100 or H200 the 256-k kernels in
         // 6-warp blocks, two chunks per warp (`fp4_wide_warps`).
         (nv(8200, 3072, Divisor), Extremes::Extreme, 0),
+        // 801 row pairs (the last one row): at M > 8 on an H100 or H200 the 2-warp
+        // small-block kernel (`x2s`, `fp4_small_warps`); the alternate pass takes `x2r4l`.
         (nv(25601, 256, Multiplier), Extremes::Extreme, 0),
         (nv(14337, 128, Divisor), Extremes::Extreme, 0),
         (mx(8200, 3072), Extremes::Plain, 12),

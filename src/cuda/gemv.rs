@@ -313,21 +313,65 @@ fn mma_plan(
     }
 }
 
+/// At M > 8 on 8192 rows or more, the warps per block (2 or 4) of the small-block two-tile
+/// FP4 kernel (`x2s`: one 32-row pair per block at 128 registers, its warps splitting K), or
+/// 0 for the 128-row `x2r4l` / `x2r4` blocks. At M = 16 these kernels go as fast as their
+/// busiest SM, so the choice is the one that puts the fewest rows on it, in one wave:
+/// - 4 warps (4 blocks per SM) wherever one wave holds every 32-row block (H100: up to
+///   16896 rows). Same call, M = 16, against `x2r4`: 8192x8192 NVFP4 29.8 -> 26.3 us, MXFP4
+///   29.4 -> 25.2; 14336x4096 24.5 -> 24.0, 23.0 -> 22.5 (session 12).
+/// - Past that, 2 warps (8 blocks per SM, still one wave up to 33792 rows) where the
+///   busiest SM gets fewer rows than with two 128-row blocks. H100, same call, M = 16,
+///   `x2r4l` / the 4-warp `x2s` (two rounds) -> 2 warps, µs (docs/perf.md, session 17):
+///   28672x8192 (224 rows against 256) NVFP4 70.1-70.5 -> 67.7-68.4, MXFP4 68.3-69.0 ->
+///   64.4-64.7; 24576x8192 (192) 72.8-73.6 -> 57.9-58.3, 70.0-70.7 -> 55.6-56.0; 20480x8192
+///   (160) 71.6-71.9 -> 50.8-51.3, 69.1-69.7 -> 48.3-48.5; 28672x4096 39.1 -> 37.7, 38.6 ->
+///   36.5-36.8. 33792 rows (256 either way) keep `x2r4l`: 75.0-75.6 against 76.0-76.9.
+fn fp4_small_warps(family: &str, dt: &str, rows: usize, sms: usize, slots: Slots) -> usize {
+    if rows < 8192 {
+        return 0;
+    }
+    let blocks = rows.div_ceil(32);
+    if blocks <= slots(&format!("gemv_mma_{family}x2s_{dt}_n2_w4"), 128) {
+        return 4;
+    }
+    let sms = sms.max(1);
+    let small = (blocks <= slots(&format!("gemv_mma_{family}x2s_{dt}_n2_w2"), 64))
+        .then(|| blocks.div_ceil(sms) * 32);
+    let tiles = rows.div_ceil(128);
+    let large = (tiles <= slots(&format!("gemv_mma_{family}x2r4l_{dt}_n2_w8"), 256))
+        .then(|| tiles.div_ceil(sms) * 128);
+    match (small, large) {
+        (Some(s), Some(l)) if s < l => 2,
+        (Some(_), None) => 2,
+        _ => 0,
+    }
+}
+
 /// NVFP4 / MXFP4 (`family`) on tensor cores: M <= 8 takes 256-k chunks (32 contiguous bytes
 /// per lane and row); M > 8 takes 128-k chunks with two m16 tiles per warp sharing the
 /// activation fragments once there are many rows (H100, M = 16: 28672 rows 115 -> 92 us,
 /// 14336 rows 43 -> 35 us; 8192 rows and fewer slower).
-fn fp4_mma_plan(family: &str, dt: &str, rows: usize, k: usize, m: usize, slots: Slots) -> Plan {
-    // M > 8 on 8192 to 25599 rows: the small-block two-tile kernel (`x2s`, 32 rows per
-    // 4-warp block at 128 registers, 16 warps per SM). H100, same call, M = 16: 8192x8192
-    // NVFP4 29.8 -> 26.3 us, MXFP4 29.4 -> 25.2; 14336x4096 24.5 -> 24.0, 23.0 -> 22.5
-    // (28672x8192 69.7 -> 74.1 and 4096 rows were slower with it).
-    // `SAFEWEIGHTS_FP4_SMALL=0|2|4` turns it off or forces it with 2 or 4 warps.
-    let small = env_knob(
-        "SAFEWEIGHTS_FP4_SMALL",
-        if (8192..25600).contains(&rows) { 4 } else { 0 },
-    );
-    if m > 8 && (small == 2 || small == 4) {
+fn fp4_mma_plan(
+    family: &str,
+    dt: &str,
+    rows: usize,
+    k: usize,
+    m: usize,
+    sms: usize,
+    slots: Slots,
+) -> Plan {
+    // M > 8 from 8192 rows: the small-block two-tile kernel where `fp4_small_warps` finds
+    // it balances the SMs better. `SAFEWEIGHTS_FP4_SMALL=0|2|4` turns it off or forces it
+    // with 2 or 4 warps.
+    let small = match m > 8 {
+        true => env_knob(
+            "SAFEWEIGHTS_FP4_SMALL",
+            fp4_small_warps(family, dt, rows, sms, slots),
+        ),
+        false => 0,
+    };
+    if small == 2 || small == 4 {
         return Plan::Mma {
             kernel: format!("gemv_mma_{family}x2s_{dt}_n2_w{small}"),
             tiles: rows.div_ceil(32) as u32,
@@ -754,7 +798,7 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
             rows_per_global,
             ..
         } if rows_per_global >= rows && k % 128 == 0 && mma_enabled() => {
-            fp4_mma_plan("nvfp4", sfx, rows, k, m, &|name, threads| {
+            fp4_mma_plan("nvfp4", sfx, rows, k, m, sms, &|name, threads| {
                 wave(gpu, name, threads)
             })
         }
@@ -767,7 +811,7 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
             // Same layout and decode as NVFP4 with one E8M0 scale per 32 values, folded into
             // the bf16 weights exactly (f16 cannot hold every 2^e, so f16 keeps the CUDA-core
             // kernel).
-            fp4_mma_plan("mxfp4", sfx, rows, k, m, &|name, threads| {
+            fp4_mma_plan("mxfp4", sfx, rows, k, m, sms, &|name, threads| {
                 wave(gpu, name, threads)
             })
         }
@@ -1757,13 +1801,15 @@ mod tests {
     #[test]
     fn fp4_plans_name_kernels_that_exist() {
         for (family, dt) in [("nvfp4", "bf16"), ("nvfp4", "f16"), ("mxfp4", "bf16")] {
-            for rows in [520, 4096, 8192, 14336, 25601, 28672] {
+            for rows in [520, 4096, 8192, 14336, 20480, 25601, 28672, 33792] {
                 for k in [384, 3072, 4096, 8192, 14336] {
-                    for m in [1, 4, 9, 16] {
-                        let p = fp4_mma_plan(family, dt, rows, k, m, &H100);
+                    for (m, sl) in [1, 4, 9, 16, 9, 16].into_iter().zip([
+                        H100_SLOTS, H100_SLOTS, H100_SLOTS, H100_SLOTS, H100_128, H100_128,
+                    ]) {
+                        let p = fp4_mma_plan(family, dt, rows, k, m, 132, sl);
                         let (kernel, tiles, warps) = mma(&p);
                         assert!(defined(kernel, dt), "{kernel} ({rows}x{k}, M = {m})");
-                        assert!(tiles > 0 && [4, 6, 8, 16].contains(&warps), "{p:?}");
+                        assert!(tiles > 0 && [2, 4, 6, 8, 16].contains(&warps), "{p:?}");
                         assert!(
                             kernel.ends_with(&format!("_n{}_w{warps}", if m <= 8 { 1 } else { 2 }))
                         );
@@ -1775,6 +1821,9 @@ mod tests {
 
     /// One wave of a kernel at 72 registers on an H100: 28 warps on each of 132 SMs.
     const H100: fn(&str, u32) -> usize = |_, threads| 132 * (28 / (threads / 32)) as usize;
+    const H100_SLOTS: Slots<'static> = &H100;
+    /// One wave of a kernel at 128 registers on an H100: 16 warps on each of 132 SMs.
+    const H100_128: Slots<'static> = &|_, threads| 132 * (16 / (threads / 32)) as usize;
 
     #[test]
     fn fp4_wide_warps_fill_one_wave() {
@@ -1785,7 +1834,7 @@ mod tests {
             false => H100(name, threads),
         };
         let w = |rows: usize, k: usize, m: usize| {
-            mma(&fp4_mma_plan("nvfp4", "bf16", rows, k, m, &no_pt)).2
+            mma(&fp4_mma_plan("nvfp4", "bf16", rows, k, m, 132, &no_pt)).2
         };
         // 512 tiles at M = 1: 6-warp blocks all fit at once (4 per SM, 528).
         assert_eq!(w(8192, 8192, 1), 6);
@@ -1801,7 +1850,7 @@ mod tests {
         assert_eq!(w(8192, 2816, 1), 4);
         // The slots are asked for the kernel the plan names.
         let asked = std::cell::RefCell::new(Vec::new());
-        let p = fp4_mma_plan("mxfp4", "bf16", 8192, 8192, 1, &|name, threads| {
+        let p = fp4_mma_plan("mxfp4", "bf16", 8192, 8192, 1, 132, &|name, threads| {
             asked.borrow_mut().push((name.to_string(), threads));
             no_pt(name, threads)
         });
@@ -1820,9 +1869,9 @@ mod tests {
         // One wave too few: 4 (M = 4), which at M = 1 with 32 chunks per tile becomes the
         // 8-warp ring kernel (`fp4_ring_warps`).
         // (512 slots of persistent blocks: one tile each, so those are not taken either.)
-        let p = fp4_mma_plan("mxfp4", "bf16", 8192, 8192, 4, &|_, _| 511);
+        let p = fp4_mma_plan("mxfp4", "bf16", 8192, 8192, 4, 132, &|_, _| 511);
         assert_eq!(mma(&p).0, "gemv_mma_mxfp4w_bf16_n1_w4");
-        let p = fp4_mma_plan("mxfp4", "bf16", 8192, 8192, 1, &|n, _| {
+        let p = fp4_mma_plan("mxfp4", "bf16", 8192, 8192, 1, 132, &|n, _| {
             511 + n.contains("wp_") as usize
         });
         assert_eq!(mma(&p).0, "gemv_mma_mxfp4wa_bf16_n1_w8");
@@ -1830,22 +1879,57 @@ mod tests {
 
     #[test]
     fn fp4_plan_choices() {
-        // M > 8 on 25600 rows or more: four row groups of two tiles in 8-warp blocks.
-        let p = fp4_mma_plan("nvfp4", "bf16", 28672, 8192, 16, &H100);
-        assert_eq!(mma(&p), ("gemv_mma_nvfp4x2r4l_bf16_n2_w8", 224, 8));
-        let p = fp4_mma_plan("mxfp4", "bf16", 28672, 8192, 16, &H100);
-        assert_eq!(mma(&p).0, "gemv_mma_mxfp4x2r4l_bf16_n2_w8");
-        // 8192 to 25599 rows: one row pair (32 rows) per 4-warp block.
-        let p = fp4_mma_plan("nvfp4", "bf16", 14336, 4096, 16, &H100);
-        assert_eq!(mma(&p), ("gemv_mma_nvfp4x2s_bf16_n2_w4", 448, 4));
-        let p = fp4_mma_plan("mxfp4", "bf16", 8192, 8192, 9, &H100);
-        assert_eq!(mma(&p), ("gemv_mma_mxfp4x2s_bf16_n2_w4", 256, 4));
+        // M > 8 from 8192 rows, kernels at 128 registers (16 warps per SM): one row pair
+        // (32 rows) per 4-warp block while one wave holds them all (16896 rows).
+        let m16 = |family: &str, rows: usize, k: usize| {
+            let p = fp4_mma_plan(family, "bf16", rows, k, 16, 132, H100_128);
+            let (kernel, tiles, warps) = mma(&p);
+            (kernel.to_string(), tiles, warps)
+        };
+        let want = |s: &str, tiles: u32, warps: u32| (s.to_string(), tiles, warps);
+        assert_eq!(
+            m16("nvfp4", 14336, 4096),
+            want("gemv_mma_nvfp4x2s_bf16_n2_w4", 448, 4)
+        );
+        assert_eq!(
+            m16("mxfp4", 8192, 8192),
+            want("gemv_mma_mxfp4x2s_bf16_n2_w4", 256, 4)
+        );
+        assert_eq!(
+            m16("nvfp4", 16896, 8192),
+            want("gemv_mma_nvfp4x2s_bf16_n2_w4", 528, 4)
+        );
+        // Past that, 2-warp blocks where the busiest SM gets fewer rows than with 128-row
+        // blocks (28672: 224 against 256; 20480: 160 against 256) ...
+        assert_eq!(
+            m16("nvfp4", 28672, 8192),
+            want("gemv_mma_nvfp4x2s_bf16_n2_w2", 896, 2)
+        );
+        assert_eq!(
+            m16("mxfp4", 20480, 8192),
+            want("gemv_mma_mxfp4x2s_bf16_n2_w2", 640, 2)
+        );
+        assert_eq!(
+            m16("mxfp4", 17408, 4096),
+            want("gemv_mma_mxfp4x2s_bf16_n2_w2", 544, 2)
+        );
+        // ... and not where both put 256 (33792), nor past one wave of 2-warp blocks: four
+        // row groups of two tiles in 8-warp blocks.
+        assert_eq!(
+            m16("nvfp4", 33792, 8192),
+            want("gemv_mma_nvfp4x2r4l_bf16_n2_w8", 264, 8)
+        );
+        assert_eq!(
+            m16("mxfp4", 40960, 8192),
+            want("gemv_mma_mxfp4x2r4l_bf16_n2_w8", 320, 8)
+        );
+        assert_eq!(fp4_small_warps("nvfp4", "bf16", 4096, 132, H100_128), 0);
         // Fewer rows: one tile per warp, or with at least 80 chunks (K >= 10240) 128-row
         // blocks with four K splits over grid.y.
-        let p = fp4_mma_plan("nvfp4", "f16", 4096, 4096, 16, &H100);
+        let p = fp4_mma_plan("nvfp4", "f16", 4096, 4096, 16, 132, &H100);
         assert!(mma(&p).0.starts_with("gemv_mma_nvfp4_f16_n2_w"), "{p:?}");
         for (family, rows, k) in [("nvfp4", 4096, 14336), ("mxfp4", 264, 10240)] {
-            let p = fp4_mma_plan(family, "bf16", rows, k, 16, &H100);
+            let p = fp4_mma_plan(family, "bf16", rows, k, 16, 132, &H100);
             let want = format!("gemv_mma_{family}x2r4k_bf16_n2_w8");
             assert!(
                 matches!(&p, Plan::Mma { kernel, splits: 4, tiles, .. } if *kernel == want && *tiles == rows.div_ceil(128) as u32),
@@ -1857,19 +1941,25 @@ mod tests {
         assert_eq!(fp4_ksplits(8, 4096, 14336), None);
         assert!(defined("gemv_mma_nvfp4x2r4k_f16_n2_w8", "f16"));
         // M = 1: the clamped 256-k kernel for NVFP4 only; M = 4 the plain one.
-        assert!(mma(&fp4_mma_plan("nvfp4", "f16", 14336, 4096, 1, &H100))
-            .0
-            .starts_with("gemv_mma_nvfp4wc_f16_n1_"));
-        assert!(mma(&fp4_mma_plan("mxfp4", "bf16", 14336, 4096, 1, &H100))
-            .0
-            .starts_with("gemv_mma_mxfp4w_bf16_n1_"));
-        assert!(mma(&fp4_mma_plan("nvfp4", "bf16", 8192, 8192, 4, &H100))
-            .0
-            .starts_with("gemv_mma_nvfp4w_bf16_n1_"));
+        assert!(
+            mma(&fp4_mma_plan("nvfp4", "f16", 14336, 4096, 1, 132, &H100))
+                .0
+                .starts_with("gemv_mma_nvfp4wc_f16_n1_")
+        );
+        assert!(
+            mma(&fp4_mma_plan("mxfp4", "bf16", 14336, 4096, 1, 132, &H100))
+                .0
+                .starts_with("gemv_mma_mxfp4w_bf16_n1_")
+        );
+        assert!(
+            mma(&fp4_mma_plan("nvfp4", "bf16", 8192, 8192, 4, 132, &H100))
+                .0
+                .starts_with("gemv_mma_nvfp4w_bf16_n1_")
+        );
         // M = 1 with the activation ring: the 8-warp plans, and 4-warp ones of 32 chunks or
         // more in 8-warp blocks; not 6 warps, fewer chunks, or M > 1.
         let k1 = |family: &str, rows: usize, k: usize, m: usize| {
-            mma(&fp4_mma_plan(family, "bf16", rows, k, m, &H100))
+            mma(&fp4_mma_plan(family, "bf16", rows, k, m, 132, &H100))
                 .0
                 .to_string()
         };
@@ -1886,7 +1976,7 @@ mod tests {
         assert_eq!(k1("nvfp4", 8192, 8192, 4), "gemv_mma_nvfp4w_bf16_n1_w4");
         assert_eq!(k1("nvfp4", 28672, 18176, 1), "gemv_mma_nvfp4wcp_bf16_n1_w8");
         assert_eq!(k1("nvfp4", 28672, 18432, 1), "gemv_mma_nvfp4wca_bf16_n1_w8");
-        let p = fp4_mma_plan("nvfp4", "f16", 28672, 8192, 1, &H100);
+        let p = fp4_mma_plan("nvfp4", "f16", 28672, 8192, 1, 132, &H100);
         assert!(
             matches!(
                 p,
@@ -1907,7 +1997,7 @@ mod tests {
         assert_eq!(fp4_ring_warps(1, 4, 31), None);
         // K % 256 != 0 keeps 128-k chunks; below 14336 rows one tile per warp.
         assert_eq!(
-            mma(&fp4_mma_plan("nvfp4", "bf16", 8192, 384, 1, &H100)).0,
+            mma(&fp4_mma_plan("nvfp4", "bf16", 8192, 384, 1, 132, &H100)).0,
             "gemv_mma_nvfp4_bf16_n1_w4"
         );
     }
