@@ -1881,48 +1881,24 @@ mod tests {
     fn fp4_plan_choices() {
         // M > 8 from 8192 rows, kernels at 128 registers (16 warps per SM): one row pair
         // (32 rows) per 4-warp block while one wave holds them all (16896 rows).
-        let m16 = |family: &str, rows: usize, k: usize| {
-            let p = fp4_mma_plan(family, "bf16", rows, k, 16, 132, H100_128);
-            let (kernel, tiles, warps) = mma(&p);
-            (kernel.to_string(), tiles, warps)
-        };
-        let want = |s: &str, tiles: u32, warps: u32| (s.to_string(), tiles, warps);
-        assert_eq!(
-            m16("nvfp4", 14336, 4096),
-            want("gemv_mma_nvfp4x2s_bf16_n2_w4", 448, 4)
-        );
-        assert_eq!(
-            m16("mxfp4", 8192, 8192),
-            want("gemv_mma_mxfp4x2s_bf16_n2_w4", 256, 4)
-        );
-        assert_eq!(
-            m16("nvfp4", 16896, 8192),
-            want("gemv_mma_nvfp4x2s_bf16_n2_w4", 528, 4)
-        );
         // Past that, 2-warp blocks where the busiest SM gets fewer rows than with 128-row
-        // blocks (28672: 224 against 256; 20480: 160 against 256) ...
-        assert_eq!(
-            m16("nvfp4", 28672, 8192),
-            want("gemv_mma_nvfp4x2s_bf16_n2_w2", 896, 2)
-        );
-        assert_eq!(
-            m16("mxfp4", 20480, 8192),
-            want("gemv_mma_mxfp4x2s_bf16_n2_w2", 640, 2)
-        );
-        assert_eq!(
-            m16("mxfp4", 17408, 4096),
-            want("gemv_mma_mxfp4x2s_bf16_n2_w2", 544, 2)
-        );
-        // ... and not where both put 256 (33792), nor past one wave of 2-warp blocks: four
-        // row groups of two tiles in 8-warp blocks.
-        assert_eq!(
-            m16("nvfp4", 33792, 8192),
-            want("gemv_mma_nvfp4x2r4l_bf16_n2_w8", 264, 8)
-        );
-        assert_eq!(
-            m16("mxfp4", 40960, 8192),
-            want("gemv_mma_mxfp4x2r4l_bf16_n2_w8", 320, 8)
-        );
+        // blocks (28672: 224 against 256; 20480: 160 against 256), and not where both put
+        // 256 (33792) nor past one wave of 2-warp blocks: there four row groups of two
+        // tiles in 8-warp blocks.
+        for (family, rows, k, kernel, tiles, warps) in [
+            ("nvfp4", 14336, 4096, "nvfp4x2s_bf16_n2_w4", 448, 4),
+            ("mxfp4", 8192, 8192, "mxfp4x2s_bf16_n2_w4", 256, 4),
+            ("nvfp4", 16896, 8192, "nvfp4x2s_bf16_n2_w4", 528, 4),
+            ("nvfp4", 28672, 8192, "nvfp4x2s_bf16_n2_w2", 896, 2),
+            ("mxfp4", 20480, 8192, "mxfp4x2s_bf16_n2_w2", 640, 2),
+            ("mxfp4", 17408, 4096, "mxfp4x2s_bf16_n2_w2", 544, 2),
+            ("nvfp4", 33792, 8192, "nvfp4x2r4l_bf16_n2_w8", 264, 8),
+            ("mxfp4", 40960, 8192, "mxfp4x2r4l_bf16_n2_w8", 320, 8),
+        ] {
+            let p = fp4_mma_plan(family, "bf16", rows, k, 16, 132, H100_128);
+            let want = format!("gemv_mma_{kernel}");
+            assert_eq!(mma(&p), (want.as_str(), tiles, warps), "{rows}x{k}");
+        }
         assert_eq!(fp4_small_warps("nvfp4", "bf16", 4096, 132, H100_128), 0);
         // Fewer rows: one tile per warp, or with at least 80 chunks (K >= 10240) 128-row
         // blocks with four K splits over grid.y.
