@@ -463,13 +463,14 @@ pub fn gemv_specs() -> Vec<Spec> {
     // block, so each warp walks 3 chunks (and the last tile is partial).
     v.push(nv(8200, 3072, Nvfp4Convention::Divisor));
     v.push(mx(1, 8200, 3072));
-    // 8192 to 25599 rows at M > 8: the small-block two-tile kernels (`x2s`; with
-    // SAFEWEIGHTS_FP4_SMALL=0, the alternate pass, the four-row-group ones).
+    // 8192 rows or more at M > 8: the small-block two-tile kernels (`x2s`, 4 warps on
+    // 14337 rows and, on an H100 or H200, 2 warps on 25601: `fp4_small_warps`; with
+    // SAFEWEIGHTS_FP4_SMALL=0, the alternate pass, the four-row-group ones, on 25601 rows
+    // the 8-warp, 128-register `x2r4l`). On 25601 rows the two K warps of either walk 5
+    // and 6 chunks (NVFP4) or 2 and 3 (MXFP4): both slots of the two-chunk loop, an odd
+    // tail and an even one.
     v.push(nv(14337, 128, Nvfp4Convention::Multiplier));
     v.push(mx(1, 14337, 128));
-    // 25600 rows or more at M > 8: the 8-warp, 128-register four-row-group kernels, whose
-    // two K warps walk 5 and 6 chunks (NVFP4) or 2 and 3 (MXFP4): both slots of the
-    // two-chunk loop, an odd tail and an even one.
     v.push(nv(25601, 1408, Nvfp4Convention::Divisor));
     v.push(mx(1, 25601, 640));
     v.push(mx(1, 2047, 96));

@@ -511,8 +511,8 @@ fn fp4_ring_warps(m: usize, warps: u32, chunks: usize) -> Option<u32> {
 /// same call, M = 16 (docs/perf.md, session 14): 4096x14336 NVFP4 27.8-28.1 -> 25.7 us (4
 /// or 8 splits; 2: 38.3), MXFP4 27.1-27.4 -> 24.4-24.7; 4096x4096 (32 chunks) slower, 12.2
 /// -> 13.3 (8) and 14.1 (4). `SAFEWEIGHTS_FP4_KSPLIT=0` never takes it, `=S` (1-32)
-/// wherever M > 8 and K % 128 == 0, with S splits (with `SAFEWEIGHTS_FP4_SMALL=0` on
-/// 8192-25599 rows, where the `x2s` plan comes first).
+/// wherever M > 8 and K % 128 == 0, with S splits (with `SAFEWEIGHTS_FP4_SMALL=0` where
+/// the `x2s` plan comes first: `fp4_small_warps`).
 fn fp4_ksplits(m: usize, rows: usize, k: usize) -> Option<u32> {
     if m <= 8 || k % 128 != 0 {
         return None;
