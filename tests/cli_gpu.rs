@@ -95,17 +95,31 @@ fn perf_gate(
     sw(&a)
 }
 
+/// The reports written as files named `names[i]` in a new temporary directory (kept alive
+/// by the returned handle), and their paths.
+fn write_reports(reports: &[(&str, String)]) -> (tempfile::TempDir, Vec<std::path::PathBuf>) {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = reports
+        .iter()
+        .map(|(name, text)| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            path
+        })
+        .collect();
+    (dir, paths)
+}
+
 #[test]
 fn perf_gate_passes_an_identical_run_and_fails_a_regression() {
-    let dir = tempfile::tempdir().unwrap();
-    let base = dir.path().join("baseline-h100.json");
-    let same = dir.path().join("same.json");
-    let slow = dir.path().join("slow.json");
-    std::fs::write(&base, report(100.0)).unwrap();
-    std::fs::write(&same, report(100.0)).unwrap();
-    std::fs::write(&slow, report(107.0)).unwrap();
-    let args = |cur: &std::path::Path| perf_gate(&base, cur, &[]);
-    let ok = args(&same);
+    let (_dir, p) = write_reports(&[
+        ("baseline-h100.json", report(100.0)),
+        ("same.json", report(100.0)),
+        ("slow.json", report(107.0)),
+    ]);
+    let (base, same, slow) = (&p[0], &p[1], &p[2]);
+    let args = |cur: &std::path::Path| perf_gate(base, cur, &[]);
+    let ok = args(same);
     assert_eq!(
         ok.status.code(),
         Some(0),
@@ -113,7 +127,7 @@ fn perf_gate_passes_an_identical_run_and_fails_a_regression() {
         String::from_utf8_lossy(&ok.stdout)
     );
     assert!(String::from_utf8_lossy(&ok.stdout).contains("perf gate: PASS (1 kernels compared)"));
-    let bad = args(&slow);
+    let bad = args(slow);
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("GPU012"));
     // The verdict is on stdout too, so a report redirected to a file ends with it.
@@ -127,13 +141,13 @@ fn perf_gate_passes_an_identical_run_and_fails_a_regression() {
 
 #[test]
 fn perf_gate_notes_a_slower_card_and_can_judge_at_the_baseline_ceiling() {
-    let dir = tempfile::tempdir().unwrap();
-    let base = dir.path().join("baseline-h100.json");
-    let cur = dir.path().join("cur.json");
-    std::fs::write(&base, report_at(100.0, 3087.0)).unwrap();
     // 6% slower on a card that reads 5.5% slower.
-    std::fs::write(&cur, report_at(106.0, 2917.0)).unwrap();
-    let run = |extra: &[&str]| perf_gate(&base, &cur, extra);
+    let (_dir, p) = write_reports(&[
+        ("baseline-h100.json", report_at(100.0, 3087.0)),
+        ("cur.json", report_at(106.0, 2917.0)),
+    ]);
+    let (base, cur) = (&p[0], &p[1]);
+    let run = |extra: &[&str]| perf_gate(base, cur, extra);
     let raw = run(&[]);
     assert_eq!(raw.status.code(), Some(1));
     let out = String::from_utf8_lossy(&raw.stdout);
@@ -156,12 +170,6 @@ fn perf_gate_notes_a_slower_card_and_can_judge_at_the_baseline_ceiling() {
 
 #[test]
 fn perf_gate_notes_a_baseline_timed_with_other_activations() {
-    let dir = tempfile::tempdir().unwrap();
-    let base = dir.path().join("baseline-h100.json");
-    let fresh = dir.path().join("fresh.json");
-    let warm = dir.path().join("warm.json");
-    // A report from before the `activations` field reads as `warm`.
-    std::fs::write(&base, report(100.0)).unwrap();
     let with = |cond: &str| {
         report(100.0).replacen(
             r#""gemv":[]"#,
@@ -169,10 +177,15 @@ fn perf_gate_notes_a_baseline_timed_with_other_activations() {
             1,
         )
     };
-    std::fs::write(&fresh, with("fresh")).unwrap();
-    std::fs::write(&warm, with("warm")).unwrap();
+    // A report from before the `activations` field reads as `warm`.
+    let (_dir, p) = write_reports(&[
+        ("baseline-h100.json", report(100.0)),
+        ("fresh.json", with("fresh")),
+        ("warm.json", with("warm")),
+    ]);
+    let (base, fresh, warm) = (&p[0], &p[1], &p[2]);
     let gate = |cur: &std::path::Path| {
-        let o = perf_gate(&base, cur, &[]);
+        let o = perf_gate(base, cur, &[]);
         assert_eq!(
             o.status.code(),
             Some(0),
@@ -181,13 +194,13 @@ fn perf_gate_notes_a_baseline_timed_with_other_activations() {
         );
         String::from_utf8_lossy(&o.stdout).into_owned()
     };
-    let out = gate(&fresh);
+    let out = gate(fresh);
     assert!(
         out.contains(
             "note: the baseline timed its GEMVs with warm activations and this run with fresh"
         ),
         "{out}"
     );
-    let out = gate(&warm);
+    let out = gate(warm);
     assert!(!out.contains("activations"), "{out}");
 }
