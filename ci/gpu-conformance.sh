@@ -14,10 +14,11 @@
 # shared-memory ring (`wca` / `wa`), and FP4 at M > 8 on fewer than 8192 rows through the
 # one-tile kernels instead of the K-split `x2r4k` ones, and the GPTQ4 family at M > 8
 # through the kernels of layers too large for one wave of two-tile blocks (128-column
-# `c2` blocks; 4-warp `gptq4q` blocks for act-order). A third (conformance-gpu-pt.json) takes FP4 at M = 1
+# `c2` blocks). A third (conformance-gpu-pt.json) takes FP4 at M = 1
 # through the persistent kernels (`wcp` / `wp`) on every layer they fit, with 7 blocks, so
 # that each block walks many tiles (the dispatcher takes them only on layers larger than
-# the suite's).
+# the suite's), and the GPTQ4 family at M > 8 through the two-tile kernel in 4-warp blocks
+# (`gptq4q`, a tuning variant the dispatcher no longer takes).
 set -uo pipefail
 . "$(dirname "$0")/gpu-env.sh"
 OUT_DIR="${OUT_DIR:-.}"
@@ -29,9 +30,9 @@ echo "---- alternate paths (SAFEWEIGHTS_MMA_SPLITS=2 SAFEWEIGHTS_FP8_NANSCAN=0 S
 SAFEWEIGHTS_MMA_SPLITS=2 SAFEWEIGHTS_FP8_NANSCAN=0 SAFEWEIGHTS_AWQ_REPACK=0 SAFEWEIGHTS_FP4_SMALL=0 SAFEWEIGHTS_MMA_GPTQW4=1 SAFEWEIGHTS_FP4_XR=0 SAFEWEIGHTS_FP4_KSPLIT=0 SAFEWEIGHTS_MMA_BIG16=1 SAFEWEIGHTS_CT4_REPACK=0 "$SW" conformance --gpu --seed 2 \
   --out "$OUT_DIR/conformance-gpu-alt.json" 2>&1 | grep -E "FAIL|clusters|fp8|^GPU conformance|error"
 alt=${PIPESTATUS[0]}
-echo "---- persistent FP4 at M = 1 (SAFEWEIGHTS_FP4_PT=2 SAFEWEIGHTS_FP4_PT_BLOCKS=7) ----"
-SAFEWEIGHTS_FP4_PT=2 SAFEWEIGHTS_FP4_PT_BLOCKS=7 "$SW" conformance --gpu --seed 3 \
-  --out "$OUT_DIR/conformance-gpu-pt.json" 2>&1 | grep -E "FAIL|wcp|wp_|^GPU conformance|error"
+echo "---- persistent FP4 at M = 1, 4-warp two-tile GPTQ4 (SAFEWEIGHTS_FP4_PT=2 SAFEWEIGHTS_FP4_PT_BLOCKS=7 SAFEWEIGHTS_MMA_N2W4=1) ----"
+SAFEWEIGHTS_FP4_PT=2 SAFEWEIGHTS_FP4_PT_BLOCKS=7 SAFEWEIGHTS_MMA_N2W4=1 "$SW" conformance --gpu --seed 3 \
+  --out "$OUT_DIR/conformance-gpu-pt.json" 2>&1 | grep -E "FAIL|wcp|wp_|gptq4q|^GPU conformance|error"
 pt=${PIPESTATUS[0]}
 [ "$main" -ne 0 ] && exit "$main"
 [ "$alt" -ne 0 ] && exit "$alt"

@@ -1550,8 +1550,239 @@ __device__ __forceinline__ void kmajor_x_rows(const u16** xr, const u16* __restr
     for (int j = 0; j < NT; ++j) xr[j] = x + (u64)(g + 8 * j) * K + 8 * t;
 }
 
+// SW_GA 1 (default): the two-tile (M > 8) GPTQ4 kernels take mma_gptq4_ga_body below; 0
+// keeps mma_gptq4_body_pc for them (for comparisons). SW_XP 0: the group-sum kernel loads
+// its activations when a chunk starts instead of one chunk ahead.
+#ifndef SW_GA
+#define SW_GA 1
+#endif
+#ifndef SW_XP
+#define SW_XP 1
+#endif
+// The two-tile (M > 8) GPTQ4 kernel with group sums, the MMA transposed (`SW_GA`, the
+// default): activations are the A operand (16 rows of M by 16 k) and weights the B operand
+// (16 k by 8 columns), so a warp's 64 columns are 8 n-tiles; n-tile i holds columns
+// n0 + 32 (i / 4) + 4 n + i % 4 (n = 0..7), the columns lane (g, t) loads as words i % 4
+// of its two 16-byte loads (as in mma_gptq4_body_pc). Per 16-k step h, a lane's B pair is
+// nibbles (h, h + 4) and (h + 2, h + 6) of its word (one and_or each, the (magic | q)
+// decode), and its A quad the same k of activation rows g and g + 8 (one prmt each, written
+// straight into the quad).
+// The MMAs add a group's raw products (magic + q) x into f32 accumulators across its chunks;
+// one more MMA per step, with ones as B, sums the activation rows of the same A quad (rows g
+// and g + 8 of C: the rows the lane's outputs have). At the group's end,
+// out += s (sum - (magic + z + v1) sum_x), two FMAs per value, with `out` per lane in
+// shared memory (the reduction buffer, read and written once per group). A lane's outputs
+// are columns n0 + 32 h + 8t + 0..7 (h = 0, 1), whose scales are one 16-byte load and whose
+// zero points one word. Against mma_gptq4_body_pc: no per-chunk scale multiplies (32 FFMA
+// per chunk), two MMAs per chunk for the sums instead of four, no operand moves, and no
+// scales or running outputs in registers, which leaves room for XP: the next chunk's
+// activations loaded one chunk ahead (the load issued at a chunk's start was the main stall,
+// docs/perf.md session 13).
+template <int A, int NWN, bool SK, int PF, int WB, bool Z8, bool XP>
+__device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __restrict__ part,
+                                                  const u16* __restrict__ x, const u32* __restrict__ qw,
+                                                  const u32* __restrict__ qz, const u16* __restrict__ scales,
+                                                  int scale_dt, int group_size, int v1, const u16* __restrict__ bias,
+                                                  int m, int N, int K) {
+    if (SK) cluster_arrive_relaxed(); // split_tail: phase 1 of the cluster barrier
+    grid_dep_launch();
+    constexpr int W = WB, KW = W / NWN;
+    static_assert(!SK || NWN == 1, "in-kernel split sums: one column group per block");
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    const int wn = warp % NWN, wk = warp / NWN;
+    const int n0 = (blockIdx.x * NWN + wn) * 64;
+    const int chunks = K / 32;
+    const int parts = (int)gridDim.y * KW, pi = (int)blockIdx.y * KW + wk;
+    const int c0 = (int)((long long)chunks * pi / parts), c1 = (int)((long long)chunks * (pi + 1) / parts);
+    // Loaded columns (B operand) and output columns (scales, zeros): clamped into the layer;
+    // N % 8 == 0, so a clamped block lies wholly past N and its outputs are dropped.
+    const int la = min(n0 + 4 * g, N - 4), lb = min(n0 + 32 + 4 * g, N - 4);
+    const int oa = min(n0 + 8 * t, N - 8), ob = min(n0 + 32 + 8 * t, N - 8);
+    const u32 MAGIC = A == OUT_F16 ? 0x64006400u : 0x43004300u;
+    const u32 ONES = A == OUT_F16 ? 0x3C003C00u : 0x3F803F80u;
+    const float ZOFF = 8388608.0f - (A == OUT_F16 ? 1024.0f : 128.0f) - (float)v1;
+    const int zero_words = N >> 3;
+    const int cpg = group_size / 32;
+    // out: the C fragment of n-tile i of this lane, [i][lane].
+    __shared__ float4 red4[W][8][32];
+#pragma unroll
+    for (int i = 0; i < 8; ++i) red4[warp][i][lane] = make_float4(0.f, 0.f, 0.f, 0.f);
+    float gacc[8][4], sx[4];
+    auto clear = [&]() {
+#pragma unroll
+        for (int i = 0; i < 8; ++i)
+#pragma unroll
+            for (int r = 0; r < 4; ++r) gacc[i][r] = 0.0f;
+#pragma unroll
+        for (int r = 0; r < 4; ++r) sx[r] = 0.0f;
+    };
+    clear();
+    // The current group's raw scales (8 per half) and zero words, read when it starts and
+    // used at its end.
+    const u16* sgA = scales + (u64)(c0 / cpg) * N + oa;
+    const u16* sgB = scales + (u64)(c0 / cpg) * N + ob;
+    const u32* zgA = qz + (u64)(c0 / cpg) * zero_words + (oa >> 3);
+    const u32* zgB = qz + (u64)(c0 / cpg) * zero_words + (ob >> 3);
+    uint4 ra = make_uint4(0u, 0u, 0u, 0u), rb = ra;
+    u32 za = 0u, zb = 0u;
+    auto group_start = [&](bool more) {
+        ra = *(const uint4*)sgA;
+        rb = *(const uint4*)sgB;
+        if (!Z8) {
+            za = *zgA;
+            zb = *zgB;
+        }
+        sgA += N;
+        sgB += N;
+        zgA += zero_words;
+        zgB += zero_words;
+        if (more) { // the next group's words to L2
+            group_prefetch(sgA);
+            group_prefetch(sgB);
+            if (!Z8) {
+                group_prefetch(zgA);
+                group_prefetch(zgB);
+            }
+        }
+    };
+    auto flush = [&]() {
+        const u32 hw[2][4] = {{ra.x, ra.y, ra.z, ra.w}, {rb.x, rb.y, rb.z, rb.w}};
+        const u32 zw[2] = {za, zb};
+#pragma unroll
+        for (int hf = 0; hf < 2; ++hf) {
+            float s[8], f[8];
+#pragma unroll
+            for (int k = 0; k < 8; ++k) {
+                const u32 hv = (hw[hf][k >> 1] >> (16 * (k & 1))) & 0xFFFFu;
+                s[k] = scale_dt == SDT_BF16 ? bf16_to_f32((u16)hv) : f16_to_f32((u16)hv);
+                // 2^23 + z read as f32, then - (2^23 - magic - v1): magic + z + v1 exactly.
+                const u32 q = Z8 ? 8u : (zw[hf] >> (4 * k)) & 15u;
+                f[k] = __uint_as_float(q | 0x4B000000u) - ZOFF;
+            }
+#pragma unroll
+            for (int i4 = 0; i4 < 4; ++i4) {
+                const int i = 4 * hf + i4;
+                float4 o = red4[warp][i][lane];
+                o.x = fmaf(s[i4], fmaf(-f[i4], sx[0], gacc[i][0]), o.x);
+                o.y = fmaf(s[i4 + 4], fmaf(-f[i4 + 4], sx[0], gacc[i][1]), o.y);
+                o.z = fmaf(s[i4], fmaf(-f[i4], sx[2], gacc[i][2]), o.z);
+                o.w = fmaf(s[i4 + 4], fmaf(-f[i4 + 4], sx[2], gacc[i][3]), o.w);
+                red4[warp][i][lane] = o;
+            }
+        }
+        clear();
+    };
+    uint4 qa, qb;
+    const u32* pa = qw + (u64)(4 * c0 + t) * N + la;
+    const u32* pb = qw + (u64)(4 * c0 + t) * N + lb;
+    const u64 pstep = (u64)4 * N;
+    auto fetch = [&]() {
+        qa = ldg_stream16(pa);
+        qb = ldg_stream16(pb);
+        pa += pstep;
+        pb += pstep;
+    };
+    // Activation rows g and g + 8 at k = 32 c + 8t (rows at or beyond M read as zeros).
+    const u16* xg = x + (u64)g * K + 8 * t + 32 * c0;
+    const u16* xg8 = x + (u64)(g + 8) * K + 8 * t + 32 * c0;
+    const bool rg = g < m, rg8 = g + 8 < m;
+    uint4 P0, P1;
+    auto xload = [&]() {
+        P0 = make_uint4(0, 0, 0, 0);
+        P1 = P0;
+        if (rg) P0 = *(const uint4*)xg;
+        if (rg8) P1 = *(const uint4*)xg8;
+        xg += 32;
+        xg8 += 32;
+    };
+    int gend = (c0 / cpg + 1) * cpg;
+    if (c0 < c1) {
+        group_prefetch(sgA);
+        group_prefetch(sgB);
+        if (!Z8) {
+            group_prefetch(zgA);
+            group_prefetch(zgB);
+        }
+        fetch();
+    }
+    // Act-order layers: the permuted activations are read only after the permute has
+    // finished (see mma_gptq4_body_pc).
+    grid_dep_wait();
+    if (c0 < c1) {
+        group_start(gend < c1);
+        if (XP) xload();
+    }
+    for (int c = c0; c < c1; ++c) {
+        if (c == gend) {
+            flush();
+            gend += cpg;
+            group_start(gend < c1);
+        }
+        const u32 w[8] = {qa.x, qa.y, qa.z, qa.w, qb.x, qb.y, qb.z, qb.w};
+        if (PF > 0 && c + PF < c1) {
+            group_prefetch(pa + (u64)(PF - 1) * pstep);
+            group_prefetch(pb + (u64)(PF - 1) * pstep);
+        }
+        if (c + 1 < c1) fetch();
+        if (!XP) xload();
+        u32 X[2][4];
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+            const u32 sel = h ? 0x7632u : 0x5410u;
+            X[h][0] = prmt(P0.x, P0.z, sel);
+            X[h][1] = prmt(P1.x, P1.z, sel);
+            X[h][2] = prmt(P0.y, P0.w, sel);
+            X[h][3] = prmt(P1.y, P1.w, sel);
+        }
+        if (XP && c + 1 < c1) xload();
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+            mma_16816<A>(sx, X[h][0], X[h][1], X[h][2], X[h][3], ONES, ONES);
+#pragma unroll
+            for (int i = 0; i < 8; ++i) {
+                const u32 b0 = and_or<0x000F000Fu>(w[i] >> (4 * h), MAGIC);
+                const u32 b1 = and_or<0x000F000Fu>(w[i] >> (4 * h + 8), MAGIC);
+                mma_16816<A>(gacc[i], X[h][0], X[h][1], X[h][2], X[h][3], b0, b1);
+            }
+        }
+    }
+    if (c0 < c1) flush();
+    // The lane's sums from its float4 slots to the scalar layout [warp][e][lane], which the
+    // tail reads without bank conflicts (scalar reads of the float4 slots are 4-way).
+    float(*red)[32][32] = reinterpret_cast<float(*)[32][32]>(&red4[0][0][0]);
+    {
+        float4 o[8];
+#pragma unroll
+        for (int i = 0; i < 8; ++i) o[i] = red4[warp][i][lane];
+        __syncwarp();
+#pragma unroll
+        for (int i = 0; i < 8; ++i) {
+            red[warp][4 * i][lane] = o[i].x;
+            red[warp][4 * i + 1][lane] = o[i].y;
+            red[warp][4 * i + 2][lane] = o[i].z;
+            red[warp][4 * i + 3][lane] = o[i].w;
+        }
+    }
+    __syncthreads();
+    split_tail<A, 32, SK>(
+        y, part, bias, m, N, blockIdx.x * 64 * NWN, 64 * NWN, NWN == 1 ? warp : (wk == 0 ? 0 : 32), NWN == 1 ? W : 1,
+        [&](int e) {
+            float s = 0.0f;
+#pragma unroll
+            for (int wv = 0; wv < KW; ++wv) s += red[wn + NWN * wv][e][lane];
+            return s;
+        },
+        [&](int e, int& mm, int& n) {
+            const int i = e >> 2, r = e & 3;
+            mm = g + 8 * (r >> 1);
+            n = n0 + 32 * (i >> 2) + (i & 3) + 8 * t + 4 * (r & 1);
+            return mm < m && n < N;
+        });
+}
+
 // GPTQ 4-bit without g_idx (§2.3), group size a multiple of 32: tensor-core GEMV over a K-major
-// layout. A warp owns 64 columns (four m16 tiles) and walks 32-k chunks: lane (g, t) loads
+// layout, scaling each chunk's sums (the M <= 8 kernels; at M > 8 mma_gptq4_ga_body runs
+// instead unless SW_GA is 0). A warp owns 64 columns (four m16 tiles) and walks 32-k chunks: lane (g, t) loads
 // packed row 4c + t at columns n0 + 4g + 0..3 and n0 + 32 + 4g + 0..3 (two 16-byte loads;
 // eight lanes read a whole 128-byte line); m-tile i maps MMA row g to column n0 + 4g + i and
 // row g + 8 to n0 + 32 + 4g + i. Nibbles j and j + 4 of a word (k = 8t + j, 8t + j + 4) form
@@ -1570,7 +1801,7 @@ __device__ __forceinline__ void kmajor_x_rows(const u16** xr, const u16* __restr
 // Z8: every zero point is 8 and `qz` is not read (the `z` kernels, for symmetric
 // compressed-tensors int4, quant_formats §5.4).
 template <int A, int NT, int NWN, int CH = 1, bool SK = false, int PF = (NT == 2 ? 2 : 0), int WB = 8, bool Z8 = false>
-__device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __restrict__ part, const u16* __restrict__ x,
+__device__ __forceinline__ void mma_gptq4_body_pc(u16* __restrict__ y, float* __restrict__ part, const u16* __restrict__ x,
                                                const u32* __restrict__ qw, const u32* __restrict__ qz,
                                                const u16* __restrict__ scales, int scale_dt, int group_size, int v1,
                                                const u16* __restrict__ bias, int m, int N, int K) {
@@ -1827,6 +2058,24 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
             n = (r < 2 ? ca : cb) + i;
             return mm < m && n < N;
         });
+}
+
+// The GPTQ4 tensor-core kernels' entry: the two-tile (M > 8, 32-k) kernels run the group-sum
+// body (H100, same call, M = 16, per-chunk scaling -> group sums: 28672x8192 GPTQ4
+// 59.5-59.6 -> 56.0-56.2 us, ct int4 57.9-58.8 -> 54.9-55.0, act-order 64.4-64.6 ->
+// 59.0-59.1; 8192x8192 22.4 -> 21.0; 4096x14336 21.8 -> 20.6; docs/perf.md session 18),
+// the others mma_gptq4_body_pc.
+template <int A, int NT, int NWN, int CH = 1, bool SK = false, int PF = (NT == 2 ? 2 : 0), int WB = 8, bool Z8 = false>
+__device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __restrict__ part, const u16* __restrict__ x,
+                                               const u32* __restrict__ qw, const u32* __restrict__ qz,
+                                               const u16* __restrict__ scales, int scale_dt, int group_size, int v1,
+                                               const u16* __restrict__ bias, int m, int N, int K) {
+    if constexpr (NT == 2 && CH == 1 && SW_GA)
+        mma_gptq4_ga_body<A, NWN, SK, PF, WB, Z8, SW_XP != 0>(y, part, x, qw, qz, scales, scale_dt, group_size, v1, bias,
+                                                              m, N, K);
+    else
+        mma_gptq4_body_pc<A, NT, NWN, CH, SK, PF, WB, Z8>(y, part, x, qw, qz, scales, scale_dt, group_size, v1, bias, m,
+                                                          N, K);
 }
 
 // FP8 E4M3 (§4) on tensor cores: the NVFP4 layout with one byte per value, 64-k chunks (16

@@ -69,8 +69,9 @@ pub enum Plan {
 /// A K-major tensor-core plan (`threads` per block, `k_warps` of its warps along K) over `tiles`
 /// blocks of columns, with grid.y K-splits: the most whose blocks all fit on the GPU at
 /// once (the driver's occupancy for the kernel), so that no second, partial wave of blocks
-/// runs with most SMs idle; 1 when the tiles alone fill more than one wave. At least two
-/// chunks per warp, at most 16 (`SAFEWEIGHTS_MMA_SPLITS` overrides, for tuning).
+/// runs with most SMs idle; 1 when the tiles alone fill more than one wave. At least
+/// `min_warp_chunks` chunks per warp (two for most kernels), at most 16 splits
+/// (`SAFEWEIGHTS_MMA_SPLITS` overrides, for tuning).
 /// H100, M = 1 (µs, old rule of ~24 warps per SM -> this one): GPTQ4 8192x8192 25.7 -> 24.0,
 /// 14336x4096 24.1 -> 19.6, 4096x14336 25.7 -> 22.7; AWQ 4096x4096 16.9 -> 12.8.
 #[allow(clippy::too_many_arguments)]
@@ -80,16 +81,19 @@ fn mma_col_plan(
     tiles: usize,
     chunks: usize,
     k_warps: usize,
+    min_warp_chunks: usize,
     threads: u32,
     sorted: bool,
     kpacked: bool,
 ) -> Plan {
-    let most = (chunks / (2 * k_warps)).clamp(1, 16);
-    let splits = match env_knob("SAFEWEIGHTS_MMA_SPLITS", 0) {
-        0 => wave(gpu, &kernel, threads) / tiles.max(1),
-        forced => forced,
-    }
-    .clamp(1, most);
+    let splits = col_splits(
+        wave(gpu, &kernel, threads),
+        tiles,
+        chunks,
+        k_warps,
+        min_warp_chunks,
+        env_knob("SAFEWEIGHTS_MMA_SPLITS", 0),
+    );
     // Split plans at M <= 8 take the `_sk` variant, which sums the splits in the last
     // block of each tile instead of a finalize launch (faster there, slower at M > 8;
     // gemv.cu); the unsplit kernel keeps the code (and registers) it was measured with.
@@ -123,6 +127,25 @@ fn mma_col_plan(
     }
 }
 
+/// `mma_col_plan`'s K splits: as many as one `wave` of blocks holds over `tiles` column
+/// tiles, with at least `min_warp_chunks` of the `chunks` per warp (`k_warps` warps along K)
+/// and at most 16; `forced` (non-zero, a tuning override) replaces that count and is held
+/// only to two chunks per warp.
+fn col_splits(
+    wave: usize,
+    tiles: usize,
+    chunks: usize,
+    k_warps: usize,
+    min_warp_chunks: usize,
+    forced: usize,
+) -> usize {
+    let most = |min_chunks: usize| (chunks / (min_chunks.max(1) * k_warps.max(1))).clamp(1, 16);
+    match forced {
+        0 => (wave / tiles.max(1)).clamp(1, most(min_warp_chunks)),
+        forced => forced.clamp(1, most(2)),
+    }
+}
+
 /// The GPTQ 4-bit tensor-core plan (also AWQ and compressed-tensors int4, repacked into the
 /// GPTQ layout).
 #[allow(clippy::too_many_arguments)]
@@ -139,12 +162,14 @@ fn gptq4_mma_plan(
     // At M > 8, a layer whose 64-column tiles exceed one wave of two-tile blocks (2 per SM)
     // with a last wave at most three quarters full takes 128-column blocks (`c2`: two
     // warps along N share each activation fragment; 224 blocks for 28672 rows, all
-    // resident) or, act-order, the two-tile kernel in 4-warp blocks (`gptq4q`, 4 per SM). H100, same call, M = 16, 28672x8192 with the activations
-    // written afresh before each run (docs/perf.md, session 16): GPTQ4 64.6 -> 59.6 us, AWQ
-    // 64.7 -> 59.6, ct int4 63.1 -> 59.4; act-order 66.7 -> 64.3 (c2: 65.1). With the
-    // activations left in L2 by the previous run both were slower than one 64-column tile
-    // per block (69.2 and 69.3 against 62.7). GPTQ4 24576x8192 (last wave 45% full) 64.1 ->
-    // 58.8; 33792x8192 (two full waves) 66.3 -> 68.6, so it keeps the 64-column tiles.
+    // resident). H100, same call, M = 16, 28672x8192 with the activations written afresh
+    // before each run (docs/perf.md, session 16): GPTQ4 64.6 -> 59.6 us, AWQ 64.7 -> 59.6,
+    // ct int4 63.1 -> 59.4. With the activations left in L2 by the previous run it was
+    // slower than one 64-column tile per block (69.2 against 62.7). GPTQ4 24576x8192 (last
+    // wave 45% full) 64.1 -> 58.8; 33792x8192 (two full waves) 66.3 -> 68.6, so it keeps
+    // the 64-column tiles. Act-order layers took the two-tile kernel in 4-warp blocks
+    // (`gptq4q`) there until the group-sum kernel (session 18, same call, 28672x8192:
+    // `gptq4q` 59.0 us, `c2` 58.0-58.2; 24576x8192 58.2-58.6 against 57.2-57.3).
     // `SAFEWEIGHTS_MMA_BIG16=0|1` forces the choice, for tuning and conformance.
     let big16 = m > 8 && {
         let wave8 = wave(gpu, &format!("gemv_mma_gptq4_{sfx}_n2_c1"), 256);
@@ -155,7 +180,7 @@ fn gptq4_mma_plan(
     // splits K further (`mma_col_plan`).
     let cols = match env_knob("SAFEWEIGHTS_MMA_COLS", 0) {
         c @ (1 | 2 | 4) => c,
-        _ if big16 && !sorted => 2,
+        _ if big16 => 2,
         _ => 1,
     };
     // M <= 8 and groups of 64k: 64-k chunks (four 16-byte loads per lane in flight).
@@ -192,19 +217,40 @@ fn gptq4_mma_plan(
         true => kernel.replacen("gptq4w_", "gptq4w4_", 1),
         false => kernel,
     };
-    // The two-tile kernel in 4-warp blocks (`gptq4q`; `SAFEWEIGHTS_MMA_N2W4=0|1` forces it).
-    let q4 = cols == 1
-        && m > 8
-        && pf.is_empty()
-        && env_knob("SAFEWEIGHTS_MMA_N2W4", usize::from(big16 && sorted)) == 1;
+    // The two-tile kernel in 4-warp blocks (`gptq4q`, 4 per SM): not chosen since session 18;
+    // `SAFEWEIGHTS_MMA_N2W4=1` takes it, for tuning and conformance.
+    let q4 = cols == 1 && m > 8 && pf.is_empty() && env_knob("SAFEWEIGHTS_MMA_N2W4", 0) == 1;
     let kernel = match q4 {
         true => kernel.replacen("gptq4_", "gptq4q_", 1),
         false => kernel,
     };
     let (k_warps, threads) = if w4 || q4 { (4, 128) } else { (8 / cols, 256) };
     mma_col_plan(
-        gpu, kernel, tiles, chunks, k_warps, threads, sorted, kpacked,
+        gpu,
+        kernel,
+        tiles,
+        chunks,
+        k_warps,
+        two_tile_min_chunks(m, sorted),
+        threads,
+        sorted,
+        kpacked,
     )
+}
+
+/// The fewest 32-k chunks per warp for the GPTQ4 plan's K splits. At M > 8 the group-sum
+/// kernel (gemv.cu, `mma_gptq4_ga_body`) pays a fixed cost per warp (its last group's sums,
+/// the scalar copy for the tail), so its warps keep at least 8 chunks, two groups of 128:
+/// H100, same call, M = 16 (docs/perf.md, session 18), 4096x4096 GPTQ4 four splits (4
+/// chunks per warp) 12.5 us, two 11.3 (ct int4 12.4 -> 11.3); 4096x14336 keeps four (14
+/// chunks; two 22.1 against 20.6-21.0); 8192x8192 already took two. Act-order layers keep
+/// two chunks: on 4096x4096 their two splits took 14.6-14.7 against 14.0-14.1 with four.
+fn two_tile_min_chunks(m: usize, sorted: bool) -> usize {
+    if m > 8 && !sorted {
+        8
+    } else {
+        2
+    }
 }
 
 /// Whether `tiles` blocks need more than one wave of `wave` and their last wave is at most
@@ -733,7 +779,7 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
             let tiles = n.div_ceil(64);
             let chunks = k / 32;
             let kernel = format!("gemv_mma_gptq8_{sfx}_n{}", if m <= 8 { 1 } else { 2 });
-            mma_col_plan(gpu, kernel, tiles, chunks, 8, 256, false, false)
+            mma_col_plan(gpu, kernel, tiles, chunks, 8, 2, 256, false, false)
         }
         Desc::Gptq { bits, n, k, .. } if bits == 4 || bits == 8 => {
             let tiles = n.div_ceil(32);
@@ -777,7 +823,7 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
             let tiles = (n / 8).div_ceil(8);
             let chunks = k / 32;
             let kernel = format!("gemv_mma_awq_{sfx}_n{}", if m <= 8 { 1 } else { 2 });
-            mma_col_plan(gpu, kernel, tiles, chunks, 8, 256, false, false)
+            mma_col_plan(gpu, kernel, tiles, chunks, 8, 2, 256, false, false)
         }
         Desc::Awq { n, k, .. } if m <= 4 => {
             let tiles = (n / 8).div_ceil(32);
@@ -2080,6 +2126,27 @@ mod tests {
         ] {
             assert_eq!(zero8_variant(none), None, "{none}");
         }
+    }
+
+    #[test]
+    fn two_tile_splits_keep_eight_chunks_per_warp_at_m16() {
+        // An H100 wave: 264 blocks of 8 warps (2 per SM), all 8 warps along K (`c1`).
+        let splits = |tiles, k: usize, m, sorted| {
+            col_splits(264, tiles, k / 32, 8, two_tile_min_chunks(m, sorted), 0)
+        };
+        assert_eq!(splits(64, 4096, 16, false), 2); // 4096x4096: four would leave 4 chunks
+        assert_eq!(splits(64, 4096, 16, true), 4); // act-order keeps four
+        assert_eq!(splits(64, 4096, 8, false), 4); // M <= 8 unchanged
+        assert_eq!(splits(64, 14336, 16, false), 4); // 4096x14336: 14 chunks per warp
+        assert_eq!(splits(128, 8192, 16, false), 2); // 8192x8192
+        assert_eq!(splits(224, 4096, 16, false), 1); // 14336x4096: the tiles fill the wave
+        assert_eq!(splits(448, 8192, 16, false), 1); // 28672x8192
+
+        // A forced count (tuning) is held only to two chunks per warp.
+        assert_eq!(col_splits(264, 64, 128, 8, 8, 4), 4);
+        assert_eq!(col_splits(264, 64, 128, 8, 8, 16), 8);
+        assert_eq!(col_splits(264, 64, 128, 8, 8, 0), 2);
+        assert_eq!(col_splits(0, 64, 128, 8, 2, 0), 1); // no occupancy figure
     }
 
     #[test]
