@@ -1550,6 +1550,18 @@ __device__ __forceinline__ void kmajor_x_rows(const u16** xr, const u16* __restr
     for (int j = 0; j < NT; ++j) xr[j] = x + (u64)(g + 8 * j) * K + 8 * t;
 }
 
+// The L2 prefetch of a group's two scale rows and, unless every zero point is 8 (Z8), its
+// two zero words (the K-major GPTQ4 kernels).
+template <bool Z8>
+__device__ __forceinline__ void prefetch_group_words(const u16* sa, const u16* sb, const u32* za, const u32* zb) {
+    group_prefetch(sa);
+    group_prefetch(sb);
+    if (!Z8) {
+        group_prefetch(za);
+        group_prefetch(zb);
+    }
+}
+
 // SW_GA 1 (default): the two-tile (M > 8) GPTQ4 kernels take mma_gptq4_ga_body below; 0
 // keeps mma_gptq4_body_pc for them (for comparisons). SW_XP 0: the group-sum kernel loads
 // its activations when a chunk starts instead of one chunk ahead.
@@ -1637,12 +1649,7 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
         zgA += zero_words;
         zgB += zero_words;
         if (more) { // the next group's words to L2
-            group_prefetch(sgA);
-            group_prefetch(sgB);
-            if (!Z8) {
-                group_prefetch(zgA);
-                group_prefetch(zgB);
-            }
+            prefetch_group_words<Z8>(sgA, sgB, zgA, zgB);
         }
     };
     auto flush = [&]() {
@@ -1697,12 +1704,7 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
     };
     int gend = (c0 / cpg + 1) * cpg;
     if (c0 < c1) {
-        group_prefetch(sgA);
-        group_prefetch(sgB);
-        if (!Z8) {
-            group_prefetch(zgA);
-            group_prefetch(zgB);
-        }
+        prefetch_group_words<Z8>(sgA, sgB, zgA, zgB);
         fetch();
     }
     // Act-order layers: the permuted activations are read only after the permute has
@@ -1892,12 +1894,7 @@ __device__ __forceinline__ void mma_gptq4_body_pc(u16* __restrict__ y, float* __
     const u32* zgA = qz + (u64)(c0 / cpg) * zero_words + (la >> 3);
     const u32* zgB = qz + (u64)(c0 / cpg) * zero_words + (lb >> 3);
     if (SPF && c0 < c1) {
-        group_prefetch(sgA);
-        group_prefetch(sgB);
-        if (!Z8) {
-            group_prefetch(zgA);
-            group_prefetch(zgB);
-        }
+        prefetch_group_words<Z8>(sgA, sgB, zgA, zgB);
     }
     if (c0 < c1) fetch();
     // Act-order layers launch this kernel right after gemv_permute_x with programmatic
@@ -1960,12 +1957,7 @@ __device__ __forceinline__ void mma_gptq4_body_pc(u16* __restrict__ y, float* __
             zgA += zero_words;
             zgB += zero_words;
             if (SPF && gnext < c1) {
-                group_prefetch(sgA);
-                group_prefetch(sgB);
-                if (!Z8) {
-                    group_prefetch(zgA);
-                    group_prefetch(zgB);
-                }
+                prefetch_group_words<Z8>(sgA, sgB, zgA, zgB);
             }
             const int sha = 4 * (la & 7), shb = 4 * (lb & 7);
 #pragma unroll
