@@ -1584,8 +1584,8 @@ __device__ __forceinline__ void prefetch_group_words(const u16* sa, const u16* s
 // and g + 8 of C: the rows the lane's outputs have). At the group's end,
 // out += s (sum - (magic + z + v1) sum_x), two FMAs per value, with `out` per lane in
 // shared memory (the reduction buffer, read and written once per group). A lane's outputs
-// are columns n0 + 32 h + 8t + 0..7 (h = 0, 1), whose scales are one 16-byte load and whose
-// zero points one word. Against mma_gptq4_body_pc: no per-chunk scale multiplies (32 FFMA
+// are columns n0 + 32 b + 8t + 0..7 (b = 0, 1), whose scales are one 16-byte load and whose
+// zero points one word per b. Against mma_gptq4_body_pc: no per-chunk scale multiplies (32 FFMA
 // per chunk), two MMAs per chunk for the sums instead of four, no operand moves, and no
 // scales or running outputs in registers, which leaves room for XP: the next chunk's
 // activations loaded one chunk ahead (the load issued at a chunk's start was the main stall,
