@@ -1532,6 +1532,26 @@ __device__ __forceinline__ void split_tail(u16* __restrict__ y, float* part, con
     }
 }
 
+// split_tail for the GPTQ4 kernels' blocks of NWN column groups (64 columns each) by
+// W / NWN warps along K, whose E per-lane sums sit in red[warp][e][lane]: a column group's
+// K warps are summed by its first warp (NWN > 1), or the elements are split over all
+// warps (NWN == 1).
+template <int A, int E, bool SK, int W, int NWN, typename Coord>
+__device__ __forceinline__ void col_group_tail(const float (*red)[E][32], u16* __restrict__ y, float* part,
+                                               const u16* __restrict__ bias, int m, int N, Coord coord) {
+    constexpr int KW = W / NWN;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, wn = warp % NWN, wk = warp / NWN;
+    split_tail<A, E, SK>(
+        y, part, bias, m, N, blockIdx.x * 64 * NWN, 64 * NWN, NWN == 1 ? warp : (wk == 0 ? 0 : E), NWN == 1 ? W : 1,
+        [&](int e) {
+            float s = 0.0f;
+#pragma unroll
+            for (int wv = 0; wv < KW; ++wv) s += red[wn + NWN * wv][e][lane];
+            return s;
+        },
+        coord);
+}
+
 // acc += (sa v0, sa v1, sb v2, sb v3): an MMA C fragment's rows g (c0, c1) and g + 8 (c2, c3)
 // scaled by their columns' factors.
 __device__ __forceinline__ void fma_frag(float* acc, float sa, float sb, float v0, float v1, float v2, float v3) {
@@ -1560,6 +1580,17 @@ __device__ __forceinline__ void prefetch_group_words(const u16* sa, const u16* s
         group_prefetch(za);
         group_prefetch(zb);
     }
+}
+// Moves a K-major GPTQ4 kernel's scale and zero pointers to the next group (one row of N
+// scales, N / 8 zero words) and, with `prefetch`, sends that group's words to L2.
+template <bool Z8>
+__device__ __forceinline__ void next_group_words(const u16*& sa, const u16*& sb, const u32*& za, const u32*& zb, int N,
+                                                 int zero_words, bool prefetch) {
+    sa += N;
+    sb += N;
+    za += zero_words;
+    zb += zero_words;
+    if (prefetch) prefetch_group_words<Z8>(sa, sb, za, zb);
 }
 
 // SW_GA 1 (default): the two-tile (M > 8) GPTQ4 kernels take mma_gptq4_ga_body below; 0
@@ -1644,13 +1675,7 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
             za = *zgA;
             zb = *zgB;
         }
-        sgA += N;
-        sgB += N;
-        zgA += zero_words;
-        zgB += zero_words;
-        if (more) { // the next group's words to L2
-            prefetch_group_words<Z8>(sgA, sgB, zgA, zgB);
-        }
+        next_group_words<Z8>(sgA, sgB, zgA, zgB, N, zero_words, more);
     };
     auto flush = [&]() {
         const u32 hw[2][4] = {{ra.x, ra.y, ra.z, ra.w}, {rb.x, rb.y, rb.z, rb.w}};
@@ -1766,20 +1791,12 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
         }
     }
     __syncthreads();
-    split_tail<A, 32, SK>(
-        y, part, bias, m, N, blockIdx.x * 64 * NWN, 64 * NWN, NWN == 1 ? warp : (wk == 0 ? 0 : 32), NWN == 1 ? W : 1,
-        [&](int e) {
-            float s = 0.0f;
-#pragma unroll
-            for (int wv = 0; wv < KW; ++wv) s += red[wn + NWN * wv][e][lane];
-            return s;
-        },
-        [&](int e, int& mm, int& n) {
-            const int i = e >> 2, r = e & 3;
-            mm = g + 8 * (r >> 1);
-            n = n0 + 32 * (i >> 2) + (i & 3) + 8 * t + 4 * (r & 1);
-            return mm < m && n < N;
-        });
+    col_group_tail<A, 32, SK, W, NWN>(red, y, part, bias, m, N, [&](int e, int& mm, int& n) {
+        const int i = e >> 2, r = e & 3;
+        mm = g + 8 * (r >> 1);
+        n = n0 + 32 * (i >> 2) + (i & 3) + 8 * t + 4 * (r & 1);
+        return mm < m && n < N;
+    });
 }
 
 // GPTQ 4-bit without g_idx (§2.3), group size a multiple of 32: tensor-core GEMV over a K-major
@@ -1952,13 +1969,7 @@ __device__ __forceinline__ void mma_gptq4_body_pc(u16* __restrict__ y, float* __
                 za = *zgA;
                 zb = *zgB;
             }
-            sgA += N;
-            sgB += N;
-            zgA += zero_words;
-            zgB += zero_words;
-            if (SPF && gnext < c1) {
-                prefetch_group_words<Z8>(sgA, sgB, zgA, zgB);
-            }
+            next_group_words<Z8>(sgA, sgB, zgA, zgB, N, zero_words, SPF && gnext < c1);
             const int sha = 4 * (la & 7), shb = 4 * (lb & 7);
 #pragma unroll
             for (int i = 0; i < 4; ++i) {
@@ -2034,22 +2045,12 @@ __device__ __forceinline__ void mma_gptq4_body_pc(u16* __restrict__ y, float* __
 #pragma unroll
             for (int r = 0; r < 4; ++r) red[warp][(i * NT + j) * 4 + r][lane] = acc[i][j][r];
     __syncthreads();
-    // The KW warps of one column group are summed by its first, split over NWN == 1 warps.
-    split_tail<A, 4 * NT * 4, SK>(
-        y, part, bias, m, N, blockIdx.x * 64 * NWN, 64 * NWN, NWN == 1 ? warp : (wk == 0 ? 0 : 4 * NT * 4),
-        NWN == 1 ? W : 1,
-        [&](int e) {
-            float s = 0.0f;
-#pragma unroll
-            for (int wv = 0; wv < KW; ++wv) s += red[wn + NWN * wv][e][lane];
-            return s;
-        },
-        [&](int e, int& mm, int& n) {
-            const int i = e / (NT * 4), j = (e / 4) % NT, r = e & 3;
-            mm = 8 * j + 2 * t + (r & 1);
-            n = (r < 2 ? ca : cb) + i;
-            return mm < m && n < N;
-        });
+    col_group_tail<A, 4 * NT * 4, SK, W, NWN>(red, y, part, bias, m, N, [&](int e, int& mm, int& n) {
+        const int i = e / (NT * 4), j = (e / 4) % NT, r = e & 3;
+        mm = 8 * j + 2 * t + (r & 1);
+        n = (r < 2 ? ca : cb) + i;
+        return mm < m && n < N;
+    });
 }
 
 // The GPTQ4 tensor-core kernels' entry: the two-tile (M > 8, 32-k) kernels run the group-sum
