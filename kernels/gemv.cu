@@ -844,19 +844,22 @@ __device__ __forceinline__ float pow2f(int e) { return __int_as_float((127 + e) 
 // The factor the f32 sums of a repacked NVFP4 layer take on top of the global scale.
 template <int A> __device__ __forceinline__ float fp4_rp_mul() { return A == OUT_BF16 ? 256.0f : 128.0f; }
 
-// NVFP4 or MXFP4 packed weights ([N, K/2], §6, §8) into the layout of e2m1_rp, one word per
-// thread.
-template <int A> __device__ __forceinline__ void fp4_repack(u32* __restrict__ out, const u32* __restrict__ w, u64 words) {
-    const u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= words) return;
-    const u32 v = w[i];
+// One word of 8 codes (nibble j = k offset j) in the layout of e2m1_rp.
+template <int A> __device__ __forceinline__ u32 fp4_rp_word(u32 v) {
     const int pos[4] = {A == OUT_BF16 ? 6 : 9, A == OUT_BF16 ? 7 : 10, A == OUT_BF16 ? 8 : 11, 15}; // m, e0, e1, s
     u32 o = 0u;
 #pragma unroll
     for (int j = 0; j < 8; ++j)
 #pragma unroll
         for (int b = 0; b < 4; ++b) o |= ((v >> (4 * j + b)) & 1u) << fp4_rp_src<A>(j >> 1, pos[b] + 16 * (j & 1));
-    out[i] = o;
+    return o;
+}
+// NVFP4 or MXFP4 packed weights ([N, K/2], §6, §8) into the layout of e2m1_rp, one word per
+// thread.
+template <int A> __device__ __forceinline__ void fp4_repack(u32* __restrict__ out, const u32* __restrict__ w, u64 words) {
+    const u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= words) return;
+    out[i] = fp4_rp_word<A>(w[i]);
 }
 extern "C" __global__ void gemv_fp4_repack_bf16(u32* out, const u32* w, u64 words) { fp4_repack<OUT_BF16>(out, w, words); }
 extern "C" __global__ void gemv_fp4_repack_f16(u32* out, const u32* w, u64 words) { fp4_repack<OUT_F16>(out, w, words); }
@@ -1792,6 +1795,183 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
     }
     __syncthreads();
     col_group_tail<A, 32, SK, W, NWN>(red, y, part, bias, m, N, [&](int e, int& mm, int& n) {
+        const int i = e >> 2, r = e & 3;
+        mm = g + 8 * (r >> 1);
+        n = n0 + 32 * (i >> 2) + (i & 3) + 8 * t + 4 * (r & 1);
+        return mm < m && n < N;
+    });
+}
+
+// NVFP4 or MXFP4 (FMT 0 / 1) weights and scales ([N, K/2] and [N, K/16] or [N, K/32], §6,
+// §8) into the K-major layout of mma_fp4_ga_body, one output word per thread: word (kw, n)
+// of qw[K / 8][Np] is word kw of row n in the bit layout of e2m1_rp (zero for pad columns
+// n >= N), and the first word of each scale block writes the block's code to
+// sc[block][Np] (fp4ga_scale_pair).
+// NVFP4: a scale of +-0 zeroes its block's codes (their products are zero either way) and
+// a negative scale flips their signs (E2M1 is sign-magnitude), so the code is that of |s|:
+// r = (s & 0x7F) + 16 for a normal E4M3 value, 8p + frac for a subnormal one m 2^-9 (p the
+// top bit of m). MXFP4: r = e + 126 - delta (delta as in e8m0_rp_bf16x2).
+// A NaN scale (E4M3 0x7F / 0xFF, E8M0 0xFF) has no code: *nan becomes 1 and the layer keeps
+// the kernels that carry NaN through (src/cuda/gemv.rs, `fp4ga_weights`).
+__device__ __forceinline__ u32 e4m3_ga_code(u32 mag) {
+    if (mag >> 3) return mag + 16u;
+    const u32 p = 31u - (u32)__clz((int)mag); // mag in 1..7
+    return 8u * p + ((mag << (3u - p)) & 7u);
+}
+template <int A, int FMT>
+__device__ __forceinline__ void fp4ga_repack(u32* __restrict__ out_w, u8* __restrict__ out_s, const u32* __restrict__ w,
+                                             const u8* __restrict__ sc, int N, int K, int delta, int* __restrict__ nan) {
+    const int Np = (N + 63) & ~63, KW = K / 8;
+    constexpr int WPB = FMT == 0 ? 2 : 4; // words per scale block
+    const u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= (u64)KW * Np) return;
+    const int n = (int)(i % (u64)Np), kw = (int)(i / (u64)Np);
+    u32 v = 0u, r = 0u;
+    if (n < N) {
+        v = w[(u64)n * KW + kw];
+        const u32 e = sc[(u64)n * (KW / WPB) + kw / WPB];
+        if (FMT == 0) {
+            const u32 mag = e & 0x7Fu;
+            if (mag == 0x7Fu) *nan = 1;
+            if (mag == 0u) {
+                v = 0u;
+            } else {
+                r = e4m3_ga_code(mag);
+                if (e & 0x80u) v ^= 0x88888888u;
+            }
+        } else {
+            if (e == 0xFFu) *nan = 1;
+            r = (u32)((int)e + 126 - delta) & 0xFFu;
+        }
+    }
+    out_w[i] = fp4_rp_word<A>(v);
+    if (kw % WPB == 0) out_s[(u64)(kw / WPB) * Np + n] = (u8)r;
+}
+extern "C" __global__ void gemv_fp4ga_repack_nv_bf16(u32* out_w, u8* out_s, const u32* w, const u8* sc, int N, int K,
+                                                     int delta, int* nan) {
+    fp4ga_repack<OUT_BF16, 0>(out_w, out_s, w, sc, N, K, delta, nan);
+}
+extern "C" __global__ void gemv_fp4ga_repack_nv_f16(u32* out_w, u8* out_s, const u32* w, const u8* sc, int N, int K,
+                                                    int delta, int* nan) {
+    fp4ga_repack<OUT_F16, 0>(out_w, out_s, w, sc, N, K, delta, nan);
+}
+extern "C" __global__ void gemv_fp4ga_repack_mx_bf16(u32* out_w, u8* out_s, const u32* w, const u8* sc, int N, int K,
+                                                     int delta, int* nan) {
+    fp4ga_repack<OUT_BF16, 1>(out_w, out_s, w, sc, N, K, delta, nan);
+}
+
+// Byte b of s as the scale pair of an `fp4ga` kernel (one prmt and one multiply-add), from
+// the codes of gemv_fp4ga_repack: NVFP4 (FMT 0) r = 8 (e + 9) + f for a scale 2^e (1 + f / 8),
+// e in [-9, 8], as the pair (v, v) of that scale times 2^118 (bf16: bits 16 r + 0x7600) or
+// 2^7 (f16: 128 r + 0x3400), the factors of e4m3_scale_pairs; MXFP4 r = e + 126 - delta for
+// the E8M0 byte e, as the pair 2^(e - 1 - delta) of e8m0_rp_bf16x2 (bits 128 r).
+template <int A, int FMT>
+__device__ __forceinline__ u32 fp4ga_scale_pair(u32 s, int b) {
+    const u32 u = prmt(s, 0u, 0x4040u | (u32)b | ((u32)b << 8)); // byte b at bits 0..7 and 16..23
+    if (FMT != 0) return u * 128u;
+    return A == OUT_BF16 ? u * 16u + 0x76007600u : u * 128u + 0x34003400u;
+}
+
+// The two-tile FP4 kernel on the group-sum kernel's frame (`fp4ga`, M > 8): NVFP4 or MXFP4
+// weights repacked K-major by gemv_fp4ga_repack, qw[K / 8][Np] words (8 codes of one column,
+// in the bit layout of e2m1_rp; Np = N rounded up to 64, the pad columns zero), and their
+// scales K-major too, sc[K / 16][Np] (NVFP4) or sc[K / 32][Np] (MXFP4) bytes in the codes
+// of fp4ga_scale_pair. As in mma_gptq4_ga_body the MMA is transposed: activations are the
+// A operand, weights the B operand, a warp's 64 columns are 8 n-tiles (n-tile i holds
+// columns n0 + 32 (i / 4) + 4 n + i % 4), and 32-k chunk c is packed rows 4c + t of the
+// lanes t. Per 16-k step h a lane's B pair is pairs 2h and 2h + 1 of its word (e2m1_rp),
+// each times its column's scale pair, and its A quad words 2h and 2h + 1 of its
+// activation rows g and g + 8. A word's 8 codes lie in one NVFP4 block, so a lane decodes
+// 8 scales per chunk, one per column, in two instructions each. Against the `x2s` kernel
+// (weights as the A operand, 32 rows per warp): each activation fragment serves 64 columns
+// instead of 32, and no E4M3 decode (H100, M = 16, docs/perf.md session 19).
+// The W / NWN warps of a column group and grid.y split K; with grid.y > 1 the f32 shares go
+// to `part` and gemv_finalize adds them and the bias.
+template <int A, int FMT, int NWN, int WB>
+__device__ __forceinline__ void mma_fp4_ga_body(u16* __restrict__ y, const u16* __restrict__ x,
+                                                const u32* __restrict__ qw, const u8* __restrict__ sc,
+                                                const float* __restrict__ global, int conv_delta,
+                                                const u16* __restrict__ bias, int m, int N, int K,
+                                                float* __restrict__ part) {
+    if (gridDim.y > 1) grid_dep_launch(); // gemv_finalize after it may launch now and wait there
+    constexpr int W = WB, KW = W / NWN;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    const int wn = warp % NWN, wk = warp / NWN;
+    const int n0 = (blockIdx.x * NWN + wn) * 64;
+    const int chunks = K / 32;
+    const int Np = (N + 63) & ~63;
+    const int parts = (int)gridDim.y * KW, pi = (int)blockIdx.y * KW + wk;
+    const int c0 = (int)((long long)chunks * pi / parts), c1 = (int)((long long)chunks * (pi + 1) / parts);
+    // Columns past Np only in a block wholly past N (its outputs are dropped).
+    const int la = min(n0 + 4 * g, Np - 4), lb = min(n0 + 32 + 4 * g, Np - 4);
+    float acc[8][4];
+#pragma unroll
+    for (int i = 0; i < 8; ++i)
+#pragma unroll
+        for (int r = 0; r < 4; ++r) acc[i][r] = 0.0f;
+    const u64 pstep = (u64)4 * Np;
+    const u32* pa = qw + (u64)(4 * c0 + t) * Np + la;
+    const u32* pb = qw + (u64)(4 * c0 + t) * Np + lb;
+    // The scale row of chunk c for this lane: NVFP4 block 2c + t / 2, MXFP4 block c.
+    const u64 sstep = FMT == 0 ? (u64)2 * Np : (u64)Np;
+    const u8* sp = sc + (FMT == 0 ? (u64)(2 * c0 + (t >> 1)) : (u64)c0) * Np;
+    // Two slots: chunk c in slot c % 2 (static in the two-chunk loop below), the next
+    // chunk's loads into the other slot, so no register copies.
+    uint4 qa[2], qb[2], P0[2], P1[2];
+    u32 sa[2], sb[2];
+    // Activation rows g and g + 8 (rows at or beyond M read row M - 1 again: those C rows
+    // are never stored).
+    const u16* xg = x + (u64)min(g, m - 1) * K + 8 * t + 32 * c0;
+    const u16* xg8 = x + (u64)min(g + 8, m - 1) * K + 8 * t + 32 * c0;
+    auto fetch = [&](int slot) {
+        qa[slot] = ldg_stream16(pa);
+        qb[slot] = ldg_stream16(pb);
+        sa[slot] = *(const u32*)(sp + la);
+        sb[slot] = *(const u32*)(sp + lb);
+        P0[slot] = *(const uint4*)xg;
+        P1[slot] = *(const uint4*)xg8;
+        pa += pstep;
+        pb += pstep;
+        sp += sstep;
+        xg += 32;
+        xg8 += 32;
+    };
+    auto step = [&](auto slot_c, int c) {
+        constexpr int SL = decltype(slot_c)::value;
+        if (c + 2 < c1) {
+            group_prefetch(pa + pstep);
+            group_prefetch(pb + pstep);
+        }
+        if (c + 1 < c1) fetch(SL ^ 1);
+        const u32 w[8] = {qa[SL].x, qa[SL].y, qa[SL].z, qa[SL].w, qb[SL].x, qb[SL].y, qb[SL].z, qb[SL].w};
+        const u32 X[4] = {P0[SL].x, P0[SL].y, P0[SL].z, P0[SL].w}, Y[4] = {P1[SL].x, P1[SL].y, P1[SL].z, P1[SL].w};
+        const u32 s4[2] = {sa[SL], sb[SL]};
+        u32 sp2[8];
+#pragma unroll
+        for (int i = 0; i < 8; ++i) sp2[i] = fp4ga_scale_pair<A, FMT>(s4[i >> 2], i & 3);
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+#pragma unroll
+            for (int i = 0; i < 8; ++i) {
+                const u32 b0 = hmul2<A>(e2m1_rp<A>(w[i], 2 * h), sp2[i]);
+                const u32 b1 = hmul2<A>(e2m1_rp<A>(w[i], 2 * h + 1), sp2[i]);
+                mma_16816<A>(acc[i], X[2 * h], Y[2 * h], X[2 * h + 1], Y[2 * h + 1], b0, b1);
+            }
+        }
+    };
+    if (c0 < c1) fetch(0);
+    for (int c = c0; c < c1; c += 2) {
+        step(SlotC<0>{}, c);
+        if (c + 1 < c1) step(SlotC<1>{}, c + 1);
+    }
+    const float mul = fp4_out_mul<A, FMT>(global, conv_delta);
+    __shared__ float red[W][32][32];
+#pragma unroll
+    for (int i = 0; i < 8; ++i)
+#pragma unroll
+        for (int r = 0; r < 4; ++r) red[warp][4 * i + r][lane] = acc[i][r] * mul;
+    __syncthreads();
+    col_group_tail<A, 32, false, W, NWN>(red, y, part, bias, m, N, [&](int e, int& mm, int& n) {
         const int i = e >> 2, r = e & 3;
         mm = g + 8 * (r >> 1);
         n = n0 + 32 * (i >> 2) + (i & 3) + 8 * t + 4 * (r & 1);
@@ -2846,6 +3026,18 @@ GEMV_MMA_S(bf16, OUT_BF16, 2) GEMV_MMA_S(bf16, OUT_BF16, 4) GEMV_MMA_S(f16, OUT_
         mma_nvfp4_body<OUT_BF16, 2, W, 2, 1, 1>(y, x, w, sc, nullptr, delta, bias, m, N, K);                     \
     }
 GEMV_MMA_MXS(2) GEMV_MMA_MXS(4)
+// The `fp4ga` kernels (mma_fp4_ga_body): NWN column groups of 64 per 8-warp block.
+#define GEMV_MMA_FP4GA(SUF, A, NWN)                                                                          \
+    extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_nvfp4ga_##SUF##_c##NWN(ROW_ARGS_NVFP4, float* part) { \
+        mma_fp4_ga_body<A, 0, NWN, 8>(y, x, (const u32*)w, ws, global, convention, bias, m, N, K, part);         \
+    }
+#define GEMV_MMA_MXFP4GA(NWN)                                                                                \
+    extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_mxfp4ga_bf16_c##NWN(MMA_ARGS_MXFP4, float* part) { \
+        mma_fp4_ga_body<OUT_BF16, 1, NWN, 8>(y, x, (const u32*)w, sc, nullptr, delta, bias, m, N, K, part);      \
+    }
+GEMV_MMA_FP4GA(bf16, OUT_BF16, 1) GEMV_MMA_FP4GA(bf16, OUT_BF16, 2) GEMV_MMA_FP4GA(bf16, OUT_BF16, 4)
+GEMV_MMA_FP4GA(f16, OUT_F16, 1) GEMV_MMA_FP4GA(f16, OUT_F16, 2) GEMV_MMA_FP4GA(f16, OUT_F16, 4)
+GEMV_MMA_MXFP4GA(1) GEMV_MMA_MXFP4GA(2) GEMV_MMA_MXFP4GA(4)
 GEMV_MMA_W(bf16, OUT_BF16, 1)
 GEMV_MMA_W(bf16, OUT_BF16, 2)
 GEMV_MMA_W(f16, OUT_F16, 1)

@@ -394,11 +394,75 @@ fn fp4_small_warps(family: &str, dt: &str, rows: usize, sms: usize, slots: Slots
     }
 }
 
+/// The `fp4ga` plan for NVFP4 / MXFP4 at M > 8 (mma_fp4_ga_body in gemv.cu: K-major
+/// repacked weights, 64 columns per warp, 8-warp blocks of NWN column groups), or `None`
+/// where the other FP4 kernels stay (fewer than 4096 rows). NWN 1 where one wave holds the
+/// 64-column blocks, else 2; K splits (summed by gemv_finalize) up to 4 while one wave has
+/// room for them, keeping at least 4 chunks of 32 k per warp. H100, M = 16, same call, the
+/// kernels before -> `fp4ga` (NVFP4 modelopt / MXFP4, µs, docs/perf.md session 19):
+/// 28672x8192 (NWN 2) 67.3-67.7 -> 60.3 / 64.2-64.4 -> 57.3; 14336x4096 (NWN 1) 23.9-24.2
+/// -> 19.6-19.7 / 22.5-22.6 -> 19.7-19.9 (24.1-24.2 / 23.4-23.6 with 2 splits); 8192x8192
+/// (2 splits) 26.3-26.4 -> 23.1-23.2 / 25.7-25.9 -> 22.1 (1 split 24.6-24.7 / 23.6-23.7, 4
+/// splits 24.9-25.0 / 24.0-24.1); 4096x14336 (4 splits) 25.2 -> 20.9 / 23.8 -> 20.1 (2
+/// splits 24.8 / 23.1, 8 splits 23.5 / 22.6); 4096x4096 (4 splits) 12.3 -> 12.2 / 12.2 ->
+/// 11.8 (2 splits 12.8 / 12.7). `SAFEWEIGHTS_FP4_GA=0` keeps the other kernels; 1, 2 or 4
+/// forces NWN (and the plan on any layer at M > 8); `SAFEWEIGHTS_FP4_GA_SPLITS` forces the
+/// splits.
+fn fp4ga_plan(
+    family: &str,
+    dt: &str,
+    rows: usize,
+    k: usize,
+    m: usize,
+    slots: Slots,
+) -> Option<Plan> {
+    let knob = env_knob("SAFEWEIGHTS_FP4_GA", 3);
+    if m <= 8 || k % 32 != 0 || knob == 0 {
+        return None;
+    }
+    let wave = |nwn: usize| slots(&format!("gemv_mma_{family}ga_{dt}_c{nwn}"), 256).max(1);
+    let nwn = match knob {
+        1 | 2 | 4 => knob,
+        _ if rows < 4096 => return None,
+        _ if rows.div_ceil(64) <= wave(1) => 1,
+        _ => 2,
+    };
+    let tiles = rows.div_ceil(64 * nwn);
+    let per_warp = |s: usize| (k / 32) / (s * 8 / nwn);
+    let mut splits = (wave(nwn) / tiles).clamp(1, 4);
+    while splits > 1 && per_warp(splits) < 4 {
+        splits -= 1;
+    }
+    let splits = env_knob("SAFEWEIGHTS_FP4_GA_SPLITS", splits).clamp(1, 16);
+    Some(Plan::Mma {
+        kernel: format!("gemv_mma_{family}ga_{dt}_c{nwn}"),
+        tiles: tiles as u32,
+        warps: 8,
+        persistent: false,
+        splits: splits as u32,
+    })
+}
+
+/// NVFP4 / MXFP4 (`family`) on tensor cores: `fp4ga_plan` where it applies, else
+/// `fp4_mma_plan_base`.
+fn fp4_mma_plan(
+    family: &str,
+    dt: &str,
+    rows: usize,
+    k: usize,
+    m: usize,
+    sms: usize,
+    slots: Slots,
+) -> Plan {
+    fp4ga_plan(family, dt, rows, k, m, slots)
+        .unwrap_or_else(|| fp4_mma_plan_base(family, dt, rows, k, m, sms, slots))
+}
+
 /// NVFP4 / MXFP4 (`family`) on tensor cores: M <= 8 takes 256-k chunks (32 contiguous bytes
 /// per lane and row); M > 8 takes 128-k chunks with two m16 tiles per warp sharing the
 /// activation fragments once there are many rows (H100, M = 16: 28672 rows 115 -> 92 us,
 /// 14336 rows 43 -> 35 us; 8192 rows and fewer slower).
-fn fp4_mma_plan(
+fn fp4_mma_plan_base(
     family: &str,
     dt: &str,
     rows: usize,
@@ -1041,6 +1105,10 @@ pub struct Scratch {
     /// upload id and activation type (the bit layout differs); `None` for an MXFP4 layer
     /// whose scales span too wide a range for that decode (it takes dequant + cuBLAS).
     fp4packed: std::collections::HashMap<(u64, OutDtype), Option<(DevBuf, i32)>>,
+    /// NVFP4 and MXFP4 layers in the K-major layout of the `fp4ga` kernels (weights, scale
+    /// codes, MXFP4 delta; `fp4ga_weights`), by the layer's upload id and activation type;
+    /// `None` where the layer keeps the other kernels.
+    fp4ga: std::collections::HashMap<(u64, OutDtype), Option<Fp4gaLayer>>,
     /// Whether an FP8 layer holds NaN codes (`gemv_fp8_has_nan`), by the layer's upload id.
     fp8_nan: std::collections::HashMap<u64, bool>,
     /// K-split arrival counters (zero between launches) and partials of the tensor-core
@@ -1055,6 +1123,7 @@ impl Scratch {
         self.sorted.remove(&layer.id());
         self.kpacked.remove(&layer.id());
         self.fp4packed.retain(|(id, _), _| *id != layer.id());
+        self.fp4ga.retain(|(id, _), _| *id != layer.id());
         self.fp8_nan.remove(&layer.id());
     }
 }
@@ -1157,6 +1226,109 @@ fn kpacked_operands(
     Ok((qw.ptr(), qz.ptr(), scales))
 }
 
+/// The delta of an MXFP4 layer (`e8m0_rp_bf16x2`, `mxfp4_delta`) from its largest and
+/// smallest scale exponents (`gemv_e8m0_range`; reads two integers back from the device),
+/// or `None` where no delta keeps every product exact in bf16.
+fn mxfp4_layer_delta(gpu: &Gpu, p: &DevicePacked) -> GpuResult<Option<i32>> {
+    let (n, k) = p.out_shape();
+    let scales = (n * (k / 32)) as u64;
+    let range = gpu.upload_bytes(
+        &[0i32, 255]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect::<Vec<u8>>(),
+    )?;
+    gpu.launch(
+        "gemv_e8m0_range",
+        grid_1d(scales.min(1 << 20), 256)?,
+        &[
+            KArg::Ptr(p.ptr(1)),
+            KArg::U64(scales),
+            KArg::Ptr(range.ptr()),
+        ],
+    )?;
+    let b = gpu.download(&range)?;
+    let (hi, lo) = (
+        i32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+        i32::from_le_bytes([b[4], b[5], b[6], b[7]]),
+    );
+    Ok(mxfp4_delta(hi, lo))
+}
+
+/// A layer in the layout of the `fp4ga` kernels: weights, scale codes, MXFP4 delta.
+type Fp4gaLayer = (DevBuf, DevBuf, i32);
+
+/// Whether `kernel` is one of the `fp4ga` kernels (`fp4ga_plan`), which read the layout of
+/// `fp4ga_weights`.
+fn is_fp4ga(kernel: &str) -> bool {
+    kernel.starts_with("gemv_mma_nvfp4ga_") || kernel.starts_with("gemv_mma_mxfp4ga_")
+}
+
+/// An NVFP4 or MXFP4 layer in the K-major layout of the `fp4ga` kernels
+/// (`gemv_fp4ga_repack_*`: the weights in the bit layout of `e2m1_rp`, the scales as the
+/// kernels' codes, columns padded to 64), built on first use and kept in `scratch` like
+/// `fp4packed_weights` (one more copy of the packed weights on the device): the weights'
+/// and the scales' addresses and the MXFP4 delta. `None` for a layer with a NaN scale (the
+/// codes cannot hold it) or an MXFP4 layer without a delta: those keep the other kernels.
+/// Finding a NaN reads one integer back from the device, once per layer.
+fn fp4ga_weights(
+    gpu: &Gpu,
+    p: &DevicePacked,
+    act: OutDtype,
+    scratch: &mut Scratch,
+) -> GpuResult<Option<(u64, u64, i32)>> {
+    let (n, k) = p.out_shape();
+    let mx = matches!(p.desc, Desc::Mxfp4 { .. });
+    let name = format!(
+        "gemv_fp4ga_repack_{}_{}",
+        if mx { "mx" } else { "nv" },
+        act.suffix()
+    );
+    if !(mx || matches!(p.desc, Desc::Nvfp4 { .. })) || k % 32 != 0 || (mx && act != OutDtype::Bf16)
+    {
+        return Err(GpuError::bad_args(
+            name,
+            "only NVFP4 and bf16 MXFP4 layers with K a multiple of 32 take the fp4ga layout",
+        ));
+    }
+    if let std::collections::hash_map::Entry::Vacant(slot) = scratch.fp4ga.entry((p.id(), act)) {
+        let delta = match mx {
+            false => Some(0),
+            true => mxfp4_layer_delta(gpu, p)?,
+        };
+        let entry = match delta {
+            None => None,
+            Some(d) => {
+                let np = n.div_ceil(64) * 64;
+                let words = np * (k / 8);
+                let w = gpu.alloc(words * 4)?;
+                let sc = gpu.alloc(np * (k / if mx { 32 } else { 16 }))?;
+                let flag = gpu.upload_bytes(&0i32.to_le_bytes())?;
+                gpu.launch(
+                    &name,
+                    grid_1d(words as u64, 256)?,
+                    &[
+                        KArg::Ptr(w.ptr()),
+                        KArg::Ptr(sc.ptr()),
+                        KArg::Ptr(p.ptr(0)),
+                        KArg::Ptr(p.ptr(1)),
+                        KArg::I32(n as i32),
+                        KArg::I32(k as i32),
+                        KArg::I32(d),
+                        KArg::Ptr(flag.ptr()),
+                    ],
+                )?;
+                let f = gpu.download(&flag)?;
+                (i32::from_le_bytes([f[0], f[1], f[2], f[3]]) == 0).then_some((w, sc, d))
+            }
+        };
+        slot.insert(entry);
+    }
+    Ok(scratch.fp4ga[&(p.id(), act)]
+        .as_ref()
+        .map(|(w, sc, d)| (w.ptr(), sc.ptr(), *d)))
+}
+
 /// The packed weights of an NVFP4 or MXFP4 layer in the bit layout of the tensor-core
 /// kernels for activation type `act` (`e2m1_rp` in gemv.cu: each pair of codes comes out
 /// by a rotation and a mask instead of table lookups), built on first use and kept in
@@ -1184,30 +1356,7 @@ fn fp4packed_weights(
     {
         let delta = match mx {
             false => Some(0),
-            true => {
-                let scales = (n * (k / 32)) as u64;
-                let range = gpu.upload_bytes(
-                    &[0i32, 255]
-                        .iter()
-                        .flat_map(|v| v.to_le_bytes())
-                        .collect::<Vec<u8>>(),
-                )?;
-                gpu.launch(
-                    "gemv_e8m0_range",
-                    grid_1d(scales.min(1 << 20), 256)?,
-                    &[
-                        KArg::Ptr(p.ptr(1)),
-                        KArg::U64(scales),
-                        KArg::Ptr(range.ptr()),
-                    ],
-                )?;
-                let b = gpu.download(&range)?;
-                let (hi, lo) = (
-                    i32::from_le_bytes([b[0], b[1], b[2], b[3]]),
-                    i32::from_le_bytes([b[4], b[5], b[6], b[7]]),
-                );
-                mxfp4_delta(hi, lo)
-            }
+            true => mxfp4_layer_delta(gpu, p)?,
         };
         let entry = match delta {
             Some(d) => {
@@ -1460,9 +1609,30 @@ pub fn gemv_async(
     let i = |v: usize| KArg::I32(v as i32);
     let mut pl = plan(gpu, p, act, m);
     // The FP4 tensor-core kernels read the repacked weights (and MXFP4 its delta).
-    let mut fp4 = None;
-    if matches!(pl, Plan::Mma { .. }) && matches!(p.desc, Desc::Nvfp4 { .. } | Desc::Mxfp4 { .. }) {
-        fp4 = fp4packed_weights(gpu, p, act, scratch)?;
+    // The FP4 tensor-core kernels read repacked weights: the `fp4ga` kernels their K-major
+    // layout (a layer that cannot take it falls back to the other plan), the others the
+    // e2m1_rp bit layout. `fp4`: weights, scales and the MXFP4 delta.
+    let mut fp4: Option<(u64, u64, i32)> = None;
+    if let Plan::Mma { kernel, .. } = &pl {
+        if is_fp4ga(kernel) {
+            fp4 = fp4ga_weights(gpu, p, act, scratch)?;
+            if fp4.is_none() {
+                let sms = gpu.info().sm_count.max(1) as usize;
+                let (family, (rows, k)) = match p.desc {
+                    Desc::Mxfp4 { .. } => ("mxfp4", p.out_shape()),
+                    _ => ("nvfp4", p.out_shape()),
+                };
+                pl = fp4_mma_plan_base(family, act.suffix(), rows, k, m, sms, &|name, threads| {
+                    wave(gpu, name, threads)
+                });
+            }
+        }
+    }
+    if fp4.is_none()
+        && matches!(pl, Plan::Mma { .. })
+        && matches!(p.desc, Desc::Nvfp4 { .. } | Desc::Mxfp4 { .. })
+    {
+        fp4 = fp4packed_weights(gpu, p, act, scratch)?.map(|(w, d)| (w, p.ptr(1), d));
         if fp4.is_none() {
             pl = Plan::DequantCublas;
         }
@@ -1535,8 +1705,8 @@ pub fn gemv_async(
                 Desc::Nvfp4 { convention, .. } => vec![
                     yk,
                     xk,
-                    KArg::Ptr(fp4.map_or(p.ptr(0), |(w, _)| w)),
-                    KArg::Ptr(p.ptr(1)),
+                    KArg::Ptr(fp4.map_or(p.ptr(0), |(w, _, _)| w)),
+                    KArg::Ptr(fp4.map_or(p.ptr(1), |(_, s, _)| s)),
                     KArg::Ptr(p.ptr(2)),
                     KArg::I32((convention == Nvfp4Convention::Divisor) as i32),
                     bias_ptr,
@@ -1547,9 +1717,9 @@ pub fn gemv_async(
                 Desc::Mxfp4 { .. } if fp4.is_some() => vec![
                     yk,
                     xk,
-                    KArg::Ptr(fp4.map_or(0, |(w, _)| w)),
-                    KArg::Ptr(p.ptr(1)),
-                    KArg::I32(fp4.map_or(0, |(_, d)| d)),
+                    KArg::Ptr(fp4.map_or(0, |(w, _, _)| w)),
+                    KArg::Ptr(fp4.map_or(0, |(_, s, _)| s)),
+                    KArg::I32(fp4.map_or(0, |(_, _, d)| d)),
                     bias_ptr,
                     i(m),
                     i(n),
@@ -1611,9 +1781,10 @@ pub fn gemv_async(
                     ))
                 }
             };
-            // The K-split FP4 kernels (`x2r4k`) take the f32 buffer of their shares last.
+            // The K-split FP4 kernels (`x2r4k`, `fp4ga`) take the f32 buffer of their shares
+            // last.
             let splits = cfg.grid_dim.1;
-            let part = match kernel.contains("x2r4k_") {
+            let part = match kernel.contains("x2r4k_") || is_fp4ga(kernel) {
                 true => Some(ensure(gpu, &mut scratch.part, splits as usize * m * n * 4)?),
                 false => None,
             };
@@ -1856,6 +2027,14 @@ mod tests {
                         let (kernel, tiles, warps) = mma(&p);
                         assert!(defined(kernel, dt), "{kernel} ({rows}x{k}, M = {m})");
                         assert!(tiles > 0 && [2, 4, 6, 8, 16].contains(&warps), "{p:?}");
+                        if is_fp4ga(kernel) {
+                            assert!(
+                                m > 8
+                                    && warps == 8
+                                    && kernel.starts_with(&format!("gemv_mma_{family}ga_{dt}_c"))
+                            );
+                            continue;
+                        }
                         assert!(
                             kernel.ends_with(&format!("_n{}_w{warps}", if m <= 8 { 1 } else { 2 }))
                         );
@@ -1924,8 +2103,37 @@ mod tests {
     }
 
     #[test]
+    fn fp4ga_plan_choices() {
+        // M > 8 from 4096 rows: one 64-column group per 8-warp block while one wave (two
+        // blocks per SM) holds them, else two; K splits up to 4 while the wave has room,
+        // with at least 4 chunks of 32 k per warp.
+        for (family, rows, k, nwn, tiles, splits) in [
+            ("nvfp4", 28672, 8192, 2, 224, 1),
+            ("mxfp4", 33792, 8192, 2, 264, 1),
+            ("nvfp4", 14336, 4096, 1, 224, 1),
+            ("nvfp4", 14337, 128, 1, 225, 1),
+            ("mxfp4", 8192, 8192, 1, 128, 2),
+            ("nvfp4", 4096, 14336, 1, 64, 4),
+            ("mxfp4", 4096, 4096, 1, 64, 4),
+            ("nvfp4", 4096, 2048, 1, 64, 2),
+        ] {
+            let p = fp4_mma_plan(family, "bf16", rows, k, 16, 132, H100_128);
+            let want = format!("gemv_mma_{family}ga_bf16_c{nwn}");
+            assert!(
+                matches!(&p, Plan::Mma { kernel, tiles: t, warps: 8, splits: s, .. }
+                    if *kernel == want && *t == tiles && *s == splits),
+                "{rows}x{k}: {p:?}"
+            );
+        }
+        for (rows, k, m) in [(2048, 8192, 16), (28672, 8192, 8), (8192, 8192, 1)] {
+            assert!(fp4ga_plan("nvfp4", "bf16", rows, k, m, H100_128).is_none());
+        }
+    }
+
+    #[test]
     fn fp4_plan_choices() {
-        // M > 8 from 8192 rows, kernels at 128 registers (16 warps per SM): one row pair
+        // (fp4_mma_plan_base: the plans before `fp4ga_plan`, which layers with a NaN scale
+        // keep.) M > 8 from 8192 rows, kernels at 128 registers (16 warps per SM): one row pair
         // (32 rows) per 4-warp block while one wave holds them all (16896 rows).
         // Past that, 2-warp blocks where the busiest SM gets fewer rows than with 128-row
         // blocks (28672: 224 against 256; 20480: 160 against 256), and not where both put
@@ -1941,17 +2149,17 @@ mod tests {
             ("nvfp4", 33792, 8192, "nvfp4x2r4l_bf16_n2_w8", 264, 8),
             ("mxfp4", 40960, 8192, "mxfp4x2r4l_bf16_n2_w8", 320, 8),
         ] {
-            let p = fp4_mma_plan(family, "bf16", rows, k, 16, 132, H100_128);
+            let p = fp4_mma_plan_base(family, "bf16", rows, k, 16, 132, H100_128);
             let want = format!("gemv_mma_{kernel}");
             assert_eq!(mma(&p), (want.as_str(), tiles, warps), "{rows}x{k}");
         }
         assert_eq!(fp4_small_warps("nvfp4", "bf16", 4096, 132, H100_128), 0);
         // Fewer rows: one tile per warp, or with at least 80 chunks (K >= 10240) 128-row
         // blocks with four K splits over grid.y.
-        let p = fp4_mma_plan("nvfp4", "f16", 4096, 4096, 16, 132, &H100);
+        let p = fp4_mma_plan_base("nvfp4", "f16", 4096, 4096, 16, 132, &H100);
         assert!(mma(&p).0.starts_with("gemv_mma_nvfp4_f16_n2_w"), "{p:?}");
         for (family, rows, k) in [("nvfp4", 4096, 14336), ("mxfp4", 264, 10240)] {
-            let p = fp4_mma_plan(family, "bf16", rows, k, 16, 132, &H100);
+            let p = fp4_mma_plan_base(family, "bf16", rows, k, 16, 132, &H100);
             let want = format!("gemv_mma_{family}x2r4k_bf16_n2_w8");
             assert!(
                 matches!(&p, Plan::Mma { kernel, splits: 4, tiles, .. } if *kernel == want && *tiles == rows.div_ceil(128) as u32),
