@@ -844,14 +844,19 @@ __device__ __forceinline__ float pow2f(int e) { return __int_as_float((127 + e) 
 // The factor the f32 sums of a repacked NVFP4 layer take on top of the global scale.
 template <int A> __device__ __forceinline__ float fp4_rp_mul() { return A == OUT_BF16 ? 256.0f : 128.0f; }
 
-// One word of 8 codes (nibble j = k offset j) in the layout of e2m1_rp.
-template <int A> __device__ __forceinline__ u32 fp4_rp_word(u32 v) {
+// One word of 8 codes (nibble j = k offset j) in the layout of e2m1_rp: pair r holds codes
+// 2r and 2r + 1, or with GA (the `fp4ga` kernels) codes (0, 4), (2, 6), (1, 5), (3, 7) for
+// r = 0..3, the k pairs whose activations one prmt of two words puts together
+// (mma_fp4_ga_body).
+template <int A, bool GA = false> __device__ __forceinline__ u32 fp4_rp_word(u32 v) {
     const int pos[4] = {A == OUT_BF16 ? 6 : 9, A == OUT_BF16 ? 7 : 10, A == OUT_BF16 ? 8 : 11, 15}; // m, e0, e1, s
     u32 o = 0u;
 #pragma unroll
-    for (int j = 0; j < 8; ++j)
+    for (int j = 0; j < 8; ++j) {
+        const int r = GA ? ((j & 1) << 1) | ((j >> 1) & 1) : j >> 1, half = GA ? j >> 2 : j & 1;
 #pragma unroll
-        for (int b = 0; b < 4; ++b) o |= ((v >> (4 * j + b)) & 1u) << fp4_rp_src<A>(j >> 1, pos[b] + 16 * (j & 1));
+        for (int b = 0; b < 4; ++b) o |= ((v >> (4 * j + b)) & 1u) << fp4_rp_src<A>(r, pos[b] + 16 * half);
+    }
     return o;
 }
 // NVFP4 or MXFP4 packed weights ([N, K/2], §6, §8) into the layout of e2m1_rp, one word per
@@ -1844,7 +1849,7 @@ __device__ __forceinline__ void fp4ga_repack(u32* __restrict__ out_w, u8* __rest
             r = (u32)((int)e + 126 - delta) & 0xFFu;
         }
     }
-    out_w[i] = fp4_rp_word<A>(v);
+    out_w[i] = fp4_rp_word<A, true>(v);
     if (kw % WPB == 0) out_s[(u64)(kw / WPB) * Np + n] = (u8)r;
 }
 extern "C" __global__ void gemv_fp4ga_repack_nv_bf16(u32* out_w, u8* out_s, const u32* w, const u8* sc, int N, int K,
@@ -1879,9 +1884,10 @@ __device__ __forceinline__ u32 fp4ga_scale_pair(u32 s, int b) {
 // of fp4ga_scale_pair. As in mma_gptq4_ga_body the MMA is transposed: activations are the
 // A operand, weights the B operand, a warp's 64 columns are 8 n-tiles (n-tile i holds
 // columns n0 + 32 (i / 4) + 4 n + i % 4), and 32-k chunk c is packed rows 4c + t of the
-// lanes t. Per 16-k step h a lane's B pair is pairs 2h and 2h + 1 of its word (e2m1_rp),
-// each times its column's scale pair, and its A quad words 2h and 2h + 1 of its
-// activation rows g and g + 8. A word's 8 codes lie in one NVFP4 block, so a lane decodes
+// lanes t. Per 16-k step h a lane's B pair is pairs 2h and 2h + 1 of its word (e2m1_rp,
+// the GA pairing of fp4_rp_word: k offsets (h, h + 4) and (h + 2, h + 6)), each times its
+// column's scale pair, and its A quad the same k of activation rows g and g + 8 (one prmt
+// each). A word's 8 codes lie in one NVFP4 block, so a lane decodes
 // 8 scales per chunk, one per column, in two instructions each. Against the `x2s` kernel
 // (weights as the A operand, 32 rows per warp): each activation fragment serves 64 columns
 // instead of 32, and no E4M3 decode (H100, M = 16, docs/perf.md session 19).
@@ -1901,20 +1907,22 @@ __device__ __forceinline__ void mma_fp4_ga_body(u16* __restrict__ y, const u16* 
     const int chunks = K / 32;
     const int Np = (N + 63) & ~63;
     const int parts = (int)gridDim.y * KW, pi = (int)blockIdx.y * KW + wk;
-    const int c0 = (int)((long long)chunks * pi / parts), c1 = (int)((long long)chunks * (pi + 1) / parts);
-    // Columns past Np only in a block wholly past N (its outputs are dropped).
-    const int la = min(n0 + 4 * g, Np - 4), lb = min(n0 + 32 + 4 * g, Np - 4);
+    const int c0 = (int)((long long)chunks * pi / parts);
+    int c1 = (int)((long long)chunks * (pi + 1) / parts);
+    // A column group wholly past Np (the last block's second group, NWN = 2) reads nothing.
+    const bool live = n0 < Np;
+    const int la = live ? n0 + 4 * g : 0;
     float acc[8][4];
 #pragma unroll
     for (int i = 0; i < 8; ++i)
 #pragma unroll
         for (int r = 0; r < 4; ++r) acc[i][r] = 0.0f;
     const u64 pstep = (u64)4 * Np;
+    // Columns la + 0..3 and la + 32 + 0..3: the second half at a constant offset.
     const u32* pa = qw + (u64)(4 * c0 + t) * Np + la;
-    const u32* pb = qw + (u64)(4 * c0 + t) * Np + lb;
     // The scale row of chunk c for this lane: NVFP4 block 2c + t / 2, MXFP4 block c.
     const u64 sstep = FMT == 0 ? (u64)2 * Np : (u64)Np;
-    const u8* sp = sc + (FMT == 0 ? (u64)(2 * c0 + (t >> 1)) : (u64)c0) * Np;
+    const u8* sp = sc + (FMT == 0 ? (u64)(2 * c0 + (t >> 1)) : (u64)c0) * Np + la;
     // Two slots: chunk c in slot c % 2 (static in the two-chunk loop below), the next
     // chunk's loads into the other slot, so no register copies.
     uint4 qa[2], qb[2], P0[2], P1[2];
@@ -1925,13 +1933,12 @@ __device__ __forceinline__ void mma_fp4_ga_body(u16* __restrict__ y, const u16* 
     const u16* xg8 = x + (u64)min(g + 8, m - 1) * K + 8 * t + 32 * c0;
     auto fetch = [&](int slot) {
         qa[slot] = ldg_stream16(pa);
-        qb[slot] = ldg_stream16(pb);
-        sa[slot] = *(const u32*)(sp + la);
-        sb[slot] = *(const u32*)(sp + lb);
+        qb[slot] = ldg_stream16(pa + 32);
+        sa[slot] = *(const u32*)sp;
+        sb[slot] = *(const u32*)(sp + 32);
         P0[slot] = *(const uint4*)xg;
         P1[slot] = *(const uint4*)xg8;
         pa += pstep;
-        pb += pstep;
         sp += sstep;
         xg += 32;
         xg8 += 32;
@@ -1940,11 +1947,21 @@ __device__ __forceinline__ void mma_fp4_ga_body(u16* __restrict__ y, const u16* 
         constexpr int SL = decltype(slot_c)::value;
         if (c + 2 < c1) {
             group_prefetch(pa + pstep);
-            group_prefetch(pb + pstep);
+            group_prefetch(pa + pstep + 32);
         }
         if (c + 1 < c1) fetch(SL ^ 1);
         const u32 w[8] = {qa[SL].x, qa[SL].y, qa[SL].z, qa[SL].w, qb[SL].x, qb[SL].y, qb[SL].z, qb[SL].w};
-        const u32 X[4] = {P0[SL].x, P0[SL].y, P0[SL].z, P0[SL].w}, Y[4] = {P1[SL].x, P1[SL].y, P1[SL].z, P1[SL].w};
+        // The A quads: k pairs (h, h + 4) and (h + 2, h + 6) of rows g and g + 8, one prmt
+        // each written straight into the quad (no operand moves), as in mma_gptq4_ga_body.
+        u32 X[2][4];
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+            const u32 sel = h ? 0x7632u : 0x5410u;
+            X[h][0] = prmt(P0[SL].x, P0[SL].z, sel);
+            X[h][1] = prmt(P1[SL].x, P1[SL].z, sel);
+            X[h][2] = prmt(P0[SL].y, P0[SL].w, sel);
+            X[h][3] = prmt(P1[SL].y, P1[SL].w, sel);
+        }
         const u32 s4[2] = {sa[SL], sb[SL]};
         u32 sp2[8];
 #pragma unroll
@@ -1955,10 +1972,11 @@ __device__ __forceinline__ void mma_fp4_ga_body(u16* __restrict__ y, const u16* 
             for (int i = 0; i < 8; ++i) {
                 const u32 b0 = hmul2<A>(e2m1_rp<A>(w[i], 2 * h), sp2[i]);
                 const u32 b1 = hmul2<A>(e2m1_rp<A>(w[i], 2 * h + 1), sp2[i]);
-                mma_16816<A>(acc[i], X[2 * h], Y[2 * h], X[2 * h + 1], Y[2 * h + 1], b0, b1);
+                mma_16816<A>(acc[i], X[h][0], X[h][1], X[h][2], X[h][3], b0, b1);
             }
         }
     };
+    if (!live) c1 = c0;
     if (c0 < c1) fetch(0);
     for (int c = c0; c < c1; c += 2) {
         step(SlotC<0>{}, c);

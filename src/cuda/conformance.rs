@@ -581,7 +581,7 @@ pub fn gemv_specs() -> Vec<Spec> {
 /// Extra GEMV layers, after [`gemv_specs`] (so that those keep their seeds): the FP4
 /// tensor-core kernels on unusual scales, act-order GPTQ4 on a larger layer, GPTQ4 with two
 /// K splits in clusters, and FP8 block scales on K = 4096.
-/// NVFP4 with extreme E4M3 block scales (zero, subnormal, 448 among ordinary ones, under
+/// NVFP4 with extreme E4M3 block scales (+-0, subnormal, 448 and negative ones among ordinary ones, under
 /// an ordinary global scale: the scale pairs of the repacked decode are the scale times
 /// 2^118 or 2^7, which must stay exact and finite); MXFP4 (bf16 activations only) with
 /// every E8M0 scale multiplied by 2^`shift` (up to 2^16, so that the layer's delta is

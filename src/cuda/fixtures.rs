@@ -190,6 +190,8 @@ fn e4m3_scale(rng: &mut Rng, ex: Extremes) -> u8 {
     match (ex, roll) {
         (Extremes::Extreme, 0) => rng.below(8) as u8, // zero or subnormal
         (Extremes::Extreme, 1) => 0x7E,               // 448
+        (Extremes::Extreme, 2) => 0x80,               // -0
+        (Extremes::Extreme, 3) => 0xA0 + rng.below(0x40) as u8, // negative normals
         (Extremes::Nan, 0) => 0x7F,
         _ => 0x20 + rng.below(0x40) as u8, // 2^-3 .. 2^4.875, positive normals
     }
