@@ -1892,14 +1892,18 @@ __device__ __forceinline__ u32 fp4ga_scale_pair(u32 s, int b) {
 // (weights as the A operand, 32 rows per warp): each activation fragment serves 64 columns
 // instead of 32, and no E4M3 decode (H100, M = 16, docs/perf.md session 19).
 // The W / NWN warps of a column group and grid.y split K; with grid.y > 1 the f32 shares go
-// to `part` and gemv_finalize adds them and the bias.
-template <int A, int FMT, int NWN, int WB>
+// to `part` and gemv_finalize adds them and the bias, or with SK (the `_sk` kernels,
+// launched as clusters of the grid.y blocks of a column group) they are summed through
+// distributed shared memory (split_tail).
+template <int A, int FMT, int NWN, int WB, bool SK = false>
 __device__ __forceinline__ void mma_fp4_ga_body(u16* __restrict__ y, const u16* __restrict__ x,
                                                 const u32* __restrict__ qw, const u8* __restrict__ sc,
                                                 const float* __restrict__ global, int conv_delta,
                                                 const u16* __restrict__ bias, int m, int N, int K,
                                                 float* __restrict__ part) {
-    if (gridDim.y > 1) grid_dep_launch(); // gemv_finalize after it may launch now and wait there
+    if (SK) cluster_arrive_relaxed(); // split_tail: phase 1 of the cluster barrier
+    else if (gridDim.y > 1) grid_dep_launch(); // gemv_finalize after it may launch now and wait there
+    static_assert(!SK || NWN == 1, "split sums in the kernel: one column group per block");
     constexpr int W = WB, KW = W / NWN;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     const int wn = warp % NWN, wk = warp / NWN;
@@ -1989,7 +1993,7 @@ __device__ __forceinline__ void mma_fp4_ga_body(u16* __restrict__ y, const u16* 
 #pragma unroll
         for (int r = 0; r < 4; ++r) red[warp][4 * i + r][lane] = acc[i][r] * mul;
     __syncthreads();
-    col_group_tail<A, 32, false, W, NWN>(red, y, part, bias, m, N, [&](int e, int& mm, int& n) {
+    col_group_tail<A, 32, SK, W, NWN>(red, y, part, bias, m, N, [&](int e, int& mm, int& n) {
         const int i = e >> 2, r = e & 3;
         mm = g + 8 * (r >> 1);
         n = n0 + 32 * (i >> 2) + (i & 3) + 8 * t + 4 * (r & 1);
@@ -3056,6 +3060,14 @@ GEMV_MMA_MXS(2) GEMV_MMA_MXS(4)
 GEMV_MMA_FP4GA(bf16, OUT_BF16, 1) GEMV_MMA_FP4GA(bf16, OUT_BF16, 2) GEMV_MMA_FP4GA(bf16, OUT_BF16, 4)
 GEMV_MMA_FP4GA(f16, OUT_F16, 1) GEMV_MMA_FP4GA(f16, OUT_F16, 2) GEMV_MMA_FP4GA(f16, OUT_F16, 4)
 GEMV_MMA_MXFP4GA(1) GEMV_MMA_MXFP4GA(2) GEMV_MMA_MXFP4GA(4)
+#define GEMV_MMA_FP4GA_SK(SUF, A)                                                                            \
+    extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_nvfp4ga_##SUF##_c1_sk(ROW_ARGS_NVFP4, float* part) { \
+        mma_fp4_ga_body<A, 0, 1, 8, true>(y, x, (const u32*)w, ws, global, convention, bias, m, N, K, part);     \
+    }
+GEMV_MMA_FP4GA_SK(bf16, OUT_BF16) GEMV_MMA_FP4GA_SK(f16, OUT_F16)
+extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_mxfp4ga_bf16_c1_sk(MMA_ARGS_MXFP4, float* part) {
+    mma_fp4_ga_body<OUT_BF16, 1, 1, 8, true>(y, x, (const u32*)w, sc, nullptr, delta, bias, m, N, K, part);
+}
 GEMV_MMA_W(bf16, OUT_BF16, 1)
 GEMV_MMA_W(bf16, OUT_BF16, 2)
 GEMV_MMA_W(f16, OUT_F16, 1)

@@ -405,7 +405,10 @@ fn fp4_small_warps(family: &str, dt: &str, rows: usize, sms: usize, slots: Slots
 /// (2 splits) 26.3-26.4 -> 23.1-23.2 / 25.7-25.9 -> 22.1 (1 split 24.6-24.7 / 23.6-23.7, 4
 /// splits 24.9-25.0 / 24.0-24.1); 4096x14336 (4 splits) 25.2 -> 20.9 / 23.8 -> 20.1 (2
 /// splits 24.8 / 23.1, 8 splits 23.5 / 22.6); 4096x4096 (4 splits) 12.3 -> 12.2 / 12.2 ->
-/// 11.8 (2 splits 12.8 / 12.7). `SAFEWEIGHTS_FP4_GA=0` keeps the other kernels; 1, 2 or 4
+/// 11.8 (2 splits 12.8 / 12.7). Two splits of one column group take the `_sk` twin, which
+/// sums them in a cluster (8192x8192 23.0 / 22.5 -> 21.9 / 21.8, session 19 call 9; the
+/// launch falls back to the twin without it where the clusters do not all fit).
+/// `SAFEWEIGHTS_FP4_GA=0` keeps the other kernels; 1, 2 or 4
 /// forces NWN (and the plan on any layer at M > 8); `SAFEWEIGHTS_FP4_GA_SPLITS` forces the
 /// splits.
 fn fp4ga_plan(
@@ -434,8 +437,15 @@ fn fp4ga_plan(
         splits -= 1;
     }
     let splits = env_knob("SAFEWEIGHTS_FP4_GA_SPLITS", splits).clamp(1, 16);
+    // Two splits of one column group: the `_sk` kernel, whose splits sum in a cluster
+    // (`SAFEWEIGHTS_FP4_GA_SK=0` keeps the finalize launch).
+    let sk =
+        nwn == 1 && splits as u32 == CLUSTER_SPLITS && env_knob("SAFEWEIGHTS_FP4_GA_SK", 1) == 1;
     Some(Plan::Mma {
-        kernel: format!("gemv_mma_{family}ga_{dt}_c{nwn}"),
+        kernel: format!(
+            "gemv_mma_{family}ga_{dt}_c{nwn}{}",
+            if sk { "_sk" } else { "" }
+        ),
         tiles: tiles as u32,
         warps: 8,
         persistent: false,
@@ -1790,6 +1800,23 @@ pub fn gemv_async(
             };
             let mut args = args;
             args.extend(part.map(KArg::Ptr));
+            // The `fp4ga` `_sk` kernels sum their two K splits in a cluster where every
+            // cluster of the grid can be resident at once (`cluster_split`); otherwise their
+            // twin without it runs, with the finalize launch.
+            let sk = kernel.ends_with("_sk") && is_fp4ga(kernel);
+            if sk && cluster_split(gpu, kernel, cfg.grid_dim.0, splits) {
+                let ex = LaunchEx {
+                    overlap: false,
+                    cluster: Some((1, splits, 1)),
+                };
+                gpu.launch_ex(kernel, cfg, &args, ex)?;
+                return Ok(pl);
+            }
+            let kernel = if sk {
+                kernel.trim_end_matches("_sk")
+            } else {
+                kernel.as_str()
+            };
             gpu.launch(kernel, cfg, &args)?;
             if let Some(part) = part.filter(|_| splits > 1) {
                 let args = [
@@ -2118,7 +2145,8 @@ mod tests {
             ("nvfp4", 4096, 2048, 1, 64, 2),
         ] {
             let p = fp4_mma_plan(family, "bf16", rows, k, 16, 132, H100_128);
-            let want = format!("gemv_mma_{family}ga_bf16_c{nwn}");
+            let sk = if splits == 2 { "_sk" } else { "" };
+            let want = format!("gemv_mma_{family}ga_bf16_c{nwn}{sk}");
             assert!(
                 matches!(&p, Plan::Mma { kernel, tiles: t, warps: 8, splits: s, .. }
                     if *kernel == want && *t == tiles && *s == splits),
