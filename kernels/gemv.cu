@@ -1601,6 +1601,22 @@ __device__ __forceinline__ void next_group_words(const u16*& sa, const u16*& sb,
     if (prefetch) prefetch_group_words<Z8>(sa, sb, za, zb);
 }
 
+// The tail of the group-sum kernels (mma_gptq4_ga_body, mma_fp4_ga_body): a lane's 32 sums
+// in red[warp][e][lane] are n-tile i = e / 4, C register r = e % 4 of the warp's 64 columns
+// from n0 (n-tile i holds columns n0 + 32 (i / 4) + 4 n + i % 4), summed over the column
+// group's K warps by col_group_tail.
+template <int A, bool SK, int W, int NWN>
+__device__ __forceinline__ void ga_tail(const float (*red)[32][32], u16* __restrict__ y, float* part,
+                                        const u16* __restrict__ bias, int m, int N, int n0) {
+    const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    col_group_tail<A, 32, SK, W, NWN>(red, y, part, bias, m, N, [&](int e, int& mm, int& n) {
+        const int i = e >> 2, r = e & 3;
+        mm = g + 8 * (r >> 1);
+        n = n0 + 32 * (i >> 2) + (i & 3) + 8 * t + 4 * (r & 1);
+        return mm < m && n < N;
+    });
+}
+
 // SW_GA 1 (default): the two-tile (M > 8) GPTQ4 kernels take mma_gptq4_ga_body below; 0
 // keeps mma_gptq4_body_pc for them (for comparisons). SW_XP 0: the group-sum kernel loads
 // its activations when a chunk starts instead of one chunk ahead.
@@ -1799,12 +1815,7 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
         }
     }
     __syncthreads();
-    col_group_tail<A, 32, SK, W, NWN>(red, y, part, bias, m, N, [&](int e, int& mm, int& n) {
-        const int i = e >> 2, r = e & 3;
-        mm = g + 8 * (r >> 1);
-        n = n0 + 32 * (i >> 2) + (i & 3) + 8 * t + 4 * (r & 1);
-        return mm < m && n < N;
-    });
+    ga_tail<A, SK, W, NWN>(red, y, part, bias, m, N, n0);
 }
 
 // NVFP4 or MXFP4 (FMT 0 / 1) weights and scales ([N, K/2] and [N, K/16] or [N, K/32], §6,
@@ -1993,12 +2004,7 @@ __device__ __forceinline__ void mma_fp4_ga_body(u16* __restrict__ y, const u16* 
 #pragma unroll
         for (int r = 0; r < 4; ++r) red[warp][4 * i + r][lane] = acc[i][r] * mul;
     __syncthreads();
-    col_group_tail<A, 32, SK, W, NWN>(red, y, part, bias, m, N, [&](int e, int& mm, int& n) {
-        const int i = e >> 2, r = e & 3;
-        mm = g + 8 * (r >> 1);
-        n = n0 + 32 * (i >> 2) + (i & 3) + 8 * t + 4 * (r & 1);
-        return mm < m && n < N;
-    });
+    ga_tail<A, SK, W, NWN>(red, y, part, bias, m, N, n0);
 }
 
 // GPTQ 4-bit without g_idx (§2.3), group size a multiple of 32: tensor-core GEMV over a K-major
