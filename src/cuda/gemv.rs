@@ -2129,6 +2129,35 @@ mod tests {
         assert_eq!(mma(&p).0, "gemv_mma_mxfp4wa_bf16_n1_w8");
     }
 
+    /// The scale codes of `gemv_fp4ga_repack_*` (`e4m3_ga_code` in gemv.cu, written out
+    /// again here) decode through `fp4ga_scale_pair`'s one multiply-add to every positive
+    /// E4M3 value times 2^118 in bf16 and times 2^7 in f16, exactly, and fit a byte; the
+    /// MXFP4 code e + 126 - delta gives 2^(e - 1 - delta) (`e8m0_rp_bf16x2`).
+    #[test]
+    fn fp4ga_scale_codes_decode_exactly() {
+        fn ga_code(mag: u32) -> u32 {
+            if mag >> 3 != 0 {
+                return mag + 16;
+            }
+            let p = 31 - mag.leading_zeros(); // mag in 1..7
+            8 * p + ((mag << (3 - p)) & 7)
+        }
+        for mag in 1u8..0x7F {
+            let v = f64::from(crate::oracle::minifloat::e4m3fn_to_f32(mag));
+            let r = ga_code(u32::from(mag));
+            assert!(r < 256, "{mag:#x}");
+            let bf = half::bf16::from_bits((16 * r + 0x7600) as u16).to_f64();
+            assert_eq!(bf, v * 2f64.powi(118), "bf16, {mag:#x}");
+            let hf = half::f16::from_bits((128 * r + 0x3400) as u16).to_f64();
+            assert_eq!(hf, v * 2f64.powi(7), "f16, {mag:#x}");
+        }
+        for (e, delta) in [(1u32, 0u32), (127, 0), (128, 0), (200, 72), (121, 0)] {
+            let r = e + 126 - delta;
+            let bf = half::bf16::from_bits((128 * r) as u16).to_f64();
+            assert_eq!(bf, 2f64.powi(e as i32 - 1 - delta as i32), "e8m0 {e}");
+        }
+    }
+
     #[test]
     fn fp4ga_plan_choices() {
         // M > 8 from 4096 rows: one 64-column group per 8-warp block while one wave (two
