@@ -1628,10 +1628,11 @@ pub fn gemv_async(
             fp4 = fp4ga_weights(gpu, p, act, scratch)?;
             if fp4.is_none() {
                 let sms = gpu.info().sm_count.max(1) as usize;
-                let (family, (rows, k)) = match p.desc {
-                    Desc::Mxfp4 { .. } => ("mxfp4", p.out_shape()),
-                    _ => ("nvfp4", p.out_shape()),
+                let family = match p.desc {
+                    Desc::Mxfp4 { .. } => "mxfp4",
+                    _ => "nvfp4",
                 };
+                let (rows, k) = p.out_shape();
                 pl = fp4_mma_plan_base(family, act.suffix(), rows, k, m, sms, &|name, threads| {
                     wave(gpu, name, threads)
                 });
