@@ -2018,57 +2018,49 @@ __device__ __forceinline__ void mma_fp4_ga_body(u16* __restrict__ y, const u16* 
 }
 
 // The first unit of block bb of B over U units (mma_fp4_gb_body), and the block that holds
-// unit u (U >= 1): the largest bb with gb_start(bb) <= u.
+// unit u: the largest bb with gb_start(bb) <= u.
 __device__ __forceinline__ int gb_start(int U, int B, int bb) { return (int)((long long)U * bb / B); }
 __device__ __forceinline__ int gb_block_of(int U, int B, int u) {
     return (int)(((long long)(u + 1) * B + U - 1) / U - 1);
 }
-__device__ __forceinline__ u32 cluster_rank() {
-    u32 r;
-    asm volatile("mov.u32 %0, %%cluster_ctarank;" : "=r"(r));
-    return r;
-}
 
-// `fp4gb` (M > 8): the `fp4ga` layout and main loop (fp4ga_chunks) on work balanced within
-// thread-block clusters of CL blocks (stream-K). The grid is NC clusters; cluster c takes
-// the whole 64-column groups [G c / NC, G (c + 1) / NC) (G = Np / 64), and its blocks share
-// their units, the (group, 32-k chunk) pairs in group-major order, evenly: rank r takes
-// [U r / CL, U (r + 1) / CL) of the cluster's U, and its 8 warps split that range evenly.
-// So the SMs get equal shares where whole groups could not give them (28672x8192: 448
-// groups over 264 blocks) and a few groups are split finely where they are few (4096 rows),
-// with no sum across clusters. The plan keeps a cluster at most 2 CL groups (checked here:
-// a launch that breaks it traps), so a block's range is at most 2 C units (C = K / 32
-// chunks), holding at most two group boundaries, and a warp's at most C: a warp sums its
-// first group's chunks into red[warp] and, where it straddles the j-th boundary of the
-// block's range, the next group's into red[8 + j]. The block adds up each group it touches
-// in a fixed order (straddling slot, then the warps in order): a group inside its range
-// goes to y; a group it shares with the blocks before it (its first) goes, through
-// distributed shared memory, to the group's first block, into red slot (this rank - that
-// rank - 1), and that block adds those shares to its own in rank order and writes y. Two
-// cluster barriers: every block has read its red before any is written, and the shares
-// are in before they are summed. The output does not depend on the order blocks ran in.
-template <int A, int FMT, int CL>
+// `fp4gb` (M > 8): the `fp4ga` layout and main loop (fp4ga_chunks) over work balanced on a
+// fixed grid (stream-K). The layer's units are its (column group, 32-k chunk) pairs, U = G C
+// of them (G = Np / 64 groups of 64 columns, C = K / 32 chunks), group-major; block b of the
+// B blocks takes units [U b / B, U (b + 1) / B) and its 8 warps split that range evenly, so
+// every SM gets the same share whatever G is (whole column groups put 256 columns on the
+// busiest SM of 28672x8192 against 217 on average, docs/perf.md session 19). The plan keeps
+// U >= B and G <= 2 B (checked here: a launch that breaks them traps), so a block's range is
+// at most 2 C units, holding at most two group boundaries, and a warp's at most C: a warp
+// sums its first group's chunks into red[warp] and, where it straddles the j-th boundary of
+// the block's range, the next group's into red[8 + j]. The block then adds up each group it
+// touches in a fixed order (straddling slot first, then the warps in order): a group inside
+// its range goes to y; its first or last group, shared with the neighbouring blocks, to
+// part[2 b + (0 first, 1 last)][1024], and the last of that group's blocks to count in on
+// cnt[group] adds the shares in block order (the same result whichever block is last),
+// writes y and resets the counter. No finalize launch, and the output does not depend on
+// the order the blocks ran in.
+template <int A, int FMT>
 __device__ __forceinline__ void mma_fp4_gb_body(u16* __restrict__ y, const u16* __restrict__ x,
                                                 const u32* __restrict__ qw, const u8* __restrict__ sc,
                                                 const float* __restrict__ global, int conv_delta,
-                                                const u16* __restrict__ bias, int m, int N, int K) {
-    constexpr int W = 8, PER = 1024 / (32 * W);
+                                                const u16* __restrict__ bias, int m, int N, int K,
+                                                float* __restrict__ part, u32* __restrict__ cnt) {
+    constexpr int W = 8;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     const int C = K / 32, Np = (N + 63) & ~63, G = Np / 64;
-    const int NC = (int)gridDim.x / CL, cid = (int)blockIdx.x / CL, r = (int)cluster_rank();
-    // The launch's cluster shape and the plan's bound (fp4gb_plan in gemv.rs).
-    if (cluster_blocks() != CL || (int)gridDim.x % CL != 0 || (G + NC - 1) / NC > 2 * CL) __trap();
-    const int gc0 = (int)((long long)G * cid / NC), gc1 = (int)((long long)G * (cid + 1) / NC);
-    const int Uc = (gc1 - gc0) * C, base = gc0 * C;
-    const int b0 = base + gb_start(Uc, CL, r), b1 = base + gb_start(Uc, CL, r + 1);
+    const int U = G * C, B = (int)gridDim.x;
+    if (U < B || (U + B - 1) / B > 2 * C) __trap(); // the plan's bounds (fp4gb_plan in gemv.rs)
+    const int b0 = gb_start(U, B, blockIdx.x), b1 = gb_start(U, B, blockIdx.x + 1);
     const int u0 = b0 + (b1 - b0) * warp / W, u1 = b0 + (b1 - b0) * (warp + 1) / W;
-    const int gF = b0 / C, gL = b1 > b0 ? (b1 - 1) / C : gF - 1;
+    const int gF = (int)(b0 / C), gL = (int)((b1 - 1) / C);
     const float mul = fp4_out_mul<A, FMT>(global, conv_delta);
     __shared__ float red[W + 2][32][32];
     // Per warp: its first group (-1: no units) and whether it has a second one.
     __shared__ int wgrp[W], wnext[W];
     if (u0 < u1) {
-        const int gw = u0 / C, e0 = (gw + 1) * C;
+        const int gw = (int)(u0 / C);
+        const int e0 = (gw + 1) * C;
         // The second group's first two chunks into L2 while the first runs.
         if (u1 > e0) {
             const u32* p2 = qw + (u64)t * Np + 64 * (gw + 1) + 4 * g;
@@ -2088,13 +2080,13 @@ __device__ __forceinline__ void mma_fp4_gb_body(u16* __restrict__ y, const u16* 
 #pragma unroll
             for (int i = 0; i < 8; ++i)
 #pragma unroll
-                for (int k = 0; k < 4; ++k) acc[i][k] = 0.0f;
+                for (int r = 0; r < 4; ++r) acc[i][r] = 0.0f;
             fp4ga_chunks<A, FMT>(acc, x, qw, sc, m, K, Np, 64 * gi, s0 - gi * C, s1 - gi * C);
             const int slot = sg ? W + (gw - gF) : warp;
 #pragma unroll
             for (int i = 0; i < 8; ++i)
 #pragma unroll
-                for (int k = 0; k < 4; ++k) red[slot][4 * i + k][lane] = acc[i][k] * mul;
+                for (int r = 0; r < 4; ++r) red[slot][4 * i + r][lane] = acc[i][r] * mul;
         }
         if (lane == 0) {
             wgrp[warp] = gw;
@@ -2105,58 +2097,71 @@ __device__ __forceinline__ void mma_fp4_gb_body(u16* __restrict__ y, const u16* 
         wnext[warp] = 0;
     }
     __syncthreads();
+    if (b0 >= b1) return;
     // Element q = 32 e + l of a group's sums: lane l's C value e (ga_tail's mapping).
-    auto store = [&](int gi, int q, float v) {
-        const int e = q >> 5, l = q & 31, i = e >> 2, k = e & 3;
-        const int mm = (l >> 2) + 8 * (k >> 1);
-        const int n = 64 * gi + 32 * (i >> 2) + (i & 3) + 8 * (l & 3) + 4 * (k & 1);
+    auto store = [&](int gi, int q, float s) {
+        const int e = q >> 5, l = q & 31, i = e >> 2, r = e & 3;
+        const int mm = (l >> 2) + 8 * (r >> 1);
+        const int n = 64 * gi + 32 * (i >> 2) + (i & 3) + 8 * (l & 3) + 4 * (r & 1);
         if (mm < m && n < N) {
             const float b = bias ? from_out<A>(bias[n]) : 0.0f;
-            y[(u64)mm * N + n] = to_out<A>(v + b);
+            y[(u64)mm * N + n] = to_out<A>(s + b);
         }
     };
     const float* redf = &red[0][0][0];
-    // The block's share of its first group when that group began in an earlier block (to
-    // send), and of its last group when that group goes on past the block (to keep).
-    float snd[PER], own[PER];
     for (int gi = gF; gi <= gL; ++gi) {
+        const int g0 = gi * C;
+        const bool whole = b0 <= g0 && g0 + C <= b1;
         int strad = -1;
 #pragma unroll
         for (int w = 0; w < W; ++w)
             if (wnext[w] && wgrp[w] == gi - 1) strad = W + gi - 1 - gF;
-#pragma unroll
-        for (int k = 0; k < PER; ++k) {
-            const int q = threadIdx.x + 32 * W * k;
-            float v = strad >= 0 ? redf[strad * 1024 + q] : 0.0f;
+        for (int q = threadIdx.x; q < 1024; q += 32 * W) {
+            float s = strad >= 0 ? redf[strad * 1024 + q] : 0.0f;
 #pragma unroll
             for (int w = 0; w < W; ++w)
-                if (wgrp[w] == gi) v += redf[w * 1024 + q];
-            if (gi * C < b0) snd[k] = v;
-            else if ((gi + 1) * C > b1) own[k] = v;
-            else store(gi, q, v);
+                if (wgrp[w] == gi) s += redf[w * 1024 + q];
+            if (whole) store(gi, q, s);
+            else part[((u64)blockIdx.x * 2 + (gi == gF ? 0 : 1)) * 1024 + q] = s;
         }
     }
-    const bool sends = b1 > b0 && gF * C < b0, owns = b1 > b0 && gL * C >= b0 && (gL + 1) * C > b1;
-    // Barrier 1: every block of the cluster has read its red (and runs).
-    cluster_arrive();
-    cluster_wait();
-    if (sends) {
-        const u32 ro = (u32)gb_block_of(Uc, CL, gF * C - base);
+    const bool shF = !(b0 == gF * C && (gF + 1) * C <= b1);
+    const bool shL = gL != gF && (gL + 1) * C != b1;
+    if (!shF && !shL) return;
+    __shared__ int last[2];
+    __threadfence();
+    __syncthreads();
+    if (threadIdx.x == 0) {
 #pragma unroll
-        for (int k = 0; k < PER; ++k) st_cluster_f32(redf + (r - (int)ro - 1) * 1024 + threadIdx.x + 32 * W * k, ro, snd[k]);
-    }
-    // Barrier 2: the shares are in.
-    cluster_arrive();
-    cluster_wait();
-    if (owns) {
-        const int pieces = gb_block_of(Uc, CL, (gL + 1) * C - 1 - base) - r;
-#pragma unroll
-        for (int k = 0; k < PER; ++k) {
-            const int q = threadIdx.x + 32 * W * k;
-            float v = own[k];
-            for (int p = 0; p < pieces; ++p) v += redf[p * 1024 + q];
-            store(gL, q, v);
+        for (int j = 0; j < 2; ++j) {
+            const int gi = j ? gL : gF;
+            last[j] = 0;
+            if (j ? shL : shF) {
+                const int g0 = gi * C;
+                const u32 pieces = (u32)(gb_block_of(U, B, g0 + C - 1) - gb_block_of(U, B, g0) + 1);
+                if (atomicAdd(cnt + gi, 1u) == pieces - 1) {
+                    last[j] = 1;
+                    cnt[gi] = 0u;
+                }
+            }
         }
+    }
+    __syncthreads();
+#pragma unroll 1
+    for (int j = 0; j < 2; ++j) {
+        if (!last[j]) continue;
+        __threadfence();
+        const int gi = j ? gL : gF;
+        const int g0 = gi * C;
+        const int bf = gb_block_of(U, B, g0), bl = gb_block_of(U, B, g0 + C - 1);
+        float s[1024 / (32 * W)] = {};
+        for (int bb = bf; bb <= bl; ++bb) {
+            const float* pp = part + ((u64)bb * 2 + (gb_start(U, B, bb) / C == gi ? 0 : 1)) * 1024;
+#pragma unroll
+            for (int k = 0; k < 1024 / (32 * W); ++k) s[k] += __ldcg(pp + threadIdx.x + 32 * W * k);
+        }
+#pragma unroll
+        for (int k = 0; k < 1024 / (32 * W); ++k) store(gi, threadIdx.x + 32 * W * k, s[k]);
     }
 }
 
@@ -3227,19 +3232,16 @@ GEMV_MMA_FP4GA_SK(bf16, OUT_BF16) GEMV_MMA_FP4GA_SK(f16, OUT_F16)
 extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_mxfp4ga_bf16_c1_sk(MMA_ARGS_MXFP4, float* part) {
     mma_fp4_ga_body<OUT_BF16, 1, 1, 8, true>(y, x, (const u32*)w, sc, nullptr, delta, bias, m, N, K, part);
 }
-// The `fp4gb` kernels (mma_fp4_gb_body): stream-K in clusters of CL 8-warp blocks.
-#define GEMV_MMA_FP4GB(SUF, A, CL)                                                                           \
+// The `fp4gb` kernels (mma_fp4_gb_body): stream-K balanced, 8-warp blocks.
+#define GEMV_MMA_FP4GB(SUF, A)                                                                               \
     extern "C" __global__ void __launch_bounds__(256, 2)                                                     \
-        gemv_mma_nvfp4gb_##SUF##_cl##CL(ROW_ARGS_NVFP4) {                                                    \
-        mma_fp4_gb_body<A, 0, CL>(y, x, (const u32*)w, ws, global, convention, bias, m, N, K);               \
+        gemv_mma_nvfp4gb_##SUF(ROW_ARGS_NVFP4, float* part, u32* cnt) {                                      \
+        mma_fp4_gb_body<A, 0>(y, x, (const u32*)w, ws, global, convention, bias, m, N, K, part, cnt);        \
     }
-#define GEMV_MMA_MXFP4GB(CL)                                                                                 \
-    extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_mxfp4gb_bf16_cl##CL(MMA_ARGS_MXFP4) {       \
-        mma_fp4_gb_body<OUT_BF16, 1, CL>(y, x, (const u32*)w, sc, nullptr, delta, bias, m, N, K);            \
-    }
-GEMV_MMA_FP4GB(bf16, OUT_BF16, 4) GEMV_MMA_FP4GB(bf16, OUT_BF16, 8)
-GEMV_MMA_FP4GB(f16, OUT_F16, 4) GEMV_MMA_FP4GB(f16, OUT_F16, 8)
-GEMV_MMA_MXFP4GB(4) GEMV_MMA_MXFP4GB(8)
+GEMV_MMA_FP4GB(bf16, OUT_BF16) GEMV_MMA_FP4GB(f16, OUT_F16)
+extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_mxfp4gb_bf16(MMA_ARGS_MXFP4, float* part, u32* cnt) {
+    mma_fp4_gb_body<OUT_BF16, 1>(y, x, (const u32*)w, sc, nullptr, delta, bias, m, N, K, part, cnt);
+}
 GEMV_MMA_W(bf16, OUT_BF16, 1)
 GEMV_MMA_W(bf16, OUT_BF16, 2)
 GEMV_MMA_W(f16, OUT_F16, 1)

@@ -453,87 +453,52 @@ fn fp4ga_plan(
     })
 }
 
-/// How many clusters of `cl` blocks (256 threads) of a kernel the device holds at once (0:
-/// none), as `Gpu::max_active_clusters` answers.
-type Clusters<'a> = &'a dyn Fn(&str, u32) -> usize;
-
-/// NVFP4 / MXFP4 on tensor cores on this device: `fp4gb_plan`, else `fp4_mma_plan`.
-fn fp4_plan(gpu: &Gpu, family: &str, dt: &str, rows: usize, k: usize, m: usize) -> Plan {
-    let clusters = |name: &str, cl: u32| {
-        gpu.max_active_clusters(name, 256, (cl, 1, 1))
-            .map_or(0, |c| c as usize)
-    };
-    fp4gb_plan(family, dt, rows, k, m, &clusters).unwrap_or_else(|| {
-        let sms = gpu.info().sm_count.max(1) as usize;
-        fp4_mma_plan(family, dt, rows, k, m, sms, &|name, threads| {
-            wave(gpu, name, threads)
-        })
-    })
-}
-
 /// NVFP4 / MXFP4 (`family`) at M > 8 on the `fp4gb` kernels (`mma_fp4_gb_body` in gemv.cu):
-/// the `fp4ga` layout and main loop in thread-block clusters of CL = 4 or 8 blocks, one
-/// wave of them, each cluster taking whole 64-column groups and sharing their (group,
-/// 32-k chunk) units evenly over its blocks, which sum the groups they share through
-/// distributed shared memory. CL is the one that puts the fewest units on the busiest
-/// block (the smaller on a tie; `SAFEWEIGHTS_FP4_GB_CL` forces one), with the clusters the
-/// device holds at once (`SAFEWEIGHTS_FP4_GB_CLUSTERS` overrides that count). `None` where
-/// no cluster shape fits the kernel's bound (`fp4gb_clusters`) or `SAFEWEIGHTS_FP4_GB` (0
-/// off, 1 on every layer, default from 4096 rows) leaves the layer to the other plans.
+/// the `fp4ga` layout and main loop over one wave of 8-warp blocks, each taking an equal
+/// share of the layer's (64-column group, 32-k chunk) units, with the groups that blocks
+/// share summed by the last of them to finish (no finalize launch). `None` where the
+/// kernel's bounds do not hold (fewer units than blocks, or more than two column groups per
+/// block: `fp4gb_blocks`), or where `SAFEWEIGHTS_FP4_GB` (0 off, 1 on every layer it fits,
+/// default: from 4096 rows) leaves the layer to `fp4ga_plan`. `SAFEWEIGHTS_FP4_GB_BLOCKS`
+/// sets the grid.
 fn fp4gb_plan(
     family: &str,
     dt: &str,
     rows: usize,
     k: usize,
     m: usize,
-    clusters: Clusters,
+    slots: Slots,
 ) -> Option<Plan> {
     let knob = env_knob("SAFEWEIGHTS_FP4_GB", 2);
     if m <= 8 || k % 32 != 0 || knob == 0 || (knob != 1 && rows < 4096) {
         return None;
     }
-    let groups = rows.div_ceil(64);
-    if groups.checked_mul(k / 32)? >= i32::MAX as usize {
-        return None;
-    }
-    let force = env_knob("SAFEWEIGHTS_FP4_GB_CL", 0);
-    let mut best: Option<(usize, usize, usize)> = None;
-    for cl in [4usize, 8] {
-        if force != 0 && force != cl {
-            continue;
-        }
-        let kernel = format!("gemv_mma_{family}gb_{dt}_cl{cl}");
-        let have = env_knob("SAFEWEIGHTS_FP4_GB_CLUSTERS", clusters(&kernel, cl as u32));
-        let Some(nc) = fp4gb_clusters(groups, cl, have) else {
-            continue;
-        };
-        // The busiest block's share, in eighths of a group.
-        let load = groups.div_ceil(nc) * (8 / cl);
-        if best.map_or(true, |(l, _, _)| load < l) {
-            best = Some((load, cl, nc));
-        }
-    }
-    let (_, cl, nc) = best?;
+    let kernel = format!("gemv_mma_{family}gb_{dt}");
+    let want = env_knob("SAFEWEIGHTS_FP4_GB_BLOCKS", slots(&kernel, 256).max(1));
+    let blocks = fp4gb_blocks(rows, k, want)?;
     Some(Plan::Mma {
-        kernel: format!("gemv_mma_{family}gb_{dt}_cl{cl}"),
-        tiles: (nc * cl) as u32,
+        kernel,
+        tiles: blocks as u32,
         warps: 8,
         persistent: false,
         splits: 1,
     })
 }
 
-/// The clusters of an `fp4gb` launch of `cl` blocks each: the `have` the device holds at
-/// once, no more than the layer's column groups (a cluster without one would idle), or
-/// `None` where a cluster would get more than 2 `cl` groups (the kernel's bound: then a
-/// block's range could hold more than two group boundaries; it traps on such a grid).
-fn fp4gb_clusters(groups: usize, cl: usize, have: usize) -> Option<usize> {
-    let nc = have.min(groups);
-    (nc > 0 && groups.div_ceil(nc) <= 2 * cl).then_some(nc)
+/// The grid of an `fp4gb` launch: `want` blocks, raised to half the layer's 64-column groups
+/// (so that a block's share, at most two groups' worth of chunks, holds at most two group
+/// boundaries) and held to the layer's units (every block gets one), or `None` where no
+/// grid meets both. The kernel traps on a grid outside these bounds.
+fn fp4gb_blocks(rows: usize, k: usize, want: usize) -> Option<usize> {
+    let (groups, chunks) = (rows.div_ceil(64), k / 32);
+    let units = groups.checked_mul(chunks)?;
+    let blocks = want.max(groups.div_ceil(2)).min(units);
+    let ok = units > 0 && units < i32::MAX as usize && units.div_ceil(blocks) <= 2 * chunks;
+    ok.then_some(blocks)
 }
 
-/// NVFP4 / MXFP4 (`family`) on tensor cores: `fp4ga_plan` where it applies, else
-/// `fp4_mma_plan_base`.
+/// NVFP4 / MXFP4 (`family`) on tensor cores: `fp4gb_plan` or `fp4ga_plan` where they
+/// apply, else `fp4_mma_plan_base`.
 fn fp4_mma_plan(
     family: &str,
     dt: &str,
@@ -543,7 +508,8 @@ fn fp4_mma_plan(
     sms: usize,
     slots: Slots,
 ) -> Plan {
-    fp4ga_plan(family, dt, rows, k, m, slots)
+    fp4gb_plan(family, dt, rows, k, m, slots)
+        .or_else(|| fp4ga_plan(family, dt, rows, k, m, slots))
         .unwrap_or_else(|| fp4_mma_plan_base(family, dt, rows, k, m, sms, slots))
 }
 
@@ -997,7 +963,9 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
             rows_per_global,
             ..
         } if rows_per_global >= rows && k % 128 == 0 && mma_enabled() => {
-            fp4_plan(gpu, "nvfp4", sfx, rows, k, m)
+            fp4_mma_plan("nvfp4", sfx, rows, k, m, sms, &|name, threads| {
+                wave(gpu, name, threads)
+            })
         }
         Desc::Nvfp4 {
             rows,
@@ -1008,7 +976,9 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
             // Same layout and decode as NVFP4 with one E8M0 scale per 32 values, folded into
             // the bf16 weights exactly (f16 cannot hold every 2^e, so f16 keeps the CUDA-core
             // kernel).
-            fp4_plan(gpu, "mxfp4", sfx, rows, k, m)
+            fp4_mma_plan("mxfp4", sfx, rows, k, m, sms, &|name, threads| {
+                wave(gpu, name, threads)
+            })
         }
         Desc::Mxfp4 { .. } => row("mxfp4"),
         Desc::Fp8 {
@@ -1199,6 +1169,8 @@ pub struct Scratch {
     /// K-split arrival counters (zero between launches) and partials of the tensor-core
     /// column kernels, which sum their splits themselves (`splitk_fixup` in gemv.cu).
     fixup: Option<DevBuf>,
+    /// The `fp4gb` kernels' arrival counters, one per column group (zero between launches).
+    gb_cnt: Option<DevBuf>,
 }
 
 impl Scratch {
@@ -1875,17 +1847,21 @@ pub fn gemv_async(
                     ))
                 }
             };
-            // The `fp4gb` kernels run as clusters of the `_cl<CL>` blocks of their name.
-            if let Some(cl) = kernel
-                .rsplit_once("_cl")
-                .filter(|_| is_fp4gb(kernel))
-                .and_then(|(_, c)| c.parse::<u32>().ok())
-            {
-                let ex = LaunchEx {
-                    overlap: false,
-                    cluster: Some((cl, 1, 1)),
-                };
-                gpu.launch_ex(kernel, cfg, &args, ex)?;
+            // The `fp4gb` kernels take the shares of the column groups their blocks share
+            // (two slots of 1024 f32 per block) and one arrival counter per group, zero
+            // between launches (each group's last block resets it).
+            if is_fp4gb(kernel) {
+                let groups = n.div_ceil(64);
+                let part = ensure(gpu, &mut scratch.part, cfg.grid_dim.0 as usize * 2 * 1024 * 4)?;
+                if !scratch.gb_cnt.as_ref().is_some_and(|b| b.len() >= groups * 4) {
+                    let buf = gpu.alloc(groups * 4)?;
+                    gpu.fill_u16(&buf, 0)?;
+                    scratch.gb_cnt = Some(buf);
+                }
+                let cnt = scratch.gb_cnt.as_ref().map_or(0, |b| b.ptr());
+                let mut args = args;
+                args.extend([KArg::Ptr(part), KArg::Ptr(cnt)]);
+                gpu.launch(kernel, cfg, &args)?;
                 return Ok(pl);
             }
             // The K-split FP4 kernels (`x2r4k`, `fp4ga`) take the f32 buffer of their shares
@@ -2288,38 +2264,26 @@ mod tests {
         }
     }
 
-    /// Clusters an H100 holds at once at two blocks per SM, if every SM took its share.
-    const H100_CL: Clusters<'static> = &|_, cl| 264 / cl as usize;
-
     #[test]
     fn fp4gb_plan_choices() {
-        // M > 8 from 4096 rows: clusters of 4 unless 8 put fewer units on the busiest block
-        // (14336 rows: 224 groups over 66 clusters of 4 is 4 groups each, over 33 of 8 is 7);
-        // no more clusters than groups.
-        for (rows, k, cl, tiles) in [
-            (28672, 8192, 4, 264),
-            (14336, 4096, 8, 264),
-            (8192, 8192, 4, 264),
-            (4096, 4096, 4, 256),
-            (4096, 14336, 4, 256),
-            (4160, 4096, 4, 260),
+        // M > 8 from 4096 rows: one wave of 8-warp blocks (two per SM at 128 registers),
+        // more where the layer has more than two 64-column groups per block.
+        for (rows, k, blocks) in [
+            (28672, 8192, 264),
+            (4096, 4096, 264),
+            (4096, 14336, 264),
+            (152064, 4096, 1188),
         ] {
-            let p = fp4gb_plan("nvfp4", "bf16", rows, k, 16, H100_CL).unwrap();
-            let want = format!("gemv_mma_nvfp4gb_bf16_cl{cl}");
-            assert_eq!(mma(&p), (want.as_str(), tiles, 8), "{rows}x{k}");
-            assert!(defined(&want, "bf16"), "{want}");
+            let p = fp4_mma_plan("nvfp4", "bf16", rows, k, 16, 132, H100_128);
+            assert_eq!(mma(&p), ("gemv_mma_nvfp4gb_bf16", blocks, 8), "{rows}x{k}");
         }
-        assert!(defined("gemv_mma_mxfp4gb_bf16_cl8", "bf16"));
-        assert!(defined("gemv_mma_nvfp4gb_f16_cl4", "f16"));
-        // Fewer rows, M <= 8, K not a multiple of 32, no clusters: other plans.
+        // Fewer rows, M <= 8, K not a multiple of 32: other kernels.
         for (rows, k, m) in [(2048, 8192, 16), (28672, 8192, 8), (8192, 8208, 16)] {
-            assert!(fp4gb_plan("nvfp4", "bf16", rows, k, m, H100_CL).is_none());
+            assert!(fp4gb_plan("nvfp4", "bf16", rows, k, m, H100_128).is_none());
         }
-        assert!(fp4gb_plan("nvfp4", "bf16", 8192, 8192, 16, &|_, _| 0).is_none());
-        // More than 2 CL groups per cluster is past the kernel's bound.
-        assert_eq!(fp4gb_clusters(2376, 8, 33), None);
-        assert_eq!(fp4gb_clusters(528, 8, 33), Some(33));
-        assert_eq!(fp4gb_clusters(64, 4, 66), Some(64));
+        // A layer of fewer units than the wave gets one block per unit.
+        assert_eq!(fp4gb_blocks(64, 64, 264), Some(2));
+        assert_eq!(fp4gb_blocks(64, 0, 264), None);
     }
 
     /// The partition of mma_fp4_gb_body, written out: block bb's units and its warps'.
@@ -2329,11 +2293,9 @@ mod tests {
 
     #[test]
     fn fp4gb_partition_meets_the_kernel_bounds() {
-        // Every grid fp4gb_clusters allows: each unit in exactly one warp's range, a warp's
-        // range in at most two column groups, a block's range holding at most two group
-        // boundaries (its straddle slots), a block sending its first group's share to an
-        // earlier block of its cluster, into one of that block's 10 red slots, and the
-        // kernel's block-of-unit formula the inverse of its block starts.
+        // Every grid fp4gb_blocks gives: each unit in exactly one warp's range, a warp's range
+        // in at most two column groups, a block's range holding at most two group boundaries,
+        // and the kernel's block-of-unit formula the inverse of its block starts.
         let mut rng = 0x2545_f491_4f6c_dd1du64;
         let mut next = |hi: usize| {
             rng ^= rng << 13;
@@ -2342,45 +2304,34 @@ mod tests {
             (rng % hi as u64) as usize
         };
         for case in 0..3000 {
-            let g = 1 + next(if case % 2 == 0 { 80 } else { 700 });
-            let c = 1 + next(if case % 3 == 0 { 8 } else { 600 });
-            let cl = [4, 8][case % 2];
-            let Some(nc) = fp4gb_clusters(g, cl, 1 + next(70)) else {
+            let rows = 1 + next(40_000);
+            let k = 32 * (1 + next(if case % 2 == 0 { 64 } else { 600 }));
+            let want = 1 + next(600);
+            let Some(b) = fp4gb_blocks(rows, k, want) else {
                 continue;
             };
+            let (c, g) = (k / 32, rows.div_ceil(64));
+            let u = g * c;
+            assert!(b <= u && u.div_ceil(b) <= 2 * c, "{rows}x{k} {want}: {b}");
             let mut next_unit = 0;
-            for cid in 0..nc {
-                let (gc0, gc1) = (g * cid / nc, g * (cid + 1) / nc);
-                let (uc, base) = ((gc1 - gc0) * c, gc0 * c);
-                assert!(uc.div_ceil(cl) <= 2 * c);
-                let of = |x: usize| ((x - base + 1) * cl).div_ceil(uc) - 1;
-                for r in 0..cl {
-                    let (b0, b1) = (base + gb_start(uc, cl, r), base + gb_start(uc, cl, r + 1));
-                    let inner = (b0 + 1..b1).filter(|p| p % c == 0).count();
-                    assert!(
-                        inner <= 2,
-                        "{g}x{c} cl {cl}: block {r} of {cid} holds {inner}"
-                    );
-                    for w in 0..8 {
-                        let (u0, u1) = (b0 + (b1 - b0) * w / 8, b0 + (b1 - b0) * (w + 1) / 8);
-                        assert_eq!(u0, next_unit);
-                        next_unit = u1;
-                        if u0 < u1 {
-                            assert!((u1 - 1) / c <= u0 / c + 1, "{g}x{c}: warp {w} of {r}");
-                        }
-                    }
-                    if b0 == b1 {
-                        continue;
-                    }
-                    assert_eq!((of(b0), of(b1 - 1)), (r, r), "{g}x{c} cl {cl}: block {r}");
-                    let first = (b0 / c) * c;
-                    if first < b0 {
-                        let ro = of(first);
-                        assert!(first >= base && ro < r && r - ro - 1 < 10, "{g}x{c}: {r}");
+            for bb in 0..b {
+                let (b0, b1) = (gb_start(u, b, bb), gb_start(u, b, bb + 1));
+                assert!(b0 < b1, "{rows}x{k}: block {bb} of {b} is empty");
+                let inner = (b0 + 1..b1).filter(|p| p % c == 0).count();
+                assert!(inner <= 2, "{rows}x{k}: block {bb} holds {inner} boundaries");
+                for w in 0..8 {
+                    let (u0, u1) = (b0 + (b1 - b0) * w / 8, b0 + (b1 - b0) * (w + 1) / 8);
+                    assert_eq!(u0, next_unit);
+                    next_unit = u1;
+                    if u0 < u1 {
+                        assert!((u1 - 1) / c <= u0 / c + 1, "{rows}x{k}: warp {w} of {bb}");
                     }
                 }
+                for x in [b0, b1 - 1] {
+                    assert_eq!(((x + 1) * b + u - 1) / u - 1, bb, "{rows}x{k}: unit {x}");
+                }
             }
-            assert_eq!(next_unit, g * c);
+            assert_eq!(next_unit, u);
         }
     }
 
