@@ -1888,14 +1888,50 @@ __device__ __forceinline__ u32 fp4ga_scale_pair(u32 s, int b) {
     return A == OUT_BF16 ? u * 16u + 0x76007600u : u * 128u + 0x34003400u;
 }
 
-// One warp's share of an `fp4ga` / `fp4gb` column group: chunks [c0, c1) of the 64 columns
-// from n0 (n0 < Np), added to acc (the main loop of mma_fp4_ga_body, described there).
-template <int A, int FMT>
-__device__ __forceinline__ void fp4ga_chunks(float (&acc)[8][4], const u16* __restrict__ x,
-                                             const u32* __restrict__ qw, const u8* __restrict__ sc, int m, int K,
-                                             int Np, int n0, int c0, int c1) {
-    const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-    const int la = n0 + 4 * g;
+// The two-tile FP4 kernel on the group-sum kernel's frame (`fp4ga`, M > 8): NVFP4 or MXFP4
+// weights repacked K-major by gemv_fp4ga_repack, qw[K / 8][Np] words (8 codes of one column,
+// in the bit layout of e2m1_rp; Np = N rounded up to 64, the pad columns zero), and their
+// scales K-major too, sc[K / 16][Np] (NVFP4) or sc[K / 32][Np] (MXFP4) bytes in the codes
+// of fp4ga_scale_pair. As in mma_gptq4_ga_body the MMA is transposed: activations are the
+// A operand, weights the B operand, a warp's 64 columns are 8 n-tiles (n-tile i holds
+// columns n0 + 32 (i / 4) + 4 n + i % 4), and 32-k chunk c is packed rows 4c + t of the
+// lanes t. Per 16-k step h a lane's B pair is pairs 2h and 2h + 1 of its word (e2m1_rp,
+// the GA pairing of fp4_rp_word: k offsets (h, h + 4) and (h + 2, h + 6)), each times its
+// column's scale pair, and its A quad the same k of activation rows g and g + 8 (one prmt
+// each). A word's 8 codes lie in one NVFP4 block, so a lane decodes
+// 8 scales per chunk, one per column, in two instructions each. Against the `x2s` kernel
+// (weights as the A operand, 32 rows per warp): each activation fragment serves 64 columns
+// instead of 32, and no E4M3 decode (H100, M = 16, docs/perf.md session 19).
+// The W / NWN warps of a column group and grid.y split K; with grid.y > 1 the f32 shares go
+// to `part` and gemv_finalize adds them and the bias, or with SK (the `_sk` kernels,
+// launched as clusters of the grid.y blocks of a column group) they are summed through
+// distributed shared memory (split_tail).
+template <int A, int FMT, int NWN, int WB, bool SK = false>
+__device__ __forceinline__ void mma_fp4_ga_body(u16* __restrict__ y, const u16* __restrict__ x,
+                                                const u32* __restrict__ qw, const u8* __restrict__ sc,
+                                                const float* __restrict__ global, int conv_delta,
+                                                const u16* __restrict__ bias, int m, int N, int K,
+                                                float* __restrict__ part) {
+    if (SK) cluster_arrive_relaxed(); // split_tail: phase 1 of the cluster barrier
+    else if (gridDim.y > 1) grid_dep_launch(); // gemv_finalize after it may launch now and wait there
+    static_assert(!SK || NWN == 1, "split sums in the kernel: one column group per block");
+    constexpr int W = WB, KW = W / NWN;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    const int wn = warp % NWN, wk = warp / NWN;
+    const int n0 = (blockIdx.x * NWN + wn) * 64;
+    const int chunks = K / 32;
+    const int Np = (N + 63) & ~63;
+    const int parts = (int)gridDim.y * KW, pi = (int)blockIdx.y * KW + wk;
+    const int c0 = (int)((long long)chunks * pi / parts);
+    int c1 = (int)((long long)chunks * (pi + 1) / parts);
+    // A column group wholly past Np (the last block's second group, NWN = 2) reads nothing.
+    const bool live = n0 < Np;
+    const int la = live ? n0 + 4 * g : 0;
+    float acc[8][4];
+#pragma unroll
+    for (int i = 0; i < 8; ++i)
+#pragma unroll
+        for (int r = 0; r < 4; ++r) acc[i][r] = 0.0f;
     const u64 pstep = (u64)4 * Np;
     // Columns la + 0..3 and la + 32 + 0..3: the second half at a constant offset.
     const u32* pa = qw + (u64)(4 * c0 + t) * Np + la;
@@ -1955,58 +1991,12 @@ __device__ __forceinline__ void fp4ga_chunks(float (&acc)[8][4], const u16* __re
             }
         }
     };
+    if (!live) c1 = c0;
     if (c0 < c1) fetch(0);
     for (int c = c0; c < c1; c += 2) {
         step(SlotC<0>{}, c);
         if (c + 1 < c1) step(SlotC<1>{}, c + 1);
     }
-}
-
-// The two-tile FP4 kernel on the group-sum kernel's frame (`fp4ga`, M > 8): NVFP4 or MXFP4
-// weights repacked K-major by gemv_fp4ga_repack, qw[K / 8][Np] words (8 codes of one column,
-// in the bit layout of e2m1_rp; Np = N rounded up to 64, the pad columns zero), and their
-// scales K-major too, sc[K / 16][Np] (NVFP4) or sc[K / 32][Np] (MXFP4) bytes in the codes
-// of fp4ga_scale_pair. As in mma_gptq4_ga_body the MMA is transposed: activations are the
-// A operand, weights the B operand, a warp's 64 columns are 8 n-tiles (n-tile i holds
-// columns n0 + 32 (i / 4) + 4 n + i % 4), and 32-k chunk c is packed rows 4c + t of the
-// lanes t. Per 16-k step h a lane's B pair is pairs 2h and 2h + 1 of its word (e2m1_rp,
-// the GA pairing of fp4_rp_word: k offsets (h, h + 4) and (h + 2, h + 6)), each times its
-// column's scale pair, and its A quad the same k of activation rows g and g + 8 (one prmt
-// each). A word's 8 codes lie in one NVFP4 block, so a lane decodes
-// 8 scales per chunk, one per column, in two instructions each. Against the `x2s` kernel
-// (weights as the A operand, 32 rows per warp): each activation fragment serves 64 columns
-// instead of 32, and no E4M3 decode (H100, M = 16, docs/perf.md session 19).
-// The W / NWN warps of a column group and grid.y split K; with grid.y > 1 the f32 shares go
-// to `part` and gemv_finalize adds them and the bias, or with SK (the `_sk` kernels,
-// launched as clusters of the grid.y blocks of a column group) they are summed through
-// distributed shared memory (split_tail).
-template <int A, int FMT, int NWN, int WB, bool SK = false>
-__device__ __forceinline__ void mma_fp4_ga_body(u16* __restrict__ y, const u16* __restrict__ x,
-                                                const u32* __restrict__ qw, const u8* __restrict__ sc,
-                                                const float* __restrict__ global, int conv_delta,
-                                                const u16* __restrict__ bias, int m, int N, int K,
-                                                float* __restrict__ part) {
-    if (SK) cluster_arrive_relaxed(); // split_tail: phase 1 of the cluster barrier
-    else if (gridDim.y > 1) grid_dep_launch(); // gemv_finalize after it may launch now and wait there
-    static_assert(!SK || NWN == 1, "split sums in the kernel: one column group per block");
-    constexpr int W = WB, KW = W / NWN;
-    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-    const int wn = warp % NWN, wk = warp / NWN;
-    const int n0 = (blockIdx.x * NWN + wn) * 64;
-    const int chunks = K / 32;
-    const int Np = (N + 63) & ~63;
-    const int parts = (int)gridDim.y * KW, pi = (int)blockIdx.y * KW + wk;
-    const int c0 = (int)((long long)chunks * pi / parts);
-    int c1 = (int)((long long)chunks * (pi + 1) / parts);
-    // A column group wholly past Np (the last block's second group, NWN = 2) reads nothing.
-    const bool live = n0 < Np;
-    float acc[8][4];
-#pragma unroll
-    for (int i = 0; i < 8; ++i)
-#pragma unroll
-        for (int r = 0; r < 4; ++r) acc[i][r] = 0.0f;
-    if (!live) c1 = c0;
-    fp4ga_chunks<A, FMT>(acc, x, qw, sc, m, K, Np, live ? n0 : 0, c0, c1);
     const float mul = fp4_out_mul<A, FMT>(global, conv_delta);
     __shared__ float red[W][32][32];
 #pragma unroll
@@ -2015,154 +2005,6 @@ __device__ __forceinline__ void mma_fp4_ga_body(u16* __restrict__ y, const u16* 
         for (int r = 0; r < 4; ++r) red[warp][4 * i + r][lane] = acc[i][r] * mul;
     __syncthreads();
     ga_tail<A, SK, W, NWN>(red, y, part, bias, m, N, n0);
-}
-
-// The first unit of block bb of B over U units (mma_fp4_gb_body), and the block that holds
-// unit u: the largest bb with gb_start(bb) <= u.
-__device__ __forceinline__ int gb_start(int U, int B, int bb) { return (int)((long long)U * bb / B); }
-__device__ __forceinline__ int gb_block_of(int U, int B, int u) {
-    return (int)(((long long)(u + 1) * B + U - 1) / U - 1);
-}
-
-// `fp4gb` (M > 8): the `fp4ga` layout and main loop (fp4ga_chunks) over work balanced on a
-// fixed grid (stream-K). The layer's units are its (column group, 32-k chunk) pairs, U = G C
-// of them (G = Np / 64 groups of 64 columns, C = K / 32 chunks), group-major; block b of the
-// B blocks takes units [U b / B, U (b + 1) / B) and its 8 warps split that range evenly, so
-// every SM gets the same share whatever G is (whole column groups put 256 columns on the
-// busiest SM of 28672x8192 against 217 on average, docs/perf.md session 19). The plan keeps
-// U >= B and G <= 2 B (checked here: a launch that breaks them traps), so a block's range is
-// at most 2 C units, holding at most two group boundaries, and a warp's at most C: a warp
-// sums its first group's chunks into red[warp] and, where it straddles the j-th boundary of
-// the block's range, the next group's into red[8 + j]. The block then adds up each group it
-// touches in a fixed order (straddling slot first, then the warps in order): a group inside
-// its range goes to y; its first or last group, shared with the neighbouring blocks, to
-// part[2 b + (0 first, 1 last)][1024], and the last of that group's blocks to count in on
-// cnt[group] adds the shares in block order (the same result whichever block is last),
-// writes y and resets the counter. No finalize launch, and the output does not depend on
-// the order the blocks ran in.
-template <int A, int FMT>
-__device__ __forceinline__ void mma_fp4_gb_body(u16* __restrict__ y, const u16* __restrict__ x,
-                                                const u32* __restrict__ qw, const u8* __restrict__ sc,
-                                                const float* __restrict__ global, int conv_delta,
-                                                const u16* __restrict__ bias, int m, int N, int K,
-                                                float* __restrict__ part, u32* __restrict__ cnt) {
-    constexpr int W = 8;
-    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-    const int C = K / 32, Np = (N + 63) & ~63, G = Np / 64;
-    const int U = G * C, B = (int)gridDim.x;
-    if (U < B || (U + B - 1) / B > 2 * C) __trap(); // the plan's bounds (fp4gb_plan in gemv.rs)
-    const int b0 = gb_start(U, B, blockIdx.x), b1 = gb_start(U, B, blockIdx.x + 1);
-    const int u0 = b0 + (b1 - b0) * warp / W, u1 = b0 + (b1 - b0) * (warp + 1) / W;
-    const int gF = (int)(b0 / C), gL = (int)((b1 - 1) / C);
-    const float mul = fp4_out_mul<A, FMT>(global, conv_delta);
-    __shared__ float red[W + 2][32][32];
-    // Per warp: its first group (-1: no units) and whether it has a second one.
-    __shared__ int wgrp[W], wnext[W];
-    if (u0 < u1) {
-        const int gw = (int)(u0 / C);
-        const int e0 = (gw + 1) * C;
-        // The second group's first two chunks into L2 while the first runs.
-        if (u1 > e0) {
-            const u32* p2 = qw + (u64)t * Np + 64 * (gw + 1) + 4 * g;
-            group_prefetch(p2);
-            group_prefetch(p2 + 32);
-            if (u1 > e0 + 1) {
-                group_prefetch(p2 + 4 * (u64)Np);
-                group_prefetch(p2 + 4 * (u64)Np + 32);
-            }
-        }
-#pragma unroll 1
-        for (int sg = 0; sg < 2; ++sg) {
-            const int s0 = sg ? e0 : u0, s1 = sg ? u1 : min(u1, e0);
-            if (s0 >= s1) break;
-            const int gi = gw + sg;
-            float acc[8][4];
-#pragma unroll
-            for (int i = 0; i < 8; ++i)
-#pragma unroll
-                for (int r = 0; r < 4; ++r) acc[i][r] = 0.0f;
-            fp4ga_chunks<A, FMT>(acc, x, qw, sc, m, K, Np, 64 * gi, s0 - gi * C, s1 - gi * C);
-            const int slot = sg ? W + (gw - gF) : warp;
-#pragma unroll
-            for (int i = 0; i < 8; ++i)
-#pragma unroll
-                for (int r = 0; r < 4; ++r) red[slot][4 * i + r][lane] = acc[i][r] * mul;
-        }
-        if (lane == 0) {
-            wgrp[warp] = gw;
-            wnext[warp] = u1 > e0;
-        }
-    } else if (lane == 0) {
-        wgrp[warp] = -1;
-        wnext[warp] = 0;
-    }
-    __syncthreads();
-    if (b0 >= b1) return;
-    // Element q = 32 e + l of a group's sums: lane l's C value e (ga_tail's mapping).
-    auto store = [&](int gi, int q, float s) {
-        const int e = q >> 5, l = q & 31, i = e >> 2, r = e & 3;
-        const int mm = (l >> 2) + 8 * (r >> 1);
-        const int n = 64 * gi + 32 * (i >> 2) + (i & 3) + 8 * (l & 3) + 4 * (r & 1);
-        if (mm < m && n < N) {
-            const float b = bias ? from_out<A>(bias[n]) : 0.0f;
-            y[(u64)mm * N + n] = to_out<A>(s + b);
-        }
-    };
-    const float* redf = &red[0][0][0];
-    for (int gi = gF; gi <= gL; ++gi) {
-        const int g0 = gi * C;
-        const bool whole = b0 <= g0 && g0 + C <= b1;
-        int strad = -1;
-#pragma unroll
-        for (int w = 0; w < W; ++w)
-            if (wnext[w] && wgrp[w] == gi - 1) strad = W + gi - 1 - gF;
-        for (int q = threadIdx.x; q < 1024; q += 32 * W) {
-            float s = strad >= 0 ? redf[strad * 1024 + q] : 0.0f;
-#pragma unroll
-            for (int w = 0; w < W; ++w)
-                if (wgrp[w] == gi) s += redf[w * 1024 + q];
-            if (whole) store(gi, q, s);
-            else part[((u64)blockIdx.x * 2 + (gi == gF ? 0 : 1)) * 1024 + q] = s;
-        }
-    }
-    const bool shF = !(b0 == gF * C && (gF + 1) * C <= b1);
-    const bool shL = gL != gF && (gL + 1) * C != b1;
-    if (!shF && !shL) return;
-    __shared__ int last[2];
-    __threadfence();
-    __syncthreads();
-    if (threadIdx.x == 0) {
-#pragma unroll
-        for (int j = 0; j < 2; ++j) {
-            const int gi = j ? gL : gF;
-            last[j] = 0;
-            if (j ? shL : shF) {
-                const int g0 = gi * C;
-                const u32 pieces = (u32)(gb_block_of(U, B, g0 + C - 1) - gb_block_of(U, B, g0) + 1);
-                if (atomicAdd(cnt + gi, 1u) == pieces - 1) {
-                    last[j] = 1;
-                    cnt[gi] = 0u;
-                }
-            }
-        }
-    }
-    __syncthreads();
-#pragma unroll 1
-    for (int j = 0; j < 2; ++j) {
-        if (!last[j]) continue;
-        __threadfence();
-        const int gi = j ? gL : gF;
-        const int g0 = gi * C;
-        const int bf = gb_block_of(U, B, g0), bl = gb_block_of(U, B, g0 + C - 1);
-        float s[1024 / (32 * W)] = {};
-        for (int bb = bf; bb <= bl; ++bb) {
-            const float* pp = part + ((u64)bb * 2 + (gb_start(U, B, bb) / C == gi ? 0 : 1)) * 1024;
-#pragma unroll
-            for (int k = 0; k < 1024 / (32 * W); ++k) s[k] += __ldcg(pp + threadIdx.x + 32 * W * k);
-        }
-#pragma unroll
-        for (int k = 0; k < 1024 / (32 * W); ++k) store(gi, threadIdx.x + 32 * W * k, s[k]);
-    }
 }
 
 // GPTQ 4-bit without g_idx (§2.3), group size a multiple of 32: tensor-core GEMV over a K-major
@@ -3231,16 +3073,6 @@ GEMV_MMA_MXFP4GA(1) GEMV_MMA_MXFP4GA(2) GEMV_MMA_MXFP4GA(4)
 GEMV_MMA_FP4GA_SK(bf16, OUT_BF16) GEMV_MMA_FP4GA_SK(f16, OUT_F16)
 extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_mxfp4ga_bf16_c1_sk(MMA_ARGS_MXFP4, float* part) {
     mma_fp4_ga_body<OUT_BF16, 1, 1, 8, true>(y, x, (const u32*)w, sc, nullptr, delta, bias, m, N, K, part);
-}
-// The `fp4gb` kernels (mma_fp4_gb_body): stream-K balanced, 8-warp blocks.
-#define GEMV_MMA_FP4GB(SUF, A)                                                                               \
-    extern "C" __global__ void __launch_bounds__(256, 2)                                                     \
-        gemv_mma_nvfp4gb_##SUF(ROW_ARGS_NVFP4, float* part, u32* cnt) {                                      \
-        mma_fp4_gb_body<A, 0>(y, x, (const u32*)w, ws, global, convention, bias, m, N, K, part, cnt);        \
-    }
-GEMV_MMA_FP4GB(bf16, OUT_BF16) GEMV_MMA_FP4GB(f16, OUT_F16)
-extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_mxfp4gb_bf16(MMA_ARGS_MXFP4, float* part, u32* cnt) {
-    mma_fp4_gb_body<OUT_BF16, 1>(y, x, (const u32*)w, sc, nullptr, delta, bias, m, N, K, part, cnt);
 }
 GEMV_MMA_W(bf16, OUT_BF16, 1)
 GEMV_MMA_W(bf16, OUT_BF16, 2)

@@ -453,52 +453,8 @@ fn fp4ga_plan(
     })
 }
 
-/// NVFP4 / MXFP4 (`family`) at M > 8 on the `fp4gb` kernels (`mma_fp4_gb_body` in gemv.cu):
-/// the `fp4ga` layout and main loop over one wave of 8-warp blocks, each taking an equal
-/// share of the layer's (64-column group, 32-k chunk) units, with the groups that blocks
-/// share summed by the last of them to finish (no finalize launch). `None` where the
-/// kernel's bounds do not hold (fewer units than blocks, or more than two column groups per
-/// block: `fp4gb_blocks`), or where `SAFEWEIGHTS_FP4_GB` (0 off, 1 on every layer it fits,
-/// default: from 4096 rows) leaves the layer to `fp4ga_plan`. `SAFEWEIGHTS_FP4_GB_BLOCKS`
-/// sets the grid.
-fn fp4gb_plan(
-    family: &str,
-    dt: &str,
-    rows: usize,
-    k: usize,
-    m: usize,
-    slots: Slots,
-) -> Option<Plan> {
-    let knob = env_knob("SAFEWEIGHTS_FP4_GB", 2);
-    if m <= 8 || k % 32 != 0 || knob == 0 || (knob != 1 && rows < 4096) {
-        return None;
-    }
-    let kernel = format!("gemv_mma_{family}gb_{dt}");
-    let want = env_knob("SAFEWEIGHTS_FP4_GB_BLOCKS", slots(&kernel, 256).max(1));
-    let blocks = fp4gb_blocks(rows, k, want)?;
-    Some(Plan::Mma {
-        kernel,
-        tiles: blocks as u32,
-        warps: 8,
-        persistent: false,
-        splits: 1,
-    })
-}
-
-/// The grid of an `fp4gb` launch: `want` blocks, raised to half the layer's 64-column groups
-/// (so that a block's share, at most two groups' worth of chunks, holds at most two group
-/// boundaries) and held to the layer's units (every block gets one), or `None` where no
-/// grid meets both. The kernel traps on a grid outside these bounds.
-fn fp4gb_blocks(rows: usize, k: usize, want: usize) -> Option<usize> {
-    let (groups, chunks) = (rows.div_ceil(64), k / 32);
-    let units = groups.checked_mul(chunks)?;
-    let blocks = want.max(groups.div_ceil(2)).min(units);
-    let ok = units > 0 && units < i32::MAX as usize && units.div_ceil(blocks) <= 2 * chunks;
-    ok.then_some(blocks)
-}
-
-/// NVFP4 / MXFP4 (`family`) on tensor cores: `fp4gb_plan` or `fp4ga_plan` where they
-/// apply, else `fp4_mma_plan_base`.
+/// NVFP4 / MXFP4 (`family`) on tensor cores: `fp4ga_plan` where it applies, else
+/// `fp4_mma_plan_base`.
 fn fp4_mma_plan(
     family: &str,
     dt: &str,
@@ -508,8 +464,7 @@ fn fp4_mma_plan(
     sms: usize,
     slots: Slots,
 ) -> Plan {
-    fp4gb_plan(family, dt, rows, k, m, slots)
-        .or_else(|| fp4ga_plan(family, dt, rows, k, m, slots))
+    fp4ga_plan(family, dt, rows, k, m, slots)
         .unwrap_or_else(|| fp4_mma_plan_base(family, dt, rows, k, m, sms, slots))
 }
 
@@ -1169,8 +1124,6 @@ pub struct Scratch {
     /// K-split arrival counters (zero between launches) and partials of the tensor-core
     /// column kernels, which sum their splits themselves (`splitk_fixup` in gemv.cu).
     fixup: Option<DevBuf>,
-    /// The `fp4gb` kernels' arrival counters, one per column group (zero between launches).
-    gb_cnt: Option<DevBuf>,
 }
 
 impl Scratch {
@@ -1317,16 +1270,8 @@ type Fp4gaLayer = (DevBuf, DevBuf, i32);
 
 /// Whether `kernel` is one of the `fp4ga` kernels (`fp4ga_plan`), which read the layout of
 /// `fp4ga_weights`.
-/// Whether `kernel` reads the `fp4ga` layout: the `fp4ga` and the `fp4gb` kernels.
 fn is_fp4ga(kernel: &str) -> bool {
-    ["gemv_mma_nvfp4ga_", "gemv_mma_mxfp4ga_"]
-        .iter()
-        .any(|p| kernel.starts_with(p))
-        || is_fp4gb(kernel)
-}
-
-fn is_fp4gb(kernel: &str) -> bool {
-    kernel.starts_with("gemv_mma_nvfp4gb_") || kernel.starts_with("gemv_mma_mxfp4gb_")
+    kernel.starts_with("gemv_mma_nvfp4ga_") || kernel.starts_with("gemv_mma_mxfp4ga_")
 }
 
 /// An NVFP4 or MXFP4 layer in the K-major layout of the `fp4ga` kernels
@@ -1847,23 +1792,6 @@ pub fn gemv_async(
                     ))
                 }
             };
-            // The `fp4gb` kernels take the shares of the column groups their blocks share
-            // (two slots of 1024 f32 per block) and one arrival counter per group, zero
-            // between launches (each group's last block resets it).
-            if is_fp4gb(kernel) {
-                let groups = n.div_ceil(64);
-                let part = ensure(gpu, &mut scratch.part, cfg.grid_dim.0 as usize * 2 * 1024 * 4)?;
-                if !scratch.gb_cnt.as_ref().is_some_and(|b| b.len() >= groups * 4) {
-                    let buf = gpu.alloc(groups * 4)?;
-                    gpu.fill_u16(&buf, 0)?;
-                    scratch.gb_cnt = Some(buf);
-                }
-                let cnt = scratch.gb_cnt.as_ref().map_or(0, |b| b.ptr());
-                let mut args = args;
-                args.extend([KArg::Ptr(part), KArg::Ptr(cnt)]);
-                gpu.launch(kernel, cfg, &args)?;
-                return Ok(pl);
-            }
             // The K-split FP4 kernels (`x2r4k`, `fp4ga`) take the f32 buffer of their shares
             // last.
             let splits = cfg.grid_dim.1;
@@ -2099,10 +2027,7 @@ mod tests {
             .strip_prefix("gemv_mma_")
             .and_then(|r| r.split(&format!("_{dt}_")).next())
             .unwrap();
-        let prefix = prefix.strip_suffix(&format!("_{dt}")).unwrap_or(prefix);
         src.contains(&format!("gemv_mma_{prefix}_##SUF##"))
-            || src.contains(&format!("gemv_mma_{prefix}_##SUF("))
-            || src.contains(&format!(") {kernel}("))
             || src.contains(&format!("gemv_mma_{prefix}_{dt}_"))
     }
 
@@ -2134,8 +2059,7 @@ mod tests {
                             assert!(
                                 m > 8
                                     && warps == 8
-                                    && (kernel.starts_with(&format!("gemv_mma_{family}ga_{dt}_c"))
-                                        || kernel == format!("gemv_mma_{family}gb_{dt}"))
+                                    && kernel.starts_with(&format!("gemv_mma_{family}ga_{dt}_c"))
                             );
                             continue;
                         }
@@ -2250,7 +2174,7 @@ mod tests {
             ("mxfp4", 4096, 4096, 1, 64, 4),
             ("nvfp4", 4096, 2048, 1, 64, 2),
         ] {
-            let p = fp4ga_plan(family, "bf16", rows, k, 16, H100_128).unwrap();
+            let p = fp4_mma_plan(family, "bf16", rows, k, 16, 132, H100_128);
             let sk = if splits == 2 { "_sk" } else { "" };
             let want = format!("gemv_mma_{family}ga_bf16_c{nwn}{sk}");
             assert!(
@@ -2261,77 +2185,6 @@ mod tests {
         }
         for (rows, k, m) in [(2048, 8192, 16), (28672, 8192, 8), (8192, 8192, 1)] {
             assert!(fp4ga_plan("nvfp4", "bf16", rows, k, m, H100_128).is_none());
-        }
-    }
-
-    #[test]
-    fn fp4gb_plan_choices() {
-        // M > 8 from 4096 rows: one wave of 8-warp blocks (two per SM at 128 registers),
-        // more where the layer has more than two 64-column groups per block.
-        for (rows, k, blocks) in [
-            (28672, 8192, 264),
-            (4096, 4096, 264),
-            (4096, 14336, 264),
-            (152064, 4096, 1188),
-        ] {
-            let p = fp4_mma_plan("nvfp4", "bf16", rows, k, 16, 132, H100_128);
-            assert_eq!(mma(&p), ("gemv_mma_nvfp4gb_bf16", blocks, 8), "{rows}x{k}");
-        }
-        // Fewer rows, M <= 8, K not a multiple of 32: other kernels.
-        for (rows, k, m) in [(2048, 8192, 16), (28672, 8192, 8), (8192, 8208, 16)] {
-            assert!(fp4gb_plan("nvfp4", "bf16", rows, k, m, H100_128).is_none());
-        }
-        // A layer of fewer units than the wave gets one block per unit.
-        assert_eq!(fp4gb_blocks(64, 64, 264), Some(2));
-        assert_eq!(fp4gb_blocks(64, 0, 264), None);
-    }
-
-    /// The partition of mma_fp4_gb_body, written out: block bb's units and its warps'.
-    fn gb_start(u: usize, b: usize, bb: usize) -> usize {
-        u * bb / b
-    }
-
-    #[test]
-    fn fp4gb_partition_meets_the_kernel_bounds() {
-        // Every grid fp4gb_blocks gives: each unit in exactly one warp's range, a warp's range
-        // in at most two column groups, a block's range holding at most two group boundaries,
-        // and the kernel's block-of-unit formula the inverse of its block starts.
-        let mut rng = 0x2545_f491_4f6c_dd1du64;
-        let mut next = |hi: usize| {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            (rng % hi as u64) as usize
-        };
-        for case in 0..3000 {
-            let rows = 1 + next(40_000);
-            let k = 32 * (1 + next(if case % 2 == 0 { 64 } else { 600 }));
-            let want = 1 + next(600);
-            let Some(b) = fp4gb_blocks(rows, k, want) else {
-                continue;
-            };
-            let (c, g) = (k / 32, rows.div_ceil(64));
-            let u = g * c;
-            assert!(b <= u && u.div_ceil(b) <= 2 * c, "{rows}x{k} {want}: {b}");
-            let mut next_unit = 0;
-            for bb in 0..b {
-                let (b0, b1) = (gb_start(u, b, bb), gb_start(u, b, bb + 1));
-                assert!(b0 < b1, "{rows}x{k}: block {bb} of {b} is empty");
-                let inner = (b0 + 1..b1).filter(|p| p % c == 0).count();
-                assert!(inner <= 2, "{rows}x{k}: block {bb} holds {inner} boundaries");
-                for w in 0..8 {
-                    let (u0, u1) = (b0 + (b1 - b0) * w / 8, b0 + (b1 - b0) * (w + 1) / 8);
-                    assert_eq!(u0, next_unit);
-                    next_unit = u1;
-                    if u0 < u1 {
-                        assert!((u1 - 1) / c <= u0 / c + 1, "{rows}x{k}: warp {w} of {bb}");
-                    }
-                }
-                for x in [b0, b1 - 1] {
-                    assert_eq!(((x + 1) * b + u - 1) / u - 1, bb, "{rows}x{k}: unit {x}");
-                }
-            }
-            assert_eq!(next_unit, u);
         }
     }
 
