@@ -1541,13 +1541,14 @@ __device__ __forceinline__ void split_tail(u16* __restrict__ y, float* part, con
 }
 
 // split_tail for the GPTQ4 kernels' blocks of NWN column groups (64 columns each) by
-// W / NWN warps along K, whose E per-lane sums sit in red[warp][e][lane]: a column group's
-// K warps are summed by its first warp (NWN > 1), or the elements are split over all
-// warps (NWN == 1).
-template <int A, int E, bool SK, int W, int NWN, typename Coord>
+// W / NWN warps along K, whose E per-lane sums sit in red[warp][e][lane] (or, with RK below
+// W / NWN, in the first RK slots of each column group, the other warps' sums already added
+// there): a column group's K warps are summed by its first warp (NWN > 1), or the elements
+// are split over all warps (NWN == 1).
+template <int A, int E, bool SK, int W, int NWN, int RK = W / NWN, typename Coord>
 __device__ __forceinline__ void col_group_tail(const float (*red)[E][32], u16* __restrict__ y, float* part,
                                                const u16* __restrict__ bias, int m, int N, Coord coord) {
-    constexpr int KW = W / NWN;
+    constexpr int KW = RK;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, wn = warp % NWN, wk = warp / NWN;
     split_tail<A, E, SK>(
         y, part, bias, m, N, blockIdx.x * 64 * NWN, 64 * NWN, NWN == 1 ? warp : (wk == 0 ? 0 : E), NWN == 1 ? W : 1,
@@ -1605,11 +1606,11 @@ __device__ __forceinline__ void next_group_words(const u16*& sa, const u16*& sb,
 // in red[warp][e][lane] are n-tile i = e / 4, C register r = e % 4 of the warp's 64 columns
 // from n0 (n-tile i holds columns n0 + 32 (i / 4) + 4 n + i % 4), summed over the column
 // group's K warps by col_group_tail.
-template <int A, bool SK, int W, int NWN>
+template <int A, bool SK, int W, int NWN, int RK = W / NWN>
 __device__ __forceinline__ void ga_tail(const float (*red)[32][32], u16* __restrict__ y, float* part,
                                         const u16* __restrict__ bias, int m, int N, int n0) {
     const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-    col_group_tail<A, 32, SK, W, NWN>(red, y, part, bias, m, N, [&](int e, int& mm, int& n) {
+    col_group_tail<A, 32, SK, W, NWN, RK>(red, y, part, bias, m, N, [&](int e, int& mm, int& n) {
         const int i = e >> 2, r = e & 3;
         mm = g + 8 * (r >> 1);
         n = n0 + 32 * (i >> 2) + (i & 3) + 8 * t + 4 * (r & 1);
@@ -1915,6 +1916,7 @@ __device__ __forceinline__ void mma_fp4_ga_body(u16* __restrict__ y, const u16* 
     if (SK) cluster_arrive_relaxed(); // split_tail: phase 1 of the cluster barrier
     else if (gridDim.y > 1) grid_dep_launch(); // gemv_finalize after it may launch now and wait there
     static_assert(!SK || NWN == 1, "split sums in the kernel: one column group per block");
+    static_assert(WB == 8 || (WB == 16 && NWN == 1), "8-warp blocks, or 16 warps on one column group");
     constexpr int W = WB, KW = W / NWN;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     const int wn = warp % NWN, wk = warp / NWN;
@@ -1998,13 +2000,30 @@ __device__ __forceinline__ void mma_fp4_ga_body(u16* __restrict__ y, const u16* 
         if (c + 1 < c1) step(SlotC<1>{}, c + 1);
     }
     const float mul = fp4_out_mul<A, FMT>(global, conv_delta);
-    __shared__ float red[W][32][32];
+    // 16-warp blocks (one column group) reduce through 8 slots: warps 8..15 store, then
+    // warps 0..7 add theirs (32 KB of shared memory instead of 64).
+    constexpr int RW = W > 8 ? 8 : W;
+    __shared__ float red[RW][32][32];
+    if (W > RW) {
+        if (warp >= RW) {
 #pragma unroll
-    for (int i = 0; i < 8; ++i)
+            for (int i = 0; i < 8; ++i)
 #pragma unroll
-        for (int r = 0; r < 4; ++r) red[warp][4 * i + r][lane] = acc[i][r] * mul;
+                for (int r = 0; r < 4; ++r) red[warp - RW][4 * i + r][lane] = acc[i][r] * mul;
+        }
+        __syncthreads();
+    }
+    if (warp < RW) {
+#pragma unroll
+        for (int i = 0; i < 8; ++i)
+#pragma unroll
+            for (int r = 0; r < 4; ++r) {
+                if (W > RW) red[warp][4 * i + r][lane] += acc[i][r] * mul;
+                else red[warp][4 * i + r][lane] = acc[i][r] * mul;
+            }
+    }
     __syncthreads();
-    ga_tail<A, SK, W, NWN>(red, y, part, bias, m, N, n0);
+    ga_tail<A, SK, W, NWN, RW / NWN>(red, y, part, bias, m, N, n0);
 }
 
 // GPTQ 4-bit without g_idx (§2.3), group size a multiple of 32: tensor-core GEMV over a K-major
@@ -3073,6 +3092,23 @@ GEMV_MMA_MXFP4GA(1) GEMV_MMA_MXFP4GA(2) GEMV_MMA_MXFP4GA(4)
 GEMV_MMA_FP4GA_SK(bf16, OUT_BF16) GEMV_MMA_FP4GA_SK(f16, OUT_F16)
 extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_mxfp4ga_bf16_c1_sk(MMA_ARGS_MXFP4, float* part) {
     mma_fp4_ga_body<OUT_BF16, 1, 1, 8, true>(y, x, (const u32*)w, sc, nullptr, delta, bias, m, N, K, part);
+}
+// One column group per 16-warp block (one block per SM at 128 registers), for layers whose
+// column groups fit one wave of such blocks: K split 16 ways in the block, and over two
+// blocks as a cluster (`_sk`) where two of them fit.
+#define GEMV_MMA_FP4GA16(SUF, A)                                                                             \
+    extern "C" __global__ void __launch_bounds__(512, 1) gemv_mma_nvfp4ga_##SUF##_c1w16(ROW_ARGS_NVFP4, float* part) { \
+        mma_fp4_ga_body<A, 0, 1, 16>(y, x, (const u32*)w, ws, global, convention, bias, m, N, K, part);          \
+    }                                                                                                        \
+    extern "C" __global__ void __launch_bounds__(512, 1) gemv_mma_nvfp4ga_##SUF##_c1w16_sk(ROW_ARGS_NVFP4, float* part) { \
+        mma_fp4_ga_body<A, 0, 1, 16, true>(y, x, (const u32*)w, ws, global, convention, bias, m, N, K, part);    \
+    }
+GEMV_MMA_FP4GA16(bf16, OUT_BF16) GEMV_MMA_FP4GA16(f16, OUT_F16)
+extern "C" __global__ void __launch_bounds__(512, 1) gemv_mma_mxfp4ga_bf16_c1w16(MMA_ARGS_MXFP4, float* part) {
+    mma_fp4_ga_body<OUT_BF16, 1, 1, 16>(y, x, (const u32*)w, sc, nullptr, delta, bias, m, N, K, part);
+}
+extern "C" __global__ void __launch_bounds__(512, 1) gemv_mma_mxfp4ga_bf16_c1w16_sk(MMA_ARGS_MXFP4, float* part) {
+    mma_fp4_ga_body<OUT_BF16, 1, 1, 16, true>(y, x, (const u32*)w, sc, nullptr, delta, bias, m, N, K, part);
 }
 GEMV_MMA_W(bf16, OUT_BF16, 1)
 GEMV_MMA_W(bf16, OUT_BF16, 2)

@@ -308,11 +308,16 @@ const CLUSTER_SPLITS: u32 = 2;
 /// ones on 448 tiles (28672x8192, forced) 48.7 -> 58.6. `SAFEWEIGHTS_GEMV_CLUSTER=0` turns
 /// it off.
 fn cluster_split(gpu: &Gpu, kernel: &str, tiles: u32, splits: u32) -> bool {
+    cluster_split_threads(gpu, kernel, tiles, splits, 256)
+}
+
+/// `cluster_split` for blocks of `threads` threads.
+fn cluster_split_threads(gpu: &Gpu, kernel: &str, tiles: u32, splits: u32, threads: u32) -> bool {
     kernel.ends_with("_sk")
         && splits == CLUSTER_SPLITS
         && env_knob("SAFEWEIGHTS_GEMV_CLUSTER", 1) == 1
         && gpu
-            .max_active_clusters(kernel, 256, (1, splits, 1))
+            .max_active_clusters(kernel, threads, (1, splits, 1))
             .is_ok_and(|c| c >= tiles)
 }
 
@@ -431,6 +436,29 @@ fn fp4ga_plan(
         _ => 2,
     };
     let tiles = rows.div_ceil(64 * nwn);
+    // One column group per 16-warp block (one per SM) where one wave of them holds the
+    // groups: K split 16 ways in the block, and over two blocks as a cluster where twice
+    // the groups still fit, at least 4 chunks per warp (`SAFEWEIGHTS_FP4_GA_W16=0|1`).
+    let wave16 = slots(&format!("gemv_mma_{family}ga_{dt}_c1w16"), 512).max(1);
+    if nwn == 1 && tiles <= wave16 && env_knob("SAFEWEIGHTS_FP4_GA_W16", 1) == 1 {
+        let splits = match 2 * tiles <= wave16 && (k / 32) / 32 >= 4 {
+            true => 2,
+            false => 1,
+        };
+        let splits = env_knob("SAFEWEIGHTS_FP4_GA_SPLITS", splits).clamp(1, 2);
+        if (k / 32) / (16 * splits) >= 4 {
+            return Some(Plan::Mma {
+                kernel: format!(
+                    "gemv_mma_{family}ga_{dt}_c1w16{}",
+                    if splits == 2 { "_sk" } else { "" }
+                ),
+                tiles: tiles as u32,
+                warps: 16,
+                persistent: false,
+                splits: splits as u32,
+            });
+        }
+    }
     let per_warp = |s: usize| (k / 32) / (s * 8 / nwn);
     let mut splits = (wave(nwn) / tiles).clamp(1, 4);
     while splits > 1 && per_warp(splits) < 4 {
@@ -1805,7 +1833,7 @@ pub fn gemv_async(
             // cluster of the grid can be resident at once (`cluster_split`); otherwise their
             // twin without it runs, with the finalize launch.
             let sk = kernel.ends_with("_sk") && is_fp4ga(kernel);
-            if sk && cluster_split(gpu, kernel, cfg.grid_dim.0, splits) {
+            if sk && cluster_split_threads(gpu, kernel, cfg.grid_dim.0, splits, cfg.block_dim.0) {
                 let ex = LaunchEx {
                     overlap: false,
                     cluster: Some((1, splits, 1)),
@@ -2058,7 +2086,7 @@ mod tests {
                         if is_fp4ga(kernel) {
                             assert!(
                                 m > 8
-                                    && warps == 8
+                                    && (warps == 8 || (warps == 16 && kernel.contains("_c1w16")))
                                     && kernel.starts_with(&format!("gemv_mma_{family}ga_{dt}_c"))
                             );
                             continue;
@@ -2161,27 +2189,31 @@ mod tests {
 
     #[test]
     fn fp4ga_plan_choices() {
-        // M > 8 from 4096 rows: one 64-column group per 8-warp block while one wave (two
-        // blocks per SM) holds them, else two; K splits up to 4 while the wave has room,
-        // with at least 4 chunks of 32 k per warp.
-        for (family, rows, k, nwn, tiles, splits) in [
-            ("nvfp4", 28672, 8192, 2, 224, 1),
-            ("mxfp4", 33792, 8192, 2, 264, 1),
-            ("nvfp4", 14336, 4096, 1, 224, 1),
-            ("nvfp4", 14337, 128, 1, 225, 1),
-            ("mxfp4", 8192, 8192, 1, 128, 2),
-            ("nvfp4", 4096, 14336, 1, 64, 4),
-            ("mxfp4", 4096, 4096, 1, 64, 4),
-            ("nvfp4", 4096, 2048, 1, 64, 2),
+        // M > 8 from 4096 rows: where one wave of 16-warp blocks (one per SM) holds the
+        // 64-column groups, one group per such block, K split over two blocks as a cluster
+        // where twice the groups fit, with at least 4 chunks of 32 k per warp. Otherwise one
+        // group per 8-warp block while one wave (two blocks per SM) holds them, else two;
+        // K splits up to 4 while the wave has room, with at least 4 chunks per warp.
+        for (family, rows, k, variant, warps, tiles, splits) in [
+            ("nvfp4", 28672, 8192, "c2", 8, 224, 1),
+            ("mxfp4", 33792, 8192, "c2", 8, 264, 1),
+            ("nvfp4", 14336, 4096, "c1", 8, 224, 1),
+            ("nvfp4", 14337, 128, "c1", 8, 225, 1),
+            ("mxfp4", 8192, 8192, "c1w16", 16, 128, 1),
+            ("nvfp4", 4096, 14336, "c1w16", 16, 64, 2),
+            ("mxfp4", 4096, 4096, "c1w16", 16, 64, 2),
+            ("nvfp4", 4096, 2048, "c1w16", 16, 64, 1),
+            ("nvfp4", 4096, 1024, "c1", 8, 64, 1),
         ] {
             let p = fp4_mma_plan(family, "bf16", rows, k, 16, 132, H100_128);
             let sk = if splits == 2 { "_sk" } else { "" };
-            let want = format!("gemv_mma_{family}ga_bf16_c{nwn}{sk}");
+            let want = format!("gemv_mma_{family}ga_bf16_{variant}{sk}");
             assert!(
-                matches!(&p, Plan::Mma { kernel, tiles: t, warps: 8, splits: s, .. }
-                    if *kernel == want && *t == tiles && *s == splits),
+                matches!(&p, Plan::Mma { kernel, tiles: t, warps: w, splits: s, .. }
+                    if *kernel == want && *t == tiles && *s == splits && *w == warps),
                 "{rows}x{k}: {p:?}"
             );
+            assert!(defined(&want, "bf16"), "{want}");
         }
         for (rows, k, m) in [(2048, 8192, 16), (28672, 8192, 8), (8192, 8192, 1)] {
             assert!(fp4ga_plan("nvfp4", "bf16", rows, k, m, H100_128).is_none());
