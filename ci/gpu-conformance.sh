@@ -19,8 +19,9 @@
 # that each block walks many tiles (the dispatcher takes them only on layers larger than
 # the suite's), and the GPTQ4 family at M > 8 through the two-tile kernel in 4-warp blocks
 # (`gptq4q`, a tuning variant the dispatcher no longer takes), and FP4 at M > 8 through the
-# one-column-group `fp4ga` kernels on every layer (SAFEWEIGHTS_FP4_GA=1: the small and
-# padded layers, with K splits).
+# one-column-group 8-warp `fp4ga` kernels on every layer (SAFEWEIGHTS_FP4_GA=1
+# SAFEWEIGHTS_FP4_GA_W16=0: the small and padded layers, with K splits; the main pass
+# takes the 16-warp ones on the layers of 4104 and 8200 rows).
 set -uo pipefail
 . "$(dirname "$0")/gpu-env.sh"
 OUT_DIR="${OUT_DIR:-.}"
@@ -32,8 +33,8 @@ echo "---- alternate paths (SAFEWEIGHTS_MMA_SPLITS=2 SAFEWEIGHTS_FP8_NANSCAN=0 S
 SAFEWEIGHTS_MMA_SPLITS=2 SAFEWEIGHTS_FP8_NANSCAN=0 SAFEWEIGHTS_AWQ_REPACK=0 SAFEWEIGHTS_FP4_SMALL=0 SAFEWEIGHTS_MMA_GPTQW4=1 SAFEWEIGHTS_FP4_XR=0 SAFEWEIGHTS_FP4_KSPLIT=0 SAFEWEIGHTS_MMA_BIG16=1 SAFEWEIGHTS_CT4_REPACK=0 SAFEWEIGHTS_FP4_GA=0 "$SW" conformance --gpu --seed 2 \
   --out "$OUT_DIR/conformance-gpu-alt.json" 2>&1 | grep -E "FAIL|clusters|fp8|^GPU conformance|error"
 alt=${PIPESTATUS[0]}
-echo "---- persistent FP4 at M = 1, 4-warp two-tile GPTQ4 (SAFEWEIGHTS_FP4_PT=2 SAFEWEIGHTS_FP4_PT_BLOCKS=7 SAFEWEIGHTS_MMA_N2W4=1 SAFEWEIGHTS_FP4_GA=1) ----"
-SAFEWEIGHTS_FP4_PT=2 SAFEWEIGHTS_FP4_PT_BLOCKS=7 SAFEWEIGHTS_MMA_N2W4=1 SAFEWEIGHTS_FP4_GA=1 "$SW" conformance --gpu --seed 3 \
+echo "---- persistent FP4 at M = 1, 4-warp two-tile GPTQ4 (SAFEWEIGHTS_FP4_PT=2 SAFEWEIGHTS_FP4_PT_BLOCKS=7 SAFEWEIGHTS_MMA_N2W4=1 SAFEWEIGHTS_FP4_GA=1 SAFEWEIGHTS_FP4_GA_W16=0) ----"
+SAFEWEIGHTS_FP4_PT=2 SAFEWEIGHTS_FP4_PT_BLOCKS=7 SAFEWEIGHTS_MMA_N2W4=1 SAFEWEIGHTS_FP4_GA=1 SAFEWEIGHTS_FP4_GA_W16=0 "$SW" conformance --gpu --seed 3 \
   --out "$OUT_DIR/conformance-gpu-pt.json" 2>&1 | grep -E "FAIL|wcp|wp_|gptq4q|p4ga_|^GPU conformance|error"
 pt=${PIPESTATUS[0]}
 [ "$main" -ne 0 ] && exit "$main"

@@ -463,6 +463,12 @@ pub fn gemv_specs() -> Vec<Spec> {
     // block, so each warp walks 3 chunks (and the last tile is partial).
     v.push(nv(8200, 3072, Nvfp4Convention::Divisor));
     v.push(mx(1, 8200, 3072));
+    // M > 8 where one wave of 16-warp blocks holds the 64-column groups (`fp4ga` `c1w16`):
+    // 8200 rows above (129 groups, K over the block's 16 warps), and two K splits as a
+    // cluster (`c1w16_sk`) on 4104 rows (65 groups): NVFP4 4104 x 10240 above, and MXFP4
+    // on 4104 x 4096 (4 chunks per warp; the last group partial). The third pass takes the
+    // 8-warp kernels there (SAFEWEIGHTS_FP4_GA_W16=0).
+    v.push(mx(1, 4104, 4096));
     // 8192 rows or more at M > 8: the small-block two-tile kernels (`x2s`, 4 warps on
     // 14337 rows and, on an H100 or H200, 2 warps on 25601: `fp4_small_warps`; with
     // SAFEWEIGHTS_FP4_SMALL=0, the alternate pass, the four-row-group ones, on 25601 rows
