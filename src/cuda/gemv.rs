@@ -413,9 +413,15 @@ fn fp4_small_warps(family: &str, dt: &str, rows: usize, sms: usize, slots: Slots
 /// 11.8 (2 splits 12.8 / 12.7). Two splits of one column group take the `_sk` twin, which
 /// sums them in a cluster (8192x8192 23.0 / 22.5 -> 21.9 / 21.8, session 19 call 9; the
 /// launch falls back to the twin without it where the clusters do not all fit).
+/// Where one wave of 16-warp blocks (one per SM) holds the column groups, one group per
+/// such block instead (`c1w16`), K split 16 ways in it and over two blocks as a cluster
+/// where twice the groups fit (`c1w16_sk`): no finalize launch on the 4096-row layers.
+/// H100, M = 16, same call, 8-warp -> 16-warp (NVFP4 modelopt / MXFP4, session 20):
+/// 4096x4096 12.3 -> 11.2-11.4 / 11.9-12.2 -> 10.8-10.9; 4096x14336 20.9 -> 20.2-20.3 /
+/// 20.4-20.5 -> 19.3; 8192x8192 21.8 -> 20.2-20.5 / 21.9-22.1 -> 20.5-20.6.
 /// `SAFEWEIGHTS_FP4_GA=0` keeps the other kernels; 1, 2 or 4
 /// forces NWN (and the plan on any layer at M > 8); `SAFEWEIGHTS_FP4_GA_SPLITS` forces the
-/// splits.
+/// splits; `SAFEWEIGHTS_FP4_GA_W16=0` keeps the 8-warp blocks.
 fn fp4ga_plan(
     family: &str,
     dt: &str,
@@ -440,13 +446,14 @@ fn fp4ga_plan(
     // groups: K split 16 ways in the block, and over two blocks as a cluster where twice
     // the groups still fit, at least 4 chunks per warp (`SAFEWEIGHTS_FP4_GA_W16=0|1`).
     let wave16 = slots(&format!("gemv_mma_{family}ga_{dt}_c1w16"), 512).max(1);
+    let per_warp16 = |s: usize| (k / 32) / (16 * s);
     if nwn == 1 && tiles <= wave16 && env_knob("SAFEWEIGHTS_FP4_GA_W16", 1) == 1 {
-        let splits = match 2 * tiles <= wave16 && (k / 32) / 32 >= 4 {
+        let splits = match 2 * tiles <= wave16 && per_warp16(2) >= 4 {
             true => 2,
             false => 1,
         };
         let splits = env_knob("SAFEWEIGHTS_FP4_GA_SPLITS", splits).clamp(1, 2);
-        if (k / 32) / (16 * splits) >= 4 {
+        if per_warp16(splits) >= 4 {
             return Some(Plan::Mma {
                 kernel: format!(
                     "gemv_mma_{family}ga_{dt}_c1w16{}",
