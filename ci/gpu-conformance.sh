@@ -21,7 +21,12 @@
 # (`gptq4q`, a tuning variant the dispatcher no longer takes), and FP4 at M > 8 through the
 # one-column-group 8-warp `fp4ga` kernels on every layer (SAFEWEIGHTS_FP4_GA=1
 # SAFEWEIGHTS_FP4_GA_W16=0: the small and padded layers, with K splits; the main pass
-# takes the 16-warp ones on the layers of 4104 and 8200 rows).
+# takes the 16-warp ones on the layers of 4104 and 8200 rows). A fourth
+# (conformance-gpu-nocl.json) takes the paths of a card where the split blocks do not run
+# as clusters (SAFEWEIGHTS_GEMV_CLUSTER=0): the `_sk` kernels' twins with the finalize
+# launch or their last-block sums instead of the cluster sums, with FP4 at M > 8 on the
+# one-column-group `fp4ga` kernels everywhere (SAFEWEIGHTS_FP4_GA=1: the 16-warp ones on
+# these layers, two K splits through `gemv_finalize`).
 set -uo pipefail
 . "$(dirname "$0")/gpu-env.sh"
 OUT_DIR="${OUT_DIR:-.}"
@@ -37,6 +42,11 @@ echo "---- persistent FP4 at M = 1, 4-warp two-tile GPTQ4 (SAFEWEIGHTS_FP4_PT=2 
 SAFEWEIGHTS_FP4_PT=2 SAFEWEIGHTS_FP4_PT_BLOCKS=7 SAFEWEIGHTS_MMA_N2W4=1 SAFEWEIGHTS_FP4_GA=1 SAFEWEIGHTS_FP4_GA_W16=0 "$SW" conformance --gpu --seed 3 \
   --out "$OUT_DIR/conformance-gpu-pt.json" 2>&1 | grep -E "FAIL|wcp|wp_|gptq4q|p4ga_|^GPU conformance|error"
 pt=${PIPESTATUS[0]}
+echo "---- no clusters (SAFEWEIGHTS_GEMV_CLUSTER=0 SAFEWEIGHTS_FP4_GA=1) ----"
+SAFEWEIGHTS_GEMV_CLUSTER=0 SAFEWEIGHTS_FP4_GA=1 "$SW" conformance --gpu --seed 4 \
+  --out "$OUT_DIR/conformance-gpu-nocl.json" 2>&1 | grep -E "FAIL|c1w16|_sk|^GPU conformance|error"
+nocl=${PIPESTATUS[0]}
 [ "$main" -ne 0 ] && exit "$main"
 [ "$alt" -ne 0 ] && exit "$alt"
-exit "$pt"
+[ "$pt" -ne 0 ] && exit "$pt"
+exit "$nocl"
