@@ -107,7 +107,7 @@ fn mma_col_plan(
     let (kernel, cluster) = match splits > 1 && has_splitk_variant(&kernel) {
         true => {
             let sk = format!("{kernel}_sk");
-            let cluster = cluster_split(gpu, &sk, tiles as u32, splits as u32);
+            let cluster = cluster_split(gpu, &sk, tiles as u32, splits as u32, 256);
             let take = !two_tile || (cluster && env_knob("SAFEWEIGHTS_MMA_SK16", 1) == 1);
             match take {
                 true => (sk, cluster),
@@ -299,7 +299,7 @@ fn ct4_repack(m: usize, n: usize, k: usize) -> bool {
 /// 3 and 8 with `SAFEWEIGHTS_MMA_SPLITS`).
 const CLUSTER_SPLITS: u32 = 2;
 
-/// Whether the `_sk` launch of `kernel` over `tiles` x `splits` blocks runs as clusters of
+/// Whether the `_sk` launch of `kernel` over `tiles` x `splits` blocks of `threads` threads runs as clusters of
 /// each tile's split blocks, which then sum their partials through distributed shared
 /// memory (`split_tail` in gemv.cu) instead of through L2 (`splitk_fixup`): only when the
 /// driver says all `tiles` clusters can be resident at once. H100, M = 1, same call
@@ -307,12 +307,7 @@ const CLUSTER_SPLITS: u32 = 2;
 /// clusters on 64 tiles (4096x14336, before the residency test) 18.5 -> 24.5, two-block
 /// ones on 448 tiles (28672x8192, forced) 48.7 -> 58.6. `SAFEWEIGHTS_GEMV_CLUSTER=0` turns
 /// it off.
-fn cluster_split(gpu: &Gpu, kernel: &str, tiles: u32, splits: u32) -> bool {
-    cluster_split_threads(gpu, kernel, tiles, splits, 256)
-}
-
-/// `cluster_split` for blocks of `threads` threads.
-fn cluster_split_threads(gpu: &Gpu, kernel: &str, tiles: u32, splits: u32, threads: u32) -> bool {
+fn cluster_split(gpu: &Gpu, kernel: &str, tiles: u32, splits: u32, threads: u32) -> bool {
     kernel.ends_with("_sk")
         && splits == CLUSTER_SPLITS
         && env_knob("SAFEWEIGHTS_GEMV_CLUSTER", 1) == 1
@@ -1840,7 +1835,7 @@ pub fn gemv_async(
             // cluster of the grid can be resident at once (`cluster_split`); otherwise their
             // twin without it runs, with the finalize launch.
             let sk = kernel.ends_with("_sk") && is_fp4ga(kernel);
-            if sk && cluster_split_threads(gpu, kernel, cfg.grid_dim.0, splits, cfg.block_dim.0) {
+            if sk && cluster_split(gpu, kernel, cfg.grid_dim.0, splits, cfg.block_dim.0) {
                 let ex = LaunchEx {
                     overlap: false,
                     cluster: Some((1, splits, 1)),
