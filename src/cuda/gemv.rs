@@ -301,12 +301,12 @@ const CLUSTER_SPLITS: u32 = 2;
 
 /// Whether the `_sk` launch of `kernel` over `tiles` x `splits` blocks of `threads`
 /// threads runs as clusters of each tile's split blocks, which then sum their partials
-/// through distributed shared memory (`split_tail` in gemv.cu) instead of through L2 (`splitk_fixup`): only when the
-/// driver says all `tiles` clusters can be resident at once. H100, M = 1, same call
-/// (docs/perf.md, session 8): with two splits GPTQ4 8192x8192 20.2 -> 18.5 us; four-block
-/// clusters on 64 tiles (4096x14336, before the residency test) 18.5 -> 24.5, two-block
-/// ones on 448 tiles (28672x8192, forced) 48.7 -> 58.6. `SAFEWEIGHTS_GEMV_CLUSTER=0` turns
-/// it off.
+/// through distributed shared memory (`split_tail` in gemv.cu) instead of through L2
+/// (`splitk_fixup`): only when the driver says all `tiles` clusters can be resident at
+/// once. H100, M = 1, same call (docs/perf.md, session 8): with two splits GPTQ4 8192x8192
+/// 20.2 -> 18.5 us; four-block clusters on 64 tiles (4096x14336, before the residency
+/// test) 18.5 -> 24.5, two-block ones on 448 tiles (28672x8192, forced) 48.7 -> 58.6.
+/// `SAFEWEIGHTS_GEMV_CLUSTER=0` turns it off.
 fn cluster_split(gpu: &Gpu, kernel: &str, tiles: u32, splits: u32, threads: u32) -> bool {
     kernel.ends_with("_sk")
         && splits == CLUSTER_SPLITS
