@@ -845,20 +845,64 @@ __device__ __forceinline__ float pow2f(int e) { return __int_as_float((127 + e) 
 template <int A> __device__ __forceinline__ float fp4_rp_mul() { return A == OUT_BF16 ? 256.0f : 128.0f; }
 
 // One word of 8 codes (nibble j = k offset j) in the layout of e2m1_rp: pair r holds codes
-// 2r and 2r + 1, or with GA (the `fp4ga` kernels) codes (0, 4), (2, 6), (1, 5), (3, 7) for
-// r = 0..3, the k pairs whose activations one prmt of two words puts together
-// (mma_fp4_ga_body).
-template <int A, bool GA = false> __device__ __forceinline__ u32 fp4_rp_word(u32 v) {
+// 2r and 2r + 1.
+template <int A> __device__ __forceinline__ u32 fp4_rp_word(u32 v) {
     const int pos[4] = {A == OUT_BF16 ? 6 : 9, A == OUT_BF16 ? 7 : 10, A == OUT_BF16 ? 8 : 11, 15}; // m, e0, e1, s
     u32 o = 0u;
 #pragma unroll
     for (int j = 0; j < 8; ++j) {
-        const int r = GA ? ((j & 1) << 1) | ((j >> 1) & 1) : j >> 1, half = GA ? j >> 2 : j & 1;
+        const int r = j >> 1, half = j & 1;
 #pragma unroll
         for (int b = 0; b < 4; ++b) o |= ((v >> (4 * j + b)) & 1u) << fp4_rp_src<A>(r, pos[b] + 16 * half);
     }
     return o;
 }
+
+// The `fp4ga` kernels' bit layout (gemv_fp4ga_repack, mma_fp4_ga_body). Pair register r of
+// e2m1_ga2 (r = 0..3) holds two codes as the same bits as e2m1_rp: the value's m, e0, e1
+// and s at bits 6, 7, 8, 15 (bf16) or 9, 10, 11, 15 (f16) of each half, that is the E2M1
+// value times 2^-126 or 2^-14 (subnormal for codes 1 and 9, which stays exact). Its bit q
+// sits at bit fp4_ga2_src(r, q) of the word, an arrangement with the fewest integer
+// instructions found by search: registers 0 and 1 are the word and the word shifted left
+// by 3 under one mask; registers 2 and 3 take their exponent and mantissa bits from one
+// shift and their sign bits from another. Only bf16's register 2 shifts right; the left
+// shifts may issue as multiplies, on the FMA pipe instead of the integer pipe that the
+// decode keeps busy (7 integer instructions per word for bf16, 6 for f16, against 9 and
+// 11 for e2m1_rp). H100, M = 16, 28672x8192, with fp4ga_scale_halves (session 21): NVFP4
+// 59.9 -> 59.0 µs, MXFP4 58.4 -> 57.2; the other layers within noise.
+// The codes pair as (0, 4), (2, 6), (1, 5), (3, 7) for r = 0..3 (k offsets (h, h + 4) and
+// (h + 2, h + 6) of 16-k step h = r / 2), the k pairs whose activations one prmt of two
+// words puts together (mma_fp4_ga_body).
+template <int A> __device__ __forceinline__ int fp4_ga2_src(int r, int q) {
+    const bool sgn = (q & 15) == 15;
+    if (A == OUT_BF16) return r == 0 ? q : r == 1 ? q - 3 : r == 2 ? (sgn ? q - 1 : q + 3) : (sgn ? q - 2 : q - 6);
+    return r == 0 ? q : r == 1 ? q - 3 : r == 2 ? (sgn ? q - 1 : q - 6) : (sgn ? q - 2 : q - 9);
+}
+// Pair register r of an `fp4ga` weight word.
+template <int A> __device__ __forceinline__ u32 e2m1_ga2(u32 w, int r) {
+    constexpr u32 PM = A == OUT_BF16 ? 0x81C081C0u : 0x8E008E00u;
+    constexpr u32 EM = A == OUT_BF16 ? 0x01C001C0u : 0x0E000E00u;
+    constexpr u32 SM = 0x80008000u;
+    switch (r) {
+    case 0: return w & PM;
+    case 1: return (w << 3) & PM;
+    case 2: return A == OUT_BF16 ? ((w >> 3) & EM) | ((w << 1) & SM) : ((w << 6) & EM) | ((w << 1) & SM);
+    default: return A == OUT_BF16 ? ((w << 6) & EM) | ((w << 2) & SM) : ((w << 9) & EM) | ((w << 2) & SM);
+    }
+}
+// One word of 8 codes (nibble j = k offset j) in the layout of e2m1_ga2.
+template <int A> __device__ __forceinline__ u32 fp4_ga2_word(u32 v) {
+    const int pos[4] = {A == OUT_BF16 ? 6 : 9, A == OUT_BF16 ? 7 : 10, A == OUT_BF16 ? 8 : 11, 15}; // m, e0, e1, s
+    u32 o = 0u;
+#pragma unroll
+    for (int j = 0; j < 8; ++j) {
+        const int r = ((j & 1) << 1) | ((j >> 1) & 1), half = j >> 2;
+#pragma unroll
+        for (int b = 0; b < 4; ++b) o |= ((v >> (4 * j + b)) & 1u) << fp4_ga2_src<A>(r, pos[b] + 16 * half);
+    }
+    return o;
+}
+
 // NVFP4 or MXFP4 packed weights ([N, K/2], §6, §8) into the layout of e2m1_rp, one word per
 // thread.
 template <int A> __device__ __forceinline__ void fp4_repack(u32* __restrict__ out, const u32* __restrict__ w, u64 words) {
@@ -1821,9 +1865,9 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
 
 // NVFP4 or MXFP4 (FMT 0 / 1) weights and scales ([N, K/2] and [N, K/16] or [N, K/32], §6,
 // §8) into the K-major layout of mma_fp4_ga_body, one output word per thread: word (kw, n)
-// of qw[K / 8][Np] is word kw of row n in the bit layout of e2m1_rp (zero for pad columns
+// of qw[K / 8][Np] is word kw of row n in the bit layout of e2m1_ga2 (zero for pad columns
 // n >= N), and the first word of each scale block writes the block's code to
-// sc[block][Np] (fp4ga_scale_pair).
+// sc[block][Np] (fp4ga_scale_halves).
 // NVFP4: a scale of +-0 zeroes its block's codes (their products are zero either way) and
 // a negative scale flips their signs (E2M1 is sign-magnitude), so the code is that of |s|:
 // r = (s & 0x7F) + 16 for a normal E4M3 value, 8p + frac for a subnormal one m 2^-9 (p the
@@ -1861,7 +1905,7 @@ __device__ __forceinline__ void fp4ga_repack(u32* __restrict__ out_w, u8* __rest
             r = (u32)((int)e + 126 - delta) & 0xFFu;
         }
     }
-    out_w[i] = fp4_rp_word<A, true>(v);
+    out_w[i] = fp4_ga2_word<A>(v);
     if (kw % WPB == 0) out_s[(u64)(kw / WPB) * Np + n] = (u8)r;
 }
 extern "C" __global__ void gemv_fp4ga_repack_nv_bf16(u32* out_w, u8* out_s, const u32* w, const u8* sc, int N, int K,
@@ -1877,30 +1921,45 @@ extern "C" __global__ void gemv_fp4ga_repack_mx_bf16(u32* out_w, u8* out_s, cons
     fp4ga_repack<OUT_BF16, 1>(out_w, out_s, w, sc, N, K, delta, nan);
 }
 
-// Byte b of s as the scale pair of an `fp4ga` kernel (one prmt and one multiply-add), from
-// the codes of gemv_fp4ga_repack: NVFP4 (FMT 0) r = 8 (e + 9) + f for a scale 2^e (1 + f / 8),
-// e in [-9, 8], as the pair (v, v) of that scale times 2^118 (bf16: bits 16 r + 0x7600) or
-// 2^7 (f16: 128 r + 0x3400), the factors of e4m3_scale_pairs; MXFP4 r = e + 126 - delta for
-// the E8M0 byte e, as the pair 2^(e - 1 - delta) of e8m0_rp_bf16x2 (bits 128 r).
+// Bytes p and p + 2 of s (p = 0 or 1) as the scales of two columns of an `fp4ga` kernel,
+// the low and the high half of the result (one byte select and one shift-add), which
+// hmul2_half broadcasts. From the codes of gemv_fp4ga_repack: NVFP4 (FMT 0) r = 8 (e + 9) + f
+// for a scale 2^e (1 + f / 8), e in [-9, 8], as that scale times 2^118 (bf16: bits
+// 16 r + 0x7600) or 2^7 (f16: 128 r + 0x3400), the factors of e4m3_scale_pairs; MXFP4
+// r = e + 126 - delta for the E8M0 byte e, as 2^(e - 1 - delta) of e8m0_rp_bf16x2 (bits
+// 128 r). Half the instructions of one pair per column (session 21).
 template <int A, int FMT>
-__device__ __forceinline__ u32 fp4ga_scale_pair(u32 s, int b) {
-    const u32 u = prmt(s, 0u, 0x4040u | (u32)b | ((u32)b << 8)); // byte b at bits 0..7 and 16..23
-    if (FMT != 0) return u * 128u;
-    return A == OUT_BF16 ? u * 16u + 0x76007600u : u * 128u + 0x34003400u;
+__device__ __forceinline__ u32 fp4ga_scale_halves(u32 s, int p) {
+    const u32 u = p ? prmt(s, 0u, 0x4341u) : (s & 0x00FF00FFu); // bytes p, p + 2 at bits 0..7, 16..23
+    if (FMT != 0) return u << 7;
+    return A == OUT_BF16 ? (u << 4) + 0x76007600u : (u << 7) + 0x34003400u;
+}
+// a times half hi of b broadcast to both halves (ptxas folds the broadcast into the
+// multiply's operand select: HMUL2 ... R.H0_H0 / R.H1_H1).
+template <int A> __device__ __forceinline__ u32 hmul2_half(u32 a, u32 b, int hi) {
+    u32 r;
+    if (A == OUT_BF16) {
+        if (hi) asm("{.reg .b16 l, h; .reg .b32 d; mov.b32 {l, h}, %2; mov.b32 d, {h, h}; mul.rn.bf16x2 %0, %1, d;}" : "=r"(r) : "r"(a), "r"(b));
+        else asm("{.reg .b16 l, h; .reg .b32 d; mov.b32 {l, h}, %2; mov.b32 d, {l, l}; mul.rn.bf16x2 %0, %1, d;}" : "=r"(r) : "r"(a), "r"(b));
+    } else {
+        if (hi) asm("{.reg .b16 l, h; .reg .b32 d; mov.b32 {l, h}, %2; mov.b32 d, {h, h}; mul.rn.f16x2 %0, %1, d;}" : "=r"(r) : "r"(a), "r"(b));
+        else asm("{.reg .b16 l, h; .reg .b32 d; mov.b32 {l, h}, %2; mov.b32 d, {l, l}; mul.rn.f16x2 %0, %1, d;}" : "=r"(r) : "r"(a), "r"(b));
+    }
+    return r;
 }
 
 // The two-tile FP4 kernel on the group-sum kernel's frame (`fp4ga`, M > 8): NVFP4 or MXFP4
 // weights repacked K-major by gemv_fp4ga_repack, qw[K / 8][Np] words (8 codes of one column,
-// in the bit layout of e2m1_rp; Np = N rounded up to 64, the pad columns zero), and their
+// in the bit layout of e2m1_ga2; Np = N rounded up to 64, the pad columns zero), and their
 // scales K-major too, sc[K / 16][Np] (NVFP4) or sc[K / 32][Np] (MXFP4) bytes in the codes
-// of fp4ga_scale_pair. As in mma_gptq4_ga_body the MMA is transposed: activations are the
+// of fp4ga_scale_halves. As in mma_gptq4_ga_body the MMA is transposed: activations are the
 // A operand, weights the B operand, a warp's 64 columns are 8 n-tiles (n-tile i holds
 // columns n0 + 32 (i / 4) + 4 n + i % 4), and 32-k chunk c is packed rows 4c + t of the
-// lanes t. Per 16-k step h a lane's B pair is pairs 2h and 2h + 1 of its word (e2m1_rp,
-// the GA pairing of fp4_rp_word: k offsets (h, h + 4) and (h + 2, h + 6)), each times its
-// column's scale pair, and its A quad the same k of activation rows g and g + 8 (one prmt
-// each). A word's 8 codes lie in one NVFP4 block, so a lane decodes
-// 8 scales per chunk, one per column, in two instructions each. Against the `x2s` kernel
+// lanes t. Per 16-k step h a lane's B pair is pairs 2h and 2h + 1 of its word (e2m1_ga2:
+// k offsets (h, h + 4) and (h + 2, h + 6)), each times its column's scale, and its A quad
+// the same k of activation rows g and g + 8 (one prmt each). A word's 8 codes lie in one
+// NVFP4 block, so a lane decodes 8 scales per chunk, one per column, two columns in two
+// instructions. Against the `x2s` kernel
 // (weights as the A operand, 32 rows per warp): each activation fragment serves 64 columns
 // instead of 32, and no E4M3 decode (H100, M = 16, docs/perf.md session 19).
 // The W / NWN warps of a column group and grid.y split K; with grid.y > 1 the f32 shares go
@@ -1980,15 +2039,19 @@ __device__ __forceinline__ void mma_fp4_ga_body(u16* __restrict__ y, const u16* 
             X[h][3] = prmt(P1[SL].y, P1[SL].w, sel);
         }
         const u32 s4[2] = {sa[SL], sb[SL]};
-        u32 sp2[8];
+        // Two columns' scales per register: bytes 0 and 2 (or 1 and 3) of a scale word as the
+        // low and high halves, each broadcast by the multiply (hmul2_half).
+        u32 sh[4];
 #pragma unroll
-        for (int i = 0; i < 8; ++i) sp2[i] = fp4ga_scale_pair<A, FMT>(s4[i >> 2], i & 3);
+        for (int j = 0; j < 4; ++j) sh[j] = fp4ga_scale_halves<A, FMT>(s4[j >> 1], j & 1);
 #pragma unroll
         for (int h = 0; h < 2; ++h) {
 #pragma unroll
             for (int i = 0; i < 8; ++i) {
-                const u32 b0 = hmul2<A>(e2m1_rp<A>(w[i], 2 * h), sp2[i]);
-                const u32 b1 = hmul2<A>(e2m1_rp<A>(w[i], 2 * h + 1), sp2[i]);
+                const u32 sr = sh[(i >> 2) * 2 + (i & 1)];
+                const int hi = (i >> 1) & 1;
+                const u32 b0 = hmul2_half<A>(e2m1_ga2<A>(w[i], 2 * h), sr, hi);
+                const u32 b1 = hmul2_half<A>(e2m1_ga2<A>(w[i], 2 * h + 1), sr, hi);
                 mma_16816<A>(acc[i], X[h][0], X[h][1], X[h][2], X[h][3], b0, b1);
             }
         }

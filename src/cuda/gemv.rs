@@ -1305,7 +1305,7 @@ fn is_fp4ga(kernel: &str) -> bool {
 }
 
 /// An NVFP4 or MXFP4 layer in the K-major layout of the `fp4ga` kernels
-/// (`gemv_fp4ga_repack_*`: the weights in the bit layout of `e2m1_rp`, the scales as the
+/// (`gemv_fp4ga_repack_*`: the weights in the bit layout of `e2m1_ga2`, the scales as the
 /// kernels' codes, columns padded to 64), built on first use and kept in `scratch` like
 /// `fp4packed_weights` (one more copy of the packed weights on the device): the weights'
 /// and the scales' addresses and the MXFP4 delta. `None` for a layer with a NaN scale (the
@@ -2161,9 +2161,9 @@ mod tests {
     }
 
     /// The scale codes of `gemv_fp4ga_repack_*` (`e4m3_ga_code` in gemv.cu, written out
-    /// again here) decode through `fp4ga_scale_pair`'s one multiply-add to every positive
-    /// E4M3 value times 2^118 in bf16 and times 2^7 in f16, exactly, and fit a byte; the
-    /// MXFP4 code e + 126 - delta gives 2^(e - 1 - delta) (`e8m0_rp_bf16x2`).
+    /// again here) decode through `fp4ga_scale_halves`' shift-add to every positive E4M3
+    /// value times 2^118 in bf16 and times 2^7 in f16, exactly, and fit a byte; the MXFP4
+    /// code e + 126 - delta gives 2^(e - 1 - delta) (`e8m0_rp_bf16x2`).
     #[test]
     fn fp4ga_scale_codes_decode_exactly() {
         fn ga_code(mag: u32) -> u32 {
@@ -2186,6 +2186,91 @@ mod tests {
             let r = e + 126 - delta;
             let bf = half::bf16::from_bits((128 * r) as u16).to_f64();
             assert_eq!(bf, 2f64.powi(e as i32 - 1 - delta as i32), "e8m0 {e}");
+        }
+    }
+
+    /// The `fp4ga` weight layout (`fp4_ga2_src`, `e2m1_ga2` and `fp4_ga2_word` in gemv.cu,
+    /// written out again here): the bit map is a bijection, and every code in every nibble
+    /// decodes to its E2M1 value times 2^-126 (bf16) or 2^-14 (f16), exactly, in the half and
+    /// pair register that the kernel's MMA pairing gives it, whatever the other codes are.
+    #[test]
+    fn fp4ga_weight_layout_decodes_every_code() {
+        fn src(bf16: bool, r: u32, q: u32) -> u32 {
+            let sgn = q & 15 == 15;
+            match (bf16, r, sgn) {
+                (_, 0, _) => q,
+                (_, 1, _) => q - 3,
+                (_, 2, true) => q - 1,
+                (true, 2, false) => q + 3,
+                (false, 2, false) => q - 6,
+                (_, _, true) => q - 2,
+                (true, _, false) => q - 6,
+                (false, _, false) => q - 9,
+            }
+        }
+        fn decode(bf16: bool, w: u32, r: u32) -> u32 {
+            let (pm, em, sm) = match bf16 {
+                true => (0x81C0_81C0u32, 0x01C0_01C0u32, 0x8000_8000u32),
+                false => (0x8E00_8E00, 0x0E00_0E00, 0x8000_8000),
+            };
+            match (r, bf16) {
+                (0, _) => w & pm,
+                (1, _) => (w << 3) & pm,
+                (2, true) => ((w >> 3) & em) | ((w << 1) & sm),
+                (2, false) => ((w << 6) & em) | ((w << 1) & sm),
+                (_, true) => ((w << 6) & em) | ((w << 2) & sm),
+                (_, false) => ((w << 9) & em) | ((w << 2) & sm),
+            }
+        }
+        // (pair register, half) of code j: k offsets (h, h + 4), (h + 2, h + 6) of step h.
+        let slot = |j: u32| (((j & 1) << 1) | ((j >> 1) & 1), j >> 2);
+        for bf16 in [true, false] {
+            let pos: [u32; 4] = if bf16 { [6, 7, 8, 15] } else { [9, 10, 11, 15] };
+            let mut seen = 0u64;
+            for r in 0..4 {
+                for q in pos.iter().flat_map(|&p| [p, p + 16]) {
+                    let b = src(bf16, r, q);
+                    assert!(
+                        b < 32 && seen & (1 << b) == 0,
+                        "bf16 {bf16}: r {r} q {q} -> {b}"
+                    );
+                    seen |= 1 << b;
+                }
+            }
+            assert_eq!(seen, 0xFFFF_FFFF);
+            let word = |v: u32| {
+                let mut o = 0u32;
+                for j in 0..8 {
+                    let (r, half) = slot(j);
+                    for (b, &p) in pos.iter().enumerate() {
+                        o |= ((v >> (4 * j + b as u32)) & 1) << src(bf16, r, p + 16 * half);
+                    }
+                }
+                o
+            };
+            let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+            for j in 0..8u32 {
+                for code in 0..16u32 {
+                    for _ in 0..8 {
+                        rng ^= rng << 13;
+                        rng ^= rng >> 7;
+                        rng ^= rng << 17;
+                        let v = (rng as u32 & !(0xF << (4 * j))) | (code << (4 * j));
+                        let (r, half) = slot(j);
+                        let bits = (decode(bf16, word(v), r) >> (16 * half)) as u16;
+                        let want = f64::from(crate::oracle::minifloat::e2m1_to_f32(code as u8));
+                        let got = match bf16 {
+                            true => half::bf16::from_bits(bits).to_f64() * 2f64.powi(126),
+                            false => half::f16::from_bits(bits).to_f64() * 2f64.powi(14),
+                        };
+                        assert_eq!(
+                            got.to_bits(),
+                            want.to_bits(),
+                            "bf16 {bf16}: code {code:#x} at nibble {j}"
+                        );
+                    }
+                }
+            }
         }
     }
 
