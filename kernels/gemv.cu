@@ -1966,7 +1966,7 @@ template <int A> __device__ __forceinline__ u32 hmul2_half(u32 a, u32 b, int hi)
 // to `part` and gemv_finalize adds them and the bias, or with SK (the `_sk` kernels,
 // launched as clusters of the grid.y blocks of a column group) they are summed through
 // distributed shared memory (split_tail).
-template <int A, int FMT, int NWN, int WB, bool SK = false>
+template <int A, int FMT, int NWN, int WB, bool SK = false, int NS = (WB == 8 ? 3 : 2)>
 __device__ __forceinline__ void mma_fp4_ga_body(u16* __restrict__ y, const u16* __restrict__ x,
                                                 const u32* __restrict__ qw, const u8* __restrict__ sc,
                                                 const float* __restrict__ global, int conv_delta,
@@ -1999,10 +1999,15 @@ __device__ __forceinline__ void mma_fp4_ga_body(u16* __restrict__ y, const u16* 
     // The scale row of chunk c for this lane: NVFP4 block 2c + t / 2, MXFP4 block c.
     const u64 sstep = FMT == 0 ? (u64)2 * Np : (u64)Np;
     const u8* sp = sc + (FMT == 0 ? (u64)(2 * c0 + (t >> 1)) : (u64)c0) * Np + la;
-    // Two slots: chunk c in slot c % 2 (static in the two-chunk loop below), the next
-    // chunk's loads into the other slot, so no register copies.
-    uint4 qa[2], qb[2], P0[2], P1[2];
-    u32 sa[2], sb[2];
+    // NS register slots: chunk c in slot c % NS (static in the NS-chunk loop below), the
+    // loads of chunk c + NS - 1 into the slot that chunk c - 1 left, so no register copies;
+    // chunk c + NS goes to L2 ahead of them. Three slots in the 8-warp blocks (126
+    // registers, still two blocks per SM; H100, M = 16, session 21: 28672x8192 NVFP4 59.0
+    // -> 56.4 µs, MXFP4 57.2 -> 53.8, 14336x4096 -0.1 to -0.4), two in the 16-warp ones
+    // (one block per SM either way; three were slower there: 4096x14336 NVFP4 20.1 -> 20.6,
+    // 4096x4096 and 8192x8192 +0.1 to +0.4).
+    uint4 qa[NS], qb[NS], P0[NS], P1[NS];
+    u32 sa[NS], sb[NS];
     // Activation rows g and g + 8 (rows at or beyond M read row M - 1 again: those C rows
     // are never stored).
     const u16* xg = x + (u64)min(g, m - 1) * K + 8 * t + 32 * c0;
@@ -2021,11 +2026,11 @@ __device__ __forceinline__ void mma_fp4_ga_body(u16* __restrict__ y, const u16* 
     };
     auto step = [&](auto slot_c, int c) {
         constexpr int SL = decltype(slot_c)::value;
-        if (c + 2 < c1) {
+        if (c + NS < c1) {
             group_prefetch(pa + pstep);
             group_prefetch(pa + pstep + 32);
         }
-        if (c + 1 < c1) fetch(SL ^ 1);
+        if (c + NS - 1 < c1) fetch((SL + NS - 1) % NS);
         const u32 w[8] = {qa[SL].x, qa[SL].y, qa[SL].z, qa[SL].w, qb[SL].x, qb[SL].y, qb[SL].z, qb[SL].w};
         // The A quads: k pairs (h, h + 4) and (h + 2, h + 6) of rows g and g + 8, one prmt
         // each written straight into the quad (no operand moves), as in mma_gptq4_ga_body.
@@ -2057,10 +2062,13 @@ __device__ __forceinline__ void mma_fp4_ga_body(u16* __restrict__ y, const u16* 
         }
     };
     if (!live) c1 = c0;
-    if (c0 < c1) fetch(0);
-    for (int c = c0; c < c1; c += 2) {
+#pragma unroll
+    for (int i = 0; i < NS - 1; ++i)
+        if (c0 + i < c1) fetch(i);
+    for (int c = c0; c < c1; c += NS) {
         step(SlotC<0>{}, c);
         if (c + 1 < c1) step(SlotC<1>{}, c + 1);
+        if (NS > 2 && c + 2 < c1) step(SlotC<(NS > 2 ? 2 : 0)>{}, c + 2);
     }
     const float mul = fp4_out_mul<A, FMT>(global, conv_delta);
     // 16-warp blocks (one column group) reduce through 8 slots: warps 8..15 store, then
