@@ -2006,6 +2006,7 @@ __device__ __forceinline__ void mma_fp4_ga_body(u16* __restrict__ y, const u16* 
     // -> 56.4 µs, MXFP4 57.2 -> 53.8, 14336x4096 -0.1 to -0.4), two in the 16-warp ones
     // (one block per SM either way; three were slower there: 4096x14336 NVFP4 20.1 -> 20.6,
     // 4096x4096 and 8192x8192 +0.1 to +0.4).
+    static_assert(NS == 2 || NS == 3, "the chunk loop below steps through two or three slots");
     uint4 qa[NS], qb[NS], P0[NS], P1[NS];
     u32 sa[NS], sb[NS];
     // Activation rows g and g + 8 (rows at or beyond M read row M - 1 again: those C rows
@@ -2053,6 +2054,8 @@ __device__ __forceinline__ void mma_fp4_ga_body(u16* __restrict__ y, const u16* 
         for (int h = 0; h < 2; ++h) {
 #pragma unroll
             for (int i = 0; i < 8; ++i) {
+                // Column i's scale is byte i % 4 of word i / 4: register p = byte % 2, half
+                // byte / 2.
                 const u32 sr = sh[(i >> 2) * 2 + (i & 1)];
                 const int hi = (i >> 1) & 1;
                 const u32 b0 = hmul2_half<A>(e2m1_ga2<A>(w[i], 2 * h), sr, hi);
