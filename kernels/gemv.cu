@@ -1690,6 +1690,9 @@ __device__ __forceinline__ void ga_tail(const float (*red)[32][32], u16* __restr
 // scales or running outputs in registers, which leaves room for XP: the next chunk's
 // activations loaded one chunk ahead (the load issued at a chunk's start was the main stall,
 // docs/perf.md session 13).
+#ifndef SW_GQ_NS
+#define SW_GQ_NS 2
+#endif
 template <int A, int NWN, bool SK, int PF, int WB, bool Z8, bool XP>
 __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __restrict__ part,
                                                   const u16* __restrict__ x, const u32* __restrict__ qw,
@@ -1773,6 +1776,83 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
         }
         clear();
     };
+#if SW_GQ_NS > 2
+    // SW_GQ_NS register slots for the weights (experiment, as in mma_fp4_ga_body): chunk c's
+    // in slot c % NS, chunk c + NS - 1's loaded while chunk c computes; the activations
+    // one chunk ahead as in the default loop.
+    constexpr int NS = SW_GQ_NS;
+    static_assert(XP && NS == 3, "three slots, activations loaded ahead");
+    uint4 qa[NS], qb[NS], P0, P1;
+    const u32* pa = qw + (u64)(4 * c0 + t) * N + la;
+    const u32* pb = qw + (u64)(4 * c0 + t) * N + lb;
+    const u64 pstep = (u64)4 * N;
+    auto fetch = [&](int s) {
+        qa[s] = ldg_stream16(pa);
+        qb[s] = ldg_stream16(pb);
+        pa += pstep;
+        pb += pstep;
+    };
+    const u16* xg = x + (u64)g * K + 8 * t + 32 * c0;
+    const u16* xg8 = x + (u64)(g + 8) * K + 8 * t + 32 * c0;
+    const bool rg = g < m, rg8 = g + 8 < m;
+    auto xload = [&]() {
+        P0 = make_uint4(0, 0, 0, 0);
+        P1 = P0;
+        if (rg) P0 = *(const uint4*)xg;
+        if (rg8) P1 = *(const uint4*)xg8;
+        xg += 32;
+        xg8 += 32;
+    };
+    int gend = (c0 / cpg + 1) * cpg;
+    if (c0 < c1) prefetch_group_words<Z8>(sgA, sgB, zgA, zgB);
+#pragma unroll
+    for (int i = 0; i < NS - 1; ++i)
+        if (c0 + i < c1) fetch(i);
+    grid_dep_wait();
+    if (c0 < c1) {
+        group_start(gend < c1);
+        xload();
+    }
+    auto step = [&](auto slot_c, int c) {
+        constexpr int SL = decltype(slot_c)::value;
+        if (c == gend) {
+            flush();
+            gend += cpg;
+            group_start(gend < c1);
+        }
+        if (PF > 0 && c + NS - 2 + PF < c1) {
+            group_prefetch(pa + (u64)(PF - 1) * pstep);
+            group_prefetch(pb + (u64)(PF - 1) * pstep);
+        }
+        if (c + NS - 1 < c1) fetch((SL + NS - 1) % NS);
+        u32 X[2][4];
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+            const u32 sel = h ? 0x7632u : 0x5410u;
+            X[h][0] = prmt(P0.x, P0.z, sel);
+            X[h][1] = prmt(P1.x, P1.z, sel);
+            X[h][2] = prmt(P0.y, P0.w, sel);
+            X[h][3] = prmt(P1.y, P1.w, sel);
+        }
+        if (c + 1 < c1) xload();
+        const u32 w[8] = {qa[SL].x, qa[SL].y, qa[SL].z, qa[SL].w, qb[SL].x, qb[SL].y, qb[SL].z, qb[SL].w};
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+            mma_16816<A>(sx, X[h][0], X[h][1], X[h][2], X[h][3], ONES, ONES);
+#pragma unroll
+            for (int i = 0; i < 8; ++i) {
+                const u32 b0 = and_or<0x000F000Fu>(w[i] >> (4 * h), MAGIC);
+                const u32 b1 = and_or<0x000F000Fu>(w[i] >> (4 * h + 8), MAGIC);
+                mma_16816<A>(gacc[i], X[h][0], X[h][1], X[h][2], X[h][3], b0, b1);
+            }
+        }
+    };
+    for (int c = c0; c < c1; c += NS) {
+        step(SlotC<0>{}, c);
+        if (c + 1 < c1) step(SlotC<1>{}, c + 1);
+        if (c + 2 < c1) step(SlotC<2>{}, c + 2);
+    }
+#else
     uint4 qa, qb;
     const u32* pa = qw + (u64)(4 * c0 + t) * N + la;
     const u32* pb = qw + (u64)(4 * c0 + t) * N + lb;
@@ -1842,6 +1922,7 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
             }
         }
     }
+#endif
     if (c0 < c1) flush();
     // The lane's sums from its float4 slots to the scalar layout [warp][e][lane], which the
     // tail reads without bank conflicts (scalar reads of the float4 slots are 4-way).
