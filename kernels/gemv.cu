@@ -844,20 +844,6 @@ __device__ __forceinline__ float pow2f(int e) { return __int_as_float((127 + e) 
 // The factor the f32 sums of a repacked NVFP4 layer take on top of the global scale.
 template <int A> __device__ __forceinline__ float fp4_rp_mul() { return A == OUT_BF16 ? 256.0f : 128.0f; }
 
-// One word of 8 codes (nibble j = k offset j) in the layout of e2m1_rp: pair r holds codes
-// 2r and 2r + 1.
-template <int A> __device__ __forceinline__ u32 fp4_rp_word(u32 v) {
-    const int pos[4] = {A == OUT_BF16 ? 6 : 9, A == OUT_BF16 ? 7 : 10, A == OUT_BF16 ? 8 : 11, 15}; // m, e0, e1, s
-    u32 o = 0u;
-#pragma unroll
-    for (int j = 0; j < 8; ++j) {
-        const int r = j >> 1, half = j & 1;
-#pragma unroll
-        for (int b = 0; b < 4; ++b) o |= ((v >> (4 * j + b)) & 1u) << fp4_rp_src<A>(r, pos[b] + 16 * half);
-    }
-    return o;
-}
-
 // The `fp4ga` kernels' bit layout (gemv_fp4ga_repack, mma_fp4_ga_body). Pair register r of
 // e2m1_ga2 (r = 0..3) holds two codes as the same bits as e2m1_rp: the value's m, e0, e1
 // and s at bits 6, 7, 8, 15 (bf16) or 9, 10, 11, 15 (f16) of each half, that is the E2M1
@@ -890,15 +876,19 @@ template <int A> __device__ __forceinline__ u32 e2m1_ga2(u32 w, int r) {
     default: return A == OUT_BF16 ? ((w << 6) & EM) | ((w << 2) & SM) : ((w << 9) & EM) | ((w << 2) & SM);
     }
 }
-// One word of 8 codes (nibble j = k offset j) in the layout of e2m1_ga2.
-template <int A> __device__ __forceinline__ u32 fp4_ga2_word(u32 v) {
+// One word of 8 codes (nibble j = k offset j) in the layout of e2m1_rp (pair r holds codes
+// 2r and 2r + 1), or with GA in that of e2m1_ga2 (the `fp4ga` pairing above).
+template <int A, bool GA = false> __device__ __forceinline__ u32 fp4_rp_word(u32 v) {
     const int pos[4] = {A == OUT_BF16 ? 6 : 9, A == OUT_BF16 ? 7 : 10, A == OUT_BF16 ? 8 : 11, 15}; // m, e0, e1, s
     u32 o = 0u;
 #pragma unroll
     for (int j = 0; j < 8; ++j) {
-        const int r = ((j & 1) << 1) | ((j >> 1) & 1), half = j >> 2;
+        const int r = GA ? ((j & 1) << 1) | ((j >> 1) & 1) : j >> 1, half = GA ? j >> 2 : j & 1;
 #pragma unroll
-        for (int b = 0; b < 4; ++b) o |= ((v >> (4 * j + b)) & 1u) << fp4_ga2_src<A>(r, pos[b] + 16 * half);
+        for (int b = 0; b < 4; ++b) {
+            const int q = pos[b] + 16 * half;
+            o |= ((v >> (4 * j + b)) & 1u) << (GA ? fp4_ga2_src<A>(r, q) : fp4_rp_src<A>(r, q));
+        }
     }
     return o;
 }
@@ -1776,93 +1766,31 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
         }
         clear();
     };
+    const u32* pa = qw + (u64)(4 * c0 + t) * N + la;
+    const u32* pb = qw + (u64)(4 * c0 + t) * N + lb;
+    const u64 pstep = (u64)4 * N;
 #if SW_GQ_NS > 2
     // SW_GQ_NS register slots for the weights (experiment, as in mma_fp4_ga_body): chunk c's
     // in slot c % NS, chunk c + NS - 1's loaded while chunk c computes; the activations
     // one chunk ahead as in the default loop.
     constexpr int NS = SW_GQ_NS;
     static_assert(XP && NS == 3, "three slots, activations loaded ahead");
-    uint4 qa[NS], qb[NS], P0, P1;
-    const u32* pa = qw + (u64)(4 * c0 + t) * N + la;
-    const u32* pb = qw + (u64)(4 * c0 + t) * N + lb;
-    const u64 pstep = (u64)4 * N;
+    uint4 qa[NS], qb[NS];
     auto fetch = [&](int s) {
         qa[s] = ldg_stream16(pa);
         qb[s] = ldg_stream16(pb);
         pa += pstep;
         pb += pstep;
     };
-    const u16* xg = x + (u64)g * K + 8 * t + 32 * c0;
-    const u16* xg8 = x + (u64)(g + 8) * K + 8 * t + 32 * c0;
-    const bool rg = g < m, rg8 = g + 8 < m;
-    auto xload = [&]() {
-        P0 = make_uint4(0, 0, 0, 0);
-        P1 = P0;
-        if (rg) P0 = *(const uint4*)xg;
-        if (rg8) P1 = *(const uint4*)xg8;
-        xg += 32;
-        xg8 += 32;
-    };
-    int gend = (c0 / cpg + 1) * cpg;
-    if (c0 < c1) prefetch_group_words<Z8>(sgA, sgB, zgA, zgB);
-#pragma unroll
-    for (int i = 0; i < NS - 1; ++i)
-        if (c0 + i < c1) fetch(i);
-    grid_dep_wait();
-    if (c0 < c1) {
-        group_start(gend < c1);
-        xload();
-    }
-    auto step = [&](auto slot_c, int c) {
-        constexpr int SL = decltype(slot_c)::value;
-        if (c == gend) {
-            flush();
-            gend += cpg;
-            group_start(gend < c1);
-        }
-        if (PF > 0 && c + NS - 2 + PF < c1) {
-            group_prefetch(pa + (u64)(PF - 1) * pstep);
-            group_prefetch(pb + (u64)(PF - 1) * pstep);
-        }
-        if (c + NS - 1 < c1) fetch((SL + NS - 1) % NS);
-        u32 X[2][4];
-#pragma unroll
-        for (int h = 0; h < 2; ++h) {
-            const u32 sel = h ? 0x7632u : 0x5410u;
-            X[h][0] = prmt(P0.x, P0.z, sel);
-            X[h][1] = prmt(P1.x, P1.z, sel);
-            X[h][2] = prmt(P0.y, P0.w, sel);
-            X[h][3] = prmt(P1.y, P1.w, sel);
-        }
-        if (c + 1 < c1) xload();
-        const u32 w[8] = {qa[SL].x, qa[SL].y, qa[SL].z, qa[SL].w, qb[SL].x, qb[SL].y, qb[SL].z, qb[SL].w};
-#pragma unroll
-        for (int h = 0; h < 2; ++h) {
-            mma_16816<A>(sx, X[h][0], X[h][1], X[h][2], X[h][3], ONES, ONES);
-#pragma unroll
-            for (int i = 0; i < 8; ++i) {
-                const u32 b0 = and_or<0x000F000Fu>(w[i] >> (4 * h), MAGIC);
-                const u32 b1 = and_or<0x000F000Fu>(w[i] >> (4 * h + 8), MAGIC);
-                mma_16816<A>(gacc[i], X[h][0], X[h][1], X[h][2], X[h][3], b0, b1);
-            }
-        }
-    };
-    for (int c = c0; c < c1; c += NS) {
-        step(SlotC<0>{}, c);
-        if (c + 1 < c1) step(SlotC<1>{}, c + 1);
-        if (c + 2 < c1) step(SlotC<2>{}, c + 2);
-    }
 #else
     uint4 qa, qb;
-    const u32* pa = qw + (u64)(4 * c0 + t) * N + la;
-    const u32* pb = qw + (u64)(4 * c0 + t) * N + lb;
-    const u64 pstep = (u64)4 * N;
     auto fetch = [&]() {
         qa = ldg_stream16(pa);
         qb = ldg_stream16(pb);
         pa += pstep;
         pb += pstep;
     };
+#endif
     // Activation rows g and g + 8 at k = 32 c + 8t (rows at or beyond M read as zeros).
     const u16* xg = x + (u64)g * K + 8 * t + 32 * c0;
     const u16* xg8 = x + (u64)(g + 8) * K + 8 * t + 32 * c0;
@@ -1876,11 +1804,38 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
         xg += 32;
         xg8 += 32;
     };
+    // The A quads from P0 / P1, and one chunk's MMAs on the lane's 8 weight words.
+    auto quads = [&](u32 (&X)[2][4]) {
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+            const u32 sel = h ? 0x7632u : 0x5410u;
+            X[h][0] = prmt(P0.x, P0.z, sel);
+            X[h][1] = prmt(P1.x, P1.z, sel);
+            X[h][2] = prmt(P0.y, P0.w, sel);
+            X[h][3] = prmt(P1.y, P1.w, sel);
+        }
+    };
+    auto mmas = [&](const u32 (&w)[8], const u32 (&X)[2][4]) {
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+            mma_16816<A>(sx, X[h][0], X[h][1], X[h][2], X[h][3], ONES, ONES);
+#pragma unroll
+            for (int i = 0; i < 8; ++i) {
+                const u32 b0 = and_or<0x000F000Fu>(w[i] >> (4 * h), MAGIC);
+                const u32 b1 = and_or<0x000F000Fu>(w[i] >> (4 * h + 8), MAGIC);
+                mma_16816<A>(gacc[i], X[h][0], X[h][1], X[h][2], X[h][3], b0, b1);
+            }
+        }
+    };
     int gend = (c0 / cpg + 1) * cpg;
-    if (c0 < c1) {
-        prefetch_group_words<Z8>(sgA, sgB, zgA, zgB);
-        fetch();
-    }
+    if (c0 < c1) prefetch_group_words<Z8>(sgA, sgB, zgA, zgB);
+#if SW_GQ_NS > 2
+#pragma unroll
+    for (int i = 0; i < NS - 1; ++i)
+        if (c0 + i < c1) fetch(i);
+#else
+    if (c0 < c1) fetch();
+#endif
     // Act-order layers: the permuted activations are read only after the permute has
     // finished (see mma_gptq4_body_pc).
     grid_dep_wait();
@@ -1888,6 +1843,31 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
         group_start(gend < c1);
         if (XP) xload();
     }
+#if SW_GQ_NS > 2
+    auto step = [&](auto slot_c, int c) {
+        constexpr int SL = decltype(slot_c)::value;
+        if (c == gend) {
+            flush();
+            gend += cpg;
+            group_start(gend < c1);
+        }
+        if (PF > 0 && c + NS - 2 + PF < c1) {
+            group_prefetch(pa + (u64)(PF - 1) * pstep);
+            group_prefetch(pb + (u64)(PF - 1) * pstep);
+        }
+        if (c + NS - 1 < c1) fetch((SL + NS - 1) % NS);
+        u32 X[2][4];
+        quads(X);
+        if (c + 1 < c1) xload();
+        const u32 w[8] = {qa[SL].x, qa[SL].y, qa[SL].z, qa[SL].w, qb[SL].x, qb[SL].y, qb[SL].z, qb[SL].w};
+        mmas(w, X);
+    };
+    for (int c = c0; c < c1; c += NS) {
+        step(SlotC<0>{}, c);
+        if (c + 1 < c1) step(SlotC<1>{}, c + 1);
+        if (c + 2 < c1) step(SlotC<2>{}, c + 2);
+    }
+#else
     for (int c = c0; c < c1; ++c) {
         if (c == gend) {
             flush();
@@ -1902,25 +1882,9 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
         if (c + 1 < c1) fetch();
         if (!XP) xload();
         u32 X[2][4];
-#pragma unroll
-        for (int h = 0; h < 2; ++h) {
-            const u32 sel = h ? 0x7632u : 0x5410u;
-            X[h][0] = prmt(P0.x, P0.z, sel);
-            X[h][1] = prmt(P1.x, P1.z, sel);
-            X[h][2] = prmt(P0.y, P0.w, sel);
-            X[h][3] = prmt(P1.y, P1.w, sel);
-        }
+        quads(X);
         if (XP && c + 1 < c1) xload();
-#pragma unroll
-        for (int h = 0; h < 2; ++h) {
-            mma_16816<A>(sx, X[h][0], X[h][1], X[h][2], X[h][3], ONES, ONES);
-#pragma unroll
-            for (int i = 0; i < 8; ++i) {
-                const u32 b0 = and_or<0x000F000Fu>(w[i] >> (4 * h), MAGIC);
-                const u32 b1 = and_or<0x000F000Fu>(w[i] >> (4 * h + 8), MAGIC);
-                mma_16816<A>(gacc[i], X[h][0], X[h][1], X[h][2], X[h][3], b0, b1);
-            }
-        }
+        mmas(w, X);
     }
 #endif
     if (c0 < c1) flush();
@@ -1986,7 +1950,7 @@ __device__ __forceinline__ void fp4ga_repack(u32* __restrict__ out_w, u8* __rest
             r = (u32)((int)e + 126 - delta) & 0xFFu;
         }
     }
-    out_w[i] = fp4_ga2_word<A>(v);
+    out_w[i] = fp4_rp_word<A, true>(v);
     if (kw % WPB == 0) out_s[(u64)(kw / WPB) * Np + n] = (u8)r;
 }
 extern "C" __global__ void gemv_fp4ga_repack_nv_bf16(u32* out_w, u8* out_s, const u32* w, const u8* sc, int N, int K,

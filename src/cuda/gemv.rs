@@ -2189,10 +2189,11 @@ mod tests {
         }
     }
 
-    /// The `fp4ga` weight layout (`fp4_ga2_src`, `e2m1_ga2` and `fp4_ga2_word` in gemv.cu,
-    /// written out again here): the bit map is a bijection, and every code in every nibble
-    /// decodes to its E2M1 value times 2^-126 (bf16) or 2^-14 (f16), exactly, in the half and
-    /// pair register that the kernel's MMA pairing gives it, whatever the other codes are.
+    /// The `fp4ga` weight layout (`fp4_ga2_src`, `e2m1_ga2` and `fp4_rp_word<A, true>` in
+    /// gemv.cu, written out again here): the bit map is a bijection, and every code in every
+    /// nibble decodes to its E2M1 value times 2^-126 (bf16) or 2^-14 (f16), exactly, in the
+    /// half and pair register that the kernel's MMA pairing gives it, whatever the other
+    /// codes are.
     #[test]
     fn fp4ga_weight_layout_decodes_every_code() {
         fn src(bf16: bool, r: u32, q: u32) -> u32 {
