@@ -9,7 +9,8 @@
 # dispatcher no longer picks at M > 8), FP4 at M > 8 on 14336 and 25601 rows through the
 # four-row-group `x2r4` / `x2r4l` kernels instead of the small-block `x2s` ones (4 and 2
 # warps), and GPTQ4 at M <= 8
-# through the 4-warp 64-k kernel (`gptq4w4`) wherever the 64-k kernel runs, and FP4 at
+# through the 4-warp 64-k kernel (`gptq4w4`) wherever the 64-k kernel runs (at M = 1 too:
+# SAFEWEIGHTS_I4_PT=0 keeps GPTQ 4-bit off the persistent `i4wp` kernels), and FP4 at
 # M = 1 through the kernels that load their activations per chunk instead of through the
 # shared-memory ring (`wca` / `wa`), and FP4 at M > 8 on fewer than 8192 rows through the
 # one-tile kernels instead of the K-split `x2r4k` ones, and the GPTQ4 family at M > 8
@@ -17,7 +18,8 @@
 # `c2` blocks). A third (conformance-gpu-pt.json) takes FP4 at M = 1
 # through the persistent kernels (`wcp` / `wp`) on every layer they fit, with 7 blocks, so
 # that each block walks many tiles (the dispatcher takes them only on layers larger than
-# the suite's), and the GPTQ4 family at M > 8 through the two-tile kernel in 4-warp blocks
+# the suite's), GPTQ 4-bit at M = 1 through the persistent `i4wp` kernels (which the main
+# pass takes wherever they fit) in 7 blocks as well, and the GPTQ4 family at M > 8 through the two-tile kernel in 4-warp blocks
 # (`gptq4q`, a tuning variant the dispatcher no longer takes), and FP4 at M > 8 through the
 # one-column-group 8-warp `fp4ga` kernels on every layer (SAFEWEIGHTS_FP4_GA=1
 # SAFEWEIGHTS_FP4_GA_W16=0: the small and padded layers, with K splits; the main pass
@@ -34,13 +36,13 @@ mkdir -p "$OUT_DIR"
 "$SW" conformance --gpu --out "$OUT_DIR/conformance-gpu.json" "$@"
 main=$?
 [ "$main" -eq 2 ] && exit 2
-echo "---- alternate paths (SAFEWEIGHTS_MMA_SPLITS=2 SAFEWEIGHTS_FP8_NANSCAN=0 SAFEWEIGHTS_AWQ_REPACK=0 SAFEWEIGHTS_FP4_SMALL=0 SAFEWEIGHTS_MMA_GPTQW4=1 SAFEWEIGHTS_FP4_XR=0 SAFEWEIGHTS_FP4_KSPLIT=0 SAFEWEIGHTS_MMA_BIG16=1 SAFEWEIGHTS_CT4_REPACK=0 SAFEWEIGHTS_FP4_GA=0) ----"
-SAFEWEIGHTS_MMA_SPLITS=2 SAFEWEIGHTS_FP8_NANSCAN=0 SAFEWEIGHTS_AWQ_REPACK=0 SAFEWEIGHTS_FP4_SMALL=0 SAFEWEIGHTS_MMA_GPTQW4=1 SAFEWEIGHTS_FP4_XR=0 SAFEWEIGHTS_FP4_KSPLIT=0 SAFEWEIGHTS_MMA_BIG16=1 SAFEWEIGHTS_CT4_REPACK=0 SAFEWEIGHTS_FP4_GA=0 "$SW" conformance --gpu --seed 2 \
+echo "---- alternate paths (SAFEWEIGHTS_MMA_SPLITS=2 SAFEWEIGHTS_I4_PT=0 SAFEWEIGHTS_FP8_NANSCAN=0 SAFEWEIGHTS_AWQ_REPACK=0 SAFEWEIGHTS_FP4_SMALL=0 SAFEWEIGHTS_MMA_GPTQW4=1 SAFEWEIGHTS_FP4_XR=0 SAFEWEIGHTS_FP4_KSPLIT=0 SAFEWEIGHTS_MMA_BIG16=1 SAFEWEIGHTS_CT4_REPACK=0 SAFEWEIGHTS_FP4_GA=0) ----"
+SAFEWEIGHTS_MMA_SPLITS=2 SAFEWEIGHTS_I4_PT=0 SAFEWEIGHTS_FP8_NANSCAN=0 SAFEWEIGHTS_AWQ_REPACK=0 SAFEWEIGHTS_FP4_SMALL=0 SAFEWEIGHTS_MMA_GPTQW4=1 SAFEWEIGHTS_FP4_XR=0 SAFEWEIGHTS_FP4_KSPLIT=0 SAFEWEIGHTS_MMA_BIG16=1 SAFEWEIGHTS_CT4_REPACK=0 SAFEWEIGHTS_FP4_GA=0 "$SW" conformance --gpu --seed 2 \
   --out "$OUT_DIR/conformance-gpu-alt.json" 2>&1 | grep -E "FAIL|clusters|fp8|^GPU conformance|error"
 alt=${PIPESTATUS[0]}
-echo "---- persistent FP4 at M = 1, 4-warp two-tile GPTQ4 (SAFEWEIGHTS_FP4_PT=2 SAFEWEIGHTS_FP4_PT_BLOCKS=7 SAFEWEIGHTS_MMA_N2W4=1 SAFEWEIGHTS_FP4_GA=1 SAFEWEIGHTS_FP4_GA_W16=0) ----"
-SAFEWEIGHTS_FP4_PT=2 SAFEWEIGHTS_FP4_PT_BLOCKS=7 SAFEWEIGHTS_MMA_N2W4=1 SAFEWEIGHTS_FP4_GA=1 SAFEWEIGHTS_FP4_GA_W16=0 "$SW" conformance --gpu --seed 3 \
-  --out "$OUT_DIR/conformance-gpu-pt.json" 2>&1 | grep -E "FAIL|wcp|wp_|gptq4q|p4ga_|^GPU conformance|error"
+echo "---- persistent FP4 at M = 1, 4-warp two-tile GPTQ4 (SAFEWEIGHTS_FP4_PT=2 SAFEWEIGHTS_I4_PT=2 SAFEWEIGHTS_FP4_PT_BLOCKS=7 SAFEWEIGHTS_MMA_N2W4=1 SAFEWEIGHTS_FP4_GA=1 SAFEWEIGHTS_FP4_GA_W16=0) ----"
+SAFEWEIGHTS_FP4_PT=2 SAFEWEIGHTS_I4_PT=2 SAFEWEIGHTS_FP4_PT_BLOCKS=7 SAFEWEIGHTS_MMA_N2W4=1 SAFEWEIGHTS_FP4_GA=1 SAFEWEIGHTS_FP4_GA_W16=0 "$SW" conformance --gpu --seed 3 \
+  --out "$OUT_DIR/conformance-gpu-pt.json" 2>&1 | grep -E "FAIL|wcp|wp_|gptq4q|p4ga_|i4wp|^GPU conformance|error"
 pt=${PIPESTATUS[0]}
 echo "---- no clusters (SAFEWEIGHTS_GEMV_CLUSTER=0 SAFEWEIGHTS_FP4_GA=1) ----"
 SAFEWEIGHTS_GEMV_CLUSTER=0 SAFEWEIGHTS_FP4_GA=1 "$SW" conformance --gpu --seed 4 \

@@ -1193,12 +1193,42 @@ __device__ __forceinline__ void mma_nvfp4_body(u16* __restrict__ y, const u16* _
 // bytes of a row per chunk), one chunk in flight ahead. Same decode as mma_nvfp4_body.
 // CLAMP: activations through mma_load_x<true> (the `wc` kernels, NVFP4 at M = 1 only: at
 // M = 4 it was 10-34% slower).
+// (magic | q) - (magic + z) in the activation type, exactly (GPTQ's decode).
+template <int A> __device__ __forceinline__ u32 hsub2(u32 a, u32 b) {
+    u32 r;
+    if (A == OUT_BF16) asm("sub.rn.bf16x2 %0, %1, %2;" : "=r"(r) : "r"(a), "r"(b));
+    else asm("sub.rn.f16x2 %0, %1, %2;" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+// The int4 operands of mma_nvfp4_wide_body's FMT 2 (the `i4wp` kernels, GPTQ 4-bit at M = 1,
+// with or without act-order; quant_formats §2.3): the weights row-major in 256-k chunks
+// like the FP4 layers (`gemv_i4wp_repack_gptq`), the 16-bit scales [N, groups] (`sdt`),
+// the zero words [ceil(N / 8), groups] with row n in nibble n & 7 (nullptr: every zero
+// point 8), `v1` added to each zero point (GPTQ v1 checkpoints) and `hpg` 128-k halves per
+// group. Act-order layers are repacked in their sorted K order and take the activations
+// gathered into it (`gemv_permute_x`). (Gathered here instead, while the warp copies its
+// activations into shared memory, the first tile waited on the dependent loads: H100,
+// 28672x8192 act-order 49.2-49.5 us against 44.7 without act-order; docs/perf.md,
+// session 22.)
+struct I4Ops {
+    const u16* s;
+    const u32* z;
+    int sdt, v1, groups, hpg;
+};
+
 template <int A, int NT, int W, int FMT = 0, bool CLAMP = false, bool XR = false, bool PT = false>
 __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u16* __restrict__ x, const u8* __restrict__ w,
                                                     const u8* __restrict__ ws, const float* __restrict__ global,
-                                                    int conv_delta, const u16* __restrict__ bias, int m, int N, int K) {
+                                                    int conv_delta, const u16* __restrict__ bias, int m, int N, int K,
+                                                    const I4Ops q4 = I4Ops{}) {
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-    // PT (the `wcp` / `wp` kernels; M = 1 only, with XR's slot layout): persistent blocks.
+    // FMT 2 (I4): GPTQ 4-bit in the persistent M = 1 frame (`I4Ops`). Each 16-byte load of a
+    // lane quad (QUAD) covers 128 k of one row, inside one group, so an MMA's products share
+    // a scale: they sum into `tmp`, and the row's group scale multiplies that f32 sum.
+    constexpr bool I4 = FMT == 2;
+    static_assert(!I4 || (PT && CLAMP && NT == 1), "int4: the persistent M = 1 kernel only");
+    // PT (the `wcp` / `wp` / `i4wp` kernels; M = 1 only, with XR's slot layout): persistent blocks.
     // The host launches at most one wave; block b takes tiles b, b + gridDim.x, ..., its
     // warps splitting each tile's K as usual. A warp's activations (the same for every
     // tile at M = 1) are copied into shared memory once (dynamic, K / 256 chunks of XSL
@@ -1216,18 +1246,45 @@ __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u
     // Slower with it: the 8-warp kernel (4096x14336 18.5 -> 19.9, 4096x4096 9.8 -> 10.2),
     // M = 4 (2-5%) and MXFP4 (two 1-byte scale loads, 1-3%). The 6-warp kernel (8192x8192,
     // session 12) was measured with it.
-    constexpr bool QUAD = FMT == 0 && CLAMP && W % 8 != 0;
+    constexpr bool QUAD = (FMT == 0 && CLAMP && W % 8 != 0) || I4;
     constexpr int QOFF = QUAD ? 64 : 16;
     // The lane's weight and scale rows g and g + 8 of the tile at row t0 (clamped to N).
     const u8 *wa, *wb, *sa, *sb;
+    const u16 *qsa, *qsb; // I4: the rows' scales and zero words, the rows' zero nibble shifts
+    const u32 *qza, *qzb;
+    int zsa, zsb;
     auto aim = [&](int t0) {
         const int na = min(t0 + g, N - 1), nb = min(t0 + g + 8, N - 1);
         wa = w + (u64)na * (K / 2) + (QUAD ? 16 : 32) * t;
         wb = w + (u64)nb * (K / 2) + (QUAD ? 16 : 32) * t;
-        sa = FMT == 0 ? ws + (u64)na * (K / 16) + (QUAD ? 2 : 4) * t : ws + (u64)na * (K / 32) + 2 * t;
-        sb = FMT == 0 ? ws + (u64)nb * (K / 16) + (QUAD ? 2 : 4) * t : ws + (u64)nb * (K / 32) + 2 * t;
+        if (I4) {
+            qsa = q4.s + (u64)na * q4.groups;
+            qsb = q4.s + (u64)nb * q4.groups;
+            qza = q4.z + (u64)(na >> 3) * q4.groups;
+            qzb = q4.z + (u64)(nb >> 3) * q4.groups;
+            zsa = 4 * (na & 7);
+            zsb = 4 * (nb & 7);
+        } else {
+            sa = FMT == 0 ? ws + (u64)na * (K / 16) + (QUAD ? 2 : 4) * t : ws + (u64)na * (K / 32) + 2 * t;
+            sb = FMT == 0 ? ws + (u64)nb * (K / 16) + (QUAD ? 2 : 4) * t : ws + (u64)nb * (K / 32) + 2 * t;
+        }
     };
     aim(n0);
+    // I4: the raw scales and zero words of chunk c, half h (128 k) in [2 h] (row a) and
+    // [2 h + 1] (row b), decoded when the chunk is used. The group of half hh = 2 c + h is
+    // hh / hpg = (2 hh + 1) / (2 hpg) = umulhi(2 hh + 1, gmag), exact for 2 hh + 1 < 2^16.
+    const u32 gmag = I4 ? 0xFFFFFFFFu / (u32)(2 * q4.hpg) + 1u : 0u;
+    u32 i4s[4] = {0u, 0u, 0u, 0u}, i4z[4] = {0u, 0u, 0u, 0u};
+    auto i4_ld = [&](int c) {
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+            const u32 grp = __umulhi(4u * (u32)c + 2u * h + 1u, gmag);
+            i4s[2 * h] = qsa[grp];
+            i4s[2 * h + 1] = qsb[grp];
+            i4z[2 * h] = q4.z ? qza[grp] : 0x88888888u;
+            i4z[2 * h + 1] = q4.z ? qzb[grp] : 0x88888888u;
+        }
+    };
     auto scale_ld = [&](const u8* p, int c) -> u32 {
         if (QUAD) return (u32)*(const u16*)(p + (u64)c * 16) | ((u32)*(const u16*)(p + (u64)c * 16 + 8) << 16);
         return FMT == 0 ? *(const u32*)(p + (u64)c * 16) : (u32)*(const u16*)(p + (u64)c * 8);
@@ -1252,17 +1309,28 @@ __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u
     };
     uint4 qa0 = make_uint4(0, 0, 0, 0), qa1 = qa0, qb0 = qa0, qb1 = qa0;
     u32 s4a = 0u, s4b = 0u;
+    auto scales_ld = [&](int c) {
+        if (I4) {
+            i4_ld(c);
+        } else {
+            s4a = scale_ld(sa, c);
+            s4b = scale_ld(sb, c);
+        }
+    };
     if (c0 < c1) {
         qa0 = ldg_stream16(wa + (u64)c0 * 128); qa1 = ldg_stream16(wa + (u64)c0 * 128 + QOFF);
         qb0 = ldg_stream16(wb + (u64)c0 * 128); qb1 = ldg_stream16(wb + (u64)c0 * 128 + QOFF);
-        s4a = scale_ld(sa, c0);
-        s4b = scale_ld(sb, c0);
+        scales_ld(c0);
     }
     if (XR) {
 #pragma unroll
         for (int s = 0; s < XRS - 1; ++s) xr_issue(c0 + s, s);
     }
     if (PT) {
+        // I4, act-order: launched right after gemv_permute_x to overlap it (as the K-major
+        // GPTQ4 kernels are); the activations are read only after it has finished. A no-op
+        // for a normal launch.
+        if (I4) grid_dep_wait();
         for (int c = c0; c < c1; ++c) cp_async16(&xall[c * XSL + lane + (lane >> 3)], x + (u64)c * 256 + 8 * lane);
         cp_async_commit();
         cp_async_wait<0>();
@@ -1279,7 +1347,18 @@ __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u
             const u32 wA[8] = {qa0.x, qa0.y, qa0.z, qa0.w, qa1.x, qa1.y, qa1.z, qa1.w};
             const u32 wB[8] = {qb0.x, qb0.y, qb0.z, qb0.w, qb1.x, qb1.y, qb1.z, qb1.w};
             u32 sA[4], sB[4]; // scale pair of word u: [u >> 1] (NVFP4, 16 values) or [u >> 2] (MXFP4)
-            if (FMT == 0) {
+            float fsA[2], fsB[2]; // I4: half h's scales and zero points (magic + z + v1, twice)
+            u32 zmA[2], zmB[2];
+            if (I4) {
+                const u32 MAGIC = A == OUT_F16 ? 0x64006400u : 0x43004300u;
+#pragma unroll
+                for (int h = 0; h < 2; ++h) {
+                    fsA[h] = q4.sdt == SDT_BF16 ? bf16_to_f32((u16)i4s[2 * h]) : f16_to_f32((u16)i4s[2 * h]);
+                    fsB[h] = q4.sdt == SDT_BF16 ? bf16_to_f32((u16)i4s[2 * h + 1]) : f16_to_f32((u16)i4s[2 * h + 1]);
+                    zmA[h] = MAGIC + (((i4z[2 * h] >> zsa) & 15u) + (u32)q4.v1) * 0x10001u;
+                    zmB[h] = MAGIC + (((i4z[2 * h + 1] >> zsb) & 15u) + (u32)q4.v1) * 0x10001u;
+                }
+            } else if (FMT == 0) {
                 e4m3_scale_pairs<A, 4, W % 8 != 0>(s4a, sA);
                 e4m3_scale_pairs<A, 4, W % 8 != 0>(s4b, sB);
             } else {
@@ -1292,14 +1371,12 @@ __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u
             if (c + 1 < c1) {
                 qa0 = ldg_stream16(wa + (u64)(c + 1) * 128); qa1 = ldg_stream16(wa + (u64)(c + 1) * 128 + QOFF);
                 qb0 = ldg_stream16(wb + (u64)(c + 1) * 128); qb1 = ldg_stream16(wb + (u64)(c + 1) * 128 + QOFF);
-                s4a = scale_ld(sa, c + 1);
-                s4b = scale_ld(sb, c + 1);
+                scales_ld(c + 1);
             } else if (PT && tile + (int)gridDim.x < ntiles) { // the warp's first chunk of the next tile
                 aim((tile + (int)gridDim.x) * 16);
                 qa0 = ldg_stream16(wa + (u64)c0 * 128); qa1 = ldg_stream16(wa + (u64)c0 * 128 + QOFF);
                 qb0 = ldg_stream16(wb + (u64)c0 * 128); qb1 = ldg_stream16(wb + (u64)c0 * 128 + QOFF);
-                s4a = scale_ld(sa, c0);
-                s4b = scale_ld(sb, c0);
+                scales_ld(c0);
             }
             if (XR) {
                 cp_async_wait<XRS - 2>(); // this lane's copies of chunk c have landed
@@ -1309,7 +1386,8 @@ __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u
 #pragma unroll
             for (int half = 0; half < 2; ++half) {
                 u32 X[NT][16];
-                if (!XR) {
+                float tmp[4] = {0.0f, 0.0f, 0.0f, 0.0f}; // I4: the half's s-free sums
+                if (!XR && !PT) {
 #pragma unroll
                     for (int j = 0; j < NT; ++j)
                         mma_load_x<CLAMP>(X[j], x, g + 8 * j, m, K, QUAD ? c * 256 + 32 * t + 128 * half : c * 256 + 64 * t + 32 * half);
@@ -1328,6 +1406,15 @@ __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u
 #pragma unroll
                     for (int h = 0; h < 2; ++h) {
                         u32 a01, a23, b01, b23;
+                        if (I4) { // nibbles r and r + 4 of a repacked word are k 2r and 2r + 1
+                            const u32 MAGIC = A == OUT_F16 ? 0x64006400u : 0x43004300u;
+                            a01 = hsub2<A>(and_or<0x000F000Fu>(wA[u] >> (8 * h), MAGIC), zmA[half]);
+                            a23 = hsub2<A>(and_or<0x000F000Fu>(wA[u] >> (8 * h + 4), MAGIC), zmA[half]);
+                            b01 = hsub2<A>(and_or<0x000F000Fu>(wB[u] >> (8 * h), MAGIC), zmB[half]);
+                            b23 = hsub2<A>(and_or<0x000F000Fu>(wB[u] >> (8 * h + 4), MAGIC), zmB[half]);
+                            mma_16816<A>(tmp, a01, b01, a23, b23, X[0][4 * uu + 2 * h], X[0][4 * uu + 2 * h + 1]);
+                            continue;
+                        }
                         a01 = e2m1_rp<A>(wA[u], 2 * h); a23 = e2m1_rp<A>(wA[u], 2 * h + 1);
                         b01 = e2m1_rp<A>(wB[u], 2 * h); b23 = e2m1_rp<A>(wB[u], 2 * h + 1);
                         const u32 s_a = sA[u >> 1], s_b = sB[u >> 1];
@@ -1338,6 +1425,12 @@ __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u
                             mma_16816<A>(acc[j], a01, b01, a23, b23, X[j][4 * uu + 2 * h], X[j][4 * uu + 2 * h + 1]);
                     }
                 }
+                if (I4) {
+                    acc[0][0] = fmaf(fsA[half], tmp[0], acc[0][0]);
+                    acc[0][1] = fmaf(fsA[half], tmp[1], acc[0][1]);
+                    acc[0][2] = fmaf(fsB[half], tmp[2], acc[0][2]);
+                    acc[0][3] = fmaf(fsB[half], tmp[3], acc[0][3]);
+                }
             }
             if (XR) xst = (xst + 1) & (XRS - 1);
         }
@@ -1347,13 +1440,6 @@ __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u
         if (tile >= ntiles) break;
         n0 = tile * 16;
     }
-}
-
-template <int A> __device__ __forceinline__ u32 hsub2(u32 a, u32 b) {
-    u32 r;
-    if (A == OUT_BF16) asm("sub.rn.bf16x2 %0, %1, %2;" : "=r"(r) : "r"(a), "r"(b));
-    else asm("sub.rn.f16x2 %0, %1, %2;" : "=r"(r) : "r"(a), "r"(b));
-    return r;
 }
 
 // compressed-tensors pack-quantized int4 (§8), group size a multiple of 128 (or one group):
@@ -1680,9 +1766,6 @@ __device__ __forceinline__ void ga_tail(const float (*red)[32][32], u16* __restr
 // scales or running outputs in registers, which leaves room for XP: the next chunk's
 // activations loaded one chunk ahead (the load issued at a chunk's start was the main stall,
 // docs/perf.md session 13).
-#ifndef SW_GQ_NS
-#define SW_GQ_NS 2
-#endif
 template <int A, int NWN, bool SK, int PF, int WB, bool Z8, bool XP>
 __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __restrict__ part,
                                                   const u16* __restrict__ x, const u32* __restrict__ qw,
@@ -1769,20 +1852,6 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
     const u32* pa = qw + (u64)(4 * c0 + t) * N + la;
     const u32* pb = qw + (u64)(4 * c0 + t) * N + lb;
     const u64 pstep = (u64)4 * N;
-#if SW_GQ_NS > 2
-    // SW_GQ_NS register slots for the weights (experiment, as in mma_fp4_ga_body): chunk c's
-    // in slot c % NS, chunk c + NS - 1's loaded while chunk c computes; the activations
-    // one chunk ahead as in the default loop.
-    constexpr int NS = SW_GQ_NS;
-    static_assert(XP && NS == 3, "three slots, activations loaded ahead");
-    uint4 qa[NS], qb[NS];
-    auto fetch = [&](int s) {
-        qa[s] = ldg_stream16(pa);
-        qb[s] = ldg_stream16(pb);
-        pa += pstep;
-        pb += pstep;
-    };
-#else
     uint4 qa, qb;
     auto fetch = [&]() {
         qa = ldg_stream16(pa);
@@ -1790,7 +1859,6 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
         pa += pstep;
         pb += pstep;
     };
-#endif
     // Activation rows g and g + 8 at k = 32 c + 8t (rows at or beyond M read as zeros).
     const u16* xg = x + (u64)g * K + 8 * t + 32 * c0;
     const u16* xg8 = x + (u64)(g + 8) * K + 8 * t + 32 * c0;
@@ -1829,13 +1897,7 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
     };
     int gend = (c0 / cpg + 1) * cpg;
     if (c0 < c1) prefetch_group_words<Z8>(sgA, sgB, zgA, zgB);
-#if SW_GQ_NS > 2
-#pragma unroll
-    for (int i = 0; i < NS - 1; ++i)
-        if (c0 + i < c1) fetch(i);
-#else
     if (c0 < c1) fetch();
-#endif
     // Act-order layers: the permuted activations are read only after the permute has
     // finished (see mma_gptq4_body_pc).
     grid_dep_wait();
@@ -1843,31 +1905,6 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
         group_start(gend < c1);
         if (XP) xload();
     }
-#if SW_GQ_NS > 2
-    auto step = [&](auto slot_c, int c) {
-        constexpr int SL = decltype(slot_c)::value;
-        if (c == gend) {
-            flush();
-            gend += cpg;
-            group_start(gend < c1);
-        }
-        if (PF > 0 && c + NS - 2 + PF < c1) {
-            group_prefetch(pa + (u64)(PF - 1) * pstep);
-            group_prefetch(pb + (u64)(PF - 1) * pstep);
-        }
-        if (c + NS - 1 < c1) fetch((SL + NS - 1) % NS);
-        u32 X[2][4];
-        quads(X);
-        if (c + 1 < c1) xload();
-        const u32 w[8] = {qa[SL].x, qa[SL].y, qa[SL].z, qa[SL].w, qb[SL].x, qb[SL].y, qb[SL].z, qb[SL].w};
-        mmas(w, X);
-    };
-    for (int c = c0; c < c1; c += NS) {
-        step(SlotC<0>{}, c);
-        if (c + 1 < c1) step(SlotC<1>{}, c + 1);
-        if (c + 2 < c1) step(SlotC<2>{}, c + 2);
-    }
-#else
     for (int c = c0; c < c1; ++c) {
         if (c == gend) {
             flush();
@@ -1886,7 +1923,6 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
         if (XP && c + 1 < c1) xload();
         mmas(w, X);
     }
-#endif
     if (c0 < c1) flush();
     // The lane's sums from its float4 slots to the scalar layout [warp][e][lane], which the
     // tail reads without bank conflicts (scalar reads of the float4 slots are 4-way).
@@ -3166,6 +3202,18 @@ GEMV_MMA_WP(bf16, OUT_BF16, 4) GEMV_MMA_WP(bf16, OUT_BF16, 8) GEMV_MMA_WP(f16, O
         mma_nvfp4_wide_body<OUT_BF16, 1, W, 1, false, false, true>(y, x, w, sc, nullptr, delta, bias, m, N, K); \
     }
 GEMV_MMA_MXWP(4) GEMV_MMA_MXWP(8)
+// GPTQ 4-bit at M = 1 in the same persistent frame (FMT 2, `I4Ops`), on the layer repacked
+// by gemv_i4wp_repack_gptq / gemv_i4wp_repack_sz; `hpg` is the group size / 128.
+#define I4WP_ARGS u16 *y, const u16 *x, const u32 *w, const u16 *scales, int scale_dt, const u32 *zp, int v1, int groups, int hpg, const u16 *bias, int m, int N, int K
+#ifndef SW_I4_MINB
+#define SW_I4_MINB 2
+#endif
+#define GEMV_MMA_I4WP(SUF, A, W)                                                                             \
+    extern "C" __global__ void __launch_bounds__(32 * W, SW_I4_MINB) gemv_mma_i4wp_##SUF##_n1_w##W(I4WP_ARGS) { \
+        mma_nvfp4_wide_body<A, 1, W, 2, true, false, true>(y, x, (const u8*)w, nullptr, nullptr, 0, bias, m, N, K, \
+                                                           I4Ops{scales, zp, scale_dt, v1, groups, hpg}); \
+    }
+GEMV_MMA_I4WP(bf16, OUT_BF16, 8) GEMV_MMA_I4WP(f16, OUT_F16, 8)
 #define GEMV_MMA_MXR(W)                                                                                      \
     extern "C" __global__ void __launch_bounds__(32 * W) gemv_mma_mxfp4x2r4_bf16_n2_w##W(MMA_ARGS_MXFP4) {  \
         mma_nvfp4_body<OUT_BF16, 2, W, 2, 1, 4>(y, x, w, sc, nullptr, delta, bias, m, N, K);                     \
@@ -3249,6 +3297,35 @@ extern "C" __global__ void gptq4_sort_k(u32* __restrict__ out, const u32* __rest
         w |= ((qw[(u64)(k >> 3) * N + n] >> (4 * (k & 7))) & 15u) << (4 * i);
     }
     out[t] = w;
+}
+
+// GPTQ 4-bit (§2.3) into the layout of the `i4wp` kernels, once per layer: row-major
+// [N, K/8] words (as compressed-tensors, §5), word kb of row n holding k = 8 kb + j in
+// nibble (j >> 1) + 4 (j & 1), so that nibbles r and r + 4 are the pair k = 2r, 2r + 1
+// (and_or of the word shifted by 4r). With `perm` (act-order), k is the sorted index: the
+// code comes from k = perm[8 kb + j] of the stored layer.
+extern "C" __global__ void gemv_i4wp_repack_gptq(u32* __restrict__ out, const u32* __restrict__ qw, const int* __restrict__ perm,
+                                                 int N, int K) {
+    const u64 t = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (t >= (u64)(K / 8) * N) return;
+    const int n = (int)(t / (u64)(K / 8)), kb = (int)(t % (u64)(K / 8));
+    u32 r = 0u;
+#pragma unroll
+    for (int j = 0; j < 8; ++j) {
+        const int k = perm ? perm[8 * kb + j] : 8 * kb + j;
+        r |= ((qw[(u64)(k >> 3) * N + n] >> (4 * (k & 7))) & 15u) << (4 * ((j >> 1) + 4 * (j & 1)));
+    }
+    out[t] = r;
+}
+// GPTQ scales [groups, N] and zero words [groups, N/8] (row n in nibble n & 7) transposed for
+// the `i4wp` kernels: [N, groups] and [N/8, groups].
+extern "C" __global__ void gemv_i4wp_repack_sz(u16* __restrict__ s_out, u32* __restrict__ z_out, const u16* __restrict__ s,
+                                               const u32* __restrict__ qz, int N, int groups) {
+    const u64 t = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (t >= (u64)groups * N) return;
+    const int g = (int)(t / (u64)N), n = (int)(t % (u64)N);
+    s_out[(u64)n * groups + g] = s[t];
+    if ((n & 7) == 0) z_out[(u64)(n >> 3) * groups + g] = qz[(u64)g * ((N + 7) / 8) + (n >> 3)];
 }
 
 // AWQ (§3) into the GPTQ 4-bit layout (§2.3), once per layer, so that AWQ runs the K-major

@@ -403,6 +403,9 @@ pub fn gemv_specs() -> Vec<Spec> {
         // K % 32 == 0, group % 32 == 0: the tensor-core kernel without g_idx (grid.y
         // splits K for 2048; group -1 is K = 320).
         (4, 1032, 2048, Some(128)),
+        // The persistent M = 1 kernel (`i4wp`) with groups of 3 and 6 halves of 128 k.
+        (4, 1032, 1536, Some(384)),
+        (4, 1048, 768, None),
         (4, 2056, 96, Some(32)),
         (4, 520, 320, None),
         (8, 1036, 1024, Some(128)),

@@ -735,6 +735,33 @@ fn fp4_persistent_warps(
     }
 }
 
+/// At M = 1, the warps per block of the persistent GPTQ 4-bit kernel (`gemv_mma_i4wp_*`:
+/// FMT 2 of `mma_nvfp4_wide_body`, the FP4 `wcp` frame on the layer repacked row-major by
+/// `i4wp_operands`; act-order layers gather their activations in it, with no permute
+/// launch), or `None` for the K-major GPTQ4 kernels. It needs 256-k chunks, groups of a
+/// multiple of 128 (an MMA's 16 k then share one scale), whole words of zero points, and
+/// the row's activations in the dynamic shared memory the FP4 kernels plan with. Taken
+/// wherever it fits: H100, same call, M = 1, µs, K-major kernels -> `i4wp` (docs/perf.md,
+/// session 22):
+/// - 28672x8192: 46.5-46.6 -> 44.2-44.6, act-order 47.0 -> 45.9;
+/// - 8192x8192: 18.6 -> 16.8-16.9, act-order 19.4-19.5 -> 18.0;
+/// - 14336x4096: 16.7 -> 15.9, act-order 17.4 -> 16.6-16.7;
+/// - 4096x14336: 18.4-18.6 -> 15.8, act-order 19.0-19.2 -> 16.8;
+/// - 4096x4096: 11.0 -> 8.6, act-order 12.0-12.1 -> 9.5.
+///
+/// `SAFEWEIGHTS_I4_PT=0` never takes it.
+fn i4_persistent_warps(m: usize, n: usize, k: usize, group_size: usize) -> Option<u32> {
+    if m != 1
+        || k % 256 != 0
+        || group_size % 128 != 0
+        || n % 8 != 0
+        || fp4_pt_smem(k) > FP4_PT_SMEM_MAX
+    {
+        return None;
+    }
+    (env_knob("SAFEWEIGHTS_I4_PT", 1) != 0).then_some(8)
+}
+
 /// One wave of a kernel by name and threads per block (`wave` on a device; a model of one
 /// in tests), so that the plans that size blocks to it stay testable without a GPU.
 type Slots<'a> = &'a dyn Fn(&str, u32) -> usize;
@@ -865,6 +892,15 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
             && scale_dtype != super::dequant::ScaleDtype::F32
             && mma_enabled() =>
         {
+            if let Some(w) = i4_persistent_warps(m, n, k, group_size) {
+                return Plan::Mma {
+                    kernel: format!("gemv_mma_i4wp_{sfx}_n1_w{w}"),
+                    tiles: n.div_ceil(16) as u32,
+                    warps: w,
+                    persistent: true,
+                    splits: 1,
+                };
+            }
             gptq4_mma_plan(gpu, sfx, m, n, k, group_size, p.ptr(3) != 0, false)
         }
         Desc::Gptq {
@@ -1149,6 +1185,9 @@ pub struct Scratch {
     /// codes, MXFP4 delta; `fp4ga_weights`), by the layer's upload id and activation type;
     /// `None` where the layer keeps the other kernels.
     fp4ga: std::collections::HashMap<(u64, OutDtype), Option<Fp4gaLayer>>,
+    /// GPTQ 4-bit layers in the row-major layout of the `i4wp` kernels (weights, scales,
+    /// zero words; `i4wp_operands`), by the layer's upload id.
+    i4wp: std::collections::HashMap<u64, (DevBuf, DevBuf, DevBuf)>,
     /// Whether an FP8 layer holds NaN codes (`gemv_fp8_has_nan`), by the layer's upload id.
     fp8_nan: std::collections::HashMap<u64, bool>,
     /// K-split arrival counters (zero between launches) and partials of the tensor-core
@@ -1164,6 +1203,7 @@ impl Scratch {
         self.kpacked.remove(&layer.id());
         self.fp4packed.retain(|(id, _), _| *id != layer.id());
         self.fp4ga.retain(|(id, _), _| *id != layer.id());
+        self.i4wp.remove(&layer.id());
         self.fp8_nan.remove(&layer.id());
     }
 }
@@ -1377,6 +1417,62 @@ fn fp4ga_weights(
 /// MXFP4 layer whose largest and smallest scale exponents are more than 133 apart: no delta
 /// keeps all its products exact in bf16, so it runs dequant + cuBLAS instead. Finding the
 /// range reads two integers back from the device, once per layer.
+/// A GPTQ 4-bit layer in the layout of the `i4wp` kernels (built on first use and kept in
+/// `scratch`, like the other repacks: one more copy of the packed weights on the device):
+/// the addresses of its row-major weights (`gemv_i4wp_repack_gptq`; act-order layers in
+/// their sorted K order), scales `[N, groups]` and zero words `[N/8, groups]`
+/// (`gemv_i4wp_repack_sz`).
+fn i4wp_operands(gpu: &Gpu, p: &DevicePacked, scratch: &mut Scratch) -> GpuResult<(u64, u64, u64)> {
+    let (n, k) = p.out_shape();
+    let (groups, scale_dtype) =
+        match p.desc {
+            Desc::Gptq {
+                bits: 4,
+                groups,
+                scale_dtype,
+                ..
+            } if n % 8 == 0 && k % 8 == 0 && scale_dtype != super::dequant::ScaleDtype::F32 => {
+                (groups, scale_dtype)
+            }
+            _ => return Err(GpuError::bad_args(
+                "gemv_i4wp_repack_gptq",
+                "only GPTQ 4-bit layers with 16-bit scales and N, K multiples of 8 are repacked",
+            )),
+        };
+    if let std::collections::hash_map::Entry::Vacant(slot) = scratch.i4wp.entry(p.id()) {
+        let words = n * (k / 8);
+        let w = gpu.alloc(words * 4)?;
+        gpu.launch(
+            "gemv_i4wp_repack_gptq",
+            grid_1d(words as u64, 256)?,
+            &[
+                KArg::Ptr(w.ptr()),
+                KArg::Ptr(p.ptr(0)),
+                KArg::Ptr(p.ptr(4)),
+                KArg::I32(n as i32),
+                KArg::I32(k as i32),
+            ],
+        )?;
+        let s = gpu.alloc(groups * n * scale_dtype.size())?;
+        let z = gpu.alloc(groups * (n / 8) * 4)?;
+        gpu.launch(
+            "gemv_i4wp_repack_sz",
+            grid_1d((groups * n) as u64, 256)?,
+            &[
+                KArg::Ptr(s.ptr()),
+                KArg::Ptr(z.ptr()),
+                KArg::Ptr(p.ptr(2)),
+                KArg::Ptr(p.ptr(1)),
+                KArg::I32(n as i32),
+                KArg::I32(groups as i32),
+            ],
+        )?;
+        slot.insert((w, s, z));
+    }
+    let (w, s, z) = &scratch.i4wp[&p.id()];
+    Ok((w.ptr(), s.ptr(), z.ptr()))
+}
+
 fn fp4packed_weights(
     gpu: &Gpu,
     p: &DevicePacked,
@@ -1500,6 +1596,32 @@ fn sorted_operands(
         slot.insert(buf);
     }
     let qw = scratch.sorted[&p.id()].ptr();
+    Ok((qw, permuted_x(gpu, p, m, x, scratch)?))
+}
+
+/// Whether act-order GEMVs are launched to overlap the activation permute before them
+/// (programmatic stream serialization; `SAFEWEIGHTS_GEMV_PDL=0` launches them plainly).
+fn pdl_after_permute() -> bool {
+    env_knob("SAFEWEIGHTS_GEMV_PDL", 1) != 0
+}
+
+/// Launches `gemv_permute_x`: the `m` activation rows gathered into the act-order layer's
+/// sorted K order (`perm`, buffer 4), in `scratch`; returns their address.
+fn permuted_x(
+    gpu: &Gpu,
+    p: &DevicePacked,
+    m: usize,
+    x: &DevBuf,
+    scratch: &mut Scratch,
+) -> GpuResult<u64> {
+    let (_, k) = p.out_shape();
+    let perm = p.ptr(4);
+    if perm == 0 {
+        return Err(GpuError::bad_args(
+            "gemv_permute_x",
+            "layer has no sorted-K permutation",
+        ));
+    }
     let xs = ensure(gpu, &mut scratch.xs, m * k * 2)?;
     gpu.launch(
         "gemv_permute_x",
@@ -1512,7 +1634,7 @@ fn sorted_operands(
             KArg::I32(k as i32),
         ],
     )?;
-    Ok((qw, xs))
+    Ok(xs)
 }
 
 /// Launches `gemv_finalize_<act>` (the sum of a K-split GEMV's f32 shares, plus the bias)
@@ -1796,6 +1918,35 @@ pub fn gemv_async(
                         i(k),
                     ]
                 }
+                Desc::Gptq {
+                    group_size,
+                    groups,
+                    v1,
+                    scale_dtype,
+                    ..
+                } => {
+                    let (w, s, z) = i4wp_operands(gpu, p, scratch)?;
+                    // Act-order: the activations in the layer's sorted K order.
+                    let xk = match p.ptr(4) {
+                        0 => xk,
+                        _ => KArg::Ptr(permuted_x(gpu, p, m, x, scratch)?),
+                    };
+                    vec![
+                        yk,
+                        xk,
+                        KArg::Ptr(w),
+                        KArg::Ptr(s),
+                        KArg::I32(scale_dtype as i32),
+                        KArg::Ptr(z),
+                        KArg::I32(v1 as i32),
+                        i(groups),
+                        i(group_size / 128),
+                        bias_ptr,
+                        i(m),
+                        i(n),
+                        i(k),
+                    ]
+                }
                 Desc::Ct {
                     group_size,
                     groups,
@@ -1848,6 +1999,16 @@ pub fn gemv_async(
             } else {
                 kernel.as_str()
             };
+            // The act-order `i4wp` kernels overlap the activation permute before them, as the
+            // K-major ones do (`grid_dep_wait` in gemv.cu).
+            if matches!(p.desc, Desc::Gptq { .. }) && p.ptr(4) != 0 && pdl_after_permute() {
+                let ex = LaunchEx {
+                    overlap: true,
+                    cluster: None,
+                };
+                gpu.launch_ex(kernel, cfg, &args, ex)?;
+                return Ok(pl);
+            }
             gpu.launch(kernel, cfg, &args)?;
             if let Some(part) = part.filter(|_| splits > 1) {
                 let args = [
@@ -2409,6 +2570,30 @@ mod tests {
             "gemv_mma_nvfp4_bf16_n1_w4"
         );
     }
+    #[test]
+    fn i4_persistent_plan_choices() {
+        // GPTQ 4-bit at M = 1 wherever the row fits the shared memory and the groups are
+        // whole 128-k halves.
+        for (n, k) in [(28672, 8192), (4096, 4096), (4096, 14336), (1032, 256)] {
+            assert_eq!(i4_persistent_warps(1, n, k, 128), Some(8), "{n}x{k}");
+        }
+        assert_eq!(i4_persistent_warps(1, 4096, 4096, 4096), Some(8)); // one group
+        assert_eq!(i4_persistent_warps(1, 1032, 1536, 384), Some(8)); // three halves
+        assert_eq!(i4_persistent_warps(2, 4096, 4096, 128), None); // M > 1
+        assert_eq!(i4_persistent_warps(1, 4096, 4160, 128), None); // K % 256
+        assert_eq!(i4_persistent_warps(1, 4096, 4096, 64), None); // half-chunk groups
+        assert_eq!(i4_persistent_warps(1, 4100, 4096, 128), None); // N % 8
+                                                                   // 40 KB of activations at most: K = 18176 fits, 18432 does not.
+        assert_eq!(i4_persistent_warps(1, 4096, 18176, 128), Some(8));
+        assert_eq!(i4_persistent_warps(1, 4096, 18432, 128), None);
+        for dt in ["bf16", "f16"] {
+            assert!(defined(&format!("gemv_mma_i4wp_{dt}_n1_w8"), dt));
+        }
+        let src = include_str!("../../kernels/gemv.cu");
+        assert!(src.contains("void gemv_i4wp_repack_gptq("));
+        assert!(src.contains("void gemv_i4wp_repack_sz("));
+    }
+
     #[test]
     fn persistent_grid_evens_out_the_tiles() {
         // 1792 tiles in 264 slots: 7 rounds, and 256 blocks of 7 tiles cover them.
