@@ -3202,8 +3202,9 @@ GEMV_MMA_WP(bf16, OUT_BF16, 4) GEMV_MMA_WP(bf16, OUT_BF16, 8) GEMV_MMA_WP(f16, O
         mma_nvfp4_wide_body<OUT_BF16, 1, W, 1, false, false, true>(y, x, w, sc, nullptr, delta, bias, m, N, K); \
     }
 GEMV_MMA_MXWP(4) GEMV_MMA_MXWP(8)
-// GPTQ 4-bit at M = 1 in the same persistent frame (FMT 2, `I4Ops`), on the layer repacked
-// by gemv_i4wp_repack_gptq / gemv_i4wp_repack_sz; `hpg` is the group size / 128.
+// GPTQ, AWQ and compressed-tensors 4-bit at M = 1 in the same persistent frame (FMT 2,
+// `I4Ops`), on the layer repacked by gemv_i4wp_repack_w (and the GPTQ and AWQ scales and
+// zeros by gemv_i4wp_repack_sz); `hpg` is the group size / 128.
 #define I4WP_ARGS u16 *y, const u16 *x, const u32 *w, const u16 *scales, int scale_dt, const u32 *zp, int v1, int groups, int hpg, const u16 *bias, int m, int N, int K
 #ifndef SW_I4_MINB
 #define SW_I4_MINB 2
@@ -3299,13 +3300,15 @@ extern "C" __global__ void gptq4_sort_k(u32* __restrict__ out, const u32* __rest
     out[t] = w;
 }
 
-// GPTQ 4-bit (§2.3) into the layout of the `i4wp` kernels, once per layer: row-major
+// A 4-bit layer into the weight layout of the `i4wp` kernels, once per layer: row-major
 // [N, K/8] words (as compressed-tensors, §5), word kb of row n holding k = 8 kb + j in
 // nibble (j >> 1) + 4 (j & 1), so that nibbles r and r + 4 are the pair k = 2r, 2r + 1
-// (and_or of the word shifted by 4r). With `perm` (act-order), k is the sorted index: the
-// code comes from k = perm[8 kb + j] of the stored layer.
-extern "C" __global__ void gemv_i4wp_repack_gptq(u32* __restrict__ out, const u32* __restrict__ qw, const int* __restrict__ perm,
-                                                 int N, int K) {
+// (and_or of the word shifted by 4r). `src`: 0 GPTQ (§2.3, qweight [K/8, N], k in nibble
+// k & 7), 1 AWQ (§3, qweight [K, N/8], column 8 w + c in nibble AWQ_REV_G[c]), 2
+// compressed-tensors (weight_packed [N, K/8], k in nibble k & 7). With `perm` (act-order
+// GPTQ), k is the sorted index: the code comes from k = perm[8 kb + j] of the stored layer.
+extern "C" __global__ void gemv_i4wp_repack_w(u32* __restrict__ out, const u32* __restrict__ qw, const int* __restrict__ perm,
+                                              int src, int N, int K) {
     const u64 t = (u64)blockIdx.x * blockDim.x + threadIdx.x;
     if (t >= (u64)(K / 8) * N) return;
     const int n = (int)(t / (u64)(K / 8)), kb = (int)(t % (u64)(K / 8));
@@ -3313,19 +3316,33 @@ extern "C" __global__ void gemv_i4wp_repack_gptq(u32* __restrict__ out, const u3
 #pragma unroll
     for (int j = 0; j < 8; ++j) {
         const int k = perm ? perm[8 * kb + j] : 8 * kb + j;
-        r |= ((qw[(u64)(k >> 3) * N + n] >> (4 * (k & 7))) & 15u) << (4 * ((j >> 1) + 4 * (j & 1)));
+        u32 q;
+        if (src == 0) q = qw[(u64)(k >> 3) * N + n] >> (4 * (k & 7));
+        else if (src == 1) q = qw[(u64)k * (N / 8) + (n >> 3)] >> (4 * AWQ_REV_G[n & 7]);
+        else q = qw[t] >> (4 * j);
+        r |= (q & 15u) << (4 * ((j >> 1) + 4 * (j & 1)));
     }
     out[t] = r;
 }
-// GPTQ scales [groups, N] and zero words [groups, N/8] (row n in nibble n & 7) transposed for
-// the `i4wp` kernels: [N, groups] and [N/8, groups].
+// GPTQ or AWQ scales [groups, N] and zero words [groups, N/8] transposed for the `i4wp`
+// kernels: [N, groups], and [N/8, groups] with row n in nibble n & 7 (GPTQ's order already;
+// AWQ's, `awq` = 1, reordered from nibble AWQ_REV_G[n & 7]).
 extern "C" __global__ void gemv_i4wp_repack_sz(u16* __restrict__ s_out, u32* __restrict__ z_out, const u16* __restrict__ s,
-                                               const u32* __restrict__ qz, int N, int groups) {
+                                               const u32* __restrict__ qz, int awq, int N, int groups) {
     const u64 t = (u64)blockIdx.x * blockDim.x + threadIdx.x;
     if (t >= (u64)groups * N) return;
     const int g = (int)(t / (u64)N), n = (int)(t % (u64)N);
     s_out[(u64)n * groups + g] = s[t];
-    if ((n & 7) == 0) z_out[(u64)(n >> 3) * groups + g] = qz[(u64)g * ((N + 7) / 8) + (n >> 3)];
+    if ((n & 7) == 0) {
+        const u32 z = qz[(u64)g * (N / 8) + (n >> 3)];
+        u32 r = z;
+        if (awq) {
+            r = 0u;
+#pragma unroll
+            for (int c = 0; c < 8; ++c) r |= ((z >> (4 * AWQ_REV_G[c])) & 15u) << (4 * c);
+        }
+        z_out[(u64)(n >> 3) * groups + g] = r;
+    }
 }
 
 // AWQ (§3) into the GPTQ 4-bit layout (§2.3), once per layer, so that AWQ runs the K-major

@@ -735,7 +735,8 @@ fn fp4_persistent_warps(
     }
 }
 
-/// At M = 1, the warps per block of the persistent GPTQ 4-bit kernel (`gemv_mma_i4wp_*`:
+/// At M = 1, the warps per block of the persistent 4-bit kernel (`gemv_mma_i4wp_*`, GPTQ,
+/// AWQ and compressed-tensors:
 /// FMT 2 of `mma_nvfp4_wide_body`, the FP4 `wcp` frame on the layer repacked row-major by
 /// `i4wp_operands`; act-order layers gather their activations in it, with no permute
 /// launch), or `None` for the K-major GPTQ4 kernels. It needs 256-k chunks, groups of a
@@ -760,6 +761,17 @@ fn i4_persistent_warps(m: usize, n: usize, k: usize, group_size: usize) -> Optio
         return None;
     }
     (env_knob("SAFEWEIGHTS_I4_PT", 1) != 0).then_some(8)
+}
+
+/// The `i4wp` plan for a 4-bit layer at `m` rows, where `i4_persistent_warps` takes it.
+fn i4_persistent_plan(sfx: &str, m: usize, n: usize, k: usize, group_size: usize) -> Option<Plan> {
+    i4_persistent_warps(m, n, k, group_size).map(|w| Plan::Mma {
+        kernel: format!("gemv_mma_i4wp_{sfx}_n1_w{w}"),
+        tiles: n.div_ceil(16) as u32,
+        warps: w,
+        persistent: true,
+        splits: 1,
+    })
 }
 
 /// One wave of a kernel by name and threads per block (`wave` on a device; a model of one
@@ -892,14 +904,8 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
             && scale_dtype != super::dequant::ScaleDtype::F32
             && mma_enabled() =>
         {
-            if let Some(w) = i4_persistent_warps(m, n, k, group_size) {
-                return Plan::Mma {
-                    kernel: format!("gemv_mma_i4wp_{sfx}_n1_w{w}"),
-                    tiles: n.div_ceil(16) as u32,
-                    warps: w,
-                    persistent: true,
-                    splits: 1,
-                };
+            if let Some(plan) = i4_persistent_plan(sfx, m, n, k, group_size) {
+                return plan;
             }
             gptq4_mma_plan(gpu, sfx, m, n, k, group_size, p.ptr(3) != 0, false)
         }
@@ -955,7 +961,11 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
             // split sum); M > 8 everywhere since the two-tile GPTQ4 kernel takes the zero
             // point out of its decode (session 9, same call: 28672x8192 73.3 -> 65.7,
             // 14336x4096 22.8 -> 20.8, the others equal).
-            // `SAFEWEIGHTS_AWQ_REPACK=0|1` forces the choice, for tuning.
+            // `SAFEWEIGHTS_AWQ_REPACK=0|1` forces the choice, for tuning. At M = 1 the
+            // persistent `i4wp` kernel first, where it fits (`i4_persistent_warps`).
+            if let Some(plan) = i4_persistent_plan(sfx, m, n, k, group_size) {
+                return plan;
+            }
             if env_knob("SAFEWEIGHTS_AWQ_REPACK", awq_repack(m, n, k) as usize) == 1 {
                 return gptq4_mma_plan(gpu, sfx, m, n, k, group_size, false, true);
             }
@@ -1064,7 +1074,26 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
         // then keeps both layouts): with the activations written afresh before each run and
         // the zero-free twin, 4096x4096 M = 16 took 12.6-12.8 -> 12.3-12.4 (M = 4 stays on
         // the ct4 kernel: 10.0-10.1 against 11.0-11.1 repacked).
-        // `SAFEWEIGHTS_CT4_REPACK=0|1` forces the choice.
+        // `SAFEWEIGHTS_CT4_REPACK=0|1` forces the choice. At M = 1 the persistent `i4wp`
+        // kernel first, where it fits (`i4_persistent_warps`), on the layer's own scales and
+        // zero words.
+        Desc::Ct {
+            bits: 4,
+            n,
+            k,
+            group_size,
+            scale_dtype,
+            ..
+        } if k % 32 == 0
+            && group_size % 32 == 0
+            && n % 8 == 0
+            && scale_dtype != super::dequant::ScaleDtype::F32
+            && p.bufs.get(3).is_some_and(|b| b.is_none())
+            && mma_enabled()
+            && i4_persistent_plan(sfx, m, n, k, group_size).is_some() =>
+        {
+            i4_persistent_plan(sfx, m, n, k, group_size).expect("checked in the guard")
+        }
         Desc::Ct {
             bits: 4,
             n,
@@ -1185,9 +1214,10 @@ pub struct Scratch {
     /// codes, MXFP4 delta; `fp4ga_weights`), by the layer's upload id and activation type;
     /// `None` where the layer keeps the other kernels.
     fp4ga: std::collections::HashMap<(u64, OutDtype), Option<Fp4gaLayer>>,
-    /// GPTQ 4-bit layers in the row-major layout of the `i4wp` kernels (weights, scales,
-    /// zero words; `i4wp_operands`), by the layer's upload id.
-    i4wp: std::collections::HashMap<u64, (DevBuf, DevBuf, DevBuf)>,
+    /// 4-bit layers in the row-major layout of the `i4wp` kernels (weights, scales, zero
+    /// words; `i4wp_operands`), by the layer's upload id
+    /// (compressed-tensors keeps its own scales and zero words: `None`).
+    i4wp: std::collections::HashMap<u64, (DevBuf, Option<(DevBuf, DevBuf)>)>,
     /// Whether an FP8 layer holds NaN codes (`gemv_fp8_has_nan`), by the layer's upload id.
     fp8_nan: std::collections::HashMap<u64, bool>,
     /// K-split arrival counters (zero between launches) and partials of the tensor-core
@@ -1417,60 +1447,155 @@ fn fp4ga_weights(
 /// MXFP4 layer whose largest and smallest scale exponents are more than 133 apart: no delta
 /// keeps all its products exact in bf16, so it runs dequant + cuBLAS instead. Finding the
 /// range reads two integers back from the device, once per layer.
-/// A GPTQ 4-bit layer in the layout of the `i4wp` kernels (built on first use and kept in
-/// `scratch`, like the other repacks: one more copy of the packed weights on the device):
-/// the addresses of its row-major weights (`gemv_i4wp_repack_gptq`; act-order layers in
-/// their sorted K order), scales `[N, groups]` and zero words `[N/8, groups]`
-/// (`gemv_i4wp_repack_sz`).
+/// A GPTQ, AWQ or compressed-tensors 4-bit layer in the layout of the `i4wp` kernels (built
+/// on first use and kept in `scratch`, like the other repacks: one more copy of the packed
+/// weights on the device): the addresses of its row-major weights (`gemv_i4wp_repack_w`;
+/// act-order layers in their sorted K order), scales `[N, groups]` and zero words
+/// `[N/8, groups]` (GPTQ and AWQ: `gemv_i4wp_repack_sz`; compressed-tensors stores both so
+/// already, and a symmetric layer has no zero words: 0, every zero point 8).
 fn i4wp_operands(gpu: &Gpu, p: &DevicePacked, scratch: &mut Scratch) -> GpuResult<(u64, u64, u64)> {
+    use super::dequant::ScaleDtype;
     let (n, k) = p.out_shape();
-    let (groups, scale_dtype) =
-        match p.desc {
-            Desc::Gptq {
-                bits: 4,
-                groups,
-                scale_dtype,
-                ..
-            } if n % 8 == 0 && k % 8 == 0 && scale_dtype != super::dequant::ScaleDtype::F32 => {
-                (groups, scale_dtype)
-            }
-            _ => return Err(GpuError::bad_args(
-                "gemv_i4wp_repack_gptq",
-                "only GPTQ 4-bit layers with 16-bit scales and N, K multiples of 8 are repacked",
-            )),
-        };
+    // Source layout of gemv_i4wp_repack_w, groups, scale bytes.
+    let (src, groups, sbytes) = match p.desc {
+        Desc::Gptq {
+            bits: 4,
+            groups,
+            scale_dtype,
+            ..
+        } if scale_dtype != ScaleDtype::F32 => (0, groups, scale_dtype.size()),
+        Desc::Awq {
+            group_size,
+            scale_dtype,
+            ..
+        } if scale_dtype != ScaleDtype::F32 && group_size > 0 => {
+            (1, k.div_ceil(group_size), scale_dtype.size())
+        }
+        Desc::Ct {
+            bits: 4,
+            groups,
+            scale_dtype,
+            ..
+        } if scale_dtype != ScaleDtype::F32 => (2, groups, scale_dtype.size()),
+        _ => (3, 0, 0),
+    };
+    if src == 3 || n % 8 != 0 || k % 8 != 0 {
+        return Err(GpuError::bad_args(
+            "gemv_i4wp_repack_w",
+            "only GPTQ, AWQ and compressed-tensors 4-bit layers with 16-bit scales and N, K \
+             multiples of 8 are repacked",
+        ));
+    }
     if let std::collections::hash_map::Entry::Vacant(slot) = scratch.i4wp.entry(p.id()) {
         let words = n * (k / 8);
         let w = gpu.alloc(words * 4)?;
         gpu.launch(
-            "gemv_i4wp_repack_gptq",
+            "gemv_i4wp_repack_w",
             grid_1d(words as u64, 256)?,
             &[
                 KArg::Ptr(w.ptr()),
                 KArg::Ptr(p.ptr(0)),
-                KArg::Ptr(p.ptr(4)),
+                KArg::Ptr(if src == 0 { p.ptr(4) } else { 0 }),
+                KArg::I32(src),
                 KArg::I32(n as i32),
                 KArg::I32(k as i32),
             ],
         )?;
-        let s = gpu.alloc(groups * n * scale_dtype.size())?;
-        let z = gpu.alloc(groups * (n / 8) * 4)?;
-        gpu.launch(
-            "gemv_i4wp_repack_sz",
-            grid_1d((groups * n) as u64, 256)?,
-            &[
-                KArg::Ptr(s.ptr()),
-                KArg::Ptr(z.ptr()),
-                KArg::Ptr(p.ptr(2)),
-                KArg::Ptr(p.ptr(1)),
-                KArg::I32(n as i32),
-                KArg::I32(groups as i32),
-            ],
-        )?;
-        slot.insert((w, s, z));
+        let sz = match src {
+            2 => None,
+            _ => {
+                let s = gpu.alloc(groups * n * sbytes)?;
+                let z = gpu.alloc(groups * (n / 8) * 4)?;
+                gpu.launch(
+                    "gemv_i4wp_repack_sz",
+                    grid_1d((groups * n) as u64, 256)?,
+                    &[
+                        KArg::Ptr(s.ptr()),
+                        KArg::Ptr(z.ptr()),
+                        KArg::Ptr(p.ptr(2)),
+                        KArg::Ptr(p.ptr(1)),
+                        KArg::I32(src),
+                        KArg::I32(n as i32),
+                        KArg::I32(groups as i32),
+                    ],
+                )?;
+                Some((s, z))
+            }
+        };
+        slot.insert((w, sz));
     }
-    let (w, s, z) = &scratch.i4wp[&p.id()];
-    Ok((w.ptr(), s.ptr(), z.ptr()))
+    let (w, sz) = &scratch.i4wp[&p.id()];
+    Ok(match sz {
+        Some((s, z)) => (w.ptr(), s.ptr(), z.ptr()),
+        None => (w.ptr(), p.ptr(1), p.ptr(2)),
+    })
+}
+
+/// The arguments of a `gemv_mma_i4wp_*` launch (`I4WP_ARGS` in gemv.cu) for `p`, `m` rows of
+/// `x` (act-order: permuted into the layer's sorted K order first, by `permuted_x`).
+#[allow(clippy::too_many_arguments)]
+fn i4wp_args(
+    gpu: &Gpu,
+    p: &DevicePacked,
+    m: usize,
+    x: &DevBuf,
+    y: &DevBuf,
+    bias: KArg,
+    scratch: &mut Scratch,
+) -> GpuResult<Vec<KArg>> {
+    let (n, k) = p.out_shape();
+    let (group_size, groups, v1, scale_dtype) = match p.desc {
+        Desc::Gptq {
+            group_size,
+            groups,
+            v1,
+            scale_dtype,
+            ..
+        } => (group_size, groups, v1, scale_dtype),
+        Desc::Awq {
+            group_size,
+            scale_dtype,
+            ..
+        } => (
+            group_size,
+            k.div_ceil(group_size.max(1)),
+            false,
+            scale_dtype,
+        ),
+        Desc::Ct {
+            group_size,
+            groups,
+            scale_dtype,
+            ..
+        } => (group_size, groups, false, scale_dtype),
+        _ => {
+            return Err(GpuError::bad_args(
+                "gemv_mma_i4wp",
+                "plan does not match the layer",
+            ))
+        }
+    };
+    let (w, s, z) = i4wp_operands(gpu, p, scratch)?;
+    let xk = match (p.desc, p.ptr(4)) {
+        (Desc::Gptq { .. }, perm) if perm != 0 => permuted_x(gpu, p, m, x, scratch)?,
+        _ => x.ptr(),
+    };
+    let i = |v: usize| KArg::I32(v as i32);
+    Ok(vec![
+        KArg::Ptr(y.ptr()),
+        KArg::Ptr(xk),
+        KArg::Ptr(w),
+        KArg::Ptr(s),
+        KArg::I32(scale_dtype as i32),
+        KArg::Ptr(z),
+        KArg::I32(v1 as i32),
+        i(groups),
+        i(group_size / 128),
+        bias,
+        i(m),
+        i(n),
+        i(k),
+    ])
 }
 
 fn fp4packed_weights(
@@ -1865,6 +1990,9 @@ pub fn gemv_async(
             };
             let (yk, xk) = (KArg::Ptr(y.ptr()), KArg::Ptr(x.ptr()));
             let args: Vec<KArg> = match p.desc {
+                _ if kernel.starts_with("gemv_mma_i4wp_") => {
+                    i4wp_args(gpu, p, m, x, y, bias_ptr, scratch)?
+                }
                 Desc::Nvfp4 { convention, .. } => vec![
                     yk,
                     xk,
@@ -1912,35 +2040,6 @@ pub fn gemv_async(
                         KArg::I32(mode),
                         i(bh),
                         i(bw),
-                        bias_ptr,
-                        i(m),
-                        i(n),
-                        i(k),
-                    ]
-                }
-                Desc::Gptq {
-                    group_size,
-                    groups,
-                    v1,
-                    scale_dtype,
-                    ..
-                } => {
-                    let (w, s, z) = i4wp_operands(gpu, p, scratch)?;
-                    // Act-order: the activations in the layer's sorted K order.
-                    let xk = match p.ptr(4) {
-                        0 => xk,
-                        _ => KArg::Ptr(permuted_x(gpu, p, m, x, scratch)?),
-                    };
-                    vec![
-                        yk,
-                        xk,
-                        KArg::Ptr(w),
-                        KArg::Ptr(s),
-                        KArg::I32(scale_dtype as i32),
-                        KArg::Ptr(z),
-                        KArg::I32(v1 as i32),
-                        i(groups),
-                        i(group_size / 128),
                         bias_ptr,
                         i(m),
                         i(n),
@@ -2001,7 +2100,11 @@ pub fn gemv_async(
             };
             // The act-order `i4wp` kernels overlap the activation permute before them, as the
             // K-major ones do (`grid_dep_wait` in gemv.cu).
-            if matches!(p.desc, Desc::Gptq { .. }) && p.ptr(4) != 0 && pdl_after_permute() {
+            if kernel.starts_with("gemv_mma_i4wp_")
+                && matches!(p.desc, Desc::Gptq { .. })
+                && p.ptr(4) != 0
+                && pdl_after_permute()
+            {
                 let ex = LaunchEx {
                     overlap: true,
                     cluster: None,
@@ -2590,7 +2693,7 @@ mod tests {
             assert!(defined(&format!("gemv_mma_i4wp_{dt}_n1_w8"), dt));
         }
         let src = include_str!("../../kernels/gemv.cu");
-        assert!(src.contains("void gemv_i4wp_repack_gptq("));
+        assert!(src.contains("void gemv_i4wp_repack_w("));
         assert!(src.contains("void gemv_i4wp_repack_sz("));
     }
 
