@@ -1090,25 +1090,12 @@ pub fn plan(gpu: &Gpu, p: &DevicePacked, act: OutDtype, m: usize) -> Plan {
             && scale_dtype != super::dequant::ScaleDtype::F32
             && p.bufs.get(3).is_some_and(|b| b.is_none())
             && mma_enabled()
-            && i4_persistent_plan(sfx, m, n, k, group_size).is_some() =>
+            && (i4_persistent_warps(m, n, k, group_size).is_some()
+                || env_knob("SAFEWEIGHTS_CT4_REPACK", ct4_repack(m, n, k) as usize) == 1) =>
         {
-            i4_persistent_plan(sfx, m, n, k, group_size).expect("checked in the guard")
-        }
-        Desc::Ct {
-            bits: 4,
-            n,
-            k,
-            group_size,
-            scale_dtype,
-            ..
-        } if k % 32 == 0
-            && group_size % 32 == 0
-            && n % 8 == 0
-            && scale_dtype != super::dequant::ScaleDtype::F32
-            && p.bufs.get(3).is_some_and(|b| b.is_none())
-            && mma_enabled()
-            && env_knob("SAFEWEIGHTS_CT4_REPACK", ct4_repack(m, n, k) as usize) == 1 =>
-        {
+            if let Some(plan) = i4_persistent_plan(sfx, m, n, k, group_size) {
+                return plan;
+            }
             let mut plan = gptq4_mma_plan(gpu, sfx, m, n, k, group_size, false, true);
             // Symmetric (no zero-point tensor, buffer 2): the kernels that take every zero
             // point as 8 instead of reading the repack's zero words.
