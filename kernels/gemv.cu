@@ -1201,9 +1201,10 @@ template <int A> __device__ __forceinline__ u32 hsub2(u32 a, u32 b) {
     return r;
 }
 
-// The int4 operands of mma_nvfp4_wide_body's FMT 2 (the `i4wp` kernels, GPTQ 4-bit at M = 1,
-// with or without act-order; quant_formats §2.3): the weights row-major in 256-k chunks
-// like the FP4 layers (`gemv_i4wp_repack_gptq`), the 16-bit scales [N, groups] (`sdt`),
+// The int4 operands of mma_nvfp4_wide_body's FMT 2 (the `i4wp` kernels at M = 1: GPTQ 4-bit
+// with or without act-order, AWQ, compressed-tensors int4; quant_formats §2.3, §3, §5): the
+// weights row-major in 256-k chunks
+// like the FP4 layers (`gemv_i4wp_repack_w`), the 16-bit scales [N, groups] (`sdt`),
 // the zero words [ceil(N / 8), groups] with row n in nibble n & 7 (nullptr: every zero
 // point 8), `v1` added to each zero point (GPTQ v1 checkpoints) and `hpg` 128-k halves per
 // group. Act-order layers are repacked in their sorted K order and take the activations
