@@ -2660,6 +2660,52 @@ mod tests {
             "gemv_mma_nvfp4_bf16_n1_w4"
         );
     }
+    /// The `i4wp` layout (gemv_i4wp_repack_w): code k = 8 kb + j in nibble (j >> 1) + 4 (j & 1)
+    /// of word kb, so that pair register r, `and_or` of the word shifted by 4r, holds k = 2r
+    /// (low half) and 2r + 1 (high half); (magic | q) - (magic + z + v1) is exact in bf16 and
+    /// f16 for every code and zero point; and the kernel's group of half hh,
+    /// umulhi(2 hh + 1, gmag), is hh / hpg for every group size it takes.
+    #[test]
+    fn i4wp_layout_decodes_every_code() {
+        let src = include_str!("../../kernels/gemv.cu");
+        assert!(src.contains("<< (4 * ((j >> 1) + 4 * (j & 1)))"));
+        assert!(src.contains("and_or<0x000F000Fu>(wA[u] >> (8 * h), MAGIC)"));
+        assert!(src.contains("and_or<0x000F000Fu>(wA[u] >> (8 * h + 4), MAGIC)"));
+        assert!(src.contains("__umulhi(4u * (u32)c + 2u * h + 1u, gmag)"));
+        let nibble = |j: u32| (j >> 1) + 4 * (j & 1);
+        let mut rng = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..256 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let codes: Vec<u32> = (0..8).map(|j| (rng >> (4 * j)) as u32 & 15).collect();
+            let w = (0..8).fold(0u32, |w, j| w | codes[j as usize] << (4 * nibble(j)));
+            for r in 0..4 {
+                let pair = (w >> (4 * r)) & 0x000F_000F;
+                assert_eq!(pair & 15, codes[2 * r as usize], "k {} of {codes:?}", 2 * r);
+                assert_eq!(pair >> 16, codes[2 * r as usize + 1], "k {}", 2 * r + 1);
+            }
+        }
+        for q in 0..16u32 {
+            for z in 0..17u32 {
+                // bf16: magic 128 (0x4300); f16: magic 1024 (0x6400).
+                let b = half::bf16::from_bits((0x4300 | q) as u16).to_f64()
+                    - half::bf16::from_bits((0x4300 + z) as u16).to_f64();
+                let f = half::f16::from_bits((0x6400 | q) as u16).to_f64()
+                    - half::f16::from_bits((0x6400 + z) as u16).to_f64();
+                assert_eq!(b, f64::from(q) - f64::from(z));
+                assert_eq!(f, f64::from(q) - f64::from(z));
+            }
+        }
+        for hpg in 1..=512u32 {
+            let gmag = (0xFFFF_FFFFu32 / (2 * hpg)).wrapping_add(1);
+            for hh in (0..32768u32).step_by(7).chain([32767]) {
+                let grp = ((u64::from(2 * hh + 1) * u64::from(gmag)) >> 32) as u32;
+                assert_eq!(grp, hh / hpg, "hpg {hpg} half {hh}");
+            }
+        }
+    }
+
     #[test]
     fn i4_persistent_plan_choices() {
         // GPTQ 4-bit at M = 1 wherever the row fits the shared memory and the groups are
