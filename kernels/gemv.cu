@@ -1793,7 +1793,16 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
     const int zero_words = N >> 3;
     const int cpg = group_size / 32;
     // out: the C fragment of n-tile i of this lane, [i][lane].
-    __shared__ float4 red4[W][8][32];
+    // 16-warp blocks (`c1w16`): 64 KB, more than a static array may take, so dynamic shared
+    // memory (the host opts the kernel in: kernels::opt_in_smem).
+    float4(*red4)[8][32];
+    if constexpr (W > 8) {
+        extern __shared__ float4 gq_dyn4[];
+        red4 = reinterpret_cast<float4(*)[8][32]>(gq_dyn4);
+    } else {
+        __shared__ float4 red4s[W][8][32];
+        red4 = red4s;
+    }
 #pragma unroll
     for (int i = 0; i < 8; ++i) red4[warp][i][lane] = make_float4(0.f, 0.f, 0.f, 0.f);
     float gacc[8][4], sx[4];
@@ -3117,6 +3126,18 @@ GEMV_MMA_AWQ(f16, OUT_F16, 2)
     extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_gptq4_##SUF##_n2_c1_sk(COL_ARGS_GPTQ) {      \
         mma_gptq4_body<A, 2, 1, 1, true>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
     }
+// The two-tile kernel in 16-warp blocks of one column group, K over the 16 warps (and two
+// splits in a cluster, `_sk`), for layers whose column groups one wave of them holds
+// (gptq4_mma_plan); 64 KB of dynamic shared memory for the group sums.
+#define GEMV_MMA_GPTQ_W16(SUF, A)                                                                             \
+    extern "C" __global__ void __launch_bounds__(512, 1) gemv_mma_gptq4_##SUF##_n2_c1w16(COL_ARGS_GPTQ) {     \
+        mma_gptq4_body<A, 2, 1, 1, false, 2, 16>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
+    }                                                                                                        \
+    extern "C" __global__ void __launch_bounds__(512, 1) gemv_mma_gptq4_##SUF##_n2_c1w16_sk(COL_ARGS_GPTQ) {  \
+        mma_gptq4_body<A, 2, 1, 1, true, 2, 16>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
+    }
+GEMV_MMA_GPTQ_W16(bf16, OUT_BF16)
+GEMV_MMA_GPTQ_W16(f16, OUT_F16)
 GEMV_MMA_SK(bf16, OUT_BF16)
 GEMV_MMA_SK(f16, OUT_F16)
 // The 64-k kernel in 4-warp blocks (4 per SM at 128 registers), for layers whose tiles fill

@@ -103,11 +103,11 @@ fn mma_col_plan(
     // M = 16 on 8192x8192 (128 column tiles, two splits): GPTQ4 24.2-24.8 -> 21.5-21.8 us,
     // act-order 25.8-26.3 -> 23.2-23.3, AWQ 24.2-24.8 -> 21.5-21.7 (docs/perf.md, session
     // 12). `SAFEWEIGHTS_MMA_SK16=0` keeps the finalize launch, for tuning.
-    let two_tile = kernel.ends_with("_n2_c1");
+    let two_tile = kernel.ends_with("_n2_c1") || kernel.ends_with("_n2_c1w16");
     let (kernel, cluster) = match splits > 1 && has_splitk_variant(&kernel) {
         true => {
             let sk = format!("{kernel}_sk");
-            let cluster = cluster_split(gpu, &sk, tiles as u32, splits as u32, 256);
+            let cluster = cluster_split(gpu, &sk, tiles as u32, splits as u32, threads.max(256));
             let take = !two_tile || (cluster && env_knob("SAFEWEIGHTS_MMA_SK16", 1) == 1);
             match take {
                 true => (sk, cluster),
@@ -224,6 +224,27 @@ fn gptq4_mma_plan(
         true => kernel.replacen("gptq4_", "gptq4q_", 1),
         false => kernel,
     };
+    // M > 8 where one wave of 16-warp blocks (one per SM) holds the 64-column groups: the
+    // two-tile kernel in 16-warp blocks, K over the 16 warps, at least 4 chunks each (two
+    // splits in a cluster on 4096 columns), as FP4's `c1w16`. `SAFEWEIGHTS_MMA_W16=0|1`
+    // forces the choice.
+    let w16 = cols == 1 && m > 8 && pf.is_empty() && !q4 && {
+        let sms = gpu.info().sm_count.max(1) as usize;
+        env_knob("SAFEWEIGHTS_MMA_W16", usize::from(tiles <= sms)) == 1
+    };
+    if w16 {
+        return mma_col_plan(
+            gpu,
+            format!("gemv_mma_gptq4_{sfx}_n2_c1w16"),
+            tiles,
+            chunks,
+            16,
+            4,
+            512,
+            sorted,
+            kpacked,
+        );
+    }
     let (k_warps, threads) = if w4 || q4 { (4, 128) } else { (8 / cols, 256) };
     mma_col_plan(
         gpu,
@@ -322,7 +343,8 @@ fn has_splitk_variant(kernel: &str) -> bool {
     ["gemv_mma_gptq4_", "gemv_mma_gptq4w_"]
         .iter()
         .any(|f| kernel.starts_with(f) && kernel.ends_with("_n1_c1"))
-        || (kernel.starts_with("gemv_mma_gptq4_") && kernel.ends_with("_n2_c1"))
+        || (kernel.starts_with("gemv_mma_gptq4_")
+            && (kernel.ends_with("_n2_c1") || kernel.ends_with("_n2_c1w16")))
         || ["gemv_mma_gptq8_", "gemv_mma_awq_"]
             .iter()
             .any(|f| kernel.starts_with(f) && kernel.ends_with("_n1"))
@@ -2144,7 +2166,7 @@ pub fn gemv_async(
             let cfg = LaunchConfig {
                 grid_dim: (*tiles, *splits, 1),
                 block_dim: (*threads, 1, 1),
-                shared_mem_bytes: 0,
+                shared_mem_bytes: super::kernels::opt_in_smem(kernel),
             };
             let (yk, pk) = (KArg::Ptr(y.ptr()), KArg::Ptr(part));
             let (mut xk, mut qw, mut gi) = (KArg::Ptr(x.ptr()), p.ptr(0), p.ptr(3));
@@ -2704,6 +2726,24 @@ mod tests {
                 assert_eq!(grp, hh / hpg, "hpg {hpg} half {hh}");
             }
         }
+    }
+
+    #[test]
+    fn gptq4_w16_kernels_exist_and_opt_in() {
+        let src = include_str!("../../kernels/gemv.cu");
+        for tail in ["_n2_c1w16(", "_n2_c1w16_sk("] {
+            assert!(
+                src.contains(&format!("gemv_mma_gptq4_##SUF##{tail}")),
+                "{tail}"
+            );
+        }
+        use super::super::kernels::opt_in_smem;
+        assert_eq!(opt_in_smem("gemv_mma_gptq4_bf16_n2_c1w16"), 64 * 1024);
+        assert_eq!(opt_in_smem("gemv_mma_gptq4_f16_n2_c1w16_sk"), 64 * 1024);
+        // FP4's 16-warp kernels reduce in static shared memory.
+        assert_eq!(opt_in_smem("gemv_mma_nvfp4ga_bf16_c1w16"), 0);
+        assert_eq!(opt_in_smem("gemv_mma_gptq4_bf16_n2_c1"), 0);
+        assert!(has_splitk_variant("gemv_mma_gptq4_bf16_n2_c1w16"));
     }
 
     #[test]

@@ -82,6 +82,17 @@ fn parse_defines(s: &str) -> Vec<String> {
         .collect()
 }
 
+/// Dynamic shared memory kernel `name` takes above the 48 KB a launch gets without opting in
+/// (the runtime raises the function's limit to it when it loads the function), or 0: the
+/// 16-warp GPTQ4 group-sum kernels (`gemv_mma_gptq4_<dt>_n2_c1w16[_sk]`) keep their per-lane
+/// group sums in 64 KB.
+pub fn opt_in_smem(name: &str) -> u32 {
+    match name.starts_with("gemv_mma_gptq4") && name.contains("_n2_c1w16") {
+        true => 64 * 1024,
+        false => 0,
+    }
+}
+
 /// The module defining kernel function `name`: `gemv_*` functions live in the GEMV module
 /// (macro-generated families `gemv_<format>_<dtype>_m<MT>`); the others are found by
 /// scanning the embedded dequant source for `void name(` or their macro family.

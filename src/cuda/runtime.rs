@@ -270,6 +270,14 @@ impl Gpu {
         let f = module
             .load_function(name)
             .map_err(|e| GpuError::driver("cuModuleGetFunction", e))?;
+        let smem = kernels::opt_in_smem(name);
+        if smem > 0 {
+            f.set_attribute(
+                sys::CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                smem as i32,
+            )
+            .map_err(|e| GpuError::driver("cuFuncSetAttribute", e))?;
+        }
         self.functions
             .lock()
             .expect("poisoned")
