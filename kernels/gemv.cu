@@ -1827,8 +1827,13 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
         ra = *(const uint4*)sgA;
         rb = *(const uint4*)sgB;
         if (!Z8) {
-            za = *zgA;
-            zb = *zgB;
+            // Through the read-only path (ld.global.nc): H100, same call, M = 16, 28672x8192
+            // GPTQ4 55.8-56.0 -> 55.1 us, act-order 57.8-57.9 -> 57.4-57.5, AWQ 55.8 ->
+            // 55.3, 8192x8192 20.4 -> 20.1. Read as plain loads, the zero words cost
+            // about as much as reading none at all saved (a probe taking every zero point
+            // as 8: 54.5-54.6). The scales the same way: no faster (docs/perf.md, session 22).
+            za = __ldg(zgA);
+            zb = __ldg(zgB);
         }
         next_group_words<Z8>(sgA, sgB, zgA, zgB, N, zero_words, more);
     };
