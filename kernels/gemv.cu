@@ -1189,10 +1189,6 @@ __device__ __forceinline__ void mma_nvfp4_body(u16* __restrict__ y, const u16* _
     }
 }
 
-// NVFP4 with 256-k chunks: each lane reads 32 contiguous bytes per row (a quad reads 128
-// bytes of a row per chunk), one chunk in flight ahead. Same decode as mma_nvfp4_body.
-// CLAMP: activations through mma_load_x<true> (the `wc` kernels, NVFP4 at M = 1 only: at
-// M = 4 it was 10-34% slower).
 // (magic | q) - (magic + z) in the activation type, exactly (GPTQ's decode).
 template <int A> __device__ __forceinline__ u32 hsub2(u32 a, u32 b) {
     u32 r;
@@ -1203,8 +1199,8 @@ template <int A> __device__ __forceinline__ u32 hsub2(u32 a, u32 b) {
 
 // The int4 operands of mma_nvfp4_wide_body's FMT 2 (the `i4wp` kernels at M = 1: GPTQ 4-bit
 // with or without act-order, AWQ, compressed-tensors int4; quant_formats §2.3, §3, §5): the
-// weights row-major in 256-k chunks
-// like the FP4 layers (`gemv_i4wp_repack_w`), the 16-bit scales [N, groups] (`sdt`),
+// weights row-major in 256-k chunks like the FP4 layers (`gemv_i4wp_repack_w`), the 16-bit
+// scales [N, groups] (`sdt`),
 // the zero words [ceil(N / 8), groups] with row n in nibble n & 7 (nullptr: every zero
 // point 8), `v1` added to each zero point (GPTQ v1 checkpoints) and `hpg` 128-k halves per
 // group. Act-order layers are repacked in their sorted K order and take the activations
@@ -1218,13 +1214,17 @@ struct I4Ops {
     int sdt, v1, groups, hpg;
 };
 
+// NVFP4 with 256-k chunks: each lane reads 32 contiguous bytes per row (a quad reads 128
+// bytes of a row per chunk), one chunk in flight ahead. Same decode as mma_nvfp4_body.
+// CLAMP: activations through mma_load_x<true> (the `wc` kernels, NVFP4 at M = 1 only: at
+// M = 4 it was 10-34% slower).
 template <int A, int NT, int W, int FMT = 0, bool CLAMP = false, bool XR = false, bool PT = false>
 __device__ __forceinline__ void mma_nvfp4_wide_body(u16* __restrict__ y, const u16* __restrict__ x, const u8* __restrict__ w,
                                                     const u8* __restrict__ ws, const float* __restrict__ global,
                                                     int conv_delta, const u16* __restrict__ bias, int m, int N, int K,
                                                     const I4Ops q4 = I4Ops{}) {
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-    // FMT 2 (I4): GPTQ 4-bit in the persistent M = 1 frame (`I4Ops`). Each 16-byte load of a
+    // FMT 2 (I4): 4-bit integers in the persistent M = 1 frame (`I4Ops`). Each 16-byte load of a
     // lane quad (QUAD) covers 128 k of one row, inside one group, so an MMA's products share
     // a scale: they sum into `tmp`, and the row's group scale multiplies that f32 sum.
     constexpr bool I4 = FMT == 2;
@@ -3233,11 +3233,8 @@ GEMV_MMA_MXWP(4) GEMV_MMA_MXWP(8)
 // `I4Ops`), on the layer repacked by gemv_i4wp_repack_w (and the GPTQ and AWQ scales and
 // zeros by gemv_i4wp_repack_sz); `hpg` is the group size / 128.
 #define I4WP_ARGS u16 *y, const u16 *x, const u32 *w, const u16 *scales, int scale_dt, const u32 *zp, int v1, int groups, int hpg, const u16 *bias, int m, int N, int K
-#ifndef SW_I4_MINB
-#define SW_I4_MINB 2
-#endif
 #define GEMV_MMA_I4WP(SUF, A, W)                                                                             \
-    extern "C" __global__ void __launch_bounds__(32 * W, SW_I4_MINB) gemv_mma_i4wp_##SUF##_n1_w##W(I4WP_ARGS) { \
+    extern "C" __global__ void __launch_bounds__(32 * W, 2) gemv_mma_i4wp_##SUF##_n1_w##W(I4WP_ARGS) { \
         mma_nvfp4_wide_body<A, 1, W, 2, true, false, true>(y, x, (const u8*)w, nullptr, nullptr, 0, bias, m, N, K, \
                                                            I4Ops{scales, zp, scale_dt, v1, groups, hpg}); \
     }
@@ -3327,6 +3324,14 @@ extern "C" __global__ void gptq4_sort_k(u32* __restrict__ out, const u32* __rest
     out[t] = w;
 }
 
+// An AWQ zero word (column 8 w + c in nibble AWQ_REV_G[c]) in GPTQ's natural order (nibble c).
+__device__ __forceinline__ u32 awq_zero_word(u32 z) {
+    u32 r = 0u;
+#pragma unroll
+    for (int c = 0; c < 8; ++c) r |= ((z >> (4 * AWQ_REV_G[c])) & 15u) << (4 * c);
+    return r;
+}
+
 // A 4-bit layer into the weight layout of the `i4wp` kernels, once per layer: row-major
 // [N, K/8] words (as compressed-tensors, §5), word kb of row n holding k = 8 kb + j in
 // nibble (j >> 1) + 4 (j & 1), so that nibbles r and r + 4 are the pair k = 2r, 2r + 1
@@ -3362,13 +3367,7 @@ extern "C" __global__ void gemv_i4wp_repack_sz(u16* __restrict__ s_out, u32* __r
     s_out[(u64)n * groups + g] = s[t];
     if ((n & 7) == 0) {
         const u32 z = qz[(u64)g * (N / 8) + (n >> 3)];
-        u32 r = z;
-        if (awq) {
-            r = 0u;
-#pragma unroll
-            for (int c = 0; c < 8; ++c) r |= ((z >> (4 * AWQ_REV_G[c])) & 15u) << (4 * c);
-        }
-        z_out[(u64)(n >> 3) * groups + g] = r;
+        z_out[(u64)(n >> 3) * groups + g] = awq ? awq_zero_word(z) : z;
     }
 }
 
@@ -3391,11 +3390,7 @@ extern "C" __global__ void gemv_awq_repack_w(u32* __restrict__ out, const u32* _
 extern "C" __global__ void gemv_awq_repack_z(u32* __restrict__ out, const u32* __restrict__ qz, u64 words) {
     const u64 t = (u64)blockIdx.x * blockDim.x + threadIdx.x;
     if (t >= words) return;
-    const u32 z = qz[t];
-    u32 r = 0u;
-#pragma unroll
-    for (int c = 0; c < 8; ++c) r |= ((z >> (4 * AWQ_REV_G[c])) & 15u) << (4 * c);
-    out[t] = r;
+    out[t] = awq_zero_word(qz[t]);
 }
 
 // compressed-tensors int4 (§5) into the GPTQ 4-bit layout (§2.3), once per layer, for the

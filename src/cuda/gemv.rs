@@ -758,10 +758,9 @@ fn fp4_persistent_warps(
 }
 
 /// At M = 1, the warps per block of the persistent 4-bit kernel (`gemv_mma_i4wp_*`, GPTQ,
-/// AWQ and compressed-tensors:
-/// FMT 2 of `mma_nvfp4_wide_body`, the FP4 `wcp` frame on the layer repacked row-major by
-/// `i4wp_operands`; act-order layers gather their activations in it, with no permute
-/// launch), or `None` for the K-major GPTQ4 kernels. It needs 256-k chunks, groups of a
+/// AWQ and compressed-tensors: FMT 2 of `mma_nvfp4_wide_body`, the FP4 `wcp` frame on the layer repacked row-major by
+/// `i4wp_operands`; act-order layers take their activations permuted by `gemv_permute_x`,
+/// the GEMV launched to overlap it), or `None` for the K-major GPTQ4 kernels. It needs 256-k chunks, groups of a
 /// multiple of 128 (an MMA's 16 k then share one scale), whole words of zero points, and
 /// the row's activations in the dynamic shared memory the FP4 kernels plan with. Taken
 /// wherever it fits: H100, same call, M = 1, µs, K-major kernels -> `i4wp` (docs/perf.md,
@@ -1223,9 +1222,9 @@ pub struct Scratch {
     /// codes, MXFP4 delta; `fp4ga_weights`), by the layer's upload id and activation type;
     /// `None` where the layer keeps the other kernels.
     fp4ga: std::collections::HashMap<(u64, OutDtype), Option<Fp4gaLayer>>,
-    /// 4-bit layers in the row-major layout of the `i4wp` kernels (weights, scales, zero
-    /// words; `i4wp_operands`), by the layer's upload id
-    /// (compressed-tensors keeps its own scales and zero words: `None`).
+    /// 4-bit layers in the row-major layout of the `i4wp` kernels (weights, and scales and
+    /// zero words, `None` for compressed-tensors, which keeps its own; `i4wp_operands`), by
+    /// the layer's upload id.
     i4wp: std::collections::HashMap<u64, (DevBuf, Option<(DevBuf, DevBuf)>)>,
     /// Whether an FP8 layer holds NaN codes (`gemv_fp8_has_nan`), by the layer's upload id.
     fp8_nan: std::collections::HashMap<u64, bool>,
@@ -1448,14 +1447,6 @@ fn fp4ga_weights(
         .map(|(w, sc, d)| (w.ptr(), sc.ptr(), *d)))
 }
 
-/// The packed weights of an NVFP4 or MXFP4 layer in the bit layout of the tensor-core
-/// kernels for activation type `act` (`e2m1_rp` in gemv.cu: each pair of codes comes out
-/// by a rotation and a mask instead of table lookups), built on first use and kept in
-/// `scratch` like the AWQ repack (one more copy of the packed weights on the device): its
-/// address and the layer's delta (MXFP4, `e8m0_rp_bf16x2`; 0 for NVFP4). `None` for an
-/// MXFP4 layer whose largest and smallest scale exponents are more than 133 apart: no delta
-/// keeps all its products exact in bf16, so it runs dequant + cuBLAS instead. Finding the
-/// range reads two integers back from the device, once per layer.
 /// A GPTQ, AWQ or compressed-tensors 4-bit layer in the layout of the `i4wp` kernels (built
 /// on first use and kept in `scratch`, like the other repacks: one more copy of the packed
 /// weights on the device): the addresses of its row-major weights (`gemv_i4wp_repack_w`;
@@ -1463,38 +1454,8 @@ fn fp4ga_weights(
 /// `[N/8, groups]` (GPTQ and AWQ: `gemv_i4wp_repack_sz`; compressed-tensors stores both so
 /// already, and a symmetric layer has no zero words: 0, every zero point 8).
 fn i4wp_operands(gpu: &Gpu, p: &DevicePacked, scratch: &mut Scratch) -> GpuResult<(u64, u64, u64)> {
-    use super::dequant::ScaleDtype;
     let (n, k) = p.out_shape();
-    // Source layout of gemv_i4wp_repack_w, groups, scale bytes.
-    let (src, groups, sbytes) = match p.desc {
-        Desc::Gptq {
-            bits: 4,
-            groups,
-            scale_dtype,
-            ..
-        } if scale_dtype != ScaleDtype::F32 => (0, groups, scale_dtype.size()),
-        Desc::Awq {
-            group_size,
-            scale_dtype,
-            ..
-        } if scale_dtype != ScaleDtype::F32 && group_size > 0 => {
-            (1, k.div_ceil(group_size), scale_dtype.size())
-        }
-        Desc::Ct {
-            bits: 4,
-            groups,
-            scale_dtype,
-            ..
-        } if scale_dtype != ScaleDtype::F32 => (2, groups, scale_dtype.size()),
-        _ => (3, 0, 0),
-    };
-    if src == 3 || n % 8 != 0 || k % 8 != 0 {
-        return Err(GpuError::bad_args(
-            "gemv_i4wp_repack_w",
-            "only GPTQ, AWQ and compressed-tensors 4-bit layers with 16-bit scales and N, K \
-             multiples of 8 are repacked",
-        ));
-    }
+    let l = I4Layer::of(p)?;
     if let std::collections::hash_map::Entry::Vacant(slot) = scratch.i4wp.entry(p.id()) {
         let words = n * (k / 8);
         let w = gpu.alloc(words * 4)?;
@@ -1504,28 +1465,28 @@ fn i4wp_operands(gpu: &Gpu, p: &DevicePacked, scratch: &mut Scratch) -> GpuResul
             &[
                 KArg::Ptr(w.ptr()),
                 KArg::Ptr(p.ptr(0)),
-                KArg::Ptr(if src == 0 { p.ptr(4) } else { 0 }),
-                KArg::I32(src),
+                KArg::Ptr(if l.src == 0 { p.ptr(4) } else { 0 }),
+                KArg::I32(l.src),
                 KArg::I32(n as i32),
                 KArg::I32(k as i32),
             ],
         )?;
-        let sz = match src {
+        let sz = match l.src {
             2 => None,
             _ => {
-                let s = gpu.alloc(groups * n * sbytes)?;
-                let z = gpu.alloc(groups * (n / 8) * 4)?;
+                let s = gpu.alloc(l.groups * n * l.scale_dtype.size())?;
+                let z = gpu.alloc(l.groups * (n / 8) * 4)?;
                 gpu.launch(
                     "gemv_i4wp_repack_sz",
-                    grid_1d((groups * n) as u64, 256)?,
+                    grid_1d((l.groups * n) as u64, 256)?,
                     &[
                         KArg::Ptr(s.ptr()),
                         KArg::Ptr(z.ptr()),
                         KArg::Ptr(p.ptr(2)),
                         KArg::Ptr(p.ptr(1)),
-                        KArg::I32(src),
+                        KArg::I32(l.src),
                         KArg::I32(n as i32),
-                        KArg::I32(groups as i32),
+                        KArg::I32(l.groups as i32),
                     ],
                 )?;
                 Some((s, z))
@@ -1538,6 +1499,67 @@ fn i4wp_operands(gpu: &Gpu, p: &DevicePacked, scratch: &mut Scratch) -> GpuResul
         Some((s, z)) => (w.ptr(), s.ptr(), z.ptr()),
         None => (w.ptr(), p.ptr(1), p.ptr(2)),
     })
+}
+
+/// What the `i4wp` repack and launch need to know of a 4-bit layer.
+struct I4Layer {
+    /// Source layout of `gemv_i4wp_repack_w`: 0 GPTQ, 1 AWQ, 2 compressed-tensors.
+    src: i32,
+    group_size: usize,
+    groups: usize,
+    /// GPTQ v1 zero points (stored minus one).
+    v1: bool,
+    scale_dtype: super::dequant::ScaleDtype,
+}
+
+impl I4Layer {
+    fn of(p: &DevicePacked) -> GpuResult<I4Layer> {
+        use super::dequant::ScaleDtype;
+        let (n, k) = p.out_shape();
+        let l = match p.desc {
+            Desc::Gptq {
+                bits: 4,
+                group_size,
+                groups,
+                v1,
+                scale_dtype,
+                ..
+            } => Some((0, group_size, groups, v1, scale_dtype)),
+            Desc::Awq {
+                group_size,
+                scale_dtype,
+                ..
+            } if group_size > 0 => {
+                Some((1, group_size, k.div_ceil(group_size), false, scale_dtype))
+            }
+            Desc::Ct {
+                bits: 4,
+                group_size,
+                groups,
+                scale_dtype,
+                ..
+            } => Some((2, group_size, groups, false, scale_dtype)),
+            _ => None,
+        };
+        match l {
+            Some((src, group_size, groups, v1, scale_dtype))
+                if scale_dtype != ScaleDtype::F32 && n % 8 == 0 && k % 8 == 0 =>
+            {
+                Ok(I4Layer {
+                    src,
+                    group_size,
+                    groups,
+                    v1,
+                    scale_dtype,
+                })
+            }
+            _ => Err(GpuError::bad_args(
+                "gemv_i4wp_repack_w",
+                "only GPTQ, AWQ and compressed-tensors 4-bit layers with 16-bit scales and N, K \
+                 multiples of 8 are repacked",
+            )),
+        }
+    }
 }
 
 /// The arguments of a `gemv_mma_i4wp_*` launch (`I4WP_ARGS` in gemv.cu) for `p`, `m` rows of
@@ -1553,40 +1575,10 @@ fn i4wp_args(
     scratch: &mut Scratch,
 ) -> GpuResult<Vec<KArg>> {
     let (n, k) = p.out_shape();
-    let (group_size, groups, v1, scale_dtype) = match p.desc {
-        Desc::Gptq {
-            group_size,
-            groups,
-            v1,
-            scale_dtype,
-            ..
-        } => (group_size, groups, v1, scale_dtype),
-        Desc::Awq {
-            group_size,
-            scale_dtype,
-            ..
-        } => (
-            group_size,
-            k.div_ceil(group_size.max(1)),
-            false,
-            scale_dtype,
-        ),
-        Desc::Ct {
-            group_size,
-            groups,
-            scale_dtype,
-            ..
-        } => (group_size, groups, false, scale_dtype),
-        _ => {
-            return Err(GpuError::bad_args(
-                "gemv_mma_i4wp",
-                "plan does not match the layer",
-            ))
-        }
-    };
+    let l = I4Layer::of(p)?;
     let (w, s, z) = i4wp_operands(gpu, p, scratch)?;
-    let xk = match (p.desc, p.ptr(4)) {
-        (Desc::Gptq { .. }, perm) if perm != 0 => permuted_x(gpu, p, m, x, scratch)?,
+    let xk = match (l.src, p.ptr(4)) {
+        (0, perm) if perm != 0 => permuted_x(gpu, p, m, x, scratch)?,
         _ => x.ptr(),
     };
     let i = |v: usize| KArg::I32(v as i32);
@@ -1595,11 +1587,11 @@ fn i4wp_args(
         KArg::Ptr(xk),
         KArg::Ptr(w),
         KArg::Ptr(s),
-        KArg::I32(scale_dtype as i32),
+        KArg::I32(l.scale_dtype as i32),
         KArg::Ptr(z),
-        KArg::I32(v1 as i32),
-        i(groups),
-        i(group_size / 128),
+        KArg::I32(l.v1 as i32),
+        i(l.groups),
+        i(l.group_size / 128),
         bias,
         i(m),
         i(n),
@@ -1607,6 +1599,14 @@ fn i4wp_args(
     ])
 }
 
+/// The packed weights of an NVFP4 or MXFP4 layer in the bit layout of the tensor-core
+/// kernels for activation type `act` (`e2m1_rp` in gemv.cu: each pair of codes comes out
+/// by a rotation and a mask instead of table lookups), built on first use and kept in
+/// `scratch` like the AWQ repack (one more copy of the packed weights on the device): its
+/// address and the layer's delta (MXFP4, `e8m0_rp_bf16x2`; 0 for NVFP4). `None` for an
+/// MXFP4 layer whose largest and smallest scale exponents are more than 133 apart: no delta
+/// keeps all its products exact in bf16, so it runs dequant + cuBLAS instead. Finding the
+/// range reads two integers back from the device, once per layer.
 fn fp4packed_weights(
     gpu: &Gpu,
     p: &DevicePacked,
@@ -2759,7 +2759,8 @@ mod tests {
         assert_eq!(i4_persistent_warps(1, 4096, 4160, 128), None); // K % 256
         assert_eq!(i4_persistent_warps(1, 4096, 4096, 64), None); // half-chunk groups
         assert_eq!(i4_persistent_warps(1, 4100, 4096, 128), None); // N % 8
-                                                                   // 40 KB of activations at most: K = 18176 fits, 18432 does not.
+
+        // 40 KB of activations at most: K = 18176 fits, 18432 does not.
         assert_eq!(i4_persistent_warps(1, 4096, 18176, 128), Some(8));
         assert_eq!(i4_persistent_warps(1, 4096, 18432, 128), None);
         for dt in ["bf16", "f16"] {
