@@ -1574,10 +1574,15 @@ __device__ __noinline__ void splitk_fixup(u16* __restrict__ y, float* part, cons
 
 // K splits of one column tile as one thread-block cluster (sm_90): launched with cluster
 // dimensions (1, grid.y, 1) (grid.y <= CL_MAX, src/cuda/gemv.rs), the split blocks of a tile
-// are co-scheduled, and each sends its per-lane sums straight into the shared memory of the
-// tile's first block (distributed shared memory) instead of storing partials, raising a
-// counter and having the last block re-read them from L2. One cluster barrier later, the
-// first block adds them in split order (as splitk_fixup does: the same f32 result).
+// are co-scheduled, and each other block sends its per-lane sums straight into the shared
+// memory of the tile's first block (distributed shared memory, `st.async`) instead of storing
+// partials, raising a counter and having the last block re-read them from L2, and exits. The
+// first block waits on a transaction barrier (`mbarrier`) for their bytes, then adds them to
+// its own in split order (as splitk_fixup does: the same f32 result).
+// (Until session 23 the sums went by `st.shared::cluster` and a second cluster barrier, which
+// every block waited on. H100, same call, M = 16: NVFP4 4096x4096 11.31-11.41 -> 10.75-11.01
+// us, MXFP4 10.82-10.85 -> 10.50-10.53, 4096x14336 -0.2 to -0.3 for GPTQ4, NVFP4 and MXFP4;
+// GPTQ8 8192x8192 M = 1 29.25 -> 28.3; docs/perf.md.)
 // The kernels run the cluster path when the launch made them a cluster of grid.y blocks,
 // and splitk_fixup otherwise.
 constexpr int CL_MAX = 8;
@@ -1586,26 +1591,51 @@ __device__ __forceinline__ u32 cluster_blocks() {
     asm volatile("mov.u32 %0, %%cluster_nctarank;" : "=r"(r));
     return r;
 }
-// Phase 1 of the cluster barrier starts at kernel entry (relaxed: nothing to publish) and is
-// waited on before the first remote store, so that every block of the cluster has started
-// (a block's shared memory may only be written once it runs). Phase 2 publishes the sums.
+// The cluster barrier starts at kernel entry and is waited on before the first remote store,
+// so that every block of the cluster has started (a block's shared memory may only be written
+// once it runs) and block 0's transaction barrier is set up.
 __device__ __forceinline__ void cluster_arrive_relaxed() {
     asm volatile("barrier.cluster.arrive.relaxed.aligned;" ::: "memory");
-}
-__device__ __forceinline__ void cluster_arrive() {
-    asm volatile("barrier.cluster.arrive.release.aligned;" ::: "memory");
 }
 __device__ __forceinline__ void cluster_wait() {
     asm volatile("barrier.cluster.wait.acquire.aligned;" ::: "memory");
 }
-// Stores v at `local` (this block's shared address of a variable) in cluster block `rank`.
-__device__ __forceinline__ void st_cluster_f32(const float* local, u32 rank, float v) {
-    const u32 a = (u32)__cvta_generic_to_shared(local);
+// split_tail's transaction barrier in the cluster's first block: the other blocks' sums
+// arrive by st.async, each store counting its bytes on it.
+__shared__ alignas(8) u64 sk_mbar;
+__device__ __forceinline__ u32 mapa_u32(const void* local, u32 rank) {
     u32 r;
-    asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(r) : "r"(a), "r"(rank));
-    asm volatile("st.shared::cluster.f32 [%0], %1;" ::"r"(r), "f"(v) : "memory");
+    asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(r) : "r"((u32)__cvta_generic_to_shared(local)), "r"(rank));
+    return r;
 }
-
+// The entry of the `_sk` kernels: the first block of a cluster sets up sk_mbar (one
+// arrival: its own, with the byte count, in split_tail; the fence makes the setup visible to
+// the cluster), then arrives on the cluster barrier.
+__device__ __forceinline__ void sk_entry() {
+    if (threadIdx.x == 0 && blockIdx.y == 0 && cluster_blocks() > 1) {
+        asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"((u32)__cvta_generic_to_shared(&sk_mbar)) : "memory");
+        asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+    }
+    cluster_arrive_relaxed();
+}
+// Stores v at `local` (this block's shared address of a variable) in cluster block 0, and
+// counts its 4 bytes on block 0's sk_mbar.
+__device__ __forceinline__ void st_async_rank0(const float* local, float v) {
+    asm volatile("st.async.shared::cluster.mbarrier::complete_tx::bytes.f32 [%0], %1, [%2];" ::"r"(mapa_u32(local, 0u)), "f"(v),
+                 "r"(mapa_u32(&sk_mbar, 0u))
+                 : "memory");
+}
+// Block 0 of the cluster: expects `bytes` on sk_mbar (thread 0) and waits until they landed.
+__device__ __forceinline__ void sk_wait(u32 bytes) {
+    const u32 a = (u32)__cvta_generic_to_shared(&sk_mbar);
+    if (threadIdx.x == 0) asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(a), "r"(bytes) : "memory");
+    u32 done = 0u;
+    while (!done)
+        asm volatile("{ .reg .pred p; mbarrier.try_wait.parity.acquire.cluster.shared::cta.b64 p, [%1], 0; selp.u32 %0, 1, 0, p; }"
+                     : "=r"(done)
+                     : "r"(a)
+                     : "memory");
+}
 // Element e of lane `lane` summed over the first W warps' rows of a block's reduction buffer.
 template <int W, int E>
 __device__ __forceinline__ float warps_sum(const float (*red)[E][32], int e, int lane) {
@@ -1619,23 +1649,44 @@ __device__ __forceinline__ float warps_sum(const float (*red)[E][32], int e, int
 // element e = e0, e0 + estep, ... for this thread; `final_sum(e)` is the block's sum of
 // element e and `coord(e, mm, n)` its row and column (false outside M or N). Writes y (one
 // split), the f32 partials (finalize pass or splitk_fixup), or the cluster sums. SK kernels
-// call cluster_arrive_relaxed() at entry.
+// call sk_entry() at entry, and their threads' e0, e0 + estep, ... must cover each element
+// once per lane (e0 = warp, estep = warps per block): block 0 waits for exactly E x 32 sums
+// from each other block of the cluster.
 template <int A, int E, bool SK, typename Sum, typename Coord>
 __device__ __forceinline__ void split_tail(u16* __restrict__ y, float* part, const u16* __restrict__ bias, int m,
                                            int N, int col0, int cols, int e0, int estep, Sum final_sum, Coord coord) {
     const int lane = threadIdx.x & 31;
     // Room for CL_MAX splits, or two for the two-tile (E = 32) kernels, whose buffer would
-    // not fit beside their reduction buffer otherwise (more splits take splitk_fixup).
+    // not fit beside their reduction buffer otherwise (more splits take splitk_fixup). Slot
+    // s holds block s's sums; block 0 keeps its own in registers, so slot 0 stays unused (the
+    // buffer one slot smaller was slower at M = 4 on 4096x4096 without clusters, 11.0 ->
+    // 11.3 us for GPTQ4, perhaps another shared-memory carveout; not separated).
     constexpr int CLN = SK ? (E > 16 ? 2 : CL_MAX) : 1;
     const bool cl = SK && gridDim.y > 1 && gridDim.y <= CLN && cluster_blocks() == gridDim.y;
     __shared__ float cred[CLN][E][32];
-    if (SK) cluster_wait(); // phase 1: the whole cluster runs
+    if (SK) cluster_wait(); // the whole cluster runs
+    if (cl) {
+        // The other blocks send their sums to block 0 and are done; block 0 waits for their
+        // bytes, then adds them to its own in split order.
+        if (blockIdx.y != 0) {
+            for (int e = e0; e < E; e += estep) st_async_rank0(&cred[blockIdx.y][e][lane], final_sum(e));
+            return;
+        }
+        sk_wait((gridDim.y - 1) * E * 32 * 4);
+        for (int e = e0; e < E; e += estep) {
+            int mm, n;
+            if (!coord(e, mm, n)) continue;
+            float s = final_sum(e);
+            for (int sp = 1; sp < (int)gridDim.y; ++sp) s += cred[sp][e][lane];
+            const float b = bias ? from_out<A>(bias[n]) : 0.0f;
+            y[(u64)mm * N + n] = to_out<A>(s + b);
+        }
+        return;
+    }
     for (int e = e0; e < E; e += estep) {
         const float s = final_sum(e);
         int mm, n;
-        if (cl) {
-            st_cluster_f32(&cred[blockIdx.y][e][lane], 0u, s);
-        } else if (coord(e, mm, n)) {
+        if (coord(e, mm, n)) {
             if (gridDim.y > 1) {
                 (SK ? splitk_partials(part) : part)[((u64)blockIdx.y * m + mm) * N + n] = s;
             } else {
@@ -1644,21 +1695,7 @@ __device__ __forceinline__ void split_tail(u16* __restrict__ y, float* part, con
             }
         }
     }
-    if (cl) {
-        cluster_arrive();
-        cluster_wait();
-        if (blockIdx.y != 0) return;
-        for (int e = e0; e < E; e += estep) {
-            int mm, n;
-            if (!coord(e, mm, n)) continue;
-            float s = 0.0f;
-            for (int sp = 0; sp < (int)gridDim.y; ++sp) s += cred[sp][e][lane];
-            const float b = bias ? from_out<A>(bias[n]) : 0.0f;
-            y[(u64)mm * N + n] = to_out<A>(s + b);
-        }
-    } else if (SK && gridDim.y > 1) {
-        splitk_fixup<A>(y, part, bias, m, N, col0, cols);
-    }
+    if (SK && gridDim.y > 1) splitk_fixup<A>(y, part, bias, m, N, col0, cols);
 }
 
 // split_tail for the GPTQ4 kernels' blocks of NWN column groups (64 columns each) by
@@ -1773,7 +1810,7 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
                                                   const u32* __restrict__ qz, const u16* __restrict__ scales,
                                                   int scale_dt, int group_size, int v1, const u16* __restrict__ bias,
                                                   int m, int N, int K) {
-    if (SK) cluster_arrive_relaxed(); // split_tail: phase 1 of the cluster barrier
+    if (SK) sk_entry(); // split_tail: block 0's transaction barrier, the cluster barrier's arrival
     grid_dep_launch();
     constexpr int W = WB, KW = W / NWN;
     static_assert(!SK || NWN == 1, "in-kernel split sums: one column group per block");
@@ -2068,7 +2105,7 @@ __device__ __forceinline__ void mma_fp4_ga_body(u16* __restrict__ y, const u16* 
                                                 const float* __restrict__ global, int conv_delta,
                                                 const u16* __restrict__ bias, int m, int N, int K,
                                                 float* __restrict__ part) {
-    if (SK) cluster_arrive_relaxed(); // split_tail: phase 1 of the cluster barrier
+    if (SK) sk_entry(); // split_tail: block 0's transaction barrier, the cluster barrier's arrival
     else if (gridDim.y > 1) grid_dep_launch(); // gemv_finalize after it may launch now and wait there
     static_assert(!SK || NWN == 1, "split sums in the kernel: one column group per block");
     static_assert(WB == 8 || (WB == 16 && NWN == 1), "8-warp blocks, or 16 warps on one column group");
@@ -2221,7 +2258,7 @@ __device__ __forceinline__ void mma_gptq4_body_pc(u16* __restrict__ y, float* __
                                                const u32* __restrict__ qw, const u32* __restrict__ qz,
                                                const u16* __restrict__ scales, int scale_dt, int group_size, int v1,
                                                const u16* __restrict__ bias, int m, int N, int K) {
-    if (SK) cluster_arrive_relaxed(); // split_tail: phase 1 of the cluster barrier
+    if (SK) sk_entry(); // split_tail: block 0's transaction barrier, the cluster barrier's arrival
     grid_dep_launch(); // gemv_finalize after it (K splits) may launch now and wait there
     constexpr int W = WB, KW = W / NWN; // NWN warps along N (64 columns each), KW along K
     static_assert(!SK || NWN == 1, "in-kernel split sums: one column group per block");
@@ -2648,7 +2685,7 @@ __device__ __forceinline__ void mma_gptq8_body(u16* __restrict__ y, float* __res
                                                const u32* __restrict__ qw, const u32* __restrict__ qz,
                                                const u16* __restrict__ scales, int scale_dt, int group_size, int v1,
                                                const u16* __restrict__ bias, int m, int N, int K) {
-    if (SK) cluster_arrive_relaxed(); // split_tail: phase 1 of the cluster barrier
+    if (SK) sk_entry(); // split_tail: block 0's transaction barrier, the cluster barrier's arrival
     grid_dep_launch(); // gemv_finalize after it (K splits) may launch now and wait there
     constexpr int W = 8;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
@@ -2779,7 +2816,7 @@ __device__ __forceinline__ void mma_awq_body(u16* __restrict__ y, float* __restr
                                              const u32* __restrict__ qw, const u32* __restrict__ qz,
                                              const u16* __restrict__ scales, int scale_dt, int group_size,
                                              const u16* __restrict__ bias, int m, int N, int K) {
-    if (SK) cluster_arrive_relaxed(); // split_tail: phase 1 of the cluster barrier
+    if (SK) sk_entry(); // split_tail: block 0's transaction barrier, the cluster barrier's arrival
     grid_dep_launch(); // gemv_finalize after it (K splits) may launch now and wait there
     constexpr int W = 8;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
@@ -3413,14 +3450,14 @@ extern "C" __global__ void gemv_ct4_repack_sz(u16* __restrict__ s_out, u32* __re
     if ((n & 7) == 0) z_out[(u64)g * (N / 8) + (n >> 3)] = zp ? zp[(u64)(n >> 3) * groups + g] : 0x88888888u;
 }
 
-// The activations in the sorted K order: xs[m, j] = x[m, perm[j]].
+// The activations in the sorted K order: xs[r, j] = x[r, perm[j]], row r = blockIdx.y.
 extern "C" __global__ void gemv_permute_x(u16* __restrict__ xs, const u16* __restrict__ x, const int* __restrict__ perm,
                                           int m, int K) {
     grid_dep_launch(); // the GEMV after it may start its weight loads now (see mma_gptq4_body)
-    const u64 t = (u64)blockIdx.x * blockDim.x + threadIdx.x;
-    if (t >= (u64)m * K) return;
-    const u64 row = t / (u64)K;
-    xs[t] = x[row * K + perm[t - row * K]];
+    const u32 j = blockIdx.x * blockDim.x + threadIdx.x;
+    if (j >= (u32)K || (int)blockIdx.y >= m) return;
+    const u64 row = (u64)blockIdx.y * (u64)K;
+    xs[row + j] = x[row + perm[j]];
 }
 
 extern "C" __global__ void gemv_finalize_bf16(u16* y, const float* part, int splits, const u16* bias, int m, int N) {

@@ -1757,9 +1757,11 @@ fn permuted_x(
         ));
     }
     let xs = ensure(gpu, &mut scratch.xs, m * k * 2)?;
+    let mut cfg = grid_1d(k as u64, 256)?;
+    cfg.grid_dim.1 = m as u32;
     gpu.launch(
         "gemv_permute_x",
-        grid_1d((m * k) as u64, 256)?,
+        cfg,
         &[
             KArg::Ptr(xs),
             KArg::Ptr(x.ptr()),
