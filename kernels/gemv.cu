@@ -1672,15 +1672,32 @@ __device__ __forceinline__ void split_tail(u16* __restrict__ y, float* part, con
             for (int e = e0; e < E; e += estep) st_async_rank0(&cred[blockIdx.y][e][lane], final_sum(e));
             return;
         }
+        // The two-tile kernels (E = 32) add up block 0's own sums first, while the others'
+        // are on their way: the thread's first NE elements, in registers (all of them in
+        // the 8- and 16-warp blocks), any further ones after the wait. H100, same call,
+        // M = 16: 4096x4096 GPTQ4 10.78-11.01 -> 10.56-10.59 us, act-order 12.13-12.22 ->
+        // 11.81-11.90, NVFP4 11.09-11.28 -> 10.69-11.02; 4096x14336 GPTQ4 19.36-19.57 ->
+        // 19.04-19.12. The one-tile kernels (E = 16) were slower that way (GPTQ4 8192x8192
+        // M = 4 18.4-18.5 -> 19.3-19.4, GPTQ8 M = 1 28.2-28.3 -> 28.6): all after the wait.
+        constexpr int NE = E > 16 ? (E + 7) / 8 : 0;
+        float own[NE > 0 ? NE : 1];
+#pragma unroll
+        for (int i = 0; i < NE; ++i) {
+            const int e = e0 + i * estep;
+            own[i] = e < E ? final_sum(e) : 0.0f;
+        }
         sk_wait((gridDim.y - 1) * E * 32 * 4);
-        for (int e = e0; e < E; e += estep) {
+        auto store = [&](int e, float s) {
             int mm, n;
-            if (!coord(e, mm, n)) continue;
-            float s = final_sum(e);
+            if (!coord(e, mm, n)) return;
             for (int sp = 1; sp < (int)gridDim.y; ++sp) s += cred[sp][e][lane];
             const float b = bias ? from_out<A>(bias[n]) : 0.0f;
             y[(u64)mm * N + n] = to_out<A>(s + b);
-        }
+        };
+#pragma unroll
+        for (int i = 0; i < NE; ++i)
+            if (e0 + i * estep < E) store(e0 + i * estep, own[i]);
+        for (int e = e0 + NE * estep; e < E; e += estep) store(e, final_sum(e));
         return;
     }
     for (int e = e0; e < E; e += estep) {
