@@ -3168,8 +3168,11 @@ GEMV_MMA_AWQ(f16, OUT_F16, 2)
 // 8192x8192 21.9 -> 21.0; GPTQ8 4096x4096 14.7 -> 13.8, AWQ 4096x4096 12.3 -> 11.5 inlined).
 // At M = 16 it was slower (4096x4096: GPTQ4 13.6 -> 14.3, GPTQ8 16.1 -> 16.8, AWQ 14.0 ->
 // 14.6), so the two-tile kernels keep the finalize pass.
+// The 32-k kernel is held to three blocks per SM (85 registers): without the bound, ptxas
+// gave it 80 registers and a 12-byte spill after session 23's split_tail change; with it,
+// the same 80 registers and no spill.
 #define GEMV_MMA_SK(SUF, A)                                                                                  \
-    extern "C" __global__ void __launch_bounds__(256) gemv_mma_gptq4_##SUF##_n1_c1_sk(COL_ARGS_GPTQ) {         \
+    extern "C" __global__ void __launch_bounds__(256, 3) gemv_mma_gptq4_##SUF##_n1_c1_sk(COL_ARGS_GPTQ) {      \
         mma_gptq4_body<A, 1, 1, 1, true>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
     }                                                                                                        \
     extern "C" __global__ void __launch_bounds__(256) gemv_mma_gptq4w_##SUF##_n1_c1_sk(COL_ARGS_GPTQ) {        \
