@@ -17,7 +17,8 @@
 # shared-memory ring (`wca` / `wa`), and FP4 at M > 8 on fewer than 8192 rows through the
 # one-tile kernels instead of the K-split `x2r4k` ones, and the GPTQ4 family at M > 8
 # through the kernels of layers too large for one wave of two-tile blocks (128-column
-# `c2` blocks). A third (conformance-gpu-pt.json) takes FP4 at M = 1
+# `c2` blocks), and act-order's activation permute through the one-element-per-thread
+# `gemv_permute_x` instead of the shared-memory `gemv_permute_x_sm`. A third (conformance-gpu-pt.json) takes FP4 at M = 1
 # through the persistent kernels (`wcp` / `wp`) on every layer they fit, with 7 blocks, so
 # that each block walks many tiles (the dispatcher takes them only on layers larger than
 # the suite's), GPTQ 4-bit at M = 1 through the persistent `i4wp` kernels (which the main
@@ -28,7 +29,7 @@
 # takes the 16-warp ones on the layers of 4104 and 8200 rows). A fourth
 # (conformance-gpu-nocl.json) takes the paths of a card where the split blocks do not run
 # as clusters (SAFEWEIGHTS_GEMV_CLUSTER=0): the `_sk` kernels' twins with the finalize
-# launch or their last-block sums instead of the cluster sums, with FP4 at M > 8 on the
+# launch or their last-block sums (`_skf`) instead of the cluster sums, with FP4 at M > 8 on the
 # one-column-group `fp4ga` kernels everywhere (SAFEWEIGHTS_FP4_GA=1: the 16-warp ones on
 # these layers, two K splits through `gemv_finalize`).
 set -uo pipefail
@@ -38,8 +39,8 @@ mkdir -p "$OUT_DIR"
 "$SW" conformance --gpu --out "$OUT_DIR/conformance-gpu.json" "$@"
 main=$?
 [ "$main" -eq 2 ] && exit 2
-echo "---- alternate paths (SAFEWEIGHTS_MMA_SPLITS=2 SAFEWEIGHTS_I4_PT=0 SAFEWEIGHTS_MMA_W16=0 SAFEWEIGHTS_FP8_NANSCAN=0 SAFEWEIGHTS_AWQ_REPACK=0 SAFEWEIGHTS_FP4_SMALL=0 SAFEWEIGHTS_MMA_GPTQW4=1 SAFEWEIGHTS_FP4_XR=0 SAFEWEIGHTS_FP4_KSPLIT=0 SAFEWEIGHTS_MMA_BIG16=1 SAFEWEIGHTS_CT4_REPACK=0 SAFEWEIGHTS_FP4_GA=0) ----"
-SAFEWEIGHTS_MMA_SPLITS=2 SAFEWEIGHTS_I4_PT=0 SAFEWEIGHTS_MMA_W16=0 SAFEWEIGHTS_FP8_NANSCAN=0 SAFEWEIGHTS_AWQ_REPACK=0 SAFEWEIGHTS_FP4_SMALL=0 SAFEWEIGHTS_MMA_GPTQW4=1 SAFEWEIGHTS_FP4_XR=0 SAFEWEIGHTS_FP4_KSPLIT=0 SAFEWEIGHTS_MMA_BIG16=1 SAFEWEIGHTS_CT4_REPACK=0 SAFEWEIGHTS_FP4_GA=0 "$SW" conformance --gpu --seed 2 \
+echo "---- alternate paths (SAFEWEIGHTS_MMA_SPLITS=2 SAFEWEIGHTS_I4_PT=0 SAFEWEIGHTS_MMA_W16=0 SAFEWEIGHTS_FP8_NANSCAN=0 SAFEWEIGHTS_AWQ_REPACK=0 SAFEWEIGHTS_FP4_SMALL=0 SAFEWEIGHTS_MMA_GPTQW4=1 SAFEWEIGHTS_FP4_XR=0 SAFEWEIGHTS_FP4_KSPLIT=0 SAFEWEIGHTS_MMA_BIG16=1 SAFEWEIGHTS_CT4_REPACK=0 SAFEWEIGHTS_FP4_GA=0 SAFEWEIGHTS_PERMUTE_SM=0) ----"
+SAFEWEIGHTS_MMA_SPLITS=2 SAFEWEIGHTS_I4_PT=0 SAFEWEIGHTS_MMA_W16=0 SAFEWEIGHTS_FP8_NANSCAN=0 SAFEWEIGHTS_AWQ_REPACK=0 SAFEWEIGHTS_FP4_SMALL=0 SAFEWEIGHTS_MMA_GPTQW4=1 SAFEWEIGHTS_FP4_XR=0 SAFEWEIGHTS_FP4_KSPLIT=0 SAFEWEIGHTS_MMA_BIG16=1 SAFEWEIGHTS_CT4_REPACK=0 SAFEWEIGHTS_FP4_GA=0 SAFEWEIGHTS_PERMUTE_SM=0 "$SW" conformance --gpu --seed 2 \
   --out "$OUT_DIR/conformance-gpu-alt.json" 2>&1 | grep -E "FAIL|clusters|fp8|^GPU conformance|error"
 alt=${PIPESTATUS[0]}
 echo "---- persistent FP4 at M = 1, 4-warp two-tile GPTQ4 (SAFEWEIGHTS_FP4_PT=2 SAFEWEIGHTS_I4_PT=2 SAFEWEIGHTS_FP4_PT_BLOCKS=7 SAFEWEIGHTS_MMA_N2W4=1 SAFEWEIGHTS_FP4_GA=1 SAFEWEIGHTS_FP4_GA_W16=0) ----"

@@ -1586,6 +1586,12 @@ __device__ __noinline__ void splitk_fixup(u16* __restrict__ y, float* part, cons
 // The kernels run the cluster path when the launch made them a cluster of grid.y blocks,
 // and splitk_fixup otherwise.
 constexpr int CL_MAX = 8;
+// How a K-major kernel's K splits are summed (template parameter SK): by the finalize launch
+// (SK_NO), in the kernel through L2 by splitk_fixup (SK_FIX, the `_skf` kernels), or also in
+// a cluster when launched as one (SK_CL, the `_sk` kernels). The `_skf` twins carry no
+// cluster or mbarrier code: the `_sk` kernels launched without clusters (M = 4 on 4096x4096,
+// four splits) lost 0.15-0.35 us when that code came in (docs/perf.md, session 23).
+constexpr int SK_NO = 0, SK_FIX = 1, SK_CL = 2;
 __device__ __forceinline__ u32 cluster_blocks() {
     u32 r;
     asm volatile("mov.u32 %0, %%cluster_nctarank;" : "=r"(r));
@@ -1652,7 +1658,7 @@ __device__ __forceinline__ float warps_sum(const float (*red)[E][32], int e, int
 // call sk_entry() at entry, and their threads' e0, e0 + estep, ... must cover each element
 // once per lane (e0 = warp, estep = warps per block): block 0 waits for exactly E x 32 sums
 // from each other block of the cluster.
-template <int A, int E, bool SK, typename Sum, typename Coord>
+template <int A, int E, int SK, typename Sum, typename Coord>
 __device__ __forceinline__ void split_tail(u16* __restrict__ y, float* part, const u16* __restrict__ bias, int m,
                                            int N, int col0, int cols, int e0, int estep, Sum final_sum, Coord coord) {
     const int lane = threadIdx.x & 31;
@@ -1661,10 +1667,10 @@ __device__ __forceinline__ void split_tail(u16* __restrict__ y, float* part, con
     // s holds block s's sums; block 0 keeps its own in registers, so slot 0 stays unused (the
     // buffer one slot smaller was slower at M = 4 on 4096x4096 without clusters, 11.0 ->
     // 11.3 us for GPTQ4, perhaps another shared-memory carveout; not separated).
-    constexpr int CLN = SK ? (E > 16 ? 2 : CL_MAX) : 1;
-    const bool cl = SK && gridDim.y > 1 && gridDim.y <= CLN && cluster_blocks() == gridDim.y;
+    constexpr int CLN = SK == SK_CL ? (E > 16 ? 2 : CL_MAX) : 1;
+    const bool cl = SK == SK_CL && gridDim.y > 1 && gridDim.y <= CLN && cluster_blocks() == gridDim.y;
     __shared__ float cred[CLN][E][32];
-    if (SK) cluster_wait(); // the whole cluster runs
+    if (SK == SK_CL) cluster_wait(); // the whole cluster runs
     if (cl) {
         // The other blocks send their sums to block 0 and are done; block 0 waits for their
         // bytes, then adds them to its own in split order.
@@ -1720,7 +1726,7 @@ __device__ __forceinline__ void split_tail(u16* __restrict__ y, float* part, con
 // W / NWN, in the first RK slots of each column group, the other warps' sums already added
 // there): a column group's K warps are summed by its first warp (NWN > 1), or the elements
 // are split over all warps (NWN == 1).
-template <int A, int E, bool SK, int W, int NWN, int RK = W / NWN, typename Coord>
+template <int A, int E, int SK, int W, int NWN, int RK = W / NWN, typename Coord>
 __device__ __forceinline__ void col_group_tail(const float (*red)[E][32], u16* __restrict__ y, float* part,
                                                const u16* __restrict__ bias, int m, int N, Coord coord) {
     constexpr int KW = RK;
@@ -1781,7 +1787,7 @@ __device__ __forceinline__ void next_group_words(const u16*& sa, const u16*& sb,
 // in red[warp][e][lane] are n-tile i = e / 4, C register r = e % 4 of the warp's 64 columns
 // from n0 (n-tile i holds columns n0 + 32 (i / 4) + 4 n + i % 4), summed over the column
 // group's K warps by col_group_tail.
-template <int A, bool SK, int W, int NWN, int RK = W / NWN>
+template <int A, int SK, int W, int NWN, int RK = W / NWN>
 __device__ __forceinline__ void ga_tail(const float (*red)[32][32], u16* __restrict__ y, float* part,
                                         const u16* __restrict__ bias, int m, int N, int n0) {
     const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
@@ -1821,13 +1827,13 @@ __device__ __forceinline__ void ga_tail(const float (*red)[32][32], u16* __restr
 // scales or running outputs in registers, which leaves room for XP: the next chunk's
 // activations loaded one chunk ahead (the load issued at a chunk's start was the main stall,
 // docs/perf.md session 13).
-template <int A, int NWN, bool SK, int PF, int WB, bool Z8, bool XP>
+template <int A, int NWN, int SK, int PF, int WB, bool Z8, bool XP>
 __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __restrict__ part,
                                                   const u16* __restrict__ x, const u32* __restrict__ qw,
                                                   const u32* __restrict__ qz, const u16* __restrict__ scales,
                                                   int scale_dt, int group_size, int v1, const u16* __restrict__ bias,
                                                   int m, int N, int K) {
-    if (SK) sk_entry(); // split_tail: block 0's transaction barrier, the cluster barrier's arrival
+    if (SK == SK_CL) sk_entry(); // split_tail: block 0's transaction barrier, the cluster barrier's arrival
     grid_dep_launch();
     constexpr int W = WB, KW = W / NWN;
     static_assert(!SK || NWN == 1, "in-kernel split sums: one column group per block");
@@ -2116,13 +2122,13 @@ template <int A> __device__ __forceinline__ u32 hmul2_half(u32 a, u32 b, int hi)
 // to `part` and gemv_finalize adds them and the bias, or with SK (the `_sk` kernels,
 // launched as clusters of the grid.y blocks of a column group) they are summed through
 // distributed shared memory (split_tail).
-template <int A, int FMT, int NWN, int WB, bool SK = false, int NS = (WB == 8 ? 3 : 2)>
+template <int A, int FMT, int NWN, int WB, int SK = SK_NO, int NS = (WB == 8 ? 3 : 2)>
 __device__ __forceinline__ void mma_fp4_ga_body(u16* __restrict__ y, const u16* __restrict__ x,
                                                 const u32* __restrict__ qw, const u8* __restrict__ sc,
                                                 const float* __restrict__ global, int conv_delta,
                                                 const u16* __restrict__ bias, int m, int N, int K,
                                                 float* __restrict__ part) {
-    if (SK) sk_entry(); // split_tail: block 0's transaction barrier, the cluster barrier's arrival
+    if (SK == SK_CL) sk_entry(); // split_tail: block 0's transaction barrier, the cluster barrier's arrival
     else if (gridDim.y > 1) grid_dep_launch(); // gemv_finalize after it may launch now and wait there
     static_assert(!SK || NWN == 1, "split sums in the kernel: one column group per block");
     static_assert(WB == 8 || (WB == 16 && NWN == 1), "8-warp blocks, or 16 warps on one column group");
@@ -2270,12 +2276,12 @@ __device__ __forceinline__ void mma_fp4_ga_body(u16* __restrict__ y, const u16* 
 // keeps 2 * CH 16-byte loads in flight ahead. WB: warps per block (8, or 4 for `gptq4w4`).
 // Z8: every zero point is 8 and `qz` is not read (the `z` kernels, for symmetric
 // compressed-tensors int4, quant_formats §5.4).
-template <int A, int NT, int NWN, int CH = 1, bool SK = false, int PF = (NT == 2 ? 2 : 0), int WB = 8, bool Z8 = false>
+template <int A, int NT, int NWN, int CH = 1, int SK = SK_NO, int PF = (NT == 2 ? 2 : 0), int WB = 8, bool Z8 = false>
 __device__ __forceinline__ void mma_gptq4_body_pc(u16* __restrict__ y, float* __restrict__ part, const u16* __restrict__ x,
                                                const u32* __restrict__ qw, const u32* __restrict__ qz,
                                                const u16* __restrict__ scales, int scale_dt, int group_size, int v1,
                                                const u16* __restrict__ bias, int m, int N, int K) {
-    if (SK) sk_entry(); // split_tail: block 0's transaction barrier, the cluster barrier's arrival
+    if (SK == SK_CL) sk_entry(); // split_tail: block 0's transaction barrier, the cluster barrier's arrival
     grid_dep_launch(); // gemv_finalize after it (K splits) may launch now and wait there
     constexpr int W = WB, KW = W / NWN; // NWN warps along N (64 columns each), KW along K
     static_assert(!SK || NWN == 1, "in-kernel split sums: one column group per block");
@@ -2509,7 +2515,7 @@ __device__ __forceinline__ void mma_gptq4_body_pc(u16* __restrict__ y, float* __
 // 59.5-59.6 -> 56.0-56.2 us, ct int4 57.9-58.8 -> 54.9-55.0, act-order 64.4-64.6 ->
 // 59.0-59.1; 8192x8192 22.4 -> 21.0; 4096x14336 21.8 -> 20.6; docs/perf.md session 18),
 // the others mma_gptq4_body_pc.
-template <int A, int NT, int NWN, int CH = 1, bool SK = false, int PF = (NT == 2 ? 2 : 0), int WB = 8, bool Z8 = false>
+template <int A, int NT, int NWN, int CH = 1, int SK = SK_NO, int PF = (NT == 2 ? 2 : 0), int WB = 8, bool Z8 = false>
 __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __restrict__ part, const u16* __restrict__ x,
                                                const u32* __restrict__ qw, const u32* __restrict__ qz,
                                                const u16* __restrict__ scales, int scale_dt, int group_size, int v1,
@@ -2697,12 +2703,12 @@ __device__ __forceinline__ u32 gptq8_pair(u32 w0, u32 w1, u32 j, u32 zmagic) {
     return to_out2<OUT_BF16>(lo, hi);
 }
 
-template <int A, int NT, bool SK = false>
+template <int A, int NT, int SK = SK_NO>
 __device__ __forceinline__ void mma_gptq8_body(u16* __restrict__ y, float* __restrict__ part, const u16* __restrict__ x,
                                                const u32* __restrict__ qw, const u32* __restrict__ qz,
                                                const u16* __restrict__ scales, int scale_dt, int group_size, int v1,
                                                const u16* __restrict__ bias, int m, int N, int K) {
-    if (SK) sk_entry(); // split_tail: block 0's transaction barrier, the cluster barrier's arrival
+    if (SK == SK_CL) sk_entry(); // split_tail: block 0's transaction barrier, the cluster barrier's arrival
     grid_dep_launch(); // gemv_finalize after it (K splits) may launch now and wait there
     constexpr int W = 8;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
@@ -2828,12 +2834,12 @@ __device__ __forceinline__ void mma_gptq8_body(u16* __restrict__ y, float* __res
 // one register per nibble half, so a pair (k r, k r + 4) of a column is one shift and one
 // lop3, then (magic | q) - (magic + z) exactly, as in GPTQ. The activations and the
 // group-scale epilogue are GPTQ's.
-template <int A, int NT, bool SK = false>
+template <int A, int NT, int SK = SK_NO>
 __device__ __forceinline__ void mma_awq_body(u16* __restrict__ y, float* __restrict__ part, const u16* __restrict__ x,
                                              const u32* __restrict__ qw, const u32* __restrict__ qz,
                                              const u16* __restrict__ scales, int scale_dt, int group_size,
                                              const u16* __restrict__ bias, int m, int N, int K) {
-    if (SK) sk_entry(); // split_tail: block 0's transaction barrier, the cluster barrier's arrival
+    if (SK == SK_CL) sk_entry(); // split_tail: block 0's transaction barrier, the cluster barrier's arrival
     grid_dep_launch(); // gemv_finalize after it (K splits) may launch now and wait there
     constexpr int W = 8;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
@@ -3173,20 +3179,33 @@ GEMV_MMA_AWQ(f16, OUT_F16, 2)
 // the same 80 registers and no spill.
 #define GEMV_MMA_SK(SUF, A)                                                                                  \
     extern "C" __global__ void __launch_bounds__(256, 3) gemv_mma_gptq4_##SUF##_n1_c1_sk(COL_ARGS_GPTQ) {      \
-        mma_gptq4_body<A, 1, 1, 1, true>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
+        mma_gptq4_body<A, 1, 1, 1, SK_CL>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
     }                                                                                                        \
     extern "C" __global__ void __launch_bounds__(256) gemv_mma_gptq4w_##SUF##_n1_c1_sk(COL_ARGS_GPTQ) {        \
-        mma_gptq4_body<A, 1, 1, 2, true>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
+        mma_gptq4_body<A, 1, 1, 2, SK_CL>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
     }                                                                                                        \
     extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_gptq8_##SUF##_n1_sk(COL_ARGS_GPTQ) {        \
-        mma_gptq8_body<A, 1, true>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
+        mma_gptq8_body<A, 1, SK_CL>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
     }                                                                                                        \
     extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_awq_##SUF##_n1_sk(COL_ARGS_AWQ) {           \
-        mma_awq_body<A, 1, true>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, bias, m, N, K); \
+        mma_awq_body<A, 1, SK_CL>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, bias, m, N, K); \
+    }                                                                                                        \
+    /* the `_skf` twins: the same split sums through L2 only, for launches without clusters */              \
+    extern "C" __global__ void __launch_bounds__(256, 3) gemv_mma_gptq4_##SUF##_n1_c1_skf(COL_ARGS_GPTQ) {     \
+        mma_gptq4_body<A, 1, 1, 1, SK_FIX>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
+    }                                                                                                        \
+    extern "C" __global__ void __launch_bounds__(256) gemv_mma_gptq4w_##SUF##_n1_c1_skf(COL_ARGS_GPTQ) {       \
+        mma_gptq4_body<A, 1, 1, 2, SK_FIX>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
+    }                                                                                                        \
+    extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_gptq8_##SUF##_n1_skf(COL_ARGS_GPTQ) {       \
+        mma_gptq8_body<A, 1, SK_FIX>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
+    }                                                                                                        \
+    extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_awq_##SUF##_n1_skf(COL_ARGS_AWQ) {          \
+        mma_awq_body<A, 1, SK_FIX>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, bias, m, N, K); \
     }                                                                                                        \
     /* the two-tile (M > 8) GPTQ4 kernel, taken only as a cluster (mma_col_plan) */                          \
     extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_gptq4_##SUF##_n2_c1_sk(COL_ARGS_GPTQ) {      \
-        mma_gptq4_body<A, 2, 1, 1, true>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
+        mma_gptq4_body<A, 2, 1, 1, SK_CL>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
     }
 // The two-tile kernel in 16-warp blocks of one column group, K over the 16 warps (and two
 // splits in a cluster, `_sk`), for layers whose column groups one wave of them holds
@@ -3196,7 +3215,7 @@ GEMV_MMA_AWQ(f16, OUT_F16, 2)
         mma_gptq4_body<A, 2, 1, 1, false, 2, 16>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
     }                                                                                                        \
     extern "C" __global__ void __launch_bounds__(512, 1) gemv_mma_gptq4_##SUF##_n2_c1w16_sk(COL_ARGS_GPTQ) {  \
-        mma_gptq4_body<A, 2, 1, 1, true, 2, 16>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
+        mma_gptq4_body<A, 2, 1, 1, SK_CL, 2, 16>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
     }
 GEMV_MMA_GPTQ_W16(bf16, OUT_BF16)
 GEMV_MMA_GPTQ_W16(f16, OUT_F16)
@@ -3228,14 +3247,16 @@ GEMV_MMA_N2W4(f16, OUT_F16)
         mma_gptq4_body<A, NT, NWN, CH, SK, PF, WB, true>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
     }
 #define GEMV_MMA_Z8(SUF, A)                                                                                  \
-    GEMV_Z8_ONE(A, gemv_mma_gptq4w4z_##SUF##_n1_c1, (128, 4), 1, 1, 2, false, 0, 4)                         \
-    GEMV_Z8_ONE(A, gemv_mma_gptq4wz_##SUF##_n1_c1, (256), 1, 1, 2, false, 0, 8)                             \
-    GEMV_Z8_ONE(A, gemv_mma_gptq4wz_##SUF##_n1_c1_sk, (256), 1, 1, 2, true, 0, 8)                           \
-    GEMV_Z8_ONE(A, gemv_mma_gptq4z_##SUF##_n1_c1, (256, 1), 1, 1, 1, false, 0, 8)                           \
-    GEMV_Z8_ONE(A, gemv_mma_gptq4z_##SUF##_n1_c1_sk, (256), 1, 1, 1, true, 0, 8)                            \
-    GEMV_Z8_ONE(A, gemv_mma_gptq4z_##SUF##_n2_c1, (256, 2), 2, 1, 1, false, 2, 8)                           \
-    GEMV_Z8_ONE(A, gemv_mma_gptq4z_##SUF##_n2_c1_sk, (256, 2), 2, 1, 1, true, 2, 8)                         \
-    GEMV_Z8_ONE(A, gemv_mma_gptq4z_##SUF##_n2_c2, (256, 2), 2, 2, 1, false, 2, 8)
+    GEMV_Z8_ONE(A, gemv_mma_gptq4w4z_##SUF##_n1_c1, (128, 4), 1, 1, 2, SK_NO, 0, 4)                         \
+    GEMV_Z8_ONE(A, gemv_mma_gptq4wz_##SUF##_n1_c1, (256), 1, 1, 2, SK_NO, 0, 8)                             \
+    GEMV_Z8_ONE(A, gemv_mma_gptq4wz_##SUF##_n1_c1_sk, (256), 1, 1, 2, SK_CL, 0, 8)                           \
+    GEMV_Z8_ONE(A, gemv_mma_gptq4wz_##SUF##_n1_c1_skf, (256), 1, 1, 2, SK_FIX, 0, 8)                         \
+    GEMV_Z8_ONE(A, gemv_mma_gptq4z_##SUF##_n1_c1, (256, 1), 1, 1, 1, SK_NO, 0, 8)                           \
+    GEMV_Z8_ONE(A, gemv_mma_gptq4z_##SUF##_n1_c1_sk, (256, 3), 1, 1, 1, SK_CL, 0, 8)                         \
+    GEMV_Z8_ONE(A, gemv_mma_gptq4z_##SUF##_n1_c1_skf, (256), 1, 1, 1, SK_FIX, 0, 8)                          \
+    GEMV_Z8_ONE(A, gemv_mma_gptq4z_##SUF##_n2_c1, (256, 2), 2, 1, 1, SK_NO, 2, 8)                           \
+    GEMV_Z8_ONE(A, gemv_mma_gptq4z_##SUF##_n2_c1_sk, (256, 2), 2, 1, 1, SK_CL, 2, 8)                         \
+    GEMV_Z8_ONE(A, gemv_mma_gptq4z_##SUF##_n2_c2, (256, 2), 2, 2, 1, SK_NO, 2, 8)
 GEMV_MMA_Z8(bf16, OUT_BF16)
 GEMV_MMA_Z8(f16, OUT_F16)
 GEMV_MMA_GPTQ_C(bf16, OUT_BF16, 1)
@@ -3336,11 +3357,11 @@ GEMV_MMA_FP4GA(f16, OUT_F16, 1) GEMV_MMA_FP4GA(f16, OUT_F16, 2) GEMV_MMA_FP4GA(f
 GEMV_MMA_MXFP4GA(1) GEMV_MMA_MXFP4GA(2) GEMV_MMA_MXFP4GA(4)
 #define GEMV_MMA_FP4GA_SK(SUF, A)                                                                            \
     extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_nvfp4ga_##SUF##_c1_sk(ROW_ARGS_NVFP4, float* part) { \
-        mma_fp4_ga_body<A, 0, 1, 8, true>(y, x, (const u32*)w, ws, global, convention, bias, m, N, K, part);     \
+        mma_fp4_ga_body<A, 0, 1, 8, SK_CL>(y, x, (const u32*)w, ws, global, convention, bias, m, N, K, part);     \
     }
 GEMV_MMA_FP4GA_SK(bf16, OUT_BF16) GEMV_MMA_FP4GA_SK(f16, OUT_F16)
 extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_mxfp4ga_bf16_c1_sk(MMA_ARGS_MXFP4, float* part) {
-    mma_fp4_ga_body<OUT_BF16, 1, 1, 8, true>(y, x, (const u32*)w, sc, nullptr, delta, bias, m, N, K, part);
+    mma_fp4_ga_body<OUT_BF16, 1, 1, 8, SK_CL>(y, x, (const u32*)w, sc, nullptr, delta, bias, m, N, K, part);
 }
 // One column group per 16-warp block (one block per SM at 128 registers), for layers whose
 // column groups fit one wave of such blocks: K split 16 ways in the block, and over two
@@ -3350,14 +3371,14 @@ extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_mxfp4ga_bf16_c1_sk
         mma_fp4_ga_body<A, 0, 1, 16>(y, x, (const u32*)w, ws, global, convention, bias, m, N, K, part);          \
     }                                                                                                        \
     extern "C" __global__ void __launch_bounds__(512, 1) gemv_mma_nvfp4ga_##SUF##_c1w16_sk(ROW_ARGS_NVFP4, float* part) { \
-        mma_fp4_ga_body<A, 0, 1, 16, true>(y, x, (const u32*)w, ws, global, convention, bias, m, N, K, part);    \
+        mma_fp4_ga_body<A, 0, 1, 16, SK_CL>(y, x, (const u32*)w, ws, global, convention, bias, m, N, K, part);    \
     }
 GEMV_MMA_FP4GA16(bf16, OUT_BF16) GEMV_MMA_FP4GA16(f16, OUT_F16)
 extern "C" __global__ void __launch_bounds__(512, 1) gemv_mma_mxfp4ga_bf16_c1w16(MMA_ARGS_MXFP4, float* part) {
     mma_fp4_ga_body<OUT_BF16, 1, 1, 16>(y, x, (const u32*)w, sc, nullptr, delta, bias, m, N, K, part);
 }
 extern "C" __global__ void __launch_bounds__(512, 1) gemv_mma_mxfp4ga_bf16_c1w16_sk(MMA_ARGS_MXFP4, float* part) {
-    mma_fp4_ga_body<OUT_BF16, 1, 1, 16, true>(y, x, (const u32*)w, sc, nullptr, delta, bias, m, N, K, part);
+    mma_fp4_ga_body<OUT_BF16, 1, 1, 16, SK_CL>(y, x, (const u32*)w, sc, nullptr, delta, bias, m, N, K, part);
 }
 GEMV_MMA_W(bf16, OUT_BF16, 1)
 GEMV_MMA_W(bf16, OUT_BF16, 2)
@@ -3478,6 +3499,36 @@ extern "C" __global__ void gemv_permute_x(u16* __restrict__ xs, const u16* __res
     if (j >= (u32)K || (int)blockIdx.y >= m) return;
     const u64 row = (u64)blockIdx.y * (u64)K;
     xs[row + j] = x[row + perm[j]];
+}
+
+// The same permute staged through shared memory (K % 8 == 0, K * 2 bytes of dynamic shared
+// memory): block (bx, r) copies row r of x into shared memory by 16-byte cp.async, issued
+// together with its threads' permutation entries (so the two wait on one memory latency,
+// where gemv_permute_x's gather waits on the permutation entry first), then each thread
+// gathers its 8 positions j = 8 (bx * blockDim.x + tid) + i from there and writes them with
+// one 16-byte store.
+extern "C" __global__ void gemv_permute_x_sm(u16* __restrict__ xs, const u16* __restrict__ x, const int* __restrict__ perm,
+                                             int m, int K) {
+    grid_dep_launch(); // as gemv_permute_x
+    extern __shared__ uint4 xrow[]; // K / 8 vectors
+    if ((int)blockIdx.y >= m) return;
+    const u64 row = (u64)blockIdx.y * (u64)K;
+    const int nv = K >> 3, jv = blockIdx.x * blockDim.x + threadIdx.x;
+    int4 pa = make_int4(0, 0, 0, 0), pb = pa;
+    if (jv < nv) {
+        pa = reinterpret_cast<const int4*>(perm)[2 * jv];
+        pb = reinterpret_cast<const int4*>(perm)[2 * jv + 1];
+    }
+    const uint4* xv = reinterpret_cast<const uint4*>(x + row);
+    for (int v = threadIdx.x; v < nv; v += blockDim.x) cp_async16(&xrow[v], xv + v); // all in flight at once
+    cp_async_commit();
+    cp_async_wait<0>();
+    __syncthreads();
+    if (jv >= nv) return;
+    const u16* xr = reinterpret_cast<const u16*>(xrow);
+    const uint4 o = make_uint4((u32)xr[pa.x] | (u32)xr[pa.y] << 16, (u32)xr[pa.z] | (u32)xr[pa.w] << 16,
+                               (u32)xr[pb.x] | (u32)xr[pb.y] << 16, (u32)xr[pb.z] | (u32)xr[pb.w] << 16);
+    reinterpret_cast<uint4*>(xs + row)[jv] = o;
 }
 
 extern "C" __global__ void gemv_finalize_bf16(u16* y, const float* part, int splits, const u16* bias, int m, int N) {

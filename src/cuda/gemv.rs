@@ -109,9 +109,12 @@ fn mma_col_plan(
             let sk = format!("{kernel}_sk");
             let cluster = cluster_split(gpu, &sk, tiles as u32, splits as u32, threads.max(256));
             let take = !two_tile || (cluster && env_knob("SAFEWEIGHTS_MMA_SK16", 1) == 1);
-            match take {
-                true => (sk, cluster),
-                false => (kernel, false),
+            match (take, cluster) {
+                (true, true) => (sk, true),
+                // Without clusters: the `_skf` twin, the same sums through L2 without the
+                // cluster and transaction-barrier code (gemv.cu, `SK_FIX`).
+                (true, false) => (format!("{sk}f"), false),
+                (false, _) => (kernel, false),
             }
         }
         false => (kernel, false),
@@ -285,12 +288,14 @@ fn partial_second_wave(tiles: usize, wave: usize) -> bool {
 /// zero words not read), for symmetric compressed-tensors int4 on the GPTQ4 kernels; `None`
 /// for a tuning variant without one (it reads the repack's zero words of 8 instead).
 fn zero8_variant(kernel: &str) -> Option<String> {
-    const TWINS: [(&str, &str); 8] = [
+    const TWINS: [(&str, &str); 10] = [
         ("gptq4w4", "n1_c1"),
         ("gptq4w", "n1_c1"),
         ("gptq4w", "n1_c1_sk"),
+        ("gptq4w", "n1_c1_skf"),
         ("gptq4", "n1_c1"),
         ("gptq4", "n1_c1_sk"),
+        ("gptq4", "n1_c1_skf"),
         ("gptq4", "n2_c1"),
         ("gptq4", "n2_c1_sk"),
         ("gptq4", "n2_c2"),
@@ -1757,10 +1762,21 @@ fn permuted_x(
         ));
     }
     let xs = ensure(gpu, &mut scratch.xs, m * k * 2)?;
-    let mut cfg = grid_1d(k as u64, 256)?;
+    // Staged through shared memory (a row of x per block) where the row fits without an
+    // opt-in; gemv_permute_x (one gathered element per thread) otherwise, or with
+    // `SAFEWEIGHTS_PERMUTE_SM=0`.
+    let staged = k % 8 == 0 && k * 2 <= 48 * 1024 && env_knob("SAFEWEIGHTS_PERMUTE_SM", 1) == 1;
+    let (name, mut cfg) = match staged {
+        true => {
+            let mut cfg = grid_1d((k / 8) as u64, 256)?;
+            cfg.shared_mem_bytes = (k * 2) as u32;
+            ("gemv_permute_x_sm", cfg)
+        }
+        false => ("gemv_permute_x", grid_1d(k as u64, 256)?),
+    };
     cfg.grid_dim.1 = m as u32;
     gpu.launch(
-        "gemv_permute_x",
+        name,
         cfg,
         &[
             KArg::Ptr(xs),
@@ -2150,7 +2166,7 @@ pub fn gemv_async(
             // their buffer starts with the tiles' arrival counters, zeroed once here and
             // reset by the kernel after each use. Launched as clusters, they sum in shared
             // memory and need no buffer.
-            let fused = kernel.ends_with("_sk");
+            let fused = kernel.ends_with("_sk") || kernel.ends_with("_skf");
             let part = match (*splits > 1 && !*cluster, fused) {
                 (false, _) => 0,
                 (true, false) => ensure(gpu, &mut scratch.part, *splits as usize * m * n * 4)?,
@@ -2840,6 +2856,14 @@ mod tests {
                 "gemv_mma_gptq4_f16_n1_c1_sk",
                 "gemv_mma_gptq4z_f16_n1_c1_sk",
             ),
+            (
+                "gemv_mma_gptq4_bf16_n1_c1_skf",
+                "gemv_mma_gptq4z_bf16_n1_c1_skf",
+            ),
+            (
+                "gemv_mma_gptq4w_f16_n1_c1_skf",
+                "gemv_mma_gptq4wz_f16_n1_c1_skf",
+            ),
             ("gemv_mma_gptq4_bf16_n2_c1", "gemv_mma_gptq4z_bf16_n2_c1"),
             ("gemv_mma_gptq4_f16_n2_c2", "gemv_mma_gptq4z_f16_n2_c2"),
             (
@@ -2962,6 +2986,10 @@ mod tests {
             "awq_##SUF##_n1",
         ] {
             assert!(src.contains(&format!("gemv_mma_{f}_sk(")), "{f}");
+            // Its twin for launches without clusters (`mma_col_plan`), at M <= 8.
+            if !f.contains("_n2_") {
+                assert!(src.contains(&format!("gemv_mma_{f}_skf(")), "{f}");
+            }
         }
         assert!(src.contains("GEMV_MMA_SK(bf16, OUT_BF16)"));
         assert!(src.contains("GEMV_MMA_SK(f16, OUT_F16)"));

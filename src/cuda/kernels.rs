@@ -93,6 +93,24 @@ pub fn opt_in_smem(name: &str) -> u32 {
     }
 }
 
+/// The preferred shared-memory carveout (percent of the SM's unified L1 / shared memory,
+/// `CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT`) set on kernel `name` when it is
+/// loaded, if any. The shared-memory act-order permute (`gemv_permute_x_sm`, one row of
+/// activations per block) asks for the least, 0: with the driver's choice, the `i4wp` GEMV
+/// launched to overlap it took 1.5 us longer on 4096x14336 (H100, M = 1, same call: 18.2-18.5
+/// against 16.8-16.9 us; with 100, 28672x8192 lost 0.8-1.0 instead; docs/perf.md, session
+/// 24). `SAFEWEIGHTS_PERMUTE_CARVEOUT=<percent>` overrides it (-1: the driver's choice).
+pub fn preferred_carveout(name: &str) -> Option<i32> {
+    if name != "gemv_permute_x_sm" {
+        return None;
+    }
+    let pct = std::env::var("SAFEWEIGHTS_PERMUTE_CARVEOUT")
+        .ok()
+        .and_then(|v| v.trim().parse::<i32>().ok())
+        .unwrap_or(0);
+    (0..=100).contains(&pct).then_some(pct)
+}
+
 /// The module defining kernel function `name`: `gemv_*` functions live in the GEMV module
 /// (macro-generated families `gemv_<format>_<dtype>_m<MT>`); the others are found by
 /// scanning the embedded dequant source for `void name(` or their macro family.
@@ -164,5 +182,17 @@ mod tests {
         assert_eq!(module_of("dq_gptq5_bf16"), None);
         assert_eq!(module_of("dq_gptq3_act_bf16"), None);
         assert_eq!(module_of("no_such_kernel"), None);
+    }
+
+    #[test]
+    fn only_the_staged_permute_sets_a_carveout() {
+        assert_eq!(preferred_carveout("gemv_permute_x"), None);
+        assert_eq!(preferred_carveout("gemv_mma_i4wp_bf16_n1_w8"), None);
+        if std::env::var_os("SAFEWEIGHTS_PERMUTE_CARVEOUT").is_none() {
+            assert_eq!(preferred_carveout("gemv_permute_x_sm"), Some(0));
+        }
+        let src = include_str!("../../kernels/gemv.cu");
+        assert!(src.contains("void gemv_permute_x_sm("));
+        assert_eq!(module_of("gemv_permute_x_sm"), Some(ModuleId::Gemv));
     }
 }

@@ -278,6 +278,13 @@ impl Gpu {
             )
             .map_err(|e| GpuError::driver("cuFuncSetAttribute", e))?;
         }
+        if let Some(pct) = kernels::preferred_carveout(name) {
+            f.set_attribute(
+                sys::CUfunction_attribute::CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT,
+                pct,
+            )
+            .map_err(|e| GpuError::driver("cuFuncSetAttribute", e))?;
+        }
         self.functions
             .lock()
             .expect("poisoned")
