@@ -99,15 +99,23 @@ pub fn opt_in_smem(name: &str) -> u32 {
 /// activations per block) asks for the least, 0: with the driver's choice, the `i4wp` GEMV
 /// launched to overlap it took 1.5 us longer on 4096x14336 (H100, M = 1, same call: 18.2-18.5
 /// against 16.8-16.9 us; with 100, 28672x8192 lost 0.8-1.0 instead; docs/perf.md, session
-/// 24). `SAFEWEIGHTS_PERMUTE_CARVEOUT=<percent>` overrides it (-1: the driver's choice).
+/// 24). `SAFEWEIGHTS_PERMUTE_CARVEOUT=<percent>` overrides it (-1: the driver's choice), and
+/// `SAFEWEIGHTS_CARVEOUT=<kernel>=<percent>,...` sets any kernel's, for tuning.
 pub fn preferred_carveout(name: &str) -> Option<i32> {
-    if name != "gemv_permute_x_sm" {
-        return None;
-    }
-    let pct = std::env::var("SAFEWEIGHTS_PERMUTE_CARVEOUT")
-        .ok()
-        .and_then(|v| v.trim().parse::<i32>().ok())
-        .unwrap_or(0);
+    let tuned = std::env::var("SAFEWEIGHTS_CARVEOUT").ok().and_then(|v| {
+        v.split(',').find_map(|kv| {
+            let (k, p) = kv.split_once('=')?;
+            (k.trim() == name).then(|| p.trim().parse::<i32>().ok())?
+        })
+    });
+    let pct = match (tuned, name) {
+        (Some(p), _) => p,
+        (None, "gemv_permute_x_sm") => std::env::var("SAFEWEIGHTS_PERMUTE_CARVEOUT")
+            .ok()
+            .and_then(|v| v.trim().parse::<i32>().ok())
+            .unwrap_or(0),
+        (None, _) => return None,
+    };
     (0..=100).contains(&pct).then_some(pct)
 }
 
@@ -186,9 +194,13 @@ mod tests {
 
     #[test]
     fn only_the_staged_permute_sets_a_carveout() {
-        assert_eq!(preferred_carveout("gemv_permute_x"), None);
-        assert_eq!(preferred_carveout("gemv_mma_i4wp_bf16_n1_w8"), None);
-        if std::env::var_os("SAFEWEIGHTS_PERMUTE_CARVEOUT").is_none() {
+        if std::env::var_os("SAFEWEIGHTS_CARVEOUT").is_none() {
+            assert_eq!(preferred_carveout("gemv_permute_x"), None);
+            assert_eq!(preferred_carveout("gemv_mma_i4wp_bf16_n1_w8"), None);
+        }
+        if std::env::var_os("SAFEWEIGHTS_PERMUTE_CARVEOUT").is_none()
+            && std::env::var_os("SAFEWEIGHTS_CARVEOUT").is_none()
+        {
             assert_eq!(preferred_carveout("gemv_permute_x_sm"), Some(0));
         }
         let src = include_str!("../../kernels/gemv.cu");
