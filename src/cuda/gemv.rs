@@ -1762,18 +1762,9 @@ fn permuted_x(
         ));
     }
     let xs = ensure(gpu, &mut scratch.xs, m * k * 2)?;
-    // Staged through shared memory (a row of x per block) where the row fits without an
-    // opt-in; gemv_permute_x (one gathered element per thread) otherwise, or with
-    // `SAFEWEIGHTS_PERMUTE_SM=0`.
-    let staged = k % 8 == 0 && k * 2 <= 48 * 1024 && env_knob("SAFEWEIGHTS_PERMUTE_SM", 1) == 1;
-    let (name, mut cfg) = match staged {
-        true => {
-            let mut cfg = grid_1d((k / 8) as u64, 256)?;
-            cfg.shared_mem_bytes = (k * 2) as u32;
-            ("gemv_permute_x_sm", cfg)
-        }
-        false => ("gemv_permute_x", grid_1d(k as u64, 256)?),
-    };
+    let (name, threads, smem) = permute_launch(k, env_knob("SAFEWEIGHTS_PERMUTE_SM", 1) == 1);
+    let mut cfg = grid_1d(threads, 256)?;
+    cfg.shared_mem_bytes = smem;
     cfg.grid_dim.1 = m as u32;
     gpu.launch(
         name,
@@ -1787,6 +1778,17 @@ fn permuted_x(
         ],
     )?;
     Ok(xs)
+}
+
+/// The activation permute for K positions: its kernel, the threads per row and the dynamic
+/// shared memory. Staged through shared memory (`gemv_permute_x_sm`: a row of x per block, 8
+/// positions per thread) where K % 8 == 0 and the row fits without an opt-in, when `staged`;
+/// `gemv_permute_x` (one gathered position per thread) otherwise.
+fn permute_launch(k: usize, staged: bool) -> (&'static str, u64, u32) {
+    match staged && k % 8 == 0 && k * 2 <= 48 * 1024 {
+        true => ("gemv_permute_x_sm", (k / 8) as u64, (k * 2) as u32),
+        false => ("gemv_permute_x", k as u64, 0),
+    }
 }
 
 /// Launches `gemv_finalize_<act>` (the sum of a K-split GEMV's f32 shares, plus the bias)
@@ -2743,6 +2745,26 @@ mod tests {
                 let grp = ((u64::from(2 * hh + 1) * u64::from(gmag)) >> 32) as u32;
                 assert_eq!(grp, hh / hpg, "hpg {hpg} half {hh}");
             }
+        }
+    }
+
+    #[test]
+    fn act_order_permute_is_staged_where_a_row_fits() {
+        let src = include_str!("../../kernels/gemv.cu");
+        assert_eq!(
+            permute_launch(8192, true),
+            ("gemv_permute_x_sm", 1024, 16384)
+        );
+        assert_eq!(
+            permute_launch(24576, true),
+            ("gemv_permute_x_sm", 3072, 49152)
+        );
+        // Past 48 KB of shared memory, K % 8 != 0, or turned off: the gather kernel.
+        assert_eq!(permute_launch(24584, true), ("gemv_permute_x", 24584, 0));
+        assert_eq!(permute_launch(4100, true), ("gemv_permute_x", 4100, 0));
+        assert_eq!(permute_launch(8192, false), ("gemv_permute_x", 8192, 0));
+        for name in ["gemv_permute_x", "gemv_permute_x_sm"] {
+            assert!(src.contains(&format!("void {name}(")), "{name}");
         }
     }
 
