@@ -105,7 +105,9 @@ pub fn preferred_carveout(name: &str) -> Option<i32> {
     let tuned = std::env::var("SAFEWEIGHTS_CARVEOUT").ok().and_then(|v| {
         v.split(',').find_map(|kv| {
             let (k, p) = kv.split_once('=')?;
-            (k.trim() == name).then(|| p.trim().parse::<i32>().ok())?
+            (k.trim() == name)
+                .then(|| p.trim().parse::<i32>().ok())
+                .flatten()
         })
     });
     let pct = match (tuned, name) {
