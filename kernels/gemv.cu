@@ -160,6 +160,51 @@ __device__ __forceinline__ void grid_dep_launch() {
     asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
 }
 
+// SW_TL (a timing probe, compiled only with SAFEWEIGHTS_KERNEL_DEFINES=SW_TL=1 or 2; see
+// docs/cuda.md): lane 0 of each warp of the GPTQ4 group-sum kernel writes a stamp at phase p
+// to sw_tl_buf[(block * warps + warp) * 8 + p]: at entry (p = 0) the low 32 bits of
+// %globaltimer over those of %clock, later the warp's %clock. SW_TL=1 stamps the chunk loop
+// (TLA), SW_TL=2 the set-up before it (TLB). gemv_tl_copy copies the stamps out and clears
+// them, for the bench's SAFEWEIGHTS_TL_PROBE report (src/cuda/bench.rs, tl_probe).
+#ifdef SW_TL
+__device__ unsigned long long sw_tl_buf[16384];
+__device__ __forceinline__ void tl_stamp(int ph) {
+    if ((threadIdx.x & 31) == 0) {
+        unsigned long long t;
+        unsigned c;
+        asm volatile("mov.u32 %0, %%clock;" : "=r"(c)::"memory");
+        if (ph == 0) {
+            asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t)::"memory");
+            t = (t << 32) | c;
+        } else {
+            t = c;
+        }
+        const int i = (((int)(blockIdx.y * gridDim.x + blockIdx.x) * (int)(blockDim.x >> 5)) + (int)(threadIdx.x >> 5)) * 8 + ph;
+        if (i < 16384) sw_tl_buf[i] = t;
+    }
+}
+extern "C" __global__ void gemv_tl_copy(unsigned long long* dst) {
+    for (int i = threadIdx.x + blockIdx.x * blockDim.x; i < 16384; i += blockDim.x * gridDim.x) {
+        dst[i] = sw_tl_buf[i];
+        sw_tl_buf[i] = 0ull;
+    }
+}
+#define TL(p) tl_stamp(p)
+#define TLA(p)                                                                                               \
+    if (SW_TL == 1) tl_stamp(p)
+#define TLB(p)                                                                                               \
+    if (SW_TL == 2) tl_stamp(p)
+// A stamp after this value is ready (an MMA's result, an activation word).
+#define TL_DEP(v) asm volatile("" ::"f"(v))
+#define TL_DEPU(v) asm volatile("" ::"r"(v))
+#else
+#define TL(p)
+#define TLA(p)
+#define TLB(p)
+#define TL_DEP(v)
+#define TL_DEPU(v)
+#endif
+
 template <int N> __device__ __forceinline__ void cp_async_wait() {
     asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory");
 }
@@ -1833,6 +1878,7 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
                                                   const u32* __restrict__ qz, const u16* __restrict__ scales,
                                                   int scale_dt, int group_size, int v1, const u16* __restrict__ bias,
                                                   int m, int N, int K) {
+    TL(0);
     if (SK == SK_CL) sk_entry(); // split_tail: block 0's transaction barrier, the cluster barrier's arrival
     grid_dep_launch();
     constexpr int W = WB, KW = W / NWN;
@@ -1843,6 +1889,8 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
     const int chunks = K / 32;
     const int parts = (int)gridDim.y * KW, pi = (int)blockIdx.y * KW + wk;
     const int c0 = (int)((long long)chunks * pi / parts), c1 = (int)((long long)chunks * (pi + 1) / parts);
+    TL_DEPU(c1);
+    TLB(1);
     // Loaded columns (B operand) and output columns (scales, zeros): clamped into the layer;
     // N % 8 == 0, so a clamped block lies wholly past N and its outputs are dropped.
     const int la = min(n0 + 4 * g, N - 4), lb = min(n0 + 32 + 4 * g, N - 4);
@@ -1865,6 +1913,7 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
     }
 #pragma unroll
     for (int i = 0; i < 8; ++i) red4[warp][i][lane] = make_float4(0.f, 0.f, 0.f, 0.f);
+    TLB(2);
     float gacc[8][4], sx[4];
     auto clear = [&]() {
 #pragma unroll
@@ -1971,11 +2020,17 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
         }
     };
     int gend = (c0 / cpg + 1) * cpg;
+    TL_DEPU((u32)(size_t)pa);
+    TL_DEPU((u32)(size_t)xg8);
+    TLB(3);
     if (c0 < c1) prefetch_group_words<Z8>(sgA, sgB, zgA, zgB);
     if (c0 < c1) fetch();
     // Act-order layers: the permuted activations are read only after the permute has
     // finished (see mma_gptq4_body_pc).
+    TLB(4);
     grid_dep_wait();
+    TLA(1);
+    TLB(5);
     if (c0 < c1) {
         group_start(gend < c1);
         if (XP) xload();
@@ -1995,9 +2050,22 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
         if (!XP) xload();
         u32 X[2][4];
         quads(X);
+        if (c == c0 || c == c0 + 1) {
+            TL_DEPU(X[1][3]);
+            TLA(c == c0 ? 2 : 4);
+            if (c == c0) {
+                TLB(6);
+            }
+        }
         if (XP && c + 1 < c1) xload();
         mmas(w, X);
+        if (c == c0 || c == c0 + 1) {
+            TL_DEP(gacc[7][3]);
+            TLA(c == c0 ? 3 : 5);
+        }
     }
+    TL_DEP(gacc[7][3]);
+    TLA(6);
     if (c0 < c1) flush();
     // The lane's sums from its float4 slots to the scalar layout [warp][e][lane], which the
     // tail reads without bank conflicts (scalar reads of the float4 slots are 4-way).
@@ -2017,6 +2085,7 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
     }
     __syncthreads();
     ga_tail<A, SK, W, NWN>(red, y, part, bias, m, N, n0);
+    TL(7);
 }
 
 // NVFP4 or MXFP4 (FMT 0 / 1) weights and scales ([N, K/2] and [N, K/16] or [N, K/32], §6,

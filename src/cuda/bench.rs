@@ -657,6 +657,27 @@ pub fn bench_gemv(
                     )?;
                     Ok(())
                 })?;
+                if std::env::var("SAFEWEIGHTS_TL_PROBE").is_ok_and(|v| v == "1" || v == "2") {
+                    tl_probe(
+                        gpu,
+                        &format!("{}/{n}x{k}/m{m}", fx.packed().label()),
+                        fresh,
+                        |it| {
+                            gemv_async(
+                                gpu,
+                                &layers[it % layers.len()],
+                                act,
+                                m,
+                                &x,
+                                None,
+                                &y,
+                                &mut scratch,
+                                None,
+                            )?;
+                            Ok(())
+                        },
+                    )?;
+                }
                 let bytes = (layers[0].packed_bytes() + m * k * 2 + m * n * 2) as u64;
                 let g = gbps(bytes, &t);
                 if same_size.is_none() {
@@ -679,6 +700,166 @@ pub fn bench_gemv(
         }
     }
     Ok(out)
+}
+
+/// Stamp slots per warp in the `SW_TL` probe buffer (kernels/gemv.cu, `tl_stamp`).
+pub const TL_SLOTS: usize = 8;
+/// Warp-slot capacity of that buffer (u64 words).
+pub const TL_WORDS: usize = 16384;
+/// The quantiles [`tl_phase_spread`] reports: min, p10, median, p90, max.
+pub const TL_QUANTILES: [f64; 5] = [0.0, 0.1, 0.5, 0.9, 1.0];
+
+/// One launch's `SW_TL` stamps (`TL_SLOTS` u64 words per warp; a warp that did not run has
+/// slot 0 zero) as, per phase, the quantiles [`TL_QUANTILES`] over warps of: for phase 0, the
+/// warp's entry time in ns after the launch's first entry (the low 32 bits of %globaltimer
+/// in slot 0's high word); for phases 1-7, the cycles from the warp's entry (%clock, slot 0's
+/// low word) to that stamp. A phase no warp stamped is `None`; `None` overall when no warp
+/// stamped at all (a kernel built without the probe).
+pub fn tl_phase_spread(stamps: &[u64]) -> Option<Vec<Option<[f64; 5]>>> {
+    let warps: Vec<&[u64]> = stamps
+        .chunks_exact(TL_SLOTS)
+        .filter(|w| w[0] != 0)
+        .collect();
+    let entry_ns = |w: &[u64]| (w[0] >> 32) as u32;
+    // The first entry: the one from which the others lie least far ahead, counted modulo
+    // 2^32, so a wrap of the low 32 bits (every 4.3 s) between two entries does not matter.
+    let first = warps.iter().map(|w| entry_ns(w)).min_by_key(|&e| {
+        warps
+            .iter()
+            .map(|w| entry_ns(w).wrapping_sub(e))
+            .max()
+            .unwrap_or(0)
+    })?;
+    let spread = |mut v: Vec<f64>| -> Option<[f64; 5]> {
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_by(|a, b| a.total_cmp(b));
+        let q = |f: f64| v[((v.len() - 1) as f64 * f).round() as usize];
+        Some(TL_QUANTILES.map(q))
+    };
+    Some(
+        (0..TL_SLOTS)
+            .map(|p| {
+                spread(
+                    warps
+                        .iter()
+                        .filter(|w| p == 0 || w[p] != 0)
+                        .map(|w| match p {
+                            0 => entry_ns(w).wrapping_sub(first) as f64,
+                            _ => (w[p] as u32).wrapping_sub(w[0] as u32) as f64,
+                        })
+                        .collect(),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// The `SW_TL` timing probe (`SAFEWEIGHTS_TL_PROBE=1|2`, with kernels built with
+/// `SAFEWEIGHTS_KERNEL_DEFINES=SW_TL=1|2`; docs/cuda.md): 30 launches queued behind a hold,
+/// each after its `prep` and an event, each followed by a copy of the kernel's stamps; prints
+/// per phase the medians over launches of [`tl_phase_spread`], and the launches' median event
+/// time. Diagnostic output on stderr only.
+fn tl_probe(
+    gpu: &Gpu,
+    key: &str,
+    mut prep: impl FnMut(usize) -> GpuResult<()>,
+    mut launch: impl FnMut(usize) -> GpuResult<()>,
+) -> GpuResult<()> {
+    const R: usize = 30;
+    let copy_cfg = LaunchConfig {
+        grid_dim: (16, 1, 1),
+        block_dim: (256, 1, 1),
+        shared_mem_bytes: 0,
+    };
+    let bufs = (0..=R)
+        .map(|_| gpu.alloc(TL_WORDS * 8))
+        .collect::<GpuResult<Vec<_>>>()?;
+    // Clears the stamps of earlier launches.
+    gpu.launch("gemv_tl_copy", copy_cfg, &[KArg::Ptr(bufs[R].ptr())])?;
+    gpu.launch(
+        "bench_hold",
+        LaunchConfig {
+            grid_dim: (1, 1, 1),
+            block_dim: (32, 1, 1),
+            shared_mem_bytes: 0,
+        },
+        &[KArg::U64(HOLD_MIN_NS)],
+    )?;
+    let mut evs = Vec::with_capacity(R);
+    for (i, buf) in bufs.iter().take(R).enumerate() {
+        let (a, b) = (gpu.event()?, gpu.event()?);
+        prep(1000 + i)?;
+        gpu.record(&a)?;
+        launch(1000 + i)?;
+        gpu.record(&b)?;
+        gpu.launch("gemv_tl_copy", copy_cfg, &[KArg::Ptr(buf.ptr())])?;
+        evs.push((a, b));
+    }
+    gpu.sync("tl probe")?;
+    let median = |mut v: Vec<f64>| -> f64 {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    };
+    let mut per_launch = Vec::with_capacity(R);
+    let mut ev_us = Vec::with_capacity(R);
+    for ((a, b), buf) in evs.iter().zip(&bufs) {
+        ev_us.push(gpu.elapsed_ms(a, b)? as f64 * 1000.0);
+        let words: Vec<u64> = gpu
+            .download(buf)?
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
+            .collect();
+        match tl_phase_spread(&words) {
+            Some(s) => per_launch.push(s),
+            None => {
+                eprintln!(
+                    "TL {key}: no stamps (kernel built without SW_TL, or not a stamped kernel)"
+                );
+                return Ok(());
+            }
+        }
+    }
+    eprintln!(
+        "TL {key}: event median {:.2} us, {R} launches",
+        median(ev_us)
+    );
+    let names = match std::env::var("SAFEWEIGHTS_TL_PROBE").as_deref() {
+        Ok("2") => [
+            "entry ns",
+            "c0 c1",
+            "zeroed",
+            "pointers",
+            "before wait",
+            "after wait",
+            "x c0",
+            "exit",
+        ],
+        _ => [
+            "entry ns",
+            "after wait",
+            "x c0",
+            "mma c0",
+            "x c0+1",
+            "mma c0+1",
+            "loop end",
+            "exit",
+        ],
+    };
+    for (p, name) in names.iter().enumerate() {
+        let cols: Vec<String> = (0..TL_QUANTILES.len())
+            .map(|j| {
+                let v = per_launch
+                    .iter()
+                    .filter_map(|s| s[p].map(|q| q[j]))
+                    .collect();
+                format!("{:6.0}", median(v))
+            })
+            .collect();
+        eprintln!("TL {key}: {name:11} min/p10/med/p90/max {}", cols.join(" "));
+    }
+    Ok(())
 }
 
 /// The gate's judgement of one kernel.
@@ -905,6 +1086,29 @@ mod tests {
         // No ceiling to compare: ratio 1.
         cur.read.gbps = f64::NAN;
         assert_eq!(ceiling_ratio(&base, &cur), 1.0);
+    }
+
+    #[test]
+    fn tl_phase_spread_reads_entry_times_and_cycles() {
+        // Three warps; the third's entry is 4,294,967,000 + 400 ns wrapped past 2^32, its
+        // clock wrapped too; the second warp has no phase-3 stamp; a fourth did not run.
+        let mut w = vec![0u64; 4 * TL_SLOTS];
+        let entry = |ns: u32, clk: u32| ((ns as u64) << 32) | clk as u64;
+        w[0] = entry(4_294_967_000, 100);
+        w[1] = 1100; // 1,000 cycles
+        w[3] = 3100;
+        w[TL_SLOTS] = entry(4_294_967_100, 5000);
+        w[TL_SLOTS + 1] = 7000; // 2,000 cycles
+        w[2 * TL_SLOTS] = entry(104, u32::MAX - 99);
+        w[2 * TL_SLOTS + 1] = 2900; // 3,000 cycles across the wrap
+        w[2 * TL_SLOTS + 3] = 400;
+        let s = tl_phase_spread(&w).expect("stamps");
+        assert_eq!(s[0], Some([0.0, 0.0, 100.0, 400.0, 400.0]));
+        assert_eq!(s[1], Some([1000.0, 1000.0, 2000.0, 3000.0, 3000.0]));
+        let p3 = s[3].expect("two warps");
+        assert_eq!((p3[0], p3[4]), (500.0, 3000.0));
+        assert_eq!(s[2], None);
+        assert_eq!(tl_phase_spread(&[0u64; 2 * TL_SLOTS]), None);
     }
 
     #[test]
