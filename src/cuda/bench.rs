@@ -200,16 +200,7 @@ pub fn time_launches_after(
         launch(i)?;
     }
     gpu.sync("bench warm-up")?;
-    let hold = (runs as u64 * HOLD_NS_PER_RUN).max(HOLD_MIN_NS);
-    gpu.launch(
-        "bench_hold",
-        LaunchConfig {
-            grid_dim: (1, 1, 1),
-            block_dim: (32, 1, 1),
-            shared_mem_bytes: 0,
-        },
-        &[KArg::U64(hold)],
-    )?;
+    hold_stream(gpu, (runs as u64 * HOLD_NS_PER_RUN).max(HOLD_MIN_NS))?;
     let mut evs = Vec::with_capacity(runs);
     for i in 0..runs {
         let (a, b) = (gpu.event()?, gpu.event()?);
@@ -225,6 +216,19 @@ pub fn time_launches_after(
         us.push(gpu.elapsed_ms(a, b)? as f64 * 1000.0);
     }
     Ok(summarize(&us))
+}
+
+/// Queues `bench_hold` for `ns` nanoseconds: the launches queued after it run back to back.
+fn hold_stream(gpu: &Gpu, ns: u64) -> GpuResult<()> {
+    gpu.launch(
+        "bench_hold",
+        LaunchConfig {
+            grid_dim: (1, 1, 1),
+            block_dim: (32, 1, 1),
+            shared_mem_bytes: 0,
+        },
+        &[KArg::U64(ns)],
+    )
 }
 
 /// Hold before the timed launches (`time_launches`): far above the host's submission time
@@ -643,8 +647,8 @@ pub fn bench_gemv(
                 // preparation of the first launch (repacks, the FP8 NaN scan) is not timed.
                 // The table names the plan the launches took.
                 let mut pl = Plan::DequantCublas;
-                let t = time_launches_after(gpu, layers.len().max(5), runs, fresh, |it| {
-                    pl = gemv_async(
+                let mut run = |it: usize| {
+                    gemv_async(
                         gpu,
                         &layers[it % layers.len()],
                         act,
@@ -654,29 +658,15 @@ pub fn bench_gemv(
                         &y,
                         &mut scratch,
                         None,
-                    )?;
+                    )
+                };
+                let t = time_launches_after(gpu, layers.len().max(5), runs, fresh, |it| {
+                    pl = run(it)?;
                     Ok(())
                 })?;
                 if std::env::var("SAFEWEIGHTS_TL_PROBE").is_ok_and(|v| v == "1" || v == "2") {
-                    tl_probe(
-                        gpu,
-                        &format!("{}/{n}x{k}/m{m}", fx.packed().label()),
-                        fresh,
-                        |it| {
-                            gemv_async(
-                                gpu,
-                                &layers[it % layers.len()],
-                                act,
-                                m,
-                                &x,
-                                None,
-                                &y,
-                                &mut scratch,
-                                None,
-                            )?;
-                            Ok(())
-                        },
-                    )?;
+                    let key = format!("{}/{n}x{k}/m{m}", fx.packed().label());
+                    tl_probe(gpu, &key, fresh, |it| run(it).map(|_| ()))?;
                 }
                 let bytes = (layers[0].packed_bytes() + m * k * 2 + m * n * 2) as u64;
                 let g = gbps(bytes, &t);
@@ -778,15 +768,7 @@ fn tl_probe(
         .collect::<GpuResult<Vec<_>>>()?;
     // Clears the stamps of earlier launches.
     gpu.launch("gemv_tl_copy", copy_cfg, &[KArg::Ptr(bufs[R].ptr())])?;
-    gpu.launch(
-        "bench_hold",
-        LaunchConfig {
-            grid_dim: (1, 1, 1),
-            block_dim: (32, 1, 1),
-            shared_mem_bytes: 0,
-        },
-        &[KArg::U64(HOLD_MIN_NS)],
-    )?;
+    hold_stream(gpu, HOLD_MIN_NS)?;
     let mut evs = Vec::with_capacity(R);
     for (i, buf) in bufs.iter().take(R).enumerate() {
         let (a, b) = (gpu.event()?, gpu.event()?);
