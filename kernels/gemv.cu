@@ -160,11 +160,12 @@ __device__ __forceinline__ void grid_dep_launch() {
     asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
 }
 
-// SW_TL (a timing probe, compiled only with SAFEWEIGHTS_KERNEL_DEFINES=SW_TL=1 or 2; see
+// SW_TL (a timing probe, compiled only with SAFEWEIGHTS_KERNEL_DEFINES=SW_TL=1, 2 or 3; see
 // docs/cuda.md): lane 0 of each warp of the GPTQ4 group-sum kernel writes a stamp at phase p
 // to sw_tl_buf[(block * warps + warp) * 8 + p]: at entry (p = 0) the low 32 bits of
 // %globaltimer over those of %clock, later the warp's %clock. SW_TL=1 stamps the chunk loop
-// (TLA), SW_TL=2 the set-up before it (TLB). gemv_tl_copy copies the stamps out and clears
+// (TLA), SW_TL=2 the set-up before it (TLB), SW_TL=3 the set-up's first steps (TLC: the
+// cluster set-up, the PDL trigger). gemv_tl_copy copies the stamps out and clears
 // them, for the bench's SAFEWEIGHTS_TL_PROBE report (src/cuda/bench.rs, tl_probe).
 #ifdef SW_TL
 __device__ unsigned long long sw_tl_buf[16384];
@@ -194,6 +195,8 @@ extern "C" __global__ void gemv_tl_copy(unsigned long long* dst) {
     if (SW_TL == 1) tl_stamp(p)
 #define TLB(p)                                                                                               \
     if (SW_TL == 2) tl_stamp(p)
+#define TLC(p)                                                                                               \
+    if (SW_TL == 3) tl_stamp(p)
 // A stamp after this value is ready (an MMA's result, an activation word).
 #define TL_DEP(v) asm volatile("" ::"f"(v))
 #define TL_DEPU(v) asm volatile("" ::"r"(v))
@@ -201,6 +204,7 @@ extern "C" __global__ void gemv_tl_copy(unsigned long long* dst) {
 #define TL(p)
 #define TLA(p)
 #define TLB(p)
+#define TLC(p)
 #define TL_DEP(v)
 #define TL_DEPU(v)
 #endif
@@ -1880,7 +1884,9 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
                                                   int m, int N, int K) {
     TL(0);
     if (SK == SK_CL) sk_entry(); // split_tail: block 0's transaction barrier, the cluster barrier's arrival
+    TLC(1);
     grid_dep_launch();
+    TLC(2);
     constexpr int W = WB, KW = W / NWN;
     static_assert(!SK || NWN == 1, "in-kernel split sums: one column group per block");
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
@@ -1891,6 +1897,7 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
     const int c0 = (int)((long long)chunks * pi / parts), c1 = (int)((long long)chunks * (pi + 1) / parts);
     TL_DEPU(c1);
     TLB(1);
+    TLC(3);
     // Loaded columns (B operand) and output columns (scales, zeros): clamped into the layer;
     // N % 8 == 0, so a clamped block lies wholly past N and its outputs are dropped.
     const int la = min(n0 + 4 * g, N - 4), lb = min(n0 + 32 + 4 * g, N - 4);
@@ -2023,11 +2030,13 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
     TL_DEPU((u32)(size_t)pa);
     TL_DEPU((u32)(size_t)xg8);
     TLB(3);
+    TLC(4);
     if (c0 < c1) prefetch_group_words<Z8>(sgA, sgB, zgA, zgB);
     if (c0 < c1) fetch();
     // Act-order layers: the permuted activations are read only after the permute has
     // finished (see mma_gptq4_body_pc).
     TLB(4);
+    TLC(5);
     grid_dep_wait();
     TLA(1);
     TLB(5);
@@ -2055,6 +2064,7 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
             TLA(c == c0 ? 2 : 4);
             if (c == c0) {
                 TLB(6);
+                TLC(6);
             }
         }
         if (XP && c + 1 < c1) xload();
