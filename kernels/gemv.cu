@@ -168,7 +168,8 @@ __device__ __forceinline__ void grid_dep_launch() {
 // cluster set-up, the PDL trigger). gemv_tl_copy copies the stamps out and clears
 // them, for the bench's SAFEWEIGHTS_TL_PROBE report (src/cuda/bench.rs, tl_probe).
 #ifdef SW_TL
-__device__ unsigned long long sw_tl_buf[16384];
+constexpr int SW_TL_WORDS = 16384; // TL_WORDS in src/cuda/bench.rs
+__device__ unsigned long long sw_tl_buf[SW_TL_WORDS];
 __device__ __forceinline__ void tl_stamp(int ph) {
     if ((threadIdx.x & 31) == 0) {
         unsigned long long t;
@@ -181,11 +182,11 @@ __device__ __forceinline__ void tl_stamp(int ph) {
             t = c;
         }
         const int i = (((int)(blockIdx.y * gridDim.x + blockIdx.x) * (int)(blockDim.x >> 5)) + (int)(threadIdx.x >> 5)) * 8 + ph;
-        if (i < 16384) sw_tl_buf[i] = t;
+        if (i < SW_TL_WORDS) sw_tl_buf[i] = t;
     }
 }
 extern "C" __global__ void gemv_tl_copy(unsigned long long* dst) {
-    for (int i = threadIdx.x + blockIdx.x * blockDim.x; i < 16384; i += blockDim.x * gridDim.x) {
+    for (int i = threadIdx.x + blockIdx.x * blockDim.x; i < SW_TL_WORDS; i += blockDim.x * gridDim.x) {
         dst[i] = sw_tl_buf[i];
         sw_tl_buf[i] = 0ull;
     }

@@ -713,15 +713,14 @@ pub fn tl_phase_spread(stamps: &[u64]) -> Option<Vec<Option<[f64; 5]>>> {
         .filter(|w| w[0] != 0)
         .collect();
     let entry_ns = |w: &[u64]| (w[0] >> 32) as u32;
-    // The first entry: the one from which the others lie least far ahead, counted modulo
-    // 2^32, so a wrap of the low 32 bits (every 4.3 s) between two entries does not matter.
-    let first = warps.iter().map(|w| entry_ns(w)).min_by_key(|&e| {
-        warps
-            .iter()
-            .map(|w| entry_ns(w).wrapping_sub(e))
-            .max()
-            .unwrap_or(0)
-    })?;
+    // The first entry, found by signed offsets from any one entry, so a wrap of the low 32
+    // bits (every 4.3 s) within a launch does not matter.
+    let any = entry_ns(warps.first()?);
+    let first = warps
+        .iter()
+        .map(|w| entry_ns(w).wrapping_sub(any) as i32)
+        .min()
+        .map(|d| any.wrapping_add(d as u32))?;
     let spread = |mut v: Vec<f64>| -> Option<[f64; 5]> {
         if v.is_empty() {
             return None;
