@@ -160,12 +160,13 @@ __device__ __forceinline__ void grid_dep_launch() {
     asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
 }
 
-// SW_TL (a timing probe, compiled only with SAFEWEIGHTS_KERNEL_DEFINES=SW_TL=1, 2 or 3; see
+// SW_TL (a timing probe, compiled only with SAFEWEIGHTS_KERNEL_DEFINES=SW_TL=1, 2, 3 or 4; see
 // docs/cuda.md): lane 0 of each warp of the GPTQ4 group-sum kernel writes a stamp at phase p
 // to sw_tl_buf[(block * warps + warp) * 8 + p]: at entry (p = 0) the low 32 bits of
 // %globaltimer over those of %clock, later the warp's %clock. SW_TL=1 stamps the chunk loop
 // (TLA), SW_TL=2 the set-up before it (TLB), SW_TL=3 the set-up's first steps (TLC: the
-// cluster set-up, the PDL trigger). gemv_tl_copy copies the stamps out and clears
+// cluster set-up, the PDL trigger), SW_TL=4 the tail after the loop (TLD: the last flush,
+// the block's reduction, split_tail's cluster exchange). gemv_tl_copy copies the stamps out and clears
 // them, for the bench's SAFEWEIGHTS_TL_PROBE report (src/cuda/bench.rs, tl_probe).
 #ifdef SW_TL
 constexpr int SW_TL_WORDS = 16384; // TL_WORDS in src/cuda/bench.rs
@@ -198,6 +199,8 @@ extern "C" __global__ void gemv_tl_copy(unsigned long long* dst) {
     if (SW_TL == 2) tl_stamp(p)
 #define TLC(p)                                                                                               \
     if (SW_TL == 3) tl_stamp(p)
+#define TLD(p)                                                                                               \
+    if (SW_TL == 4) tl_stamp(p)
 // A stamp after this value is ready (an MMA's result, an activation word).
 #define TL_DEP(v) asm volatile("" ::"f"(v))
 #define TL_DEPU(v) asm volatile("" ::"r"(v))
@@ -206,6 +209,7 @@ extern "C" __global__ void gemv_tl_copy(unsigned long long* dst) {
 #define TLA(p)
 #define TLB(p)
 #define TLC(p)
+#define TLD(p)
 #define TL_DEP(v)
 #define TL_DEPU(v)
 #endif
@@ -1707,8 +1711,9 @@ __device__ __forceinline__ float warps_sum(const float (*red)[E][32], int e, int
 // split), the f32 partials (finalize pass or splitk_fixup), or the cluster sums. SK kernels
 // call sk_entry() at entry, and their threads' e0, e0 + estep, ... must cover each element
 // once per lane (e0 = warp, estep = warps per block): block 0 waits for exactly E x 32 sums
-// from each other block of the cluster.
-template <int A, int E, int SK, typename Sum, typename Coord>
+// from each other block of the cluster. CW false: every thread of the block has already
+// waited on the cluster barrier (mma_gptq4_ga_body does so before its last flush).
+template <int A, int E, int SK, bool CW = true, typename Sum, typename Coord>
 __device__ __forceinline__ void split_tail(u16* __restrict__ y, float* part, const u16* __restrict__ bias, int m,
                                            int N, int col0, int cols, int e0, int estep, Sum final_sum, Coord coord) {
     const int lane = threadIdx.x & 31;
@@ -1720,12 +1725,14 @@ __device__ __forceinline__ void split_tail(u16* __restrict__ y, float* part, con
     constexpr int CLN = SK == SK_CL ? (E > 16 ? 2 : CL_MAX) : 1;
     const bool cl = SK == SK_CL && gridDim.y > 1 && gridDim.y <= CLN && cluster_blocks() == gridDim.y;
     __shared__ float cred[CLN][E][32];
-    if (SK == SK_CL) cluster_wait(); // the whole cluster runs
+    if (SK == SK_CL && CW) cluster_wait(); // the whole cluster runs
+    TLD(4);
     if (cl) {
         // The other blocks send their sums to block 0 and are done; block 0 waits for their
         // bytes, then adds them to its own in split order.
         if (blockIdx.y != 0) {
             for (int e = e0; e < E; e += estep) st_async_rank0(&cred[blockIdx.y][e][lane], final_sum(e));
+            TLD(5);
             return;
         }
         // The two-tile kernels (E = 32) add up block 0's own sums first, while the others'
@@ -1742,7 +1749,9 @@ __device__ __forceinline__ void split_tail(u16* __restrict__ y, float* part, con
             const int e = e0 + i * estep;
             own[i] = e < E ? final_sum(e) : 0.0f;
         }
+        TLD(5);
         sk_wait((gridDim.y - 1) * E * 32 * 4);
+        TLD(6);
         auto store = [&](int e, float s) {
             int mm, n;
             if (!coord(e, mm, n)) return;
@@ -1776,12 +1785,12 @@ __device__ __forceinline__ void split_tail(u16* __restrict__ y, float* part, con
 // W / NWN, in the first RK slots of each column group, the other warps' sums already added
 // there): a column group's K warps are summed by its first warp (NWN > 1), or the elements
 // are split over all warps (NWN == 1).
-template <int A, int E, int SK, int W, int NWN, int RK = W / NWN, typename Coord>
+template <int A, int E, int SK, int W, int NWN, int RK = W / NWN, bool CW = true, typename Coord>
 __device__ __forceinline__ void col_group_tail(const float (*red)[E][32], u16* __restrict__ y, float* part,
                                                const u16* __restrict__ bias, int m, int N, Coord coord) {
     constexpr int KW = RK;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, wn = warp % NWN, wk = warp / NWN;
-    split_tail<A, E, SK>(
+    split_tail<A, E, SK, CW>(
         y, part, bias, m, N, blockIdx.x * 64 * NWN, 64 * NWN, NWN == 1 ? warp : (wk == 0 ? 0 : E), NWN == 1 ? W : 1,
         [&](int e) {
             float s = 0.0f;
@@ -1837,11 +1846,11 @@ __device__ __forceinline__ void next_group_words(const u16*& sa, const u16*& sb,
 // in red[warp][e][lane] are n-tile i = e / 4, C register r = e % 4 of the warp's 64 columns
 // from n0 (n-tile i holds columns n0 + 32 (i / 4) + 4 n + i % 4), summed over the column
 // group's K warps by col_group_tail.
-template <int A, int SK, int W, int NWN, int RK = W / NWN>
+template <int A, int SK, int W, int NWN, int RK = W / NWN, bool CW = true>
 __device__ __forceinline__ void ga_tail(const float (*red)[32][32], u16* __restrict__ y, float* part,
                                         const u16* __restrict__ bias, int m, int N, int n0) {
     const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-    col_group_tail<A, 32, SK, W, NWN, RK>(red, y, part, bias, m, N, [&](int e, int& mm, int& n) {
+    col_group_tail<A, 32, SK, W, NWN, RK, CW>(red, y, part, bias, m, N, [&](int e, int& mm, int& n) {
         const int i = e >> 2, r = e & 3;
         mm = g + 8 * (r >> 1);
         n = n0 + 32 * (i >> 2) + (i & 3) + 8 * t + 4 * (r & 1);
@@ -2077,7 +2086,15 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
     }
     TL_DEP(gacc[7][3]);
     TLA(6);
+    TLD(1);
+    // The cluster barrier (arrived at entry, sk_entry) is waited on by each warp here, before
+    // its last flush, instead of in split_tail after the block's reduction, where it sat on
+    // the block's critical path. H100, same call, M = 16, 4096x4096, three rounds: GPTQ4
+    // 10.53-10.88 -> 10.50-10.72 us, AWQ 10.83-10.86 -> 10.56-10.66, ct int4 10.70-10.96 ->
+    // 10.59-10.85 (docs/perf.md, session 26).
+    if (SK == SK_CL) cluster_wait();
     if (c0 < c1) flush();
+    TLD(2);
     // The lane's sums from its float4 slots to the scalar layout [warp][e][lane], which the
     // tail reads without bank conflicts (scalar reads of the float4 slots are 4-way).
     float(*red)[32][32] = reinterpret_cast<float(*)[32][32]>(&red4[0][0][0]);
@@ -2095,7 +2112,8 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
         }
     }
     __syncthreads();
-    ga_tail<A, SK, W, NWN>(red, y, part, bias, m, N, n0);
+    TLD(3);
+    ga_tail<A, SK, W, NWN, W / NWN, SK != SK_CL>(red, y, part, bias, m, N, n0);
     TL(7);
 }
 

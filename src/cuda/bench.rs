@@ -665,7 +665,7 @@ pub fn bench_gemv(
                     Ok(())
                 })?;
                 if std::env::var("SAFEWEIGHTS_TL_PROBE")
-                    .is_ok_and(|v| matches!(v.as_str(), "1" | "2" | "3"))
+                    .is_ok_and(|v| matches!(v.as_str(), "1" | "2" | "3" | "4"))
                 {
                     let key = format!("{}/{n}x{k}/m{m}", fx.packed().label());
                     tl_probe(gpu, &key, fresh, |it| run(it).map(|_| ()))?;
@@ -747,8 +747,8 @@ pub fn tl_phase_spread(stamps: &[u64]) -> Option<Vec<Option<[f64; 5]>>> {
     )
 }
 
-/// The `SW_TL` timing probe (`SAFEWEIGHTS_TL_PROBE=1|2|3`, with kernels built with
-/// `SAFEWEIGHTS_KERNEL_DEFINES=SW_TL=1|2|3`; docs/cuda.md): 30 launches queued behind a hold,
+/// The `SW_TL` timing probe (`SAFEWEIGHTS_TL_PROBE=1|2|3|4`, with kernels built with
+/// `SAFEWEIGHTS_KERNEL_DEFINES=SW_TL=1|2|3|4`; docs/cuda.md): 30 launches queued behind a hold,
 /// each after its `prep` and an event, each followed by a copy of the kernel's stamps; prints
 /// per phase the medians over launches of [`tl_phase_spread`], and the launches' median event
 /// time. Diagnostic output on stderr only.
@@ -827,6 +827,16 @@ fn tl_probe(
             "pointers",
             "before wait",
             "x c0",
+            "exit",
+        ],
+        Ok("4") => [
+            "entry ns",
+            "loop end",
+            "flushed",
+            "reduced",
+            "split_tail",
+            "sums out",
+            "sk_wait",
             "exit",
         ],
         _ => [
