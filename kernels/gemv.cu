@@ -1653,7 +1653,7 @@ __device__ __forceinline__ u32 cluster_blocks() {
 }
 // The cluster barrier starts at kernel entry and is waited on before the first remote store,
 // so that every block of the cluster has started (a block's shared memory may only be written
-// once it runs) and block 0's transaction barrier is set up.
+// once it runs) and the blocks' transaction barriers are set up.
 __device__ __forceinline__ void cluster_arrive_relaxed() {
     asm volatile("barrier.cluster.arrive.relaxed.aligned;" ::: "memory");
 }
@@ -1668,11 +1668,12 @@ __device__ __forceinline__ u32 mapa_u32(const void* local, u32 rank) {
     asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(r) : "r"((u32)__cvta_generic_to_shared(local)), "r"(rank));
     return r;
 }
-// The entry of the `_sk` kernels: the first block of a cluster sets up sk_mbar (one
-// arrival: its own, with the byte count, in split_tail; the fence makes the setup visible to
-// the cluster), then arrives on the cluster barrier.
+// The entry of the `_sk` kernels: every block of a cluster sets up its sk_mbar (one arrival:
+// its own, with the byte count, in split_tail; the fence makes the setup visible to the
+// cluster; only block 0's is used where the other blocks send all their sums to it), then
+// arrives on the cluster barrier.
 __device__ __forceinline__ void sk_entry() {
-    if (threadIdx.x == 0 && blockIdx.y == 0 && cluster_blocks() > 1) {
+    if (threadIdx.x == 0 && cluster_blocks() > 1) {
         asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"((u32)__cvta_generic_to_shared(&sk_mbar)) : "memory");
         asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
     }
@@ -1685,7 +1686,13 @@ __device__ __forceinline__ void st_async_rank0(const float* local, float v) {
                  "r"(mapa_u32(&sk_mbar, 0u))
                  : "memory");
 }
-// Block 0 of the cluster: expects `bytes` on sk_mbar (thread 0) and waits until they landed.
+// The same into cluster block `rank`, counted on that block's sk_mbar.
+__device__ __forceinline__ void st_async_rank(const float* local, float v, u32 rank) {
+    asm volatile("st.async.shared::cluster.mbarrier::complete_tx::bytes.f32 [%0], %1, [%2];" ::"r"(mapa_u32(local, rank)), "f"(v),
+                 "r"(mapa_u32(&sk_mbar, rank))
+                 : "memory");
+}
+// A block receiving sums: expects `bytes` on its sk_mbar (thread 0) and waits until they landed.
 __device__ __forceinline__ void sk_wait(u32 bytes) {
     const u32 a = (u32)__cvta_generic_to_shared(&sk_mbar);
     if (threadIdx.x == 0) asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(a), "r"(bytes) : "memory");
@@ -1710,8 +1717,9 @@ __device__ __forceinline__ float warps_sum(const float (*red)[E][32], int e, int
 // element e and `coord(e, mm, n)` its row and column (false outside M or N). Writes y (one
 // split), the f32 partials (finalize pass or splitk_fixup), or the cluster sums. SK kernels
 // call sk_entry() at entry, and their threads' e0, e0 + estep, ... must cover each element
-// once per lane (e0 = warp, estep = warps per block): block 0 waits for exactly E x 32 sums
-// from each other block of the cluster. CW false: every thread of the block has already
+// once per lane (e0 = warp, estep = warps per block): with E = 16 block 0 waits for exactly
+// E x 32 sums from each other block of the cluster, with E = 32 (two splits) each block for
+// the other's E / 2 x 32. CW false: every thread of the block has already
 // waited on the cluster barrier (mma_gptq4_ga_body does so before its last flush).
 template <int A, int E, int SK, bool CW = true, typename Sum, typename Coord>
 __device__ __forceinline__ void split_tail(u16* __restrict__ y, float* part, const u16* __restrict__ bias, int m,
@@ -1719,35 +1727,70 @@ __device__ __forceinline__ void split_tail(u16* __restrict__ y, float* part, con
     const int lane = threadIdx.x & 31;
     // Room for CL_MAX splits, or two for the two-tile (E = 32) kernels, whose buffer would
     // not fit beside their reduction buffer otherwise (more splits take splitk_fixup). Slot
-    // s holds block s's sums; block 0 keeps its own in registers, so slot 0 stays unused (the
-    // buffer one slot smaller was slower at M = 4 on 4096x4096 without clusters, 11.0 ->
-    // 11.3 us for GPTQ4, perhaps another shared-memory carveout; not separated).
+    // s holds the sums sent by block s; a block keeps its own in registers, so its own slot
+    // stays unused (the buffer one slot smaller was slower at M = 4 on 4096x4096 without
+    // clusters, 11.0 -> 11.3 us for GPTQ4, perhaps another shared-memory carveout; not
+    // separated).
     constexpr int CLN = SK == SK_CL ? (E > 16 ? 2 : CL_MAX) : 1;
     const bool cl = SK == SK_CL && gridDim.y > 1 && gridDim.y <= CLN && cluster_blocks() == gridDim.y;
     __shared__ float cred[CLN][E][32];
     if (SK == SK_CL && CW) cluster_wait(); // the whole cluster runs
     TLD(4);
+    if constexpr (E > 16) {
+        // The two-tile kernels (E = 32; two splits, CLN): each block keeps half the elements,
+        // elements [b E / 2, (b + 1) E / 2) in block b, and sends the other half to the other
+        // block, so both wait for 2 KB and store half the outputs. Until session 26 block 0
+        // received all of block 1's sums and stored every output (block 0 adding up its own
+        // sums first, while block 1's were on their way: 4096x4096 M = 16 GPTQ4 10.78-11.01
+        // -> 10.56-10.59 us, session 23). H100, same call, M = 16, three rounds, against that:
+        // 4096x4096 GPTQ4 10.59-10.72 -> 10.42-10.56, AWQ 10.56-10.82 -> 10.29-10.59, ct
+        // int4 10.59-10.80 -> 10.42-10.50, NVFP4 10.91-11.23 -> 10.59-10.80; 4096x14336
+        // GPTQ4 18.98 -> 18.54 (docs/perf.md, session 26).
+        if (cl) {
+            const u32 me = blockIdx.y, other = me ^ 1u;
+            constexpr int NI = (E + 7) / 8;
+            float keep[NI];
+            auto mine = [&](int e) { return (u32)(e >= E / 2) == me; };
+#pragma unroll
+            for (int i = 0; i < NI; ++i) {
+                const int e = e0 + i * estep;
+                keep[i] = 0.0f;
+                if (e < E) {
+                    const float v = final_sum(e);
+                    if (mine(e)) keep[i] = v;
+                    else st_async_rank(&cred[me][e][lane], v, other);
+                }
+            }
+            for (int e = e0 + NI * estep; e < E; e += estep)
+                if (!mine(e)) st_async_rank(&cred[me][e][lane], final_sum(e), other);
+            TLD(5);
+            sk_wait(E / 2 * 32 * 4);
+            TLD(6);
+            auto store = [&](int e, float v) { // in split order, as block 0 adds them below
+                int mm, n;
+                if (!coord(e, mm, n)) return;
+                const float p = cred[other][e][lane];
+                const float sum = me == 0 ? v + p : p + v;
+                const float b = bias ? from_out<A>(bias[n]) : 0.0f;
+                y[(u64)mm * N + n] = to_out<A>(sum + b);
+            };
+#pragma unroll
+            for (int i = 0; i < NI; ++i)
+                if (e0 + i * estep < E && mine(e0 + i * estep)) store(e0 + i * estep, keep[i]);
+            for (int e = e0 + NI * estep; e < E; e += estep)
+                if (mine(e)) store(e, final_sum(e));
+            return;
+        }
+    }
     if (cl) {
-        // The other blocks send their sums to block 0 and are done; block 0 waits for their
-        // bytes, then adds them to its own in split order.
+        // The one-tile kernels (E = 16, up to CL_MAX splits): the other blocks send their
+        // sums to block 0 and are done; block 0 waits for their bytes, then adds them to its
+        // own in split order (its own after the wait: summed before it, GPTQ4 8192x8192
+        // M = 4 was slower, 18.4-18.5 -> 19.3-19.4 us, GPTQ8 M = 1 28.2-28.3 -> 28.6).
         if (blockIdx.y != 0) {
             for (int e = e0; e < E; e += estep) st_async_rank0(&cred[blockIdx.y][e][lane], final_sum(e));
             TLD(5);
             return;
-        }
-        // The two-tile kernels (E = 32) add up block 0's own sums first, while the others'
-        // are on their way: the thread's first NE elements, in registers (all of them in
-        // the 8- and 16-warp blocks), any further ones after the wait. H100, same call,
-        // M = 16: 4096x4096 GPTQ4 10.78-11.01 -> 10.56-10.59 us, act-order 12.13-12.22 ->
-        // 11.81-11.90, NVFP4 11.09-11.28 -> 10.69-11.02; 4096x14336 GPTQ4 19.36-19.57 ->
-        // 19.04-19.12. The one-tile kernels (E = 16) were slower that way (GPTQ4 8192x8192
-        // M = 4 18.4-18.5 -> 19.3-19.4, GPTQ8 M = 1 28.2-28.3 -> 28.6): all after the wait.
-        constexpr int NE = E > 16 ? (E + 7) / 8 : 0;
-        float own[NE > 0 ? NE : 1];
-#pragma unroll
-        for (int i = 0; i < NE; ++i) {
-            const int e = e0 + i * estep;
-            own[i] = e < E ? final_sum(e) : 0.0f;
         }
         TLD(5);
         sk_wait((gridDim.y - 1) * E * 32 * 4);
@@ -1759,10 +1802,7 @@ __device__ __forceinline__ void split_tail(u16* __restrict__ y, float* part, con
             const float b = bias ? from_out<A>(bias[n]) : 0.0f;
             y[(u64)mm * N + n] = to_out<A>(s + b);
         };
-#pragma unroll
-        for (int i = 0; i < NE; ++i)
-            if (e0 + i * estep < E) store(e0 + i * estep, own[i]);
-        for (int e = e0 + NE * estep; e < E; e += estep) store(e, final_sum(e));
+        for (int e = e0; e < E; e += estep) store(e, final_sum(e));
         return;
     }
     for (int e = e0; e < E; e += estep) {
@@ -1893,7 +1933,7 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
                                                   int scale_dt, int group_size, int v1, const u16* __restrict__ bias,
                                                   int m, int N, int K) {
     TL(0);
-    if (SK == SK_CL) sk_entry(); // split_tail: block 0's transaction barrier, the cluster barrier's arrival
+    if (SK == SK_CL) sk_entry(); // split_tail: the transaction barriers, the cluster barrier's arrival
     TLC(1);
     grid_dep_launch();
     TLC(2);
@@ -2226,7 +2266,7 @@ __device__ __forceinline__ void mma_fp4_ga_body(u16* __restrict__ y, const u16* 
                                                 const float* __restrict__ global, int conv_delta,
                                                 const u16* __restrict__ bias, int m, int N, int K,
                                                 float* __restrict__ part) {
-    if (SK == SK_CL) sk_entry(); // split_tail: block 0's transaction barrier, the cluster barrier's arrival
+    if (SK == SK_CL) sk_entry(); // split_tail: the transaction barriers, the cluster barrier's arrival
     else if (gridDim.y > 1) grid_dep_launch(); // gemv_finalize after it may launch now and wait there
     static_assert(!SK || NWN == 1, "split sums in the kernel: one column group per block");
     static_assert(WB == 8 || (WB == 16 && NWN == 1), "8-warp blocks, or 16 warps on one column group");
@@ -2379,7 +2419,7 @@ __device__ __forceinline__ void mma_gptq4_body_pc(u16* __restrict__ y, float* __
                                                const u32* __restrict__ qw, const u32* __restrict__ qz,
                                                const u16* __restrict__ scales, int scale_dt, int group_size, int v1,
                                                const u16* __restrict__ bias, int m, int N, int K) {
-    if (SK == SK_CL) sk_entry(); // split_tail: block 0's transaction barrier, the cluster barrier's arrival
+    if (SK == SK_CL) sk_entry(); // split_tail: the transaction barriers, the cluster barrier's arrival
     grid_dep_launch(); // gemv_finalize after it (K splits) may launch now and wait there
     constexpr int W = WB, KW = W / NWN; // NWN warps along N (64 columns each), KW along K
     static_assert(!SK || NWN == 1, "in-kernel split sums: one column group per block");
@@ -2806,7 +2846,7 @@ __device__ __forceinline__ void mma_gptq8_body(u16* __restrict__ y, float* __res
                                                const u32* __restrict__ qw, const u32* __restrict__ qz,
                                                const u16* __restrict__ scales, int scale_dt, int group_size, int v1,
                                                const u16* __restrict__ bias, int m, int N, int K) {
-    if (SK == SK_CL) sk_entry(); // split_tail: block 0's transaction barrier, the cluster barrier's arrival
+    if (SK == SK_CL) sk_entry(); // split_tail: the transaction barriers, the cluster barrier's arrival
     grid_dep_launch(); // gemv_finalize after it (K splits) may launch now and wait there
     constexpr int W = 8;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
@@ -2937,7 +2977,7 @@ __device__ __forceinline__ void mma_awq_body(u16* __restrict__ y, float* __restr
                                              const u32* __restrict__ qw, const u32* __restrict__ qz,
                                              const u16* __restrict__ scales, int scale_dt, int group_size,
                                              const u16* __restrict__ bias, int m, int N, int K) {
-    if (SK == SK_CL) sk_entry(); // split_tail: block 0's transaction barrier, the cluster barrier's arrival
+    if (SK == SK_CL) sk_entry(); // split_tail: the transaction barriers, the cluster barrier's arrival
     grid_dep_launch(); // gemv_finalize after it (K splits) may launch now and wait there
     constexpr int W = 8;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
