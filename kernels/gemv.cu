@@ -1679,14 +1679,8 @@ __device__ __forceinline__ void sk_entry() {
     }
     cluster_arrive_relaxed();
 }
-// Stores v at `local` (this block's shared address of a variable) in cluster block 0, and
-// counts its 4 bytes on block 0's sk_mbar.
-__device__ __forceinline__ void st_async_rank0(const float* local, float v) {
-    asm volatile("st.async.shared::cluster.mbarrier::complete_tx::bytes.f32 [%0], %1, [%2];" ::"r"(mapa_u32(local, 0u)), "f"(v),
-                 "r"(mapa_u32(&sk_mbar, 0u))
-                 : "memory");
-}
-// The same into cluster block `rank`, counted on that block's sk_mbar.
+// Stores v at `local` (this block's shared address of a variable) in cluster block `rank`,
+// and counts its 4 bytes on that block's sk_mbar.
 __device__ __forceinline__ void st_async_rank(const float* local, float v, u32 rank) {
     asm volatile("st.async.shared::cluster.mbarrier::complete_tx::bytes.f32 [%0], %1, [%2];" ::"r"(mapa_u32(local, rank)), "f"(v),
                  "r"(mapa_u32(&sk_mbar, rank))
@@ -1736,6 +1730,10 @@ __device__ __forceinline__ void split_tail(u16* __restrict__ y, float* part, con
     __shared__ float cred[CLN][E][32];
     if (SK == SK_CL && CW) cluster_wait(); // the whole cluster runs
     TLD(4);
+    auto put = [&](int mm, int n, float s) { // output (mm, n) from its splits summed in a cluster
+        const float b = bias ? from_out<A>(bias[n]) : 0.0f;
+        y[(u64)mm * N + n] = to_out<A>(s + b);
+    };
     if constexpr (E > 16) {
         // The two-tile kernels (E = 32; two splits, CLN): each block keeps half the elements,
         // elements [b E / 2, (b + 1) E / 2) in block b, and sends the other half to the other
@@ -1770,9 +1768,7 @@ __device__ __forceinline__ void split_tail(u16* __restrict__ y, float* part, con
                 int mm, n;
                 if (!coord(e, mm, n)) return;
                 const float p = cred[other][e][lane];
-                const float sum = me == 0 ? v + p : p + v;
-                const float b = bias ? from_out<A>(bias[n]) : 0.0f;
-                y[(u64)mm * N + n] = to_out<A>(sum + b);
+                put(mm, n, me == 0 ? v + p : p + v);
             };
 #pragma unroll
             for (int i = 0; i < NI; ++i)
@@ -1788,7 +1784,7 @@ __device__ __forceinline__ void split_tail(u16* __restrict__ y, float* part, con
         // own in split order (its own after the wait: summed before it, GPTQ4 8192x8192
         // M = 4 was slower, 18.4-18.5 -> 19.3-19.4 us, GPTQ8 M = 1 28.2-28.3 -> 28.6).
         if (blockIdx.y != 0) {
-            for (int e = e0; e < E; e += estep) st_async_rank0(&cred[blockIdx.y][e][lane], final_sum(e));
+            for (int e = e0; e < E; e += estep) st_async_rank(&cred[blockIdx.y][e][lane], final_sum(e), 0u);
             TLD(5);
             return;
         }
@@ -1799,8 +1795,7 @@ __device__ __forceinline__ void split_tail(u16* __restrict__ y, float* part, con
             int mm, n;
             if (!coord(e, mm, n)) return;
             for (int sp = 1; sp < (int)gridDim.y; ++sp) s += cred[sp][e][lane];
-            const float b = bias ? from_out<A>(bias[n]) : 0.0f;
-            y[(u64)mm * N + n] = to_out<A>(s + b);
+            put(mm, n, s);
         };
         for (int e = e0; e < E; e += estep) store(e, final_sum(e));
         return;
