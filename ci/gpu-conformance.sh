@@ -31,7 +31,11 @@
 # as clusters (SAFEWEIGHTS_GEMV_CLUSTER=0): the `_sk` kernels' twins with the finalize
 # launch or their last-block sums (`_skf`) instead of the cluster sums, with FP4 at M > 8 on the
 # one-column-group `fp4ga` kernels everywhere (SAFEWEIGHTS_FP4_GA=1: the 16-warp ones on
-# these layers, two K splits through `gemv_finalize`).
+# these layers, two K splits through `gemv_finalize`). A fifth (conformance-gpu-c2.json)
+# takes the GPTQ4 family at M > 8 through the 128-column blocks on every layer
+# (SAFEWEIGHTS_MMA_BIG16=1): GPTQ4, AWQ and compressed-tensors int4 repacked on the
+# chunk-major `c2m` kernels, act-order on `c2`, as the dispatcher does on layers too large
+# for one wave of 64-column blocks.
 set -uo pipefail
 . "$(dirname "$0")/gpu-env.sh"
 OUT_DIR="${OUT_DIR:-.}"
@@ -51,7 +55,12 @@ echo "---- no clusters (SAFEWEIGHTS_GEMV_CLUSTER=0 SAFEWEIGHTS_FP4_GA=1) ----"
 SAFEWEIGHTS_GEMV_CLUSTER=0 SAFEWEIGHTS_FP4_GA=1 "$SW" conformance --gpu --seed 4 \
   --out "$OUT_DIR/conformance-gpu-nocl.json" 2>&1 | grep -E "FAIL|c1w16|_sk|^GPU conformance|error"
 nocl=${PIPESTATUS[0]}
+echo "---- 128-column GPTQ4-family blocks at M > 8 on every layer (SAFEWEIGHTS_MMA_BIG16=1) ----"
+SAFEWEIGHTS_MMA_BIG16=1 "$SW" conformance --gpu --seed 5 \
+  --out "$OUT_DIR/conformance-gpu-c2.json" 2>&1 | grep -E "FAIL|_c2|^GPU conformance|error"
+c2=${PIPESTATUS[0]}
 [ "$main" -ne 0 ] && exit "$main"
 [ "$alt" -ne 0 ] && exit "$alt"
 [ "$pt" -ne 0 ] && exit "$pt"
-exit "$nocl"
+[ "$nocl" -ne 0 ] && exit "$nocl"
+exit "$c2"

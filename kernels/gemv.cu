@@ -1921,7 +1921,9 @@ __device__ __forceinline__ void ga_tail(const float (*red)[32][32], u16* __restr
 // scales or running outputs in registers, which leaves room for XP: the next chunk's
 // activations loaded one chunk ahead (the load issued at a chunk's start was the main stall,
 // docs/perf.md session 13).
-template <int A, int NWN, int SK, int PF, int WB, bool Z8, bool XP>
+// CM: the weights in the chunk-major layout of gemv_gptq4_cm_repack (the `c2m` kernels), so a
+// warp's chunks are consecutive 1 KB blocks instead of four 256-byte pieces 4N bytes apart.
+template <int A, int NWN, int SK, int PF, int WB, bool Z8, bool XP, bool CM = false>
 __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __restrict__ part,
                                                   const u16* __restrict__ x, const u32* __restrict__ qw,
                                                   const u32* __restrict__ qz, const u16* __restrict__ scales,
@@ -2025,9 +2027,13 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
         }
         clear();
     };
-    const u32* pa = qw + (u64)(4 * c0 + t) * N + la;
-    const u32* pb = qw + (u64)(4 * c0 + t) * N + lb;
-    const u64 pstep = (u64)4 * N;
+    // K-major: packed row 4c + t at columns la and lb. Chunk-major (CM): 64-column group
+    // n0 / 64 (the last one where a block's second group lies past the padded columns, whose
+    // outputs are dropped), chunk c, row t, columns 4g + 0..3 and 32 + 4g + 0..3.
+    const int cmg = min(n0 >> 6, ((N + 63) >> 6) - 1);
+    const u32* pa = CM ? qw + ((u64)cmg * chunks + c0) * 256 + 64 * t + 4 * g : qw + (u64)(4 * c0 + t) * N + la;
+    const u32* pb = CM ? pa + 32 : qw + (u64)(4 * c0 + t) * N + lb;
+    const u64 pstep = CM ? 256 : (u64)4 * N;
     uint4 qa, qb;
     auto fetch = [&]() {
         qa = ldg_stream16(pa);
@@ -2648,14 +2654,16 @@ __device__ __forceinline__ void mma_gptq4_body_pc(u16* __restrict__ y, float* __
 // 59.5-59.6 -> 56.0-56.2 us, ct int4 57.9-58.8 -> 54.9-55.0, act-order 64.4-64.6 ->
 // 59.0-59.1; 8192x8192 22.4 -> 21.0; 4096x14336 21.8 -> 20.6; docs/perf.md session 18),
 // the others mma_gptq4_body_pc.
-template <int A, int NT, int NWN, int CH = 1, int SK = SK_NO, int PF = (NT == 2 ? 2 : 0), int WB = 8, bool Z8 = false>
+template <int A, int NT, int NWN, int CH = 1, int SK = SK_NO, int PF = (NT == 2 ? 2 : 0), int WB = 8, bool Z8 = false,
+          bool CM = false>
 __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __restrict__ part, const u16* __restrict__ x,
                                                const u32* __restrict__ qw, const u32* __restrict__ qz,
                                                const u16* __restrict__ scales, int scale_dt, int group_size, int v1,
                                                const u16* __restrict__ bias, int m, int N, int K) {
+    static_assert(!CM || (NT == 2 && CH == 1 && SW_GA), "the chunk-major layout is read by the group-sum kernel only");
     if constexpr (NT == 2 && CH == 1 && SW_GA)
-        mma_gptq4_ga_body<A, NWN, SK, PF, WB, Z8, SW_XP != 0>(y, part, x, qw, qz, scales, scale_dt, group_size, v1, bias,
-                                                              m, N, K);
+        mma_gptq4_ga_body<A, NWN, SK, PF, WB, Z8, SW_XP != 0, CM>(y, part, x, qw, qz, scales, scale_dt, group_size, v1,
+                                                                  bias, m, N, K);
     else
         mma_gptq4_body_pc<A, NT, NWN, CH, SK, PF, WB, Z8>(y, part, x, qw, qz, scales, scale_dt, group_size, v1, bias, m,
                                                           N, K);
@@ -3379,6 +3387,17 @@ GEMV_MMA_N2W4(f16, OUT_F16)
     extern "C" __global__ void __launch_bounds__ LB NAME(COL_ARGS_GPTQ) {                                    \
         mma_gptq4_body<A, NT, NWN, CH, SK, PF, WB, true>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
     }
+// The 128-column two-tile kernel (`c2`) on the chunk-major layout of gemv_gptq4_cm_repack
+// (`c2m`), plain and with every zero point 8 (src/cuda/gemv.rs, `gptq4_mma_plan`).
+#define GEMV_MMA_C2M(SUF, A)                                                                                 \
+    extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_gptq4_##SUF##_n2_c2m(COL_ARGS_GPTQ) {        \
+        mma_gptq4_body<A, 2, 2, 1, SK_NO, 2, 8, false, true>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
+    }                                                                                                        \
+    extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_gptq4z_##SUF##_n2_c2m(COL_ARGS_GPTQ) {       \
+        mma_gptq4_body<A, 2, 2, 1, SK_NO, 2, 8, true, true>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
+    }
+GEMV_MMA_C2M(bf16, OUT_BF16)
+GEMV_MMA_C2M(f16, OUT_F16)
 #define GEMV_MMA_Z8(SUF, A)                                                                                  \
     GEMV_Z8_ONE(A, gemv_mma_gptq4w4z_##SUF##_n1_c1, (128, 4), 1, 1, 2, SK_NO, 0, 4)                         \
     GEMV_Z8_ONE(A, gemv_mma_gptq4wz_##SUF##_n1_c1, (256), 1, 1, 2, SK_NO, 0, 8)                             \
@@ -3541,6 +3560,22 @@ __device__ __forceinline__ u32 awq_zero_word(u32 z) {
 #pragma unroll
     for (int c = 0; c < 8; ++c) r |= ((z >> (4 * AWQ_REV_G[c])) & 15u) << (4 * c);
     return r;
+}
+
+// GPTQ-layout 4-bit weights (qweight [K/8, N], §2.3, or a layer repacked into it) into the
+// chunk-major layout of the `c2m` kernels, once per layer: [Np/64][K/32][4][64] words (Np = N
+// rounded up to 64), word (grp, c, t, j) = packed row 4c + t of column 64 grp + j, zero for
+// the pad columns. A warp of mma_gptq4_ga_body (CM) then reads each chunk of its 64 columns
+// as one 1 KB block. One thread per output word; reads and writes are both coalesced.
+extern "C" __global__ void gemv_gptq4_cm_repack(u32* __restrict__ out, const u32* __restrict__ qw, int N, int K) {
+    const u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+    const int Np = (N + 63) & ~63;
+    if (i >= (u64)Np * (K / 8)) return;
+    const int j = (int)(i & 63), t = (int)((i >> 6) & 3);
+    const u64 gc = i >> 8; // grp * (K / 32) + c
+    const int chunks = K / 32;
+    const int c = (int)(gc % (u64)chunks), n = (int)(gc / (u64)chunks) * 64 + j;
+    out[i] = n < N ? qw[(u64)(4 * c + t) * N + n] : 0u;
 }
 
 // A 4-bit layer into the weight layout of the `i4wp` kernels, once per layer: row-major

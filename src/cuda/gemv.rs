@@ -200,10 +200,17 @@ fn gptq4_mma_plan(
         p @ (0 | 3) if cols == 1 && !wide && m > 8 => format!("p{p}"),
         _ => String::new(),
     };
+    // The 128-column blocks read the layer in the chunk-major layout (`c2m`, gemv.cu
+    // `gemv_gptq4_cm_repack`: one more copy of the packed weights, built on first use,
+    // `cm_weights`), where each warp's 32-k chunks are consecutive 1 KB blocks. H100, same
+    // call, M = 16, 28672x8192 (docs/perf.md, session 27). Act-order layers keep `c2` on
+    // their sorted copy. `SAFEWEIGHTS_GPTQ4_CM=0` keeps `c2` everywhere.
+    let cm = cols == 2 && m > 8 && !sorted && env_knob("SAFEWEIGHTS_GPTQ4_CM", 1) == 1;
     let kernel = format!(
-        "gemv_mma_gptq4{}{pf}_{sfx}_n{}_c{cols}",
+        "gemv_mma_gptq4{}{pf}_{sfx}_n{}_c{cols}{}",
         if wide { "w" } else { "" },
-        if m <= 8 { 1 } else { 2 }
+        if m <= 8 { 1 } else { 2 },
+        if cm { "m" } else { "" }
     );
     // The 64-k kernel in 4-warp blocks (`gptq4w4`, 4 per SM) where one 8-warp block per tile
     // would need more than one wave (2 per SM): every tile then runs at once instead of a
@@ -288,7 +295,7 @@ fn partial_second_wave(tiles: usize, wave: usize) -> bool {
 /// zero words not read), for symmetric compressed-tensors int4 on the GPTQ4 kernels; `None`
 /// for a tuning variant without one (it reads the repack's zero words of 8 instead).
 fn zero8_variant(kernel: &str) -> Option<String> {
-    const TWINS: [(&str, &str); 10] = [
+    const TWINS: [(&str, &str); 11] = [
         ("gptq4w4", "n1_c1"),
         ("gptq4w", "n1_c1"),
         ("gptq4w", "n1_c1_sk"),
@@ -299,6 +306,7 @@ fn zero8_variant(kernel: &str) -> Option<String> {
         ("gptq4", "n2_c1"),
         ("gptq4", "n2_c1_sk"),
         ("gptq4", "n2_c2"),
+        ("gptq4", "n2_c2m"),
     ];
     ["bf16", "f16"].into_iter().find_map(|dt| {
         TWINS
@@ -1231,6 +1239,9 @@ pub struct Scratch {
     /// zero words, `None` for compressed-tensors, which keeps its own; `i4wp_operands`), by
     /// the layer's upload id.
     i4wp: std::collections::HashMap<u64, (DevBuf, Option<(DevBuf, DevBuf)>)>,
+    /// GPTQ-layout 4-bit weights (GPTQ's own, or the AWQ / compressed-tensors repack) in
+    /// the chunk-major layout of the `c2m` kernels (`cm_weights`), by the layer's upload id.
+    cm: std::collections::HashMap<u64, DevBuf>,
     /// Whether an FP8 layer holds NaN codes (`gemv_fp8_has_nan`), by the layer's upload id.
     fp8_nan: std::collections::HashMap<u64, bool>,
     /// K-split arrival counters (zero between launches) and partials of the tensor-core
@@ -1247,6 +1258,7 @@ impl Scratch {
         self.fp4packed.retain(|(id, _), _| *id != layer.id());
         self.fp4ga.retain(|(id, _), _| *id != layer.id());
         self.i4wp.remove(&layer.id());
+        self.cm.remove(&layer.id());
         self.fp8_nan.remove(&layer.id());
     }
 }
@@ -1347,6 +1359,42 @@ fn kpacked_operands(
     // Only AWQ keeps its own scales (buffer 2); compressed-tensors has the transposed copy.
     let scales = sc.as_ref().map_or(p.ptr(2), |b| b.ptr());
     Ok((qw.ptr(), qz.ptr(), scales))
+}
+
+/// Whether `kernel` reads the chunk-major layout of `cm_weights` (the `c2m` kernels).
+fn is_chunk_major(kernel: &str) -> bool {
+    kernel.starts_with("gemv_mma_gptq4") && kernel.ends_with("_n2_c2m")
+}
+
+/// The words of `p`'s GPTQ-layout 4-bit weights at `qw` (`[K/8, N]`: the layer's own, or
+/// its AWQ / compressed-tensors repack) in the chunk-major layout of the `c2m` kernels,
+/// `[ceil(N/64)][K/32][4][64]` (gemv.cu, `gemv_gptq4_cm_repack`). Built on first use and
+/// kept in `scratch` like the other repacks: one more copy of the packed weights on the
+/// device, freed by `Scratch::forget`.
+fn cm_weights(gpu: &Gpu, p: &DevicePacked, qw: u64, scratch: &mut Scratch) -> GpuResult<u64> {
+    let (n, k) = p.out_shape();
+    if k % 32 != 0 {
+        return Err(GpuError::bad_args(
+            "gemv_gptq4_cm_repack",
+            format!("{n}x{k}: K must be a multiple of 32 for the chunk-major layout"),
+        ));
+    }
+    if let std::collections::hash_map::Entry::Vacant(slot) = scratch.cm.entry(p.id()) {
+        let words = n.div_ceil(64) * 64 * (k / 8);
+        let out = gpu.alloc(words * 4)?;
+        gpu.launch(
+            "gemv_gptq4_cm_repack",
+            grid_1d(words as u64, 256)?,
+            &[
+                KArg::Ptr(out.ptr()),
+                KArg::Ptr(qw),
+                KArg::I32(n as i32),
+                KArg::I32(k as i32),
+            ],
+        )?;
+        slot.insert(out);
+    }
+    Ok(scratch.cm[&p.id()].ptr())
 }
 
 /// The delta of an MXFP4 layer (`e8m0_rp_bf16x2`, `mxfp4_delta`) from its largest and
@@ -2194,6 +2242,15 @@ pub fn gemv_async(
                 let (qw_s, xs) = sorted_operands(gpu, p, m, x, scratch)?;
                 (xk, qw, gi) = (KArg::Ptr(xs), qw_s, 0);
             }
+            if is_chunk_major(kernel) && matches!(p.desc, Desc::Gptq { .. }) {
+                if *sorted {
+                    return Err(GpuError::bad_args(
+                        kernel.clone(),
+                        "act-order layers are not read in the chunk-major layout",
+                    ));
+                }
+                qw = cm_weights(gpu, p, qw, scratch)?;
+            }
             let args: Vec<KArg> = match p.desc {
                 // AWQ and compressed-tensors int4 on the GPTQ4 kernels: the repacked layer,
                 // no g_idx, zeros used as stored (v1 = 0; quant_formats §3.4, §5.4).
@@ -2208,6 +2265,10 @@ pub fn gemv_async(
                     ..
                 } if *kpacked => {
                     let (qw_k, qz_k, s_k) = kpacked_operands(gpu, p, scratch)?;
+                    let qw_k = match is_chunk_major(kernel) {
+                        true => cm_weights(gpu, p, qw_k, scratch)?,
+                        false => qw_k,
+                    };
                     vec![
                         yk,
                         pk,
@@ -2888,6 +2949,7 @@ mod tests {
             ),
             ("gemv_mma_gptq4_bf16_n2_c1", "gemv_mma_gptq4z_bf16_n2_c1"),
             ("gemv_mma_gptq4_f16_n2_c2", "gemv_mma_gptq4z_f16_n2_c2"),
+            ("gemv_mma_gptq4_bf16_n2_c2m", "gemv_mma_gptq4z_bf16_n2_c2m"),
             (
                 "gemv_mma_gptq4_f16_n2_c1_sk",
                 "gemv_mma_gptq4z_f16_n2_c1_sk",
@@ -2907,7 +2969,8 @@ mod tests {
                 .replacen("_bf16", "", 1)
                 .replacen("_f16", "", 1);
             assert!(
-                src.contains(&format!("{family}_##SUF##{tail},")),
+                src.contains(&format!("{family}_##SUF##{tail},"))
+                    || src.contains(&format!("{family}_##SUF##{tail}(")),
                 "{to} is not defined in gemv.cu"
             );
         }
