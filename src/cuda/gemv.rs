@@ -2988,6 +2988,27 @@ mod tests {
     }
 
     #[test]
+    fn chunk_major_kernels_are_exactly_the_c2m_ones() {
+        let src = include_str!("../../kernels/gemv.cu");
+        assert!(src.contains("void gemv_gptq4_cm_repack("));
+        for dt in ["bf16", "f16"] {
+            for family in ["gptq4", "gptq4z"] {
+                let c2m = format!("gemv_mma_{family}_{dt}_n2_c2m");
+                assert!(is_chunk_major(&c2m), "{c2m}");
+                assert!(
+                    src.contains(&format!("gemv_mma_{family}_##SUF##_n2_c2m(")),
+                    "{c2m} is not defined in gemv.cu"
+                );
+                // The K-major kernels read the GPTQ layout, never the chunk-major copy.
+                for tail in ["n2_c2", "n2_c1", "n2_c1w16_sk", "n1_c1"] {
+                    assert!(!is_chunk_major(&format!("gemv_mma_{family}_{dt}_{tail}")));
+                }
+            }
+            assert!(!is_chunk_major(&format!("gemv_mma_nvfp4ga_{dt}_c2")));
+        }
+    }
+
+    #[test]
     fn two_tile_splits_keep_eight_chunks_per_warp_at_m16() {
         // An H100 wave: 264 blocks of 8 warps (2 per SM), all 8 warps along K (`c1`).
         let splits = |tiles, k: usize, m, sorted| {
