@@ -1250,8 +1250,9 @@ pub struct Scratch {
 }
 
 impl Scratch {
-    /// Frees the copies derived from `layer` (act-order sorted or AWQ repacked weights),
-    /// for a caller that drops the layer and keeps this scratch.
+    /// Frees the copies derived from `layer` (act-order sorted weights; the GPTQ-layout,
+    /// chunk-major, `i4wp` and FP4 repacks), for a caller that drops the layer and keeps
+    /// this scratch.
     pub fn forget(&mut self, layer: &DevicePacked) {
         self.sorted.remove(&layer.id());
         self.kpacked.remove(&layer.id());
