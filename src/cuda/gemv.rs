@@ -1223,9 +1223,9 @@ pub struct Scratch {
     xs: Option<DevBuf>,
     /// K-sorted packed weights of act-order GPTQ layers, by the layer's upload id.
     sorted: std::collections::HashMap<u64, DevBuf>,
-    /// AWQ and compressed-tensors int4 layers in the GPTQ layout (weights, zeros, and the
-    /// transposed scales for compressed-tensors), by the layer's upload id.
-    kpacked: std::collections::HashMap<u64, (DevBuf, DevBuf, Option<DevBuf>)>,
+    /// AWQ and compressed-tensors int4 layers in the GPTQ layout (`kpacked_operands`), by
+    /// the layer's upload id.
+    kpacked: std::collections::HashMap<u64, Kpacked>,
     /// NVFP4 and MXFP4 weights repacked for the tensor-core kernels' decode
     /// (`gemv_fp4_repack_*`) with the layer's MXFP4 delta (0 for NVFP4), by the layer's
     /// upload id and activation type (the bit layout differs); `None` for an MXFP4 layer
@@ -1271,11 +1271,22 @@ fn ensure(gpu: &Gpu, slot: &mut Option<DevBuf>, bytes: usize) -> GpuResult<u64> 
     Ok(slot.as_ref().map_or(0, |b| b.ptr()))
 }
 
+/// An AWQ or compressed-tensors int4 layer in the GPTQ 4-bit layout: the device buffers
+/// that hold it, and the addresses of its weights, zero words and scales in them (`scales`
+/// `None`: AWQ's own scales, used in place).
+#[derive(Debug)]
+struct Kpacked {
+    _bufs: Vec<DevBuf>,
+    weights: u64,
+    zeros: u64,
+    scales: Option<u64>,
+}
+
 /// A layer repacked into the GPTQ 4-bit layout (built on first use and kept in `scratch`,
 /// like the act-order sorted weights: one more copy of the packed weights on the device):
-/// the addresses of its weights, zeros and scales. AWQ keeps its scales (`[K/G, N]`
-/// already); compressed-tensors int4 gets its scales transposed and, when symmetric, zero
-/// words of 8.
+/// the addresses of its weights, zeros and scales, which lie in one allocation. AWQ's
+/// scales (`[K/G, N]` already) are copied in as they are; compressed-tensors int4 gets its
+/// scales transposed and, when symmetric, zero words of 8.
 fn kpacked_operands(
     gpu: &Gpu,
     p: &DevicePacked,
@@ -1308,58 +1319,92 @@ fn kpacked_operands(
     }
     let ng = k / group_size;
     if let std::collections::hash_map::Entry::Vacant(slot) = scratch.kpacked.entry(p.id()) {
+        // Weights, zero words and scales in one allocation, each section 256-byte aligned:
+        // a layer's operands then lie together (AWQ's scales are copied in, 1/32 of the
+        // weights' bytes). H100, same call, AWQ M = 16, three allocations -> one: 8192x8192
+        // 20.58-20.62 -> 20.26-20.35 us, 28672x8192 55.46-55.71 -> 55.39-55.41; 4096x4096
+        // within noise (docs/perf.md, session 27). `SAFEWEIGHTS_KPACK_ONE=0` keeps three
+        // allocations and AWQ's scales in place.
+        let awq = matches!(p.desc, Desc::Awq { .. });
+        let one = env_knob("SAFEWEIGHTS_KPACK_ONE", 1) == 1;
         let words = k / 8 * n;
-        let qw = gpu.alloc(words * 4)?;
-        let qz = gpu.alloc(ng * (n / 8) * 4)?;
+        let zwords = ng * (n / 8);
+        let align = |b: usize| b.div_ceil(256) * 256;
+        let (zeros_at, scales_at) = (align(words * 4), align(align(words * 4) + zwords * 4));
+        let copy_scales = !awq || one;
+        let mut bufs = match one {
+            true => vec![gpu.alloc(scales_at + ng * n * 2)?],
+            false => {
+                let mut v = vec![gpu.alloc(words * 4)?, gpu.alloc(zwords * 4)?];
+                if copy_scales {
+                    v.push(gpu.alloc(ng * n * 2)?);
+                }
+                v
+            }
+        };
+        let (w_ptr, z_ptr, s_ptr) = match one {
+            true => {
+                let base = bufs[0].ptr();
+                (base, base + zeros_at as u64, base + scales_at as u64)
+            }
+            false => (
+                bufs[0].ptr(),
+                bufs[1].ptr(),
+                bufs.get(2).map_or(0, |b| b.ptr()),
+            ),
+        };
         // The weights: the same launch for both layouts (`name` above).
         gpu.launch(
             name,
             grid_1d(words as u64, 256)?,
             &[
-                KArg::Ptr(qw.ptr()),
+                KArg::Ptr(w_ptr),
                 KArg::Ptr(p.ptr(0)),
                 KArg::I32(n as i32),
                 KArg::I32(k as i32),
             ],
         )?;
-        let sc = match p.desc {
-            Desc::Awq { .. } => {
-                let zwords = ng * (n / 8);
-                gpu.launch(
-                    "gemv_awq_repack_z",
-                    grid_1d(zwords as u64, 256)?,
-                    &[
-                        KArg::Ptr(qz.ptr()),
-                        KArg::Ptr(p.ptr(1)),
-                        KArg::U64(zwords as u64),
-                    ],
-                )?;
-                None
+        if awq {
+            gpu.launch(
+                "gemv_awq_repack_z",
+                grid_1d(zwords as u64, 256)?,
+                &[
+                    KArg::Ptr(z_ptr),
+                    KArg::Ptr(p.ptr(1)),
+                    KArg::U64(zwords as u64),
+                ],
+            )?;
+            if copy_scales {
+                let own = p.bufs.get(2).and_then(Option::as_ref).ok_or_else(|| {
+                    GpuError::bad_args("gemv repack", "the AWQ layer has no scales buffer")
+                })?;
+                gpu.copy_dtod_at(own, &mut bufs[0], scales_at)?;
             }
-            _ => {
-                let sc = gpu.alloc(ng * n * 2)?;
-                gpu.launch(
-                    "gemv_ct4_repack_sz",
-                    grid_1d((ng * n) as u64, 256)?,
-                    &[
-                        KArg::Ptr(sc.ptr()),
-                        KArg::Ptr(qz.ptr()),
-                        KArg::Ptr(p.ptr(1)),
-                        KArg::Ptr(p.ptr(2)),
-                        KArg::I32(n as i32),
-                        KArg::I32(groups as i32),
-                        KArg::I32(ng as i32),
-                    ],
-                )?;
-                Some(sc)
-            }
-        };
-        slot.insert((qw, qz, sc));
+        } else {
+            gpu.launch(
+                "gemv_ct4_repack_sz",
+                grid_1d((ng * n) as u64, 256)?,
+                &[
+                    KArg::Ptr(s_ptr),
+                    KArg::Ptr(z_ptr),
+                    KArg::Ptr(p.ptr(1)),
+                    KArg::Ptr(p.ptr(2)),
+                    KArg::I32(n as i32),
+                    KArg::I32(groups as i32),
+                    KArg::I32(ng as i32),
+                ],
+            )?;
+        }
+        slot.insert(Kpacked {
+            _bufs: bufs,
+            weights: w_ptr,
+            zeros: z_ptr,
+            scales: copy_scales.then_some(s_ptr),
+        });
     }
-    let (qw, qz, sc) = &scratch.kpacked[&p.id()];
-    // Only AWQ keeps its own scales (buffer 2); compressed-tensors has the transposed copy.
-    let scales = sc.as_ref().map_or(p.ptr(2), |b| b.ptr());
-    Ok((qw.ptr(), qz.ptr(), scales))
+    let kp = &scratch.kpacked[&p.id()];
+    // AWQ's own scales (buffer 2, `[K/G, N]` already) where they were not copied in.
+    Ok((kp.weights, kp.zeros, kp.scales.unwrap_or(p.ptr(2))))
 }
 
 /// Whether `kernel` reads the chunk-major layout of `cm_weights` (the `c2m` kernels).

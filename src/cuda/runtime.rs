@@ -230,6 +230,19 @@ impl Gpu {
             .map_err(|e| GpuError::driver("cuMemcpyDtoDAsync", e))
     }
 
+    /// Device-to-device copy of all of `src` into `dst` at byte `offset` (which must leave
+    /// room for it).
+    pub fn copy_dtod_at(&self, src: &DevBuf, dst: &mut DevBuf, offset: usize) -> GpuResult<()> {
+        let end = offset
+            .checked_add(src.len())
+            .filter(|&e| e <= dst.len())
+            .ok_or_else(|| GpuError::bad_args("memcpy_dtod", "copy past the end of the buffer"))?;
+        let mut view = dst.slice.slice_mut(offset..end);
+        self.stream
+            .memcpy_dtod(&src.slice, &mut view)
+            .map_err(|e| GpuError::driver("cuMemcpyDtoDAsync", e))
+    }
+
     /// Waits for all queued work; a failure here is reported against `what`.
     pub fn sync(&self, what: &'static str) -> GpuResult<()> {
         self.stream
