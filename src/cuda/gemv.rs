@@ -1330,7 +1330,8 @@ fn kpacked_operands(
         let words = k / 8 * n;
         let zwords = ng * (n / 8);
         let align = |b: usize| b.div_ceil(256) * 256;
-        let (zeros_at, scales_at) = (align(words * 4), align(align(words * 4) + zwords * 4));
+        let zeros_at = align(words * 4);
+        let scales_at = align(zeros_at + zwords * 4);
         let copy_scales = !awq || one;
         let mut bufs = match one {
             true => vec![gpu.alloc(scales_at + ng * n * 2)?],
@@ -1412,8 +1413,9 @@ fn is_chunk_major(kernel: &str) -> bool {
     kernel.starts_with("gemv_mma_gptq4") && kernel.ends_with("_n2_c2m")
 }
 
-/// The words of `p`'s GPTQ-layout 4-bit weights at `qw` (`[K/8, N]`: the layer's own, or
-/// its AWQ / compressed-tensors repack) in the chunk-major layout of the `c2m` kernels,
+/// The words of `p`'s GPTQ-layout 4-bit weights at `qw` (`[K/8, N]`: the layer's own, its
+/// K-sorted copy, or its AWQ / compressed-tensors repack) in the chunk-major layout of the
+/// `c2m` kernels,
 /// `[ceil(N/64)][K/32][4][64]` (gemv.cu, `gemv_gptq4_cm_repack`). Built on first use and
 /// kept in `scratch` like the other repacks: one more copy of the packed weights on the
 /// device, freed by `Scratch::forget`.
@@ -2288,13 +2290,8 @@ pub fn gemv_async(
                 let (qw_s, xs) = sorted_operands(gpu, p, m, x, scratch)?;
                 (xk, qw, gi) = (KArg::Ptr(xs), qw_s, 0);
             }
+            // The chunk-major copy of the weights the kernel would read otherwise.
             if is_chunk_major(kernel) && matches!(p.desc, Desc::Gptq { .. }) {
-                if *sorted {
-                    return Err(GpuError::bad_args(
-                        kernel.clone(),
-                        "act-order layers are not read in the chunk-major layout",
-                    ));
-                }
                 qw = cm_weights(gpu, p, qw, scratch)?;
             }
             let args: Vec<KArg> = match p.desc {
