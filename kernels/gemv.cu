@@ -1893,6 +1893,95 @@ __device__ __forceinline__ void ga_tail(const float (*red)[32][32], u16* __restr
     });
 }
 
+// bar.sync on named barrier `id` (1..15; 0 is __syncthreads') for `count` threads.
+__device__ __forceinline__ void named_bar_sync(int id, int count) {
+    asm volatile("bar.sync %0, %1;" ::"r"(id), "r"(count) : "memory");
+}
+// st_async_rank for a float4 (16 bytes counted on that block's sk_mbar); `local` 16-byte aligned.
+__device__ __forceinline__ void st_async_rank4(const float4* local, float4 v, u32 rank) {
+    asm volatile("st.async.shared::cluster.mbarrier::complete_tx::bytes.v4.f32 [%0], {%1, %2, %3, %4}, [%5];" ::"r"(
+                     mapa_u32(local, rank)),
+                 "f"(v.x), "f"(v.y), "f"(v.z), "f"(v.w), "r"(mapa_u32(&sk_mbar, rank))
+                 : "memory");
+}
+__device__ __forceinline__ float4 f4add(float4 a, float4 b) {
+    return make_float4(a.x + b.x, a.y + b.y, a.z + b.z, a.w + b.w);
+}
+
+// The quad tail of the 16-warp group-sum kernel (`c1w16q`, mma_gptq4_ga_body's QT): the
+// block's 16 warps sum their float4 slots red4[warp][i][lane] in two steps instead of one
+// transposition into the scalar layout and a 16-way sum per element after __syncthreads.
+// 1. Each quad of warps (4q .. 4q + 3) meets at its own named barrier as soon as its four
+//    warps have flushed; warp 4q + j adds the quad's slots i = 2j, 2j + 1 (four float4
+//    loads each, conflict-free) into warp 4q's slots. A quad whose warps finish early does
+//    this while the others still load.
+// 2. After __syncthreads, warp i (i < 8) adds the four quad sums of slot i: the four C
+//    registers of n-tile i. With two splits in a cluster, block b keeps n-tiles
+//    [4b, 4b + 4) and sends the others to the other block by st.async (16 bytes per
+//    lane, 2 KB in all), as split_tail does by elements; the outputs are the two splits'
+//    sums in split order.
+// The order of the f32 additions differs from ga_tail's (quad sums first), so the outputs
+// are not the same bits as the `c1w16` kernels', but they do not depend on timing.
+// `cl`: the launch is a cluster of the two splits; otherwise grid.y is 1 (the caller takes
+// ga_tail for any other launch).
+// QX (`c1w16s`): with two splits in a cluster, the quads send their sums of the other
+// block's n-tiles straight to it (8 KB instead of 2 KB) in step 1, instead of after the
+// block's __syncthreads and step 2; the receiving warp adds the four remote quad sums.
+template <int A, bool QX = false>
+__device__ __forceinline__ void ga_tail_quad(float4 (*red4)[8][32], u16* __restrict__ y, const u16* __restrict__ bias,
+                                             int m, int N, int n0, bool cl) {
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    const int q = warp >> 2, j = warp & 3;
+    const u32 me = blockIdx.y;
+    constexpr int RQ = QX ? 4 : 1; // remote sums per n-tile: one per quad (QX) or the block's
+    __shared__ float4 credq[RQ][4][32];
+    named_bar_sync(1 + q, 128);
+#pragma unroll
+    for (int ii = 0; ii < 2; ++ii) {
+        const int i = 2 * j + ii;
+        float4 s = red4[4 * q][i][lane];
+#pragma unroll
+        for (int k = 1; k < 4; ++k) s = f4add(s, red4[4 * q + k][i][lane]);
+        if (QX && cl && (u32)(i >> 2) != me) st_async_rank4(&credq[QX ? q : 0][i & 3][lane], s, me ^ 1u);
+        else red4[4 * q][i][lane] = s;
+    }
+    __syncthreads();
+    if (warp >= 8) return;
+    const int i = warp;
+    if (QX && cl && (u32)(i >> 2) != me) return;
+    float4 v = red4[0][i][lane];
+#pragma unroll
+    for (int qq = 1; qq < 4; ++qq) v = f4add(v, red4[4 * qq][i][lane]);
+    if (cl) {
+        if (!QX && (u32)(i >> 2) != me) {
+            st_async_rank4(&credq[0][i & 3][lane], v, me ^ 1u);
+            return;
+        }
+        const u32 a = (u32)__cvta_generic_to_shared(&sk_mbar);
+        if (threadIdx.x == 128u * me)
+            asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(a), "r"(RQ * 4 * 32 * 16) : "memory");
+        u32 done = 0u;
+        while (!done)
+            asm volatile("{ .reg .pred p; mbarrier.try_wait.parity.acquire.cluster.shared::cta.b64 p, [%1], 0; selp.u32 %0, 1, 0, p; }"
+                         : "=r"(done)
+                         : "r"(a)
+                         : "memory");
+        float4 p = credq[0][i & 3][lane];
+#pragma unroll
+        for (int qq = 1; qq < RQ; ++qq) p = f4add(p, credq[qq][i & 3][lane]);
+        v = me == 0 ? f4add(v, p) : f4add(p, v);
+    }
+    const float vv[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+    for (int r = 0; r < 4; ++r) {
+        const int mm = g + 8 * (r >> 1), n = n0 + 32 * (i >> 2) + (i & 3) + 8 * t + 4 * (r & 1);
+        if (mm < m && n < N) {
+            const float b = bias ? from_out<A>(bias[n]) : 0.0f;
+            y[(u64)mm * N + n] = to_out<A>(vv[r] + b);
+        }
+    }
+}
+
 // SW_GA 1 (default): the two-tile (M > 8) GPTQ4 kernels take mma_gptq4_ga_body below; 0
 // keeps mma_gptq4_body_pc for them (for comparisons). SW_XP 0: the group-sum kernel loads
 // its activations when a chunk starts instead of one chunk ahead.
@@ -1923,7 +2012,7 @@ __device__ __forceinline__ void ga_tail(const float (*red)[32][32], u16* __restr
 // docs/perf.md session 13).
 // CM: the weights in the chunk-major layout of gemv_gptq4_cm_repack (the `c2m` kernels), so a
 // warp's chunks are consecutive 1 KB blocks instead of four 256-byte pieces 4N bytes apart.
-template <int A, int NWN, int SK, int PF, int WB, bool Z8, bool XP, bool CM = false>
+template <int A, int NWN, int SK, int PF, int WB, bool Z8, bool XP, bool CM = false, int QT = 0>
 __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __restrict__ part,
                                                   const u16* __restrict__ x, const u32* __restrict__ qw,
                                                   const u32* __restrict__ qz, const u16* __restrict__ scales,
@@ -1936,6 +2025,7 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
     TLC(2);
     constexpr int W = WB, KW = W / NWN;
     static_assert(!SK || NWN == 1, "in-kernel split sums: one column group per block");
+    static_assert(!QT || (W == 16 && NWN == 1), "the quad tail: 16-warp blocks of one column group");
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     const int wn = warp % NWN, wk = warp / NWN;
     const int n0 = (blockIdx.x * NWN + wn) * 64;
@@ -1965,8 +2055,13 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
         __shared__ float4 red4s[W][8][32];
         red4 = red4s;
     }
+    // QT 2: a warp whose chunks lie in one group writes its slots once, at its only flush,
+    // so they are neither zeroed nor read (every warp of 4096x4096 M = 16).
+    const bool one = QT == 2 && c0 < c1 && c0 / cpg == (c1 - 1) / cpg;
+    if (!one) {
 #pragma unroll
-    for (int i = 0; i < 8; ++i) red4[warp][i][lane] = make_float4(0.f, 0.f, 0.f, 0.f);
+        for (int i = 0; i < 8; ++i) red4[warp][i][lane] = make_float4(0.f, 0.f, 0.f, 0.f);
+    }
     TLB(2);
     float gacc[8][4], sx[4];
     auto clear = [&]() {
@@ -2000,7 +2095,7 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
         }
         next_group_words<Z8>(sgA, sgB, zgA, zgB, N, zero_words, more);
     };
-    auto flush = [&]() {
+    auto flush = [&](bool fresh) {
         const u32 hw[2][4] = {{ra.x, ra.y, ra.z, ra.w}, {rb.x, rb.y, rb.z, rb.w}};
         const u32 zw[2] = {za, zb};
 #pragma unroll
@@ -2017,7 +2112,7 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
 #pragma unroll
             for (int i4 = 0; i4 < 4; ++i4) {
                 const int i = 4 * hf + i4;
-                float4 o = red4[warp][i][lane];
+                float4 o = fresh ? make_float4(0.f, 0.f, 0.f, 0.f) : red4[warp][i][lane];
                 o.x = fmaf(s[i4], fmaf(-f[i4], sx[0], gacc[i][0]), o.x);
                 o.y = fmaf(s[i4 + 4], fmaf(-f[i4 + 4], sx[0], gacc[i][1]), o.y);
                 o.z = fmaf(s[i4], fmaf(-f[i4], sx[2], gacc[i][2]), o.z);
@@ -2097,7 +2192,7 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
     }
     for (int c = c0; c < c1; ++c) {
         if (c == gend) {
-            flush();
+            flush(false);
             gend += cpg;
             group_start(gend < c1);
         }
@@ -2134,7 +2229,21 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
     // 10.53-10.88 -> 10.50-10.72 us, AWQ 10.83-10.86 -> 10.56-10.66, ct int4 10.70-10.96 ->
     // 10.59-10.85 (docs/perf.md, session 26).
     if (SK == SK_CL) cluster_wait();
-    if (c0 < c1) flush();
+    if constexpr (QT > 0) {
+        const bool cl = SK == SK_CL && gridDim.y == 2 && cluster_blocks() == 2;
+        if (cl || gridDim.y == 1) {
+            if (c0 < c1) flush(one);
+            ga_tail_quad<A, QT == 3>(red4, y, bias, m, N, n0, cl);
+            TL(7);
+            return;
+        }
+        // Any other launch (splits without a cluster): ga_tail, on zeroed slots.
+        if (one) {
+#pragma unroll
+            for (int i = 0; i < 8; ++i) red4[warp][i][lane] = make_float4(0.f, 0.f, 0.f, 0.f);
+        }
+    }
+    if (c0 < c1) flush(false);
     TLD(2);
     // The lane's sums from its float4 slots to the scalar layout [warp][e][lane], which the
     // tail reads without bank conflicts (scalar reads of the float4 slots are 4-way).
@@ -2655,15 +2764,16 @@ __device__ __forceinline__ void mma_gptq4_body_pc(u16* __restrict__ y, float* __
 // 59.0-59.1; 8192x8192 22.4 -> 21.0; 4096x14336 21.8 -> 20.6; docs/perf.md session 18),
 // the others mma_gptq4_body_pc.
 template <int A, int NT, int NWN, int CH = 1, int SK = SK_NO, int PF = (NT == 2 ? 2 : 0), int WB = 8, bool Z8 = false,
-          bool CM = false>
+          bool CM = false, int QT = 0>
 __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __restrict__ part, const u16* __restrict__ x,
                                                const u32* __restrict__ qw, const u32* __restrict__ qz,
                                                const u16* __restrict__ scales, int scale_dt, int group_size, int v1,
                                                const u16* __restrict__ bias, int m, int N, int K) {
     static_assert(!CM || (NT == 2 && CH == 1 && SW_GA), "the chunk-major layout is read by the group-sum kernel only");
+    static_assert(!QT || (NT == 2 && CH == 1 && SW_GA), "the quad tail is the group-sum kernel's");
     if constexpr (NT == 2 && CH == 1 && SW_GA)
-        mma_gptq4_ga_body<A, NWN, SK, PF, WB, Z8, SW_XP != 0, CM>(y, part, x, qw, qz, scales, scale_dt, group_size, v1,
-                                                                  bias, m, N, K);
+        mma_gptq4_ga_body<A, NWN, SK, PF, WB, Z8, SW_XP != 0, CM, QT>(y, part, x, qw, qz, scales, scale_dt, group_size,
+                                                                      v1, bias, m, N, K);
     else
         mma_gptq4_body_pc<A, NT, NWN, CH, SK, PF, WB, Z8>(y, part, x, qw, qz, scales, scale_dt, group_size, v1, bias, m,
                                                           N, K);
@@ -3348,6 +3458,16 @@ GEMV_MMA_AWQ(f16, OUT_F16, 2)
     extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_gptq4_##SUF##_n2_c1_sk(COL_ARGS_GPTQ) {      \
         mma_gptq4_body<A, 2, 1, 1, SK_CL>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
     }
+// The 16-warp kernels below with the quad tail (ga_tail_quad): `c1w16q` (QT 1), and `c1w16r`
+// (QT 2: also no zeroing and no read-modify-write of the slots for warps whose chunks lie in
+// one group).
+#define GEMV_MMA_GPTQ_W16Q(SUF, A, L, QT)                                                                     \
+    extern "C" __global__ void __launch_bounds__(512, 1) gemv_mma_gptq4_##SUF##_n2_c1w16##L(COL_ARGS_GPTQ) {  \
+        mma_gptq4_body<A, 2, 1, 1, false, 2, 16, false, false, QT>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
+    }                                                                                                        \
+    extern "C" __global__ void __launch_bounds__(512, 1) gemv_mma_gptq4_##SUF##_n2_c1w16##L##_sk(COL_ARGS_GPTQ) { \
+        mma_gptq4_body<A, 2, 1, 1, SK_CL, 2, 16, false, false, QT>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
+    }
 // The two-tile kernel in 16-warp blocks of one column group, K over the 16 warps (and two
 // splits in a cluster, `_sk`), for layers whose column groups one wave of them holds
 // (gptq4_mma_plan); 64 KB of dynamic shared memory for the group sums.
@@ -3357,7 +3477,8 @@ GEMV_MMA_AWQ(f16, OUT_F16, 2)
     }                                                                                                        \
     extern "C" __global__ void __launch_bounds__(512, 1) gemv_mma_gptq4_##SUF##_n2_c1w16_sk(COL_ARGS_GPTQ) {  \
         mma_gptq4_body<A, 2, 1, 1, SK_CL, 2, 16>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
-    }
+    }                                                                                                        \
+    GEMV_MMA_GPTQ_W16Q(SUF, A, q, 1) GEMV_MMA_GPTQ_W16Q(SUF, A, r, 2) GEMV_MMA_GPTQ_W16Q(SUF, A, s, 3)
 GEMV_MMA_GPTQ_W16(bf16, OUT_BF16)
 GEMV_MMA_GPTQ_W16(f16, OUT_F16)
 GEMV_MMA_SK(bf16, OUT_BF16)

@@ -664,6 +664,12 @@ pub fn bench_gemv(
                     pl = run(it)?;
                     Ok(())
                 })?;
+                if let Ok(spec) = std::env::var("SAFEWEIGHTS_BENCH_AB") {
+                    let key = format!("{}/{n}x{k}/m{m}", fx.packed().label());
+                    ab_probe(gpu, &key, &spec, layers.len().max(5), runs, fresh, |it| {
+                        run(it).map(|_| ())
+                    })?;
+                }
                 if std::env::var("SAFEWEIGHTS_TL_PROBE")
                     .is_ok_and(|v| matches!(v.as_str(), "1" | "2" | "3" | "4"))
                 {
@@ -692,6 +698,82 @@ pub fn bench_gemv(
         }
     }
     Ok(out)
+}
+
+/// The in-process A/B probe (`SAFEWEIGHTS_BENCH_AB=VAR=VAL[,VAR=VAL...][;...]`, diagnostic
+/// output on stderr only): after an entry's own timing, `SAFEWEIGHTS_BENCH_AB_ROUNDS`
+/// rounds (default 5) each time the launches as configured, then once per `;`-separated
+/// variant with its variables set in this process's environment (the plan reads its knobs
+/// at every launch), restored after it. The rounds alternate on the same rotated layers
+/// and buffers, so a variant is compared without the allocation-to-allocation spread of
+/// separate bench processes. Prints each round's medians and, per variant, the median of
+/// its rounds and of its differences from the default.
+#[allow(clippy::too_many_arguments)]
+fn ab_probe(
+    gpu: &Gpu,
+    key: &str,
+    spec: &str,
+    warmup: usize,
+    runs: usize,
+    mut prep: impl FnMut(usize) -> GpuResult<()>,
+    mut launch: impl FnMut(usize) -> GpuResult<()>,
+) -> GpuResult<()> {
+    let variants: Vec<Vec<(String, String)>> = std::iter::once(Vec::new())
+        .chain(spec.split(';').filter(|v| !v.trim().is_empty()).map(|v| {
+            v.split(',')
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(a, b)| (a.trim().to_string(), b.trim().to_string()))
+                .collect()
+        }))
+        .collect();
+    let rounds = std::env::var("SAFEWEIGHTS_BENCH_AB_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(5)
+        .clamp(1, 50);
+    let mut med = vec![Vec::new(); variants.len()];
+    for r in 0..rounds {
+        let mut line = format!("ab {key} round {r}:");
+        for (vi, vars) in variants.iter().enumerate() {
+            let saved: Vec<_> = vars
+                .iter()
+                .map(|(a, _)| (a.clone(), std::env::var_os(a)))
+                .collect();
+            for (a, b) in vars {
+                std::env::set_var(a, b);
+            }
+            let t = time_launches_after(gpu, warmup, runs, &mut prep, &mut launch);
+            for (a, old) in saved {
+                match old {
+                    Some(v) => std::env::set_var(&a, v),
+                    None => std::env::remove_var(&a),
+                }
+            }
+            let t = t?;
+            line += &format!(" v{vi} {:.3}", t.median_us);
+            med[vi].push(t.median_us);
+        }
+        eprintln!("{line}");
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
+    };
+    for (vi, vars) in variants.iter().enumerate() {
+        let diffs: Vec<f64> = med[vi].iter().zip(&med[0]).map(|(a, b)| a - b).collect();
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        eprintln!(
+            "ab {key} v{vi} [{}]: median {:.3} us, mean {:.3}, median diff {:+.3} us, mean diff {:+.3} (min {:+.3}, max {:+.3})",
+            vars.iter().map(|(a, b)| format!("{a}={b}")).collect::<Vec<_>>().join(","),
+            median(med[vi].clone()),
+            mean(&med[vi]),
+            median(diffs.clone()),
+            mean(&diffs),
+            diffs.iter().cloned().fold(f64::INFINITY, f64::min),
+            diffs.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
+        );
+    }
+    Ok(())
 }
 
 /// Stamp slots per warp in the `SW_TL` probe buffer (kernels/gemv.cu, `tl_stamp`).

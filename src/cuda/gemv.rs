@@ -243,7 +243,7 @@ fn gptq4_mma_plan(
         env_knob("SAFEWEIGHTS_MMA_W16", usize::from(tiles <= sms)) == 1
     };
     if w16 {
-        return mma_col_plan(
+        let plan = mma_col_plan(
             gpu,
             format!("gemv_mma_gptq4_{sfx}_n2_c1w16"),
             tiles,
@@ -254,6 +254,35 @@ fn gptq4_mma_plan(
             sorted,
             kpacked,
         );
+        // The quad tail (gemv.cu `ga_tail_quad`): `SAFEWEIGHTS_MMA_W16Q=1` takes `c1w16q`,
+        // `2` `c1w16r` (also no zeroing or read-modify-write of one-group warps' slots).
+        return match (plan, env_knob("SAFEWEIGHTS_MMA_W16Q", 0)) {
+            (
+                Plan::Column {
+                    kernel,
+                    tiles,
+                    splits,
+                    threads,
+                    sorted,
+                    kpacked,
+                    cluster,
+                },
+                qt @ 1..=3,
+            ) => Plan::Column {
+                kernel: kernel.replacen(
+                    "_n2_c1w16",
+                    ["", "_n2_c1w16q", "_n2_c1w16r", "_n2_c1w16s"][qt],
+                    1,
+                ),
+                tiles,
+                splits,
+                threads,
+                sorted,
+                kpacked,
+                cluster,
+            },
+            (plan, _) => plan,
+        };
     }
     let (k_warps, threads) = if w4 || q4 { (4, 128) } else { (8 / cols, 256) };
     mma_col_plan(
