@@ -34,8 +34,12 @@
 # these layers, two K splits through `gemv_finalize`). A fifth (conformance-gpu-c2.json)
 # takes the GPTQ4 family at M > 8 through the 128-column blocks on every layer
 # (SAFEWEIGHTS_MMA_BIG16=1): GPTQ4, AWQ and compressed-tensors int4 repacked on the
-# chunk-major `c2m` kernels, act-order on `c2`, as the dispatcher does on layers too large
-# for one wave of 64-column blocks.
+# chunk-major `c2mt` kernels, act-order on `c2t`, as the dispatcher does on layers too large
+# for one wave of 64-column blocks (the alternate pass takes them with session 27's tail,
+# `c2m` / `c2`: SAFEWEIGHTS_MMA_C2T=0). A sixth (conformance-gpu-tail.json) takes the
+# GPTQ4-family M > 8 kernels with the tails they had before session 28
+# (SAFEWEIGHTS_MMA_W16Q=0 SAFEWEIGHTS_MMA_C2T=0: `c1w16[_sk]` instead of `c1w16s[_sk]`,
+# `c2` / `c2m` instead of `c2t` / `c2mt`), which the knobs still select for comparisons.
 set -uo pipefail
 . "$(dirname "$0")/gpu-env.sh"
 OUT_DIR="${OUT_DIR:-.}"
@@ -43,8 +47,8 @@ mkdir -p "$OUT_DIR"
 "$SW" conformance --gpu --out "$OUT_DIR/conformance-gpu.json" "$@"
 main=$?
 [ "$main" -eq 2 ] && exit 2
-echo "---- alternate paths (SAFEWEIGHTS_MMA_SPLITS=2 SAFEWEIGHTS_I4_PT=0 SAFEWEIGHTS_MMA_W16=0 SAFEWEIGHTS_FP8_NANSCAN=0 SAFEWEIGHTS_AWQ_REPACK=0 SAFEWEIGHTS_FP4_SMALL=0 SAFEWEIGHTS_MMA_GPTQW4=1 SAFEWEIGHTS_FP4_XR=0 SAFEWEIGHTS_FP4_KSPLIT=0 SAFEWEIGHTS_MMA_BIG16=1 SAFEWEIGHTS_CT4_REPACK=0 SAFEWEIGHTS_FP4_GA=0 SAFEWEIGHTS_PERMUTE_SM=0) ----"
-SAFEWEIGHTS_MMA_SPLITS=2 SAFEWEIGHTS_I4_PT=0 SAFEWEIGHTS_MMA_W16=0 SAFEWEIGHTS_FP8_NANSCAN=0 SAFEWEIGHTS_AWQ_REPACK=0 SAFEWEIGHTS_FP4_SMALL=0 SAFEWEIGHTS_MMA_GPTQW4=1 SAFEWEIGHTS_FP4_XR=0 SAFEWEIGHTS_FP4_KSPLIT=0 SAFEWEIGHTS_MMA_BIG16=1 SAFEWEIGHTS_CT4_REPACK=0 SAFEWEIGHTS_FP4_GA=0 SAFEWEIGHTS_PERMUTE_SM=0 "$SW" conformance --gpu --seed 2 \
+echo "---- alternate paths (SAFEWEIGHTS_MMA_SPLITS=2 SAFEWEIGHTS_I4_PT=0 SAFEWEIGHTS_MMA_W16=0 SAFEWEIGHTS_FP8_NANSCAN=0 SAFEWEIGHTS_AWQ_REPACK=0 SAFEWEIGHTS_FP4_SMALL=0 SAFEWEIGHTS_MMA_GPTQW4=1 SAFEWEIGHTS_FP4_XR=0 SAFEWEIGHTS_FP4_KSPLIT=0 SAFEWEIGHTS_MMA_BIG16=1 SAFEWEIGHTS_CT4_REPACK=0 SAFEWEIGHTS_FP4_GA=0 SAFEWEIGHTS_PERMUTE_SM=0 SAFEWEIGHTS_MMA_C2T=0) ----"
+SAFEWEIGHTS_MMA_SPLITS=2 SAFEWEIGHTS_I4_PT=0 SAFEWEIGHTS_MMA_W16=0 SAFEWEIGHTS_FP8_NANSCAN=0 SAFEWEIGHTS_AWQ_REPACK=0 SAFEWEIGHTS_FP4_SMALL=0 SAFEWEIGHTS_MMA_GPTQW4=1 SAFEWEIGHTS_FP4_XR=0 SAFEWEIGHTS_FP4_KSPLIT=0 SAFEWEIGHTS_MMA_BIG16=1 SAFEWEIGHTS_CT4_REPACK=0 SAFEWEIGHTS_FP4_GA=0 SAFEWEIGHTS_PERMUTE_SM=0 SAFEWEIGHTS_MMA_C2T=0 "$SW" conformance --gpu --seed 2 \
   --out "$OUT_DIR/conformance-gpu-alt.json" 2>&1 | grep -E "FAIL|clusters|fp8|^GPU conformance|error"
 alt=${PIPESTATUS[0]}
 echo "---- persistent FP4 at M = 1, 4-warp two-tile GPTQ4 (SAFEWEIGHTS_FP4_PT=2 SAFEWEIGHTS_I4_PT=2 SAFEWEIGHTS_FP4_PT_BLOCKS=7 SAFEWEIGHTS_MMA_N2W4=1 SAFEWEIGHTS_FP4_GA=1 SAFEWEIGHTS_FP4_GA_W16=0) ----"
@@ -59,8 +63,13 @@ echo "---- 128-column GPTQ4-family blocks at M > 8 on every layer (SAFEWEIGHTS_M
 SAFEWEIGHTS_MMA_BIG16=1 "$SW" conformance --gpu --seed 5 \
   --out "$OUT_DIR/conformance-gpu-c2.json" 2>&1 | grep -E "FAIL|_c2|^GPU conformance|error"
 c2=${PIPESTATUS[0]}
+echo "---- GPTQ4-family M > 8 tails before session 28 (SAFEWEIGHTS_MMA_W16Q=0 SAFEWEIGHTS_MMA_C2T=0) ----"
+SAFEWEIGHTS_MMA_W16Q=0 SAFEWEIGHTS_MMA_C2T=0 "$SW" conformance --gpu --seed 6 \
+  --out "$OUT_DIR/conformance-gpu-tail.json" 2>&1 | grep -E "FAIL|c1w16|_c2|^GPU conformance|error"
+tail=${PIPESTATUS[0]}
 [ "$main" -ne 0 ] && exit "$main"
 [ "$alt" -ne 0 ] && exit "$alt"
 [ "$pt" -ne 0 ] && exit "$pt"
 [ "$nocl" -ne 0 ] && exit "$nocl"
-exit "$c2"
+[ "$c2" -ne 0 ] && exit "$c2"
+exit "$tail"

@@ -1908,33 +1908,35 @@ __device__ __forceinline__ float4 f4add(float4 a, float4 b) {
     return make_float4(a.x + b.x, a.y + b.y, a.z + b.z, a.w + b.w);
 }
 
-// The quad tail of the 16-warp group-sum kernel (`c1w16q`, mma_gptq4_ga_body's QT): the
-// block's 16 warps sum their float4 slots red4[warp][i][lane] in two steps instead of one
-// transposition into the scalar layout and a 16-way sum per element after __syncthreads.
+// The quad tail of the 16-warp group-sum kernels (`c1w16s`, `c1w16s_sk`: mma_gptq4_ga_body's
+// QT 1): the block's 16 warps sum their float4 slots red4[warp][i][lane] in two steps,
+// instead of ga_tail's transposition into the scalar layout and 16-way sum per element
+// after __syncthreads (512 threads x 32 loads).
 // 1. Each quad of warps (4q .. 4q + 3) meets at its own named barrier as soon as its four
 //    warps have flushed; warp 4q + j adds the quad's slots i = 2j, 2j + 1 (four float4
 //    loads each, conflict-free) into warp 4q's slots. A quad whose warps finish early does
-//    this while the others still load.
-// 2. After __syncthreads, warp i (i < 8) adds the four quad sums of slot i: the four C
-//    registers of n-tile i. With two splits in a cluster, block b keeps n-tiles
-//    [4b, 4b + 4) and sends the others to the other block by st.async (16 bytes per
-//    lane, 2 KB in all), as split_tail does by elements; the outputs are the two splits'
-//    sums in split order.
-// The order of the f32 additions differs from ga_tail's (quad sums first), so the outputs
+//    this while the others still load. With two splits in a cluster, block b keeps n-tiles
+//    [4b, 4b + 4): a quad sends its sums of the other block's n-tiles straight to it by
+//    st.async (16 bytes per lane; 8 KB per block in all, against 2 KB for split_tail's
+//    exchange of the block's sums, but no __syncthreads and no second step before it).
+// 2. After __syncthreads, warp i (i < 8) of the n-tiles this block keeps adds the four quad
+//    sums of slot i (the four C registers of n-tile i), and with a cluster waits for the
+//    other block's four and adds them in split order, then stores.
+// H100, M = 16, each against the `c1w16` kernels in the same bench process, alternating
+// (SAFEWEIGHTS_BENCH_AB), means of 6-8 rounds: 4096x4096 GPTQ4 -0.14 us, AWQ -0.22 to
+// -0.33, ct int4 -0.18 to -0.28, act-order -0.29; 8192x8192 GPTQ4 -0.29, act-order -0.40;
+// 4096x14336 GPTQ4 -0.17, act-order -0.24 (docs/perf.md, session 28).
+// The f32 additions are in another order than ga_tail's (quad sums first), so the outputs
 // are not the same bits as the `c1w16` kernels', but they do not depend on timing.
 // `cl`: the launch is a cluster of the two splits; otherwise grid.y is 1 (the caller takes
 // ga_tail for any other launch).
-// QX (`c1w16s`): with two splits in a cluster, the quads send their sums of the other
-// block's n-tiles straight to it (8 KB instead of 2 KB) in step 1, instead of after the
-// block's __syncthreads and step 2; the receiving warp adds the four remote quad sums.
-template <int A, bool QX = false>
+template <int A>
 __device__ __forceinline__ void ga_tail_quad(float4 (*red4)[8][32], u16* __restrict__ y, const u16* __restrict__ bias,
                                              int m, int N, int n0, bool cl) {
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     const int q = warp >> 2, j = warp & 3;
     const u32 me = blockIdx.y;
-    constexpr int RQ = QX ? 4 : 1; // remote sums per n-tile: one per quad (QX) or the block's
-    __shared__ float4 credq[RQ][4][32];
+    __shared__ float4 credq[4][4][32]; // the other block's quad sums: [quad][n-tile - 4 me][lane]
     named_bar_sync(1 + q, 128);
 #pragma unroll
     for (int ii = 0; ii < 2; ++ii) {
@@ -1942,24 +1944,19 @@ __device__ __forceinline__ void ga_tail_quad(float4 (*red4)[8][32], u16* __restr
         float4 s = red4[4 * q][i][lane];
 #pragma unroll
         for (int k = 1; k < 4; ++k) s = f4add(s, red4[4 * q + k][i][lane]);
-        if (QX && cl && (u32)(i >> 2) != me) st_async_rank4(&credq[QX ? q : 0][i & 3][lane], s, me ^ 1u);
+        if (cl && (u32)(i >> 2) != me) st_async_rank4(&credq[q][i & 3][lane], s, me ^ 1u);
         else red4[4 * q][i][lane] = s;
     }
     __syncthreads();
-    if (warp >= 8) return;
     const int i = warp;
-    if (QX && cl && (u32)(i >> 2) != me) return;
+    if (warp >= 8 || (cl && (u32)(i >> 2) != me)) return;
     float4 v = red4[0][i][lane];
 #pragma unroll
     for (int qq = 1; qq < 4; ++qq) v = f4add(v, red4[4 * qq][i][lane]);
     if (cl) {
-        if (!QX && (u32)(i >> 2) != me) {
-            st_async_rank4(&credq[0][i & 3][lane], v, me ^ 1u);
-            return;
-        }
         const u32 a = (u32)__cvta_generic_to_shared(&sk_mbar);
         if (threadIdx.x == 128u * me)
-            asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(a), "r"(RQ * 4 * 32 * 16) : "memory");
+            asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(a), "r"(4 * 4 * 32 * 16) : "memory");
         u32 done = 0u;
         while (!done)
             asm volatile("{ .reg .pred p; mbarrier.try_wait.parity.acquire.cluster.shared::cta.b64 p, [%1], 0; selp.u32 %0, 1, 0, p; }"
@@ -1968,7 +1965,7 @@ __device__ __forceinline__ void ga_tail_quad(float4 (*red4)[8][32], u16* __restr
                          : "memory");
         float4 p = credq[0][i & 3][lane];
 #pragma unroll
-        for (int qq = 1; qq < RQ; ++qq) p = f4add(p, credq[qq][i & 3][lane]);
+        for (int qq = 1; qq < 4; ++qq) p = f4add(p, credq[qq][i & 3][lane]);
         v = me == 0 ? f4add(v, p) : f4add(p, v);
     }
     const float vv[4] = {v.x, v.y, v.z, v.w};
@@ -1978,6 +1975,39 @@ __device__ __forceinline__ void ga_tail_quad(float4 (*red4)[8][32], u16* __restr
         if (mm < m && n < N) {
             const float b = bias ? from_out<A>(bias[n]) : 0.0f;
             y[(u64)mm * N + n] = to_out<A>(vv[r] + b);
+        }
+    }
+}
+
+// The spread tail of the 128-column group-sum kernels (`c2t`, `c2mt`: mma_gptq4_ga_body's
+// QT 2; 8 warps, two 64-column groups of 4 K warps, one split): after __syncthreads, warp w
+// sums n-tiles i = 2 (w & 3), 2 (w & 3) + 1 of column group w >> 2 over its four K warps
+// (float4 slots, four loads each) and stores them, so all 8 warps share the reduction.
+// ga_tail has each column group's first warp add all 32 sums per lane over the four warps
+// (128 loads per lane) after a transposition into the scalar layout, while the other warps
+// idle. The additions are in the same order (K warp 0 to 3), so the outputs are the same
+// bits as the `c2` / `c2m` kernels'. H100, M = 16, 28672x8192, against them in the same bench
+// process, alternating (SAFEWEIGHTS_BENCH_AB), means of 6 rounds: GPTQ4 -0.74 us, AWQ
+// -0.43, ct int4 -0.37, act-order -0.22 (docs/perf.md, session 28).
+template <int A>
+__device__ __forceinline__ void ga_tail_spread(float4 (*red4)[8][32], u16* __restrict__ y, const u16* __restrict__ bias,
+                                               int m, int N, int col0) {
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    const int cg = warp >> 2, n0 = col0 + 64 * cg;
+#pragma unroll
+    for (int ii = 0; ii < 2; ++ii) {
+        const int i = 2 * (warp & 3) + ii;
+        float4 v = red4[cg][i][lane];
+#pragma unroll
+        for (int wk = 1; wk < 4; ++wk) v = f4add(v, red4[cg + 2 * wk][i][lane]);
+        const float vv[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+        for (int r = 0; r < 4; ++r) {
+            const int mm = g + 8 * (r >> 1), n = n0 + 32 * (i >> 2) + (i & 3) + 8 * t + 4 * (r & 1);
+            if (mm < m && n < N) {
+                const float b = bias ? from_out<A>(bias[n]) : 0.0f;
+                y[(u64)mm * N + n] = to_out<A>(vv[r] + b);
+            }
         }
     }
 }
@@ -2025,7 +2055,8 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
     TLC(2);
     constexpr int W = WB, KW = W / NWN;
     static_assert(!SK || NWN == 1, "in-kernel split sums: one column group per block");
-    static_assert(!QT || (W == 16 && NWN == 1), "the quad tail: 16-warp blocks of one column group");
+    static_assert(!QT || (QT == 1 ? W == 16 && NWN == 1 : W == 8 && NWN == 2 && SK == SK_NO),
+                  "the quad tail: 16-warp blocks of one column group; the spread tail: 128-column blocks");
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     const int wn = warp % NWN, wk = warp / NWN;
     const int n0 = (blockIdx.x * NWN + wn) * 64;
@@ -2055,13 +2086,8 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
         __shared__ float4 red4s[W][8][32];
         red4 = red4s;
     }
-    // QT 2: a warp whose chunks lie in one group writes its slots once, at its only flush,
-    // so they are neither zeroed nor read (every warp of 4096x4096 M = 16).
-    const bool one = QT == 2 && c0 < c1 && c0 / cpg == (c1 - 1) / cpg;
-    if (!one) {
 #pragma unroll
-        for (int i = 0; i < 8; ++i) red4[warp][i][lane] = make_float4(0.f, 0.f, 0.f, 0.f);
-    }
+    for (int i = 0; i < 8; ++i) red4[warp][i][lane] = make_float4(0.f, 0.f, 0.f, 0.f);
     TLB(2);
     float gacc[8][4], sx[4];
     auto clear = [&]() {
@@ -2095,7 +2121,7 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
         }
         next_group_words<Z8>(sgA, sgB, zgA, zgB, N, zero_words, more);
     };
-    auto flush = [&](bool fresh) {
+    auto flush = [&]() {
         const u32 hw[2][4] = {{ra.x, ra.y, ra.z, ra.w}, {rb.x, rb.y, rb.z, rb.w}};
         const u32 zw[2] = {za, zb};
 #pragma unroll
@@ -2112,7 +2138,7 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
 #pragma unroll
             for (int i4 = 0; i4 < 4; ++i4) {
                 const int i = 4 * hf + i4;
-                float4 o = fresh ? make_float4(0.f, 0.f, 0.f, 0.f) : red4[warp][i][lane];
+                float4 o = red4[warp][i][lane];
                 o.x = fmaf(s[i4], fmaf(-f[i4], sx[0], gacc[i][0]), o.x);
                 o.y = fmaf(s[i4 + 4], fmaf(-f[i4 + 4], sx[0], gacc[i][1]), o.y);
                 o.z = fmaf(s[i4], fmaf(-f[i4], sx[2], gacc[i][2]), o.z);
@@ -2192,7 +2218,7 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
     }
     for (int c = c0; c < c1; ++c) {
         if (c == gend) {
-            flush(false);
+            flush();
             gend += cpg;
             group_start(gend < c1);
         }
@@ -2229,21 +2255,26 @@ __device__ __forceinline__ void mma_gptq4_ga_body(u16* __restrict__ y, float* __
     // 10.53-10.88 -> 10.50-10.72 us, AWQ 10.83-10.86 -> 10.56-10.66, ct int4 10.70-10.96 ->
     // 10.59-10.85 (docs/perf.md, session 26).
     if (SK == SK_CL) cluster_wait();
-    if constexpr (QT > 0) {
+    // QT: the quad tail (1) or the spread tail (2) where the launch allows it; any other
+    // launch (K splits without a cluster: partials for the finalize pass) takes ga_tail.
+    if constexpr (QT == 1) {
         const bool cl = SK == SK_CL && gridDim.y == 2 && cluster_blocks() == 2;
         if (cl || gridDim.y == 1) {
-            if (c0 < c1) flush(one);
-            ga_tail_quad<A, QT == 3>(red4, y, bias, m, N, n0, cl);
+            if (c0 < c1) flush();
+            ga_tail_quad<A>(red4, y, bias, m, N, n0, cl);
             TL(7);
             return;
         }
-        // Any other launch (splits without a cluster): ga_tail, on zeroed slots.
-        if (one) {
-#pragma unroll
-            for (int i = 0; i < 8; ++i) red4[warp][i][lane] = make_float4(0.f, 0.f, 0.f, 0.f);
+    } else if constexpr (QT == 2) {
+        if (gridDim.y == 1) {
+            if (c0 < c1) flush();
+            __syncthreads();
+            ga_tail_spread<A>(red4, y, bias, m, N, (int)blockIdx.x * 128);
+            TL(7);
+            return;
         }
     }
-    if (c0 < c1) flush(false);
+    if (c0 < c1) flush();
     TLD(2);
     // The lane's sums from its float4 slots to the scalar layout [warp][e][lane], which the
     // tail reads without bank conflicts (scalar reads of the float4 slots are 4-way).
@@ -3458,16 +3489,6 @@ GEMV_MMA_AWQ(f16, OUT_F16, 2)
     extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_gptq4_##SUF##_n2_c1_sk(COL_ARGS_GPTQ) {      \
         mma_gptq4_body<A, 2, 1, 1, SK_CL>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
     }
-// The 16-warp kernels below with the quad tail (ga_tail_quad): `c1w16q` (QT 1), and `c1w16r`
-// (QT 2: also no zeroing and no read-modify-write of the slots for warps whose chunks lie in
-// one group).
-#define GEMV_MMA_GPTQ_W16Q(SUF, A, L, QT)                                                                     \
-    extern "C" __global__ void __launch_bounds__(512, 1) gemv_mma_gptq4_##SUF##_n2_c1w16##L(COL_ARGS_GPTQ) {  \
-        mma_gptq4_body<A, 2, 1, 1, false, 2, 16, false, false, QT>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
-    }                                                                                                        \
-    extern "C" __global__ void __launch_bounds__(512, 1) gemv_mma_gptq4_##SUF##_n2_c1w16##L##_sk(COL_ARGS_GPTQ) { \
-        mma_gptq4_body<A, 2, 1, 1, SK_CL, 2, 16, false, false, QT>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
-    }
 // The two-tile kernel in 16-warp blocks of one column group, K over the 16 warps (and two
 // splits in a cluster, `_sk`), for layers whose column groups one wave of them holds
 // (gptq4_mma_plan); 64 KB of dynamic shared memory for the group sums.
@@ -3478,7 +3499,13 @@ GEMV_MMA_AWQ(f16, OUT_F16, 2)
     extern "C" __global__ void __launch_bounds__(512, 1) gemv_mma_gptq4_##SUF##_n2_c1w16_sk(COL_ARGS_GPTQ) {  \
         mma_gptq4_body<A, 2, 1, 1, SK_CL, 2, 16>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
     }                                                                                                        \
-    GEMV_MMA_GPTQ_W16Q(SUF, A, q, 1) GEMV_MMA_GPTQ_W16Q(SUF, A, r, 2) GEMV_MMA_GPTQ_W16Q(SUF, A, s, 3)
+    /* with the quad tail (ga_tail_quad), taken by default (SAFEWEIGHTS_MMA_W16Q=0 keeps the two above) */   \
+    extern "C" __global__ void __launch_bounds__(512, 1) gemv_mma_gptq4_##SUF##_n2_c1w16s(COL_ARGS_GPTQ) {    \
+        mma_gptq4_body<A, 2, 1, 1, false, 2, 16, false, false, 1>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
+    }                                                                                                        \
+    extern "C" __global__ void __launch_bounds__(512, 1) gemv_mma_gptq4_##SUF##_n2_c1w16s_sk(COL_ARGS_GPTQ) { \
+        mma_gptq4_body<A, 2, 1, 1, SK_CL, 2, 16, false, false, 1>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
+    }
 GEMV_MMA_GPTQ_W16(bf16, OUT_BF16)
 GEMV_MMA_GPTQ_W16(f16, OUT_F16)
 GEMV_MMA_SK(bf16, OUT_BF16)
@@ -3517,8 +3544,25 @@ GEMV_MMA_N2W4(f16, OUT_F16)
     extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_gptq4z_##SUF##_n2_c2m(COL_ARGS_GPTQ) {       \
         mma_gptq4_body<A, 2, 2, 1, SK_NO, 2, 8, true, true>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K); \
     }
+// The same four with the spread tail (ga_tail_spread): `c2t`, `c2mt`, taken by default
+// (`SAFEWEIGHTS_MMA_C2T=0` keeps `c2`, `c2m`).
+#define GEMV_MMA_C2T(SUF, A)                                                                                                                        \
+    extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_gptq4_##SUF##_n2_c2t(COL_ARGS_GPTQ) {                                             \
+        mma_gptq4_body<A, 2, 2, 1, SK_NO, 2, 8, false, false, 2>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K);  \
+    }                                                                                                                                               \
+    extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_gptq4z_##SUF##_n2_c2t(COL_ARGS_GPTQ) {                                            \
+        mma_gptq4_body<A, 2, 2, 1, SK_NO, 2, 8, true, false, 2>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K);   \
+    }                                                                                                                                               \
+    extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_gptq4_##SUF##_n2_c2mt(COL_ARGS_GPTQ) {                                            \
+        mma_gptq4_body<A, 2, 2, 1, SK_NO, 2, 8, false, true, 2>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K);   \
+    }                                                                                                                                               \
+    extern "C" __global__ void __launch_bounds__(256, 2) gemv_mma_gptq4z_##SUF##_n2_c2mt(COL_ARGS_GPTQ) {                                           \
+        mma_gptq4_body<A, 2, 2, 1, SK_NO, 2, 8, true, true, 2>(y, part, x, qw, qz, (const u16*)scales, scale_dt, group_size, v1, bias, m, N, K);    \
+    }
 GEMV_MMA_C2M(bf16, OUT_BF16)
 GEMV_MMA_C2M(f16, OUT_F16)
+GEMV_MMA_C2T(bf16, OUT_BF16)
+GEMV_MMA_C2T(f16, OUT_F16)
 #define GEMV_MMA_Z8(SUF, A)                                                                                  \
     GEMV_Z8_ONE(A, gemv_mma_gptq4w4z_##SUF##_n1_c1, (128, 4), 1, 1, 2, SK_NO, 0, 4)                         \
     GEMV_Z8_ONE(A, gemv_mma_gptq4wz_##SUF##_n1_c1, (256), 1, 1, 2, SK_NO, 0, 8)                             \

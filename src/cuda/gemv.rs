@@ -206,11 +206,17 @@ fn gptq4_mma_plan(
     // call, M = 16, 28672x8192 (docs/perf.md, session 27). Act-order layers keep `c2` on
     // their sorted copy. `SAFEWEIGHTS_GPTQ4_CM=0` keeps `c2` everywhere.
     let cm = cols == 2 && m > 8 && !sorted && env_knob("SAFEWEIGHTS_GPTQ4_CM", 1) == 1;
+    // The 128-column kernels with the spread tail (gemv.cu `ga_tail_spread`, `c2t` / `c2mt`,
+    // the same bits): H100, M = 16, 28672x8192, against `c2m` / `c2` in the same bench
+    // process, alternating: GPTQ4 -0.74 us, AWQ -0.43, ct int4 -0.37, act-order -0.22
+    // (docs/perf.md, session 28). `SAFEWEIGHTS_MMA_C2T=0` keeps `c2` / `c2m`.
+    let c2t = cols == 2 && m > 8 && env_knob("SAFEWEIGHTS_MMA_C2T", 1) == 1;
     let kernel = format!(
-        "gemv_mma_gptq4{}{pf}_{sfx}_n{}_c{cols}{}",
+        "gemv_mma_gptq4{}{pf}_{sfx}_n{}_c{cols}{}{}",
         if wide { "w" } else { "" },
         if m <= 8 { 1 } else { 2 },
-        if cm { "m" } else { "" }
+        if cm { "m" } else { "" },
+        if c2t { "t" } else { "" }
     );
     // The 64-k kernel in 4-warp blocks (`gptq4w4`, 4 per SM) where one 8-warp block per tile
     // would need more than one wave (2 per SM): every tile then runs at once instead of a
@@ -254,9 +260,11 @@ fn gptq4_mma_plan(
             sorted,
             kpacked,
         );
-        // The quad tail (gemv.cu `ga_tail_quad`): `SAFEWEIGHTS_MMA_W16Q=1` takes `c1w16q`,
-        // `2` `c1w16r` (also no zeroing or read-modify-write of one-group warps' slots).
-        return match (plan, env_knob("SAFEWEIGHTS_MMA_W16Q", 0)) {
+        // With the quad tail (gemv.cu `ga_tail_quad`, `c1w16s`): H100, M = 16, against
+        // `c1w16` in the same bench process, alternating, 4096x4096 -0.14 to -0.33 us,
+        // 8192x8192 -0.29 to -0.40, 4096x14336 -0.17 to -0.24 (docs/perf.md, session 28).
+        // `SAFEWEIGHTS_MMA_W16Q=0` keeps `c1w16`.
+        return match (plan, env_knob("SAFEWEIGHTS_MMA_W16Q", 1)) {
             (
                 Plan::Column {
                     kernel,
@@ -267,13 +275,9 @@ fn gptq4_mma_plan(
                     kpacked,
                     cluster,
                 },
-                qt @ 1..=3,
+                1,
             ) => Plan::Column {
-                kernel: kernel.replacen(
-                    "_n2_c1w16",
-                    ["", "_n2_c1w16q", "_n2_c1w16r", "_n2_c1w16s"][qt],
-                    1,
-                ),
+                kernel: kernel.replacen("_n2_c1w16", "_n2_c1w16s", 1),
                 tiles,
                 splits,
                 threads,
@@ -324,7 +328,7 @@ fn partial_second_wave(tiles: usize, wave: usize) -> bool {
 /// zero words not read), for symmetric compressed-tensors int4 on the GPTQ4 kernels; `None`
 /// for a tuning variant without one (it reads the repack's zero words of 8 instead).
 fn zero8_variant(kernel: &str) -> Option<String> {
-    const TWINS: [(&str, &str); 11] = [
+    const TWINS: [(&str, &str); 13] = [
         ("gptq4w4", "n1_c1"),
         ("gptq4w", "n1_c1"),
         ("gptq4w", "n1_c1_sk"),
@@ -336,6 +340,8 @@ fn zero8_variant(kernel: &str) -> Option<String> {
         ("gptq4", "n2_c1_sk"),
         ("gptq4", "n2_c2"),
         ("gptq4", "n2_c2m"),
+        ("gptq4", "n2_c2t"),
+        ("gptq4", "n2_c2mt"),
     ];
     ["bf16", "f16"].into_iter().find_map(|dt| {
         TWINS
@@ -1439,7 +1445,8 @@ fn kpacked_operands(
 
 /// Whether `kernel` reads the chunk-major layout of `cm_weights` (the `c2m` kernels).
 fn is_chunk_major(kernel: &str) -> bool {
-    kernel.starts_with("gemv_mma_gptq4") && kernel.ends_with("_n2_c2m")
+    kernel.starts_with("gemv_mma_gptq4")
+        && (kernel.ends_with("_n2_c2m") || kernel.ends_with("_n2_c2mt"))
 }
 
 /// The words of `p`'s GPTQ-layout 4-bit weights at `qw` (`[K/8, N]`: the layer's own, its
@@ -2904,7 +2911,12 @@ mod tests {
     #[test]
     fn gptq4_w16_kernels_exist_and_opt_in() {
         let src = include_str!("../../kernels/gemv.cu");
-        for tail in ["_n2_c1w16(", "_n2_c1w16_sk("] {
+        for tail in [
+            "_n2_c1w16(",
+            "_n2_c1w16_sk(",
+            "_n2_c1w16s(",
+            "_n2_c1w16s_sk(",
+        ] {
             assert!(
                 src.contains(&format!("gemv_mma_gptq4_##SUF##{tail}")),
                 "{tail}"
@@ -2913,6 +2925,7 @@ mod tests {
         use super::super::kernels::opt_in_smem;
         assert_eq!(opt_in_smem("gemv_mma_gptq4_bf16_n2_c1w16"), 64 * 1024);
         assert_eq!(opt_in_smem("gemv_mma_gptq4_f16_n2_c1w16_sk"), 64 * 1024);
+        assert_eq!(opt_in_smem("gemv_mma_gptq4_bf16_n2_c1w16s_sk"), 64 * 1024);
         // FP4's 16-warp kernels reduce in static shared memory.
         assert_eq!(opt_in_smem("gemv_mma_nvfp4ga_bf16_c1w16"), 0);
         assert_eq!(opt_in_smem("gemv_mma_gptq4_bf16_n2_c1"), 0);
@@ -3022,6 +3035,11 @@ mod tests {
             ("gemv_mma_gptq4_bf16_n2_c1", "gemv_mma_gptq4z_bf16_n2_c1"),
             ("gemv_mma_gptq4_f16_n2_c2", "gemv_mma_gptq4z_f16_n2_c2"),
             ("gemv_mma_gptq4_bf16_n2_c2m", "gemv_mma_gptq4z_bf16_n2_c2m"),
+            ("gemv_mma_gptq4_f16_n2_c2t", "gemv_mma_gptq4z_f16_n2_c2t"),
+            (
+                "gemv_mma_gptq4_bf16_n2_c2mt",
+                "gemv_mma_gptq4z_bf16_n2_c2mt",
+            ),
             (
                 "gemv_mma_gptq4_f16_n2_c1_sk",
                 "gemv_mma_gptq4z_f16_n2_c1_sk",
@@ -3065,14 +3083,23 @@ mod tests {
         assert!(src.contains("void gemv_gptq4_cm_repack("));
         for dt in ["bf16", "f16"] {
             for family in ["gptq4", "gptq4z"] {
-                let c2m = format!("gemv_mma_{family}_{dt}_n2_c2m");
-                assert!(is_chunk_major(&c2m), "{c2m}");
-                assert!(
-                    src.contains(&format!("gemv_mma_{family}_##SUF##_n2_c2m(")),
-                    "{c2m} is not defined in gemv.cu"
-                );
+                for tail in ["n2_c2m", "n2_c2mt"] {
+                    let c2m = format!("gemv_mma_{family}_{dt}_{tail}");
+                    assert!(is_chunk_major(&c2m), "{c2m}");
+                    assert!(
+                        src.contains(&format!("gemv_mma_{family}_##SUF##_{tail}(")),
+                        "{c2m} is not defined in gemv.cu"
+                    );
+                }
                 // The K-major kernels read the GPTQ layout, never the chunk-major copy.
-                for tail in ["n2_c2", "n2_c1", "n2_c1w16_sk", "n1_c1"] {
+                for tail in [
+                    "n2_c2",
+                    "n2_c2t",
+                    "n2_c1",
+                    "n2_c1w16_sk",
+                    "n2_c1w16s_sk",
+                    "n1_c1",
+                ] {
                     assert!(!is_chunk_major(&format!("gemv_mma_{family}_{dt}_{tail}")));
                 }
             }
