@@ -93,21 +93,6 @@ pub fn opt_in_smem(name: &str) -> u32 {
     }
 }
 
-/// The 4-warp FP4 kernels of M = 2..8 (`gemv_mma_nvfp4w_<dt>_n1_w4`, `gemv_mma_mxfp4w_bf16_n1_w4`,
-/// 3 KB of static shared memory per block) ask for 8 percent. Their speed hangs on the L1
-/// the carveout leaves (H100, M = 4, 28672x8192, NVFP4 / MXFP4 µs: 8 or 15 percent 57.4 /
-/// 52.8, the driver's choice in a bench process of those layers alone 57.5 / 52.7, 25
-/// percent 58.4 / 52.8, 0 percent 74.8 / 69.3, 100 percent 78.8 / 71.4), and without a
-/// preference the driver's choice followed what ran before: in the full bench they ran at
-/// 66.3-66.8 / 55.4-56.0 in session 28's two closing runs (and 12% over the baseline in one
-/// of session 27's), 58.1-58.5 / 53.7-53.9 in bench processes of those layers alone right
-/// after (docs/perf.md, session 28).
-const FP4_W4_M4: [&str; 3] = [
-    "gemv_mma_nvfp4w_bf16_n1_w4",
-    "gemv_mma_nvfp4w_f16_n1_w4",
-    "gemv_mma_mxfp4w_bf16_n1_w4",
-];
-
 /// The preferred shared-memory carveout (percent of the SM's unified L1 / shared memory,
 /// `CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT`) set on kernel `name` when it is
 /// loaded, if any. The shared-memory act-order permute (`gemv_permute_x_sm`, one row of
@@ -131,7 +116,6 @@ pub fn preferred_carveout(name: &str) -> Option<i32> {
             .ok()
             .and_then(|v| v.trim().parse::<i32>().ok())
             .unwrap_or(0),
-        (None, n) if FP4_W4_M4.contains(&n) => 8,
         (None, _) => return None,
     };
     (0..=100).contains(&pct).then_some(pct)
@@ -211,23 +195,10 @@ mod tests {
     }
 
     #[test]
-    fn only_the_staged_permute_and_the_fp4_m4_kernels_set_a_carveout() {
+    fn only_the_staged_permute_sets_a_carveout() {
         if std::env::var_os("SAFEWEIGHTS_CARVEOUT").is_none() {
             assert_eq!(preferred_carveout("gemv_permute_x"), None);
             assert_eq!(preferred_carveout("gemv_mma_i4wp_bf16_n1_w8"), None);
-            assert_eq!(preferred_carveout("gemv_mma_nvfp4w_bf16_n1_w8"), None);
-            for n in FP4_W4_M4 {
-                assert_eq!(preferred_carveout(n), Some(8), "{n}");
-                let src = include_str!("../../kernels/gemv.cu");
-                let family = n
-                    .split("_bf16")
-                    .next()
-                    .unwrap()
-                    .split("_f16")
-                    .next()
-                    .unwrap();
-                assert!(src.contains(&format!("{family}_")), "{n}");
-            }
         }
         if std::env::var_os("SAFEWEIGHTS_PERMUTE_CARVEOUT").is_none()
             && std::env::var_os("SAFEWEIGHTS_CARVEOUT").is_none()
