@@ -1907,6 +1907,23 @@ __device__ __forceinline__ void st_async_rank4(const float4* local, float4 v, u3
 __device__ __forceinline__ float4 f4add(float4 a, float4 b) {
     return make_float4(a.x + b.x, a.y + b.y, a.z + b.z, a.w + b.w);
 }
+// Stores the lane's C fragment v of n-tile i of a group-sum warp's 64 columns from n0 (rows g
+// and g + 8, columns n0 + 32 (i / 4) + i % 4 + 8t and + 4, as ga_tail's coordinates), with
+// the bias; outputs outside M or N are dropped.
+template <int A>
+__device__ __forceinline__ void store_ntile(float4 v, u16* __restrict__ y, const u16* __restrict__ bias, int m, int N,
+                                            int n0, int i) {
+    const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    const float vv[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+    for (int r = 0; r < 4; ++r) {
+        const int mm = g + 8 * (r >> 1), n = n0 + 32 * (i >> 2) + (i & 3) + 8 * t + 4 * (r & 1);
+        if (mm < m && n < N) {
+            const float b = bias ? from_out<A>(bias[n]) : 0.0f;
+            y[(u64)mm * N + n] = to_out<A>(vv[r] + b);
+        }
+    }
+}
 
 // The quad tail of the 16-warp group-sum kernels (`c1w16s`, `c1w16s_sk`: mma_gptq4_ga_body's
 // QT 1): the block's 16 warps sum their float4 slots red4[warp][i][lane] in two steps,
@@ -1933,7 +1950,7 @@ __device__ __forceinline__ float4 f4add(float4 a, float4 b) {
 template <int A>
 __device__ __forceinline__ void ga_tail_quad(float4 (*red4)[8][32], u16* __restrict__ y, const u16* __restrict__ bias,
                                              int m, int N, int n0, bool cl) {
-    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int q = warp >> 2, j = warp & 3;
     const u32 me = blockIdx.y;
     __shared__ float4 credq[4][4][32]; // the other block's quad sums: [quad][n-tile - 4 me][lane]
@@ -1968,15 +1985,7 @@ __device__ __forceinline__ void ga_tail_quad(float4 (*red4)[8][32], u16* __restr
         for (int qq = 1; qq < 4; ++qq) p = f4add(p, credq[qq][i & 3][lane]);
         v = me == 0 ? f4add(v, p) : f4add(p, v);
     }
-    const float vv[4] = {v.x, v.y, v.z, v.w};
-#pragma unroll
-    for (int r = 0; r < 4; ++r) {
-        const int mm = g + 8 * (r >> 1), n = n0 + 32 * (i >> 2) + (i & 3) + 8 * t + 4 * (r & 1);
-        if (mm < m && n < N) {
-            const float b = bias ? from_out<A>(bias[n]) : 0.0f;
-            y[(u64)mm * N + n] = to_out<A>(vv[r] + b);
-        }
-    }
+    store_ntile<A>(v, y, bias, m, N, n0, i);
 }
 
 // The spread tail of the 128-column group-sum kernels (`c2t`, `c2mt`: mma_gptq4_ga_body's
@@ -1992,7 +2001,7 @@ __device__ __forceinline__ void ga_tail_quad(float4 (*red4)[8][32], u16* __restr
 template <int A>
 __device__ __forceinline__ void ga_tail_spread(float4 (*red4)[8][32], u16* __restrict__ y, const u16* __restrict__ bias,
                                                int m, int N, int col0) {
-    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int cg = warp >> 2, n0 = col0 + 64 * cg;
 #pragma unroll
     for (int ii = 0; ii < 2; ++ii) {
@@ -2000,15 +2009,7 @@ __device__ __forceinline__ void ga_tail_spread(float4 (*red4)[8][32], u16* __res
         float4 v = red4[cg][i][lane];
 #pragma unroll
         for (int wk = 1; wk < 4; ++wk) v = f4add(v, red4[cg + 2 * wk][i][lane]);
-        const float vv[4] = {v.x, v.y, v.z, v.w};
-#pragma unroll
-        for (int r = 0; r < 4; ++r) {
-            const int mm = g + 8 * (r >> 1), n = n0 + 32 * (i >> 2) + (i & 3) + 8 * t + 4 * (r & 1);
-            if (mm < m && n < N) {
-                const float b = bias ? from_out<A>(bias[n]) : 0.0f;
-                y[(u64)mm * N + n] = to_out<A>(vv[r] + b);
-            }
-        }
+        store_ntile<A>(v, y, bias, m, N, n0, i);
     }
 }
 

@@ -249,7 +249,7 @@ fn gptq4_mma_plan(
         env_knob("SAFEWEIGHTS_MMA_W16", usize::from(tiles <= sms)) == 1
     };
     if w16 {
-        let plan = mma_col_plan(
+        let mut plan = mma_col_plan(
             gpu,
             format!("gemv_mma_gptq4_{sfx}_n2_c1w16"),
             tiles,
@@ -264,29 +264,10 @@ fn gptq4_mma_plan(
         // `c1w16` in the same bench process, alternating, 4096x4096 -0.14 to -0.33 us,
         // 8192x8192 -0.29 to -0.40, 4096x14336 -0.17 to -0.24 (docs/perf.md, session 28).
         // `SAFEWEIGHTS_MMA_W16Q=0` keeps `c1w16`.
-        return match (plan, env_knob("SAFEWEIGHTS_MMA_W16Q", 1)) {
-            (
-                Plan::Column {
-                    kernel,
-                    tiles,
-                    splits,
-                    threads,
-                    sorted,
-                    kpacked,
-                    cluster,
-                },
-                1,
-            ) => Plan::Column {
-                kernel: kernel.replacen("_n2_c1w16", "_n2_c1w16s", 1),
-                tiles,
-                splits,
-                threads,
-                sorted,
-                kpacked,
-                cluster,
-            },
-            (plan, _) => plan,
-        };
+        if let (Plan::Column { kernel, .. }, 1) = (&mut plan, env_knob("SAFEWEIGHTS_MMA_W16Q", 1)) {
+            *kernel = kernel.replacen("_n2_c1w16", "_n2_c1w16s", 1);
+        }
+        return plan;
     }
     let (k_warps, threads) = if w4 || q4 { (4, 128) } else { (8 / cols, 256) };
     mma_col_plan(
