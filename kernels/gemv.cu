@@ -1686,10 +1686,11 @@ __device__ __forceinline__ void st_async_rank(const float* local, float v, u32 r
                  "r"(mapa_u32(&sk_mbar, rank))
                  : "memory");
 }
-// A block receiving sums: expects `bytes` on its sk_mbar (thread 0) and waits until they landed.
-__device__ __forceinline__ void sk_wait(u32 bytes) {
+// A block receiving sums: expects `bytes` on its sk_mbar (thread `arriver`, which must be
+// among the waiting threads) and waits until they landed.
+__device__ __forceinline__ void sk_wait(u32 bytes, u32 arriver = 0u) {
     const u32 a = (u32)__cvta_generic_to_shared(&sk_mbar);
-    if (threadIdx.x == 0) asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(a), "r"(bytes) : "memory");
+    if (threadIdx.x == arriver) asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(a), "r"(bytes) : "memory");
     u32 done = 0u;
     while (!done)
         asm volatile("{ .reg .pred p; mbarrier.try_wait.parity.acquire.cluster.shared::cta.b64 p, [%1], 0; selp.u32 %0, 1, 0, p; }"
@@ -1971,15 +1972,7 @@ __device__ __forceinline__ void ga_tail_quad(float4 (*red4)[8][32], u16* __restr
 #pragma unroll
     for (int qq = 1; qq < 4; ++qq) v = f4add(v, red4[4 * qq][i][lane]);
     if (cl) {
-        const u32 a = (u32)__cvta_generic_to_shared(&sk_mbar);
-        if (threadIdx.x == 128u * me)
-            asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(a), "r"(4 * 4 * 32 * 16) : "memory");
-        u32 done = 0u;
-        while (!done)
-            asm volatile("{ .reg .pred p; mbarrier.try_wait.parity.acquire.cluster.shared::cta.b64 p, [%1], 0; selp.u32 %0, 1, 0, p; }"
-                         : "=r"(done)
-                         : "r"(a)
-                         : "memory");
+        sk_wait(4 * 4 * 32 * 16, 128u * me); // the four remote quad sums of the block's n-tiles
         float4 p = credq[0][i & 3][lane];
 #pragma unroll
         for (int qq = 1; qq < 4; ++qq) p = f4add(p, credq[qq][i & 3][lane]);
@@ -2802,7 +2795,7 @@ __device__ __forceinline__ void mma_gptq4_body(u16* __restrict__ y, float* __res
                                                const u16* __restrict__ scales, int scale_dt, int group_size, int v1,
                                                const u16* __restrict__ bias, int m, int N, int K) {
     static_assert(!CM || (NT == 2 && CH == 1 && SW_GA), "the chunk-major layout is read by the group-sum kernel only");
-    static_assert(!QT || (NT == 2 && CH == 1 && SW_GA), "the quad tail is the group-sum kernel's");
+    static_assert(!QT || (NT == 2 && CH == 1 && SW_GA), "the quad and spread tails are the group-sum kernel's");
     if constexpr (NT == 2 && CH == 1 && SW_GA)
         mma_gptq4_ga_body<A, NWN, SK, PF, WB, Z8, SW_XP != 0, CM, QT>(y, part, x, qw, qz, scales, scale_dt, group_size,
                                                                       v1, bias, m, N, K);

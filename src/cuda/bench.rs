@@ -755,19 +755,15 @@ fn ab_probe(
         }
         eprintln!("{line}");
     }
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(|a, b| a.total_cmp(b));
-        v[v.len() / 2]
-    };
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
     for (vi, vars) in variants.iter().enumerate() {
         let diffs: Vec<f64> = med[vi].iter().zip(&med[0]).map(|(a, b)| a - b).collect();
-        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
         eprintln!(
             "ab {key} v{vi} [{}]: median {:.3} us, mean {:.3}, median diff {:+.3} us, mean diff {:+.3} (min {:+.3}, max {:+.3})",
             vars.iter().map(|(a, b)| format!("{a}={b}")).collect::<Vec<_>>().join(","),
-            median(med[vi].clone()),
+            summarize(&med[vi]).median_us,
             mean(&med[vi]),
-            median(diffs.clone()),
+            summarize(&diffs).median_us,
             mean(&diffs),
             diffs.iter().cloned().fold(f64::INFINITY, f64::min),
             diffs.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
